@@ -1,0 +1,81 @@
+/**
+ * Shared set-up of `make test-e2e` and `make run`: install capstan's CRDs into a cluster and run the
+ * operator as its own process (as in a real deployment: the tests talk to it only through the API
+ * server).
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ManagedProcess } from './harness/process';
+import { toolPath } from './harness/tools';
+import { waitFor } from './harness/wait';
+
+const run = promisify(execFile);
+
+/** The repository root. */
+export const ROOT = path.resolve(__dirname, '..');
+
+/** Applies `crds/` with kubectl (server-side) and waits until every CRD is Established. */
+export async function installCrds(kubeconfig: string): Promise<void> {
+  const kubectl = toolPath('kubectl');
+  await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', path.join(ROOT, 'crds')]);
+  await run(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', '-f', path.join(ROOT, 'crds')]);
+}
+
+/** Creates a namespace unless it exists. */
+export async function ensureNamespace(kubeconfig: string, name: string): Promise<void> {
+  const kubectl = toolPath('kubectl');
+  const { stdout } = await run(kubectl, ['--kubeconfig', kubeconfig, 'create', 'namespace', name, '--dry-run=client', '-o', 'yaml']);
+  const child = execFile(kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-']);
+  child.stdin?.end(stdout);
+  await new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl apply namespace ${name} failed`)))));
+}
+
+/** Options of {@link startOperator}. */
+export interface OperatorOptions {
+  kubeconfig: string;
+  controllerNamespace: string;
+  logPath: string;
+  cacheDir: string;
+  /** Extra flags. */
+  args?: string[];
+}
+
+/**
+ * Starts capstan (`node --import tsx operator/main.ts`) and waits for its "capstan started" line.
+ * @throws Error with the log tail when it exits or does not start within 60 s.
+ */
+export async function startOperator(opts: OperatorOptions): Promise<ManagedProcess> {
+  const proc = ManagedProcess.start({
+    name: 'capstan',
+    command: process.execPath,
+    args: [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'operator', 'main.ts'),
+      '--kubeconfig',
+      opts.kubeconfig,
+      '--controller-namespace',
+      opts.controllerNamespace,
+      '--helm',
+      toolPath('helm'),
+      '--cache-dir',
+      opts.cacheDir,
+      '--metrics-port',
+      '0',
+      ...(opts.args ?? []),
+    ],
+    logPath: opts.logPath,
+    cwd: ROOT,
+  });
+  await waitFor(
+    async () => {
+      proc.assertRunning();
+      return proc.tail(200).includes('capstan started');
+    },
+    { timeoutMs: 60_000, what: 'capstan to start' },
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\n--- capstan log ---\n${proc.tail(40)}`);
+  });
+  return proc;
+}

@@ -1,0 +1,68 @@
+/**
+ * `make test-e2e`: starts one real control plane (etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler, kwok) for the whole run, installs the CRDs, starts capstan as its own process, then
+ * runs every suite in `e2e/suites/` with node's test runner. Suites isolate themselves by namespace
+ * and start their own git daemon. Everything started here is stopped by PID at the end, also on
+ * failure; capstan's log tail is printed when a suite fails.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startControlPlane } from './harness/controlplane';
+import { ensureNamespace, installCrds, ROOT, startOperator } from './operator';
+
+/** The namespace capstan runs in during the tests (repository Secrets, AppProjects). */
+export const E2E_CONTROLLER_NAMESPACE = 'capstan-system';
+
+async function main(): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-e2e-'));
+  const cp = await startControlPlane();
+  let operator: Awaited<ReturnType<typeof startOperator>> | undefined;
+  try {
+    await installCrds(cp.kubeconfigPath);
+    await ensureNamespace(cp.kubeconfigPath, E2E_CONTROLLER_NAMESPACE);
+    operator = await startOperator({
+      kubeconfig: cp.kubeconfigPath,
+      controllerNamespace: E2E_CONTROLLER_NAMESPACE,
+      logPath: path.join(dir, 'capstan.log'),
+      cacheDir: path.join(dir, 'cache'),
+    });
+    const suites = fs
+      .readdirSync(path.join(ROOT, 'e2e', 'suites'))
+      .filter((f) => f.endsWith('.e2e.ts'))
+      .map((f) => path.join('e2e', 'suites', f));
+    const filter = process.env.E2E_FILTER;
+    const selected = filter ? suites.filter((s) => s.includes(filter)) : suites;
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.E2E_CONCURRENCY ?? 2}`, ...selected],
+        {
+          cwd: ROOT,
+          stdio: 'inherit',
+          env: {
+            ...process.env,
+            CAPSTAN_E2E_KUBECONFIG: cp.kubeconfigPath,
+            CAPSTAN_E2E_CONTROLLER_NAMESPACE: E2E_CONTROLLER_NAMESPACE,
+            CAPSTAN_E2E_OPERATOR_LOG: operator?.logPath,
+          },
+        },
+      );
+      child.on('exit', (c) => resolve(c ?? 1));
+    });
+    if (code !== 0 && operator) process.stderr.write(`\n--- capstan log (tail) ---\n${operator.tail(80)}\n`);
+    return code;
+  } finally {
+    await operator?.stop();
+    await cp.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`e2e set-up failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

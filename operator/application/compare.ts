@@ -1,0 +1,276 @@
+/**
+ * Comparison: desired state from git against live state, per resource, as Argo CD's app state
+ * manager does. Pipeline: resolve revision -> check out -> render (cached by commit and source) ->
+ * add tracking -> resolve each kind through discovery -> read live objects from the informers ->
+ * server-side dry-run each desired object and compare it with the live one (cached by desired hash
+ * and live resourceVersion, so a no-op refresh costs no dry-runs) -> list objects tracked by the app
+ * but no longer rendered (prune candidates).
+ */
+import { createHash } from 'node:crypto';
+import { serverSideApply } from '../kube/apply';
+import { isNotFound } from '../kube/client';
+import { Discovery, ResourceType, UnknownKindError, resourcePath } from '../kube/discovery';
+import { KubeObject, groupVersion } from '../kube/object';
+import { inSync } from '../diff/normalize';
+import { renderSource, SourceSpec } from '../render';
+import { resolveRepoCredentials } from './repocreds';
+import { ApplicationContext } from './context';
+import { trackedBy, withTracking } from './tracking';
+
+/** Argo CD's per-resource sync status. */
+export type ResourceSyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
+
+/** One managed resource: desired and/or live. */
+export interface ManagedResource {
+  group: string;
+  version: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  /** Resource type; undefined while the kind is not served (its CRD may come in the same sync). */
+  rt?: ResourceType;
+  /** Desired object with tracking; undefined for a prune candidate. */
+  target?: KubeObject;
+  /** Live object; undefined when missing. */
+  live?: KubeObject;
+  status: ResourceSyncStatus;
+  /** Tracked by the app but no longer in git. */
+  requiresPruning?: boolean;
+  /** Why the resource is OutOfSync or Unknown. */
+  message?: string;
+}
+
+/** The result of one comparison. */
+export interface Comparison {
+  /** Resolved commit SHA of each source, in `spec.sources` order (one entry for `spec.source`). */
+  revisions: string[];
+  /** Detected source type of each source (Directory, Helm, Kustomize). */
+  sourceTypes: string[];
+  resources: ManagedResource[];
+  status: 'Synced' | 'OutOfSync';
+}
+
+/** Minimal view of an Application that comparison reads. */
+export interface ComparableApp {
+  metadata: { name: string; namespace: string };
+  spec: { source?: SourceSpec; sources?: SourceSpec[]; destination: { namespace?: string }; project: string };
+  status?: { resources?: Array<{ group?: string; version?: string; kind: string; namespace?: string; name: string }> };
+}
+
+const renderCache = new Map<string, { sourceType: string; objects: KubeObject[] }>();
+const RENDER_CACHE_MAX = 500;
+const dryRunCache = new Map<string, boolean>();
+const DRY_RUN_CACHE_MAX = 20_000;
+
+/** Forgets cached renders (a hard refresh). */
+export function clearRenderCache(): void {
+  renderCache.clear();
+}
+
+/** The sources of an app: `spec.sources`, or `spec.source` as a one-element list. */
+export function appSources(app: ComparableApp): SourceSpec[] {
+  return app.spec.sources?.length ? app.spec.sources : app.spec.source ? [app.spec.source] : [];
+}
+
+/**
+ * Compares an app's desired state with the live state.
+ * @param appInstance - the app instance name used in tracking ids.
+ * @param revisionOverride - a revision to compare at instead of each source's targetRevision (a sync
+ *   operation's `revision`).
+ * @throws GitError, RenderError, PathEscapeError, KubeApiError: the caller reports a ComparisonError
+ *   and changes nothing in the cluster.
+ */
+export async function compareApp(
+  ctx: ApplicationContext,
+  app: ComparableApp,
+  appInstance: string,
+  opts: { revisionOverride?: string; hard?: boolean } = {},
+): Promise<Comparison> {
+  const sources = appSources(app);
+  const revisions: string[] = [];
+  const sourceTypes: string[] = [];
+  const rendered: KubeObject[] = [];
+  for (const source of sources) {
+    const creds = await resolveRepoCredentials(ctx, source.repoURL);
+    const sha = await ctx.git.resolveRevision(source.repoURL, opts.revisionOverride ?? source.targetRevision, creds);
+    revisions.push(sha);
+    if (source.ref && !source.path && !source.chart) {
+      sourceTypes.push('Ref');
+      continue;
+    }
+    const out = await renderCached(ctx, app, source, sha, creds, opts.hard);
+    sourceTypes.push(out.sourceType);
+    rendered.push(...out.objects);
+  }
+  const resources = await describeTargets(ctx, app, appInstance, dedupe(rendered));
+  resources.push(...(await pruneCandidates(ctx, app, appInstance, resources)));
+  const status = resources.every((r) => r.status === 'Synced') ? 'Synced' : 'OutOfSync';
+  return { revisions, sourceTypes, resources, status };
+}
+
+async function renderCached(
+  ctx: ApplicationContext,
+  app: ComparableApp,
+  source: SourceSpec,
+  sha: string,
+  creds: Awaited<ReturnType<typeof resolveRepoCredentials>>,
+  hard?: boolean,
+): Promise<{ sourceType: string; objects: KubeObject[] }> {
+  const key = JSON.stringify([sha, app.metadata.namespace, app.metadata.name, app.spec.destination.namespace, source]);
+  const cached = renderCache.get(key);
+  if (cached && !hard) return cached;
+  const repoRoot = await ctx.git.checkout(source.repoURL, sha, creds);
+  const out = await renderSource({
+    appName: app.metadata.name,
+    namespace: app.spec.destination.namespace ?? '',
+    repoRoot,
+    source,
+    helmBinary: ctx.settings.helmBinary,
+    timeoutMs: ctx.settings.renderTimeoutMs,
+  });
+  if (renderCache.size >= RENDER_CACHE_MAX) renderCache.delete(renderCache.keys().next().value as string);
+  renderCache.set(key, out);
+  return out;
+}
+
+/** Later duplicates of the same object (same apiVersion group, kind, namespace, name) replace earlier ones. */
+function dedupe(objects: KubeObject[]): KubeObject[] {
+  const byKey = new Map<string, KubeObject>();
+  for (const o of objects) {
+    byKey.set(`${groupVersion(o.apiVersion).group}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`, o);
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * Resolves a rendered object's resource type and fills in the destination namespace for namespaced
+ * kinds (cluster-scoped ones lose any namespace), as Argo CD does.
+ */
+export async function placeObject(
+  discovery: Discovery,
+  obj: KubeObject,
+  destinationNamespace: string | undefined,
+): Promise<{ obj: KubeObject; rt?: ResourceType }> {
+  try {
+    const rt = await discovery.resourceFor(obj.apiVersion, obj.kind);
+    const metadata = { ...obj.metadata };
+    if (rt.namespaced && !metadata.namespace && destinationNamespace) metadata.namespace = destinationNamespace;
+    if (!rt.namespaced) delete metadata.namespace;
+    return { obj: { ...obj, metadata }, rt };
+  } catch (err) {
+    if (!(err instanceof UnknownKindError)) throw err;
+    const metadata = { ...obj.metadata };
+    if (!metadata.namespace && destinationNamespace) metadata.namespace = destinationNamespace;
+    return { obj: { ...obj, metadata } };
+  }
+}
+
+async function describeTargets(
+  ctx: ApplicationContext,
+  app: ComparableApp,
+  appInstance: string,
+  rendered: KubeObject[],
+): Promise<ManagedResource[]> {
+  const out: ManagedResource[] = [];
+  for (const raw of rendered) {
+    const { obj, rt } = await placeObject(ctx.discovery, raw, app.spec.destination.namespace);
+    const target = withTracking(obj, appInstance);
+    const { group, version } = groupVersion(target.apiVersion);
+    const base = {
+      group,
+      version,
+      kind: target.kind,
+      namespace: target.metadata.namespace ?? '',
+      name: target.metadata.name ?? '',
+      target,
+      rt,
+    };
+    if (!rt) {
+      out.push({ ...base, status: 'OutOfSync', message: `the server has no resource for ${target.kind} in ${target.apiVersion}` });
+      continue;
+    }
+    const live = await readLive(ctx, rt, target);
+    out.push({ ...base, live, ...(await diffOne(ctx, rt, target, live)) });
+  }
+  return out;
+}
+
+/** The live object: from the informer when capstan already manages it, else one GET. */
+async function readLive(ctx: ApplicationContext, rt: ResourceType, target: KubeObject): Promise<KubeObject | undefined> {
+  const cached = await ctx.live.get(rt, target.metadata.namespace, target.metadata.name ?? '');
+  if (cached) return cached;
+  try {
+    return await ctx.client.request<KubeObject>('GET', resourcePath(rt, target.metadata.namespace, target.metadata.name));
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+async function diffOne(
+  ctx: ApplicationContext,
+  rt: ResourceType,
+  target: KubeObject,
+  live: KubeObject | undefined,
+): Promise<{ status: ResourceSyncStatus; message?: string }> {
+  if (!live) return { status: 'OutOfSync', message: 'missing' };
+  const key = `${live.metadata.uid}|${live.metadata.resourceVersion}|${hashObject(target)}`;
+  let same = dryRunCache.get(key);
+  if (same === undefined) {
+    try {
+      const dry = await serverSideApply(ctx.client, rt, target, { dryRun: true });
+      same = inSync(dry, live);
+    } catch (err) {
+      // A dry-run the server refuses (invalid object, immutable field) is drift the sync will report.
+      return { status: 'OutOfSync', message: (err as Error).message };
+    }
+    if (dryRunCache.size >= DRY_RUN_CACHE_MAX) dryRunCache.clear();
+    dryRunCache.set(key, same);
+  }
+  return same ? { status: 'Synced' } : { status: 'OutOfSync', message: 'live state differs from git' };
+}
+
+function hashObject(obj: KubeObject): string {
+  return createHash('sha256').update(JSON.stringify(obj)).digest('hex');
+}
+
+/**
+ * Objects tracked by this app (tracking id names the app and the object) that git no longer renders.
+ * Informers are started for the kinds recorded in `status.resources` too, so that a kind removed from
+ * git entirely is still found after a restart.
+ */
+async function pruneCandidates(
+  ctx: ApplicationContext,
+  app: ComparableApp,
+  appInstance: string,
+  targets: ManagedResource[],
+): Promise<ManagedResource[]> {
+  for (const r of app.status?.resources ?? []) {
+    const apiVersion = r.group ? `${r.group}/${r.version ?? ''}` : (r.version ?? 'v1');
+    try {
+      await ctx.live.ensure(await ctx.discovery.resourceFor(apiVersion, r.kind));
+    } catch (err) {
+      if (!(err instanceof UnknownKindError)) throw err;
+    }
+  }
+  const wanted = new Set(targets.map((t) => `${t.group}/${t.kind}/${t.namespace}/${t.name}`));
+  const out: ManagedResource[] = [];
+  for (const { rt, obj } of ctx.live.all()) {
+    if (trackedBy(obj) !== appInstance) continue;
+    const key = `${rt.group}/${rt.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+    if (wanted.has(key) || obj.metadata.deletionTimestamp) continue;
+    out.push({
+      group: rt.group,
+      version: rt.version,
+      kind: rt.kind,
+      namespace: obj.metadata.namespace ?? '',
+      name: obj.metadata.name ?? '',
+      rt,
+      live: obj,
+      status: 'OutOfSync',
+      requiresPruning: true,
+      message: 'not in git any more',
+    });
+  }
+  return out;
+}

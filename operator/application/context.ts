@@ -1,0 +1,33 @@
+/**
+ * What the Application operator's reconcile needs from the outside world, in one place so that each
+ * step receives it explicitly.
+ */
+import { KubeClient } from '../kube/client';
+import { Discovery } from '../kube/discovery';
+import { LiveCache } from '../kube/livecache';
+import { Logger } from '../log';
+import { GitRepoCache } from '../sources/git';
+
+/** Settings of the Application operator. */
+export interface ApplicationSettings {
+  /** Namespace capstan runs in; apps there use bare names in tracking ids, repo Secrets live there. */
+  controllerNamespace: string;
+  /** Periodic refresh interval in ms (Argo CD's timeout.reconciliation, default 120 s). */
+  refreshIntervalMs: number;
+  /** Random jitter added to each refresh in ms (default 60 s), so apps do not refresh in lock-step. */
+  refreshJitterMs: number;
+  /** Path of the helm binary. */
+  helmBinary: string;
+  /** Timeout of one render (helm/kustomize) in ms. */
+  renderTimeoutMs: number;
+}
+
+/** The clients and caches a reconcile works with. */
+export interface ApplicationContext {
+  client: KubeClient;
+  discovery: Discovery;
+  live: LiveCache;
+  git: GitRepoCache;
+  log: Logger;
+  settings: ApplicationSettings;
+}

@@ -1,0 +1,42 @@
+/**
+ * Cascade deletion, as Argo CD: an Application carrying `resources-finalizer.argocd.argoproj.io`
+ * (foreground, or its `/background` variant) deletes every object it tracks, waits until they are
+ * gone, and only then removes its finalizer. Without the finalizer the objects stay.
+ */
+import { deleteObject } from '../kube/apply';
+import { isNotFound } from '../kube/client';
+import { UnknownKindError } from '../kube/discovery';
+import { ReconcileResult } from '../runtime/workqueue';
+import { App, RESOURCES_FINALIZER, setFinalizers } from './api';
+import { ApplicationContext } from './context';
+import { appInstanceName, trackedBy } from './tracking';
+
+const OURS = [RESOURCES_FINALIZER, `${RESOURCES_FINALIZER}/foreground`, `${RESOURCES_FINALIZER}/background`];
+
+/** Handles an app being deleted; returns a short requeue while its objects are still going away. */
+export async function handleDeletion(ctx: ApplicationContext, app: App): Promise<ReconcileResult> {
+  const finalizers = app.metadata.finalizers ?? [];
+  const ours = finalizers.filter((f) => OURS.includes(f));
+  if (!ours.length) return {};
+  const policy = ours.some((f) => f.endsWith('/background')) ? 'Background' : 'Foreground';
+  const instance = appInstanceName(app.metadata.namespace, app.metadata.name, ctx.settings.controllerNamespace);
+  for (const r of app.status?.resources ?? []) {
+    const apiVersion = r.group ? `${r.group}/${r.version}` : (r.version ?? 'v1');
+    await ctx.live.ensure(await ctx.discovery.resourceFor(apiVersion, r.kind)).catch((err: unknown) => {
+      if (!(err instanceof UnknownKindError)) throw err;
+    });
+  }
+  const remaining = ctx.live.all().filter(({ obj }) => trackedBy(obj) === instance);
+  for (const { rt, obj } of remaining) {
+    if (obj.metadata.deletionTimestamp) continue;
+    await deleteObject(ctx.client, rt, obj.metadata.namespace, obj.metadata.name ?? '', policy).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+  if (remaining.length) {
+    ctx.log.info(`Waiting for ${remaining.length} resources to be deleted.`, { app: `${app.metadata.namespace}/${app.metadata.name}` });
+    return { requeueAfterMs: 1000 };
+  }
+  await setFinalizers(ctx.client, app, finalizers.filter((f) => !OURS.includes(f)));
+  return {};
+}

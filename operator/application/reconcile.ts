@@ -1,0 +1,197 @@
+/**
+ * One reconcile of one Application, level-based (it reads the app and the world, never the event):
+ *
+ *   get app -> deletion (finalizer) | skip-reconcile | validate (InvalidSpecError, terminal)
+ *   -> project check -> compare (ComparisonError: nothing in the cluster changes, retried with backoff)
+ *   -> sync when an operation asks for it or automated sync decides so -> status -> requeue after the
+ *   refresh interval plus jitter.
+ */
+import { ApplicationContext } from './context';
+import { AppCondition, ConditionType, mergeConditions } from './conditions';
+import { Comparison, ManagedResource, clearRenderCache, compareApp } from './compare';
+import { appInstanceName } from './tracking';
+import { App, getApp, patchApp, patchAppStatus, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
+import { automatedSyncDecision, SyncRequest } from './autosync';
+import { handleDeletion } from './deletion';
+import { checkProject } from './project';
+import { validateResource } from '../validation/validate';
+import { runSync, SyncOutcome } from '../sync/sync';
+import { ReconcileResult } from '../runtime/workqueue';
+import { ApplicationStatus, ComparedTo, ResourceStatus, RevisionHistory } from '../../generated/application';
+
+/**
+ * Reconciles the Application `namespace/name`.
+ * @returns when to run again (the periodic refresh), or nothing for terminal states.
+ * @throws on transient failures (git, render, API): the work queue retries with backoff.
+ */
+export async function reconcileApplication(ctx: ApplicationContext, namespace: string, name: string): Promise<ReconcileResult> {
+  const app = await getApp(ctx.client, namespace, name);
+  if (!app) return {};
+  if (app.metadata.deletionTimestamp) return handleDeletion(ctx, app);
+  if (app.metadata.annotations?.[SKIP_RECONCILE_ANNOTATION] === 'true') return {};
+  const refresh = app.metadata.annotations?.[REFRESH_ANNOTATION];
+  try {
+    return await reconcileLive(ctx, app, refresh === 'hard');
+  } finally {
+    if (refresh) await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } });
+  }
+}
+
+async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): Promise<ReconcileResult> {
+  const now = new Date().toISOString();
+  const invalid = validateResource('Application', app);
+  const problems = invalid.valid ? await checkProject(ctx, app) : [invalid.message];
+  if (problems.length) {
+    ctx.log.warn('Application spec is invalid; nothing will be applied.', { app: key(app), reason: problems.join('; ') });
+    await writeStatus(ctx, app, { sync: { status: 'Unknown' } }, [{ type: ConditionType.InvalidSpecError, message: problems.join('; ') }], now);
+    return {};
+  }
+  if (hard) clearRenderCache();
+  const instance = appInstanceName(app.metadata.namespace, app.metadata.name, ctx.settings.controllerNamespace);
+  let cmp: Comparison;
+  try {
+    cmp = await compareApp(ctx, app, instance, { hard });
+  } catch (err) {
+    const message = `Failed to load target state: ${(err as Error).message}`;
+    ctx.log.warn('Comparison failed; nothing in the cluster changes.', { app: key(app), error: (err as Error).message });
+    await writeStatus(ctx, app, { sync: { status: 'Unknown', comparedTo: comparedTo(app) } }, [{ type: ConditionType.ComparisonError, message }], now);
+    throw err;
+  }
+  const request: SyncRequest | undefined = app.operation?.sync ? manualRequest(app) : automatedSyncDecision(app, cmp);
+  let extra: Partial<App['status']> = {};
+  const conditions: AppCondition[] = [];
+  if (request?.skipReason) conditions.push({ type: ConditionType.SyncError, message: request.skipReason });
+  if (request && !request.skipReason) {
+    extra = await sync(ctx, app, instance, cmp, request);
+    cmp = await compareApp(ctx, app, instance);
+  }
+  await writeStatus(ctx, app, { ...extra, ...comparisonStatus(app, cmp) }, conditions, now);
+  return { requeueAfterMs: ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs) };
+}
+
+function key(app: App): string {
+  return `${app.metadata.namespace}/${app.metadata.name}`;
+}
+
+function comparedTo(app: App): ComparedTo {
+  return { source: app.spec.source, sources: app.spec.sources, destination: app.spec.destination };
+}
+
+function comparisonStatus(app: App, cmp: Comparison): ApplicationStatus {
+  const multi = !!app.spec.sources?.length;
+  return {
+    sync: {
+      status: cmp.status,
+      comparedTo: comparedTo(app),
+      ...(multi ? { revisions: cmp.revisions } : { revision: cmp.revisions[0] }),
+    },
+    ...(multi ? { sourceTypes: cmp.sourceTypes } : { sourceType: cmp.sourceTypes[0] }),
+    resources: cmp.resources.map(resourceStatus),
+    health: { status: 'Unknown', message: 'health assessment is not implemented yet' },
+  };
+}
+
+function resourceStatus(r: ManagedResource): ResourceStatus {
+  return {
+    group: r.group || undefined,
+    version: r.version,
+    kind: r.kind,
+    namespace: r.namespace || undefined,
+    name: r.name,
+    status: r.status,
+    ...(r.requiresPruning ? { requiresPruning: true } : {}),
+  };
+}
+
+async function writeStatus(
+  ctx: ApplicationContext,
+  app: App,
+  status: ApplicationStatus,
+  conditions: AppCondition[],
+  now: string,
+): Promise<void> {
+  await patchAppStatus(ctx.client, app, {
+    ...status,
+    conditions: mergeConditions(app.status?.conditions as AppCondition[] | undefined, conditions, now),
+    reconciledAt: now,
+  });
+}
+
+function manualRequest(app: App): SyncRequest {
+  const op = app.operation?.sync ?? {};
+  return {
+    manual: true,
+    revision: op.revision,
+    prune: op.prune ?? false,
+    dryRun: op.dryRun ?? false,
+    resources: op.resources,
+    initiatedBy: app.operation?.initiatedBy ?? { username: 'unknown' },
+  };
+}
+
+function hasSyncOption(app: App, option: string): boolean {
+  return (app.spec.syncPolicy?.syncOptions ?? []).includes(option);
+}
+
+function selected(resources: ManagedResource[], filter: SyncRequest['resources']): ManagedResource[] {
+  if (!filter?.length) return resources;
+  return resources.filter((r) =>
+    filter.some((f) => (f.group ?? '') === r.group && f.kind === r.kind && f.name === r.name && (!f.namespace || f.namespace === r.namespace)),
+  );
+}
+
+/** Runs one sync operation and returns the status fields it changes (operationState, history). */
+async function sync(ctx: ApplicationContext, app: App, instance: string, cmp: Comparison, req: SyncRequest): Promise<ApplicationStatus> {
+  const startedAt = new Date().toISOString();
+  const operation = {
+    sync: { revision: req.revision ?? cmp.revisions[0], prune: req.prune, syncOptions: app.spec.syncPolicy?.syncOptions },
+    initiatedBy: req.initiatedBy,
+  };
+  await patchAppStatus(ctx.client, app, { operationState: { operation, phase: 'Running', message: 'one or more tasks are running', startedAt } });
+  let outcome: SyncOutcome;
+  let revisions = cmp.revisions;
+  try {
+    const target = req.revision ? await compareApp(ctx, app, instance, { revisionOverride: req.revision }) : cmp;
+    revisions = target.revisions;
+    const dest = app.spec.destination.namespace;
+    outcome = req.dryRun
+      ? { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] }
+      : await runSync(ctx, selected(target.resources, req.resources), {
+          prune: req.prune,
+          createNamespace:
+            hasSyncOption(app, 'CreateNamespace=true') && dest
+              ? { name: dest, ...(app.spec.syncPolicy?.managedNamespaceMetadata ?? {}) }
+              : undefined,
+        });
+  } catch (err) {
+    outcome = { phase: 'Failed', message: (err as Error).message, resources: [] };
+  }
+  const finishedAt = new Date().toISOString();
+  ctx.log.info(`Sync ${outcome.phase.toLowerCase()}: ${outcome.message}`, { app: key(app), revision: revisions[0] });
+  const multi = !!app.spec.sources?.length;
+  const syncResult = {
+    resources: outcome.resources,
+    ...(multi ? { revisions, sources: app.spec.sources } : { revision: revisions[0], source: app.spec.source }),
+  };
+  const status: ApplicationStatus = {
+    operationState: { operation, phase: outcome.phase, message: outcome.message, startedAt, finishedAt, syncResult },
+  };
+  if (outcome.phase === 'Succeeded' && !req.dryRun) status.history = appendHistory(app, revisions, startedAt, finishedAt, req);
+  if (req.manual) await patchApp(ctx.client, app, { operation: null });
+  return status;
+}
+
+function appendHistory(app: App, revisions: string[], startedAt: string, finishedAt: string, req: SyncRequest): RevisionHistory[] {
+  const history = [...(app.status?.history ?? [])];
+  const id = history.reduce((max, h) => Math.max(max, Number(h.id ?? 0)), -1) + 1;
+  const multi = !!app.spec.sources?.length;
+  history.push({
+    id,
+    deployStartedAt: startedAt,
+    deployedAt: finishedAt,
+    initiatedBy: req.initiatedBy,
+    ...(multi ? { revisions, sources: app.spec.sources } : { revision: revisions[0], source: app.spec.source }),
+  });
+  const limit = app.spec.revisionHistoryLimit ?? 10;
+  return history.slice(Math.max(0, history.length - limit));
+}

@@ -1,0 +1,80 @@
+/**
+ * Command-line configuration (commander). Every flag has an environment variable fallback so the Helm
+ * chart can set either.
+ */
+import { Command, Option } from 'commander';
+import os from 'node:os';
+import path from 'node:path';
+import { LogFormat } from './log';
+
+/** The operators capstan can run; `--controllers` selects a subset. */
+export const CONTROLLERS = ['application'] as const;
+
+/** The process configuration. */
+export interface Config {
+  kubeconfig?: string;
+  controllers: string[];
+  controllerNamespace: string;
+  /** Periodic refresh of each app, in ms. */
+  refreshIntervalMs: number;
+  /** Jitter added to each refresh, in ms. */
+  refreshJitterMs: number;
+  /** Apps reconciled at once. */
+  concurrency: number;
+  /** Where git clones and snapshots are cached. */
+  cacheDir: string;
+  helmBinary: string;
+  /** Timeout of one render, in ms. */
+  renderTimeoutMs: number;
+  logLevel: string;
+  logFormat: LogFormat;
+  /** Port of /healthz, /readyz and /metrics; 0 turns the server off. */
+  metricsPort: number;
+}
+
+/**
+ * Parses argv into a {@link Config}.
+ * @throws commander's error on an unknown flag or a bad value (the process prints usage and exits).
+ */
+export function parseConfig(argv: string[]): Config {
+  const env = process.env;
+  const cmd = new Command('capstan')
+    .description('GitOps operator: Argo CD Applications and External Secrets in one process.')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster)', env.KUBECONFIG)
+    .option('--controllers <list>', `operators to run: ${CONTROLLERS.join(',')}`, env.CAPSTAN_CONTROLLERS ?? CONTROLLERS.join(','))
+    .option('--controller-namespace <ns>', 'namespace capstan runs in (repository Secrets, AppProjects)', env.POD_NAMESPACE ?? 'argocd')
+    .option('--refresh-interval <seconds>', 'periodic refresh of each Application', env.CAPSTAN_REFRESH_INTERVAL ?? '120')
+    .option('--refresh-jitter <seconds>', 'random delay added to each refresh', env.CAPSTAN_REFRESH_JITTER ?? '60')
+    .option('--concurrency <n>', 'Applications reconciled at once', env.CAPSTAN_CONCURRENCY ?? '10')
+    .option('--cache-dir <path>', 'git clone cache', env.CAPSTAN_CACHE_DIR ?? path.join(os.tmpdir(), 'capstan-cache'))
+    .option('--helm <path>', 'helm binary', env.HELM_BINARY ?? 'helm')
+    .option('--render-timeout <seconds>', 'timeout of one helm/kustomize render', env.CAPSTAN_RENDER_TIMEOUT ?? '90')
+    .option('--log-level <level>', 'error, warn, info or debug', env.CAPSTAN_LOG_LEVEL ?? 'info')
+    .addOption(new Option('--log-format <format>', 'json or text').choices(['json', 'text']).default(env.CAPSTAN_LOG_FORMAT ?? 'text'))
+    .option('--metrics-port <port>', 'port of /healthz, /readyz, /metrics (0: off)', env.CAPSTAN_METRICS_PORT ?? '8080')
+    .exitOverride();
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts<Record<string, string>>();
+  const num = (name: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got "${v}"`);
+    return n;
+  };
+  const controllers = o.controllers.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = controllers.filter((c) => !(CONTROLLERS as readonly string[]).includes(c));
+  if (unknown.length) throw new Error(`--controllers: unknown operator(s) ${unknown.join(', ')}; known: ${CONTROLLERS.join(', ')}`);
+  return {
+    kubeconfig: o.kubeconfig,
+    controllers,
+    controllerNamespace: o.controllerNamespace,
+    refreshIntervalMs: num('refresh-interval', o.refreshInterval) * 1000,
+    refreshJitterMs: num('refresh-jitter', o.refreshJitter) * 1000,
+    concurrency: Math.max(1, num('concurrency', o.concurrency)),
+    cacheDir: o.cacheDir,
+    helmBinary: o.helm,
+    renderTimeoutMs: num('render-timeout', o.renderTimeout) * 1000,
+    logLevel: o.logLevel,
+    logFormat: o.logFormat as LogFormat,
+    metricsPort: num('metrics-port', o.metricsPort),
+  };
+}

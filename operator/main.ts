@@ -1,0 +1,99 @@
+/**
+ * capstan's entry point: configuration, logger, the /healthz /readyz /metrics server, and the
+ * operators selected by `--controllers`.
+ */
+import http from 'node:http';
+import { parseConfig, Config } from './config';
+import { createLogger, Logger } from './log';
+import { KubeClient, loadKubeConfig } from './kube/client';
+import { Discovery } from './kube/discovery';
+import { LiveCache } from './kube/livecache';
+import { GitRepoCache } from './sources/git';
+import { ApplicationOperator } from './application/operator';
+import { MANAGED_SELECTOR } from './application/tracking';
+import { registry } from './runtime/metrics';
+
+interface Stoppable {
+  stop(): void;
+}
+
+function serveHealth(config: Config, log: Logger, ready: () => boolean): http.Server | undefined {
+  if (!config.metricsPort) return undefined;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/healthz') return void res.end('ok');
+    if (req.url === '/readyz') {
+      res.statusCode = ready() ? 200 : 503;
+      return void res.end(ready() ? 'ok' : 'starting');
+    }
+    if (req.url === '/metrics') {
+      registry.metrics().then(
+        (text) => {
+          res.setHeader('Content-Type', registry.contentType);
+          res.end(text);
+        },
+        () => {
+          res.statusCode = 500;
+          res.end();
+        },
+      );
+      return;
+    }
+    res.statusCode = 404;
+    res.end();
+  });
+  server.listen(config.metricsPort, () => log.info(`Serving /healthz, /readyz and /metrics on port ${config.metricsPort}.`));
+  return server;
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig(process.argv.slice(2));
+  const log = createLogger(config.logLevel, config.logFormat);
+  // @dot-i/k8s-operator loads the default kubeconfig chain: point it at ours.
+  if (config.kubeconfig) process.env.KUBECONFIG = config.kubeconfig;
+  const client = new KubeClient(loadKubeConfig(config.kubeconfig));
+  const discovery = new Discovery(client);
+  const live = new LiveCache(client, MANAGED_SELECTOR, (rt, err) =>
+    log.warn(`Watch of ${rt.plural}.${rt.group} failed; retrying.`, { error: (err as Error).message }),
+  );
+  const stoppables: Stoppable[] = [live];
+  let started = false;
+  const server = serveHealth(config, log, () => started);
+  if (config.controllers.includes('application')) {
+    const git = new GitRepoCache({ cacheDir: config.cacheDir, log });
+    const op = new ApplicationOperator(
+      {
+        client,
+        discovery,
+        live,
+        git,
+        log,
+        settings: {
+          controllerNamespace: config.controllerNamespace,
+          refreshIntervalMs: config.refreshIntervalMs,
+          refreshJitterMs: config.refreshJitterMs,
+          helmBinary: config.helmBinary,
+          renderTimeoutMs: config.renderTimeoutMs,
+        },
+      },
+      log,
+      config.concurrency,
+    );
+    await op.start();
+    stoppables.push(op);
+  }
+  started = true;
+  log.info(`capstan started: ${config.controllers.join(', ')} against ${client.server}.`);
+  const shutdown = (signal: string) => {
+    log.info(`Received ${signal}; stopping.`);
+    stoppables.forEach((s) => s.stop());
+    server?.close();
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`capstan failed to start: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,613 @@
+/**
+ * Git access for capstan: one local cache per repository URL, shared by all Applications.
+ *
+ * - `targetRevision` is resolved with a remote listing (`git ls-remote`), which costs one round trip and
+ *   no object transfer; objects are fetched only when the resolved commit is not already in the local
+ *   bare clone.
+ * - Each commit is written out once as a read-only snapshot directory that every Application at that
+ *   commit reads; the least recently used snapshots are evicted.
+ *
+ * This is the only module of capstan that imports nodegit (libgit2), so that the native binding's quirks
+ * stay in one place.
+ *
+ * Layout under `cacheDir` (one directory per repository URL, named by a hash of the URL without
+ * credentials):
+ * ```
+ * <cacheDir>/<urlhash>/url          the URL, credentials removed (for people)
+ * <cacheDir>/<urlhash>/repo.git     bare clone, refs/remotes/origin/* and refs/tags/*
+ * <cacheDir>/<urlhash>/trees/<sha>  read-only snapshot of the tree of commit <sha>
+ * <cacheDir>/<urlhash>/tmp/         snapshots being written (renamed into trees/ when complete)
+ * ```
+ *
+ * Submodules are not fetched: a submodule (gitlink) entry becomes an empty directory, as in a clone
+ * without `--recurse-submodules`. Git LFS pointers stay pointers (Argo CD's default). `.gitattributes`
+ * filters (eol, ident) are not applied: files hold the blob bytes.
+ */
+import * as NodeGit from 'nodegit';
+import { createHash, randomBytes } from 'crypto';
+import { promises as fs } from 'fs';
+import path from 'path';
+import { Logger, silentLogger } from '../log';
+import { CredentialFactory, RepoCredentials, credentialsCallback, redactURL } from './credentials';
+
+/**
+ * A Git operation failed. The message says what failed and for which repository (credentials removed
+ * from URLs), e.g. `failed to list refs of git://host/repo.git: <libgit2 message>` or
+ * `revision "nope" not found in https://host/repo.git`.
+ */
+export class GitError extends Error {
+  override name = 'GitError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(redactURL(message), options);
+  }
+}
+
+/** Construction options of {@link GitRepoCache}. */
+export interface GitRepoCacheOptions {
+  /** Root directory of the cache; created if missing. Reused across restarts. */
+  cacheDir: string;
+  log?: Logger;
+  /** Snapshots kept per repository; least recently used beyond this are evicted (default 20). */
+  maxTrees?: number;
+  /**
+   * A snapshot used within this many milliseconds is never evicted, even beyond `maxTrees`, so that a
+   * caller still reading a path it got moments ago does not lose it (default 10 minutes).
+   */
+  evictGraceMs?: number;
+  /** Timeout of a remote listing, connect included (default 30 s). */
+  listTimeoutMs?: number;
+  /** Timeout of a fetch (default 10 min: a first clone of a big repository takes a while). */
+  fetchTimeoutMs?: number;
+}
+
+/** Counters of network operations since the cache was created (for metrics and tests). */
+export interface GitStats {
+  /** Fetches into a bare clone. */
+  fetches: number;
+  /** Remote listings (`ls-remote`). */
+  listings: number;
+}
+
+/** One advertised remote reference, as `git ls-remote` prints it. */
+export interface RemoteRef {
+  /** Full name: `HEAD`, `refs/heads/main`, `refs/tags/v1`, `refs/tags/v1^{}` (peeled annotated tag). */
+  name: string;
+  /** 40-hex object id. */
+  oid: string;
+  /** For a symbolic ref (`HEAD`), the ref it points to, e.g. `refs/heads/main`; else `''`. */
+  symrefTarget: string;
+}
+
+const FULL_SHA = /^[0-9a-f]{40}$/i;
+/** Argo CD treats 7 to 39 hex digits that match no ref as an abbreviated commit SHA. */
+const SHORT_SHA = /^[0-9a-f]{7,39}$/i;
+
+/** The fetch refspecs of a bare clone: all branches (namespaced, so no branch can shadow HEAD) and tags. */
+const BASE_REFSPECS = ['+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'];
+
+/** Git file modes of tree entries (normalised by libgit2). */
+const MODE = { TREE: 0o040000, BLOB: 0o100644, EXEC: 0o100755, LINK: 0o120000, GITLINK: 0o160000 } as const;
+
+/** Per-repository state: where it lives, its lock, its open bare clone and its snapshots. */
+interface RepoState {
+  url: string;
+  display: string;
+  dir: string;
+  /** Tail of the per-URL promise chain: operations touching the bare clone or trees/ run one at a time. */
+  queue: Promise<unknown>;
+  repo?: Promise<NodeGit.Repository>;
+  /** Snapshot SHA -> last use (ms). Loaded from trees/ on first use, so it survives restarts. */
+  trees?: Map<string, number>;
+  /** Commit SHA -> ref outside heads/tags it was resolved from (e.g. refs/pull/1/head), to fetch it. */
+  refHints: Map<string, string>;
+}
+
+/**
+ * The local Git cache: resolves revisions and provides snapshot directories of commits, per repository URL.
+ *
+ * Operations on the same URL that touch the local clone run one at a time (a per-URL promise chain);
+ * different URLs run in parallel. Concurrent listings of the same URL with the same credentials share one
+ * network round trip.
+ *
+ * URL schemes: `git://`, `http(s)://` (Basic auth), `ssh://` and scp-like `git@host:path` (SSH key),
+ * `file://` and local paths.
+ */
+export class GitRepoCache {
+  private readonly cacheDir: string;
+  private readonly log: Logger;
+  private readonly maxTrees: number;
+  private readonly evictGraceMs: number;
+  private readonly listTimeoutMs: number;
+  private readonly fetchTimeoutMs: number;
+  private readonly repos = new Map<string, RepoState>();
+  private readonly listingsInFlight = new Map<string, Promise<RemoteRef[]>>();
+  private readonly counters: GitStats = { fetches: 0, listings: 0 };
+
+  constructor(opts: GitRepoCacheOptions) {
+    this.cacheDir = path.resolve(opts.cacheDir);
+    this.log = opts.log ?? silentLogger();
+    this.maxTrees = Math.max(1, opts.maxTrees ?? 20);
+    this.evictGraceMs = opts.evictGraceMs ?? 10 * 60_000;
+    this.listTimeoutMs = opts.listTimeoutMs ?? 30_000;
+    this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 10 * 60_000;
+  }
+
+  /** A copy of the network operation counters. */
+  get stats(): GitStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Resolves an Argo CD `targetRevision` to a commit SHA, as Argo CD does:
+   * - empty or `HEAD`: the commit of the remote's HEAD (its default branch);
+   * - a branch name (`main`) or `refs/heads/main`; a branch wins over a tag of the same name;
+   * - a tag name (`v1.2.0`) or `refs/tags/v1.2.0`; annotated tags are peeled to their commit;
+   * - any other full ref name advertised by the server (e.g. `refs/pull/12/head`);
+   * - a full 40-hex SHA: returned (lower-cased) once it is known to exist, fetching if needed;
+   * - 7 to 39 hex digits that match no ref: an abbreviated SHA, expanded from the local clone (fetching if
+   *   needed).
+   * Semver constraints (`1.2.*`) are not supported yet; they resolve like any other name.
+   *
+   * Names are resolved with a remote listing (no fetch), so the answer is always the remote's current one.
+   *
+   * @returns the 40-hex commit SHA (lower case).
+   * @throws GitError when the remote cannot be listed (unreachable, authentication, timeout), when the
+   *   revision matches nothing, or when a SHA does not exist in the repository.
+   */
+  async resolveRevision(repoURL: string, targetRevision: string | undefined, creds?: RepoCredentials): Promise<string> {
+    const state = this.state(repoURL);
+    const revision = (targetRevision ?? '').trim() || 'HEAD';
+    if (FULL_SHA.test(revision)) {
+      const sha = revision.toLowerCase();
+      await this.exclusive(state, () => this.ensureCommit(state, sha, creds));
+      return sha;
+    }
+    const refs = await this.listRefs(state, creds);
+    const match = resolveFromRefs(refs, revision);
+    if (match) {
+      if (!/^refs\/(heads|tags)\//.test(match.ref) && match.ref !== 'HEAD') state.refHints.set(match.sha, match.ref);
+      this.log.debug('resolved revision', { repo: state.display, revision, ref: match.ref, sha: match.sha });
+      return match.sha;
+    }
+    if (SHORT_SHA.test(revision)) {
+      return this.exclusive(state, () => this.expandShortSha(state, revision.toLowerCase(), creds));
+    }
+    if (revision === 'HEAD') throw new GitError(`${state.display} advertises no HEAD (is the repository empty?)`);
+    throw new GitError(`revision "${revision}" not found in ${state.display}`);
+  }
+
+  /**
+   * Provides the files of a commit: the absolute path of a read-only snapshot directory of its tree
+   * (`<cacheDir>/<urlhash>/trees/<sha>`). The bare clone is fetched only when the commit is not already
+   * present. Symlinks are kept as symlinks and executable bits as modes; files and directories are not
+   * writable (copy before modifying: the snapshot is shared by every Application at that commit).
+   * Symlinks are written as they are in the repository: callers must not follow them outside the snapshot.
+   *
+   * The snapshot stays available at least `evictGraceMs` after the last `checkout` that returned it.
+   *
+   * @param sha - a full 40-hex commit SHA (from {@link resolveRevision}).
+   * @throws GitError when `sha` is not a full SHA, when fetching fails, when the commit does not exist in
+   *   the repository, or when the tree holds an unsafe path (`..`, `.git`, a `/` in a name).
+   */
+  async checkout(repoURL: string, sha: string, creds?: RepoCredentials): Promise<string> {
+    const state = this.state(repoURL);
+    if (!FULL_SHA.test(sha)) throw new GitError(`checkout of ${state.display} needs a full commit SHA, got "${sha}"`);
+    const commit = sha.toLowerCase();
+    const dest = path.join(state.dir, 'trees', commit);
+    // Fast path without the lock: a snapshot is complete once it is in trees/ (renamed atomically).
+    if (state.trees?.has(commit)) {
+      this.touch(state, commit);
+      return dest;
+    }
+    return this.exclusive(state, async () => {
+      const trees = await this.loadTrees(state);
+      if (!trees.has(commit)) {
+        const repo = await this.ensureCommit(state, commit, creds);
+        await this.writeSnapshot(state, repo, commit, dest);
+      }
+      this.touch(state, commit);
+      await this.evict(state, commit);
+      return dest;
+    });
+  }
+
+  /** The state of a URL, created on first use. The key and directory ignore credentials in the URL. */
+  private state(repoURL: string): RepoState {
+    const url = repoURL.trim();
+    if (!url) throw new GitError('repository URL is empty');
+    const display = redactURL(url);
+    let state = this.repos.get(display);
+    if (!state) {
+      const hash = createHash('sha256').update(display).digest('hex').slice(0, 16);
+      state = { url, display, dir: path.join(this.cacheDir, hash), queue: Promise.resolve(), refHints: new Map() };
+      this.repos.set(display, state);
+    }
+    return state;
+  }
+
+  /** Runs `fn` after every earlier exclusive operation of the same URL has settled. */
+  private exclusive<T>(state: RepoState, fn: () => Promise<T>): Promise<T> {
+    const run = state.queue.then(fn, fn);
+    state.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Lists the remote's refs; concurrent callers with the same URL and credentials share one listing. */
+  private listRefs(state: RepoState, creds: RepoCredentials | undefined): Promise<RemoteRef[]> {
+    const key = `${state.url}\0${fingerprint(creds)}`;
+    let pending = this.listingsInFlight.get(key);
+    if (!pending) {
+      pending = this.doListRefs(state, creds).finally(() => this.listingsInFlight.delete(key));
+      this.listingsInFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** `git ls-remote`: connect with a detached remote (no local repository needed) and read the advertisement. */
+  private async doListRefs(state: RepoState, creds: RepoCredentials | undefined): Promise<RemoteRef[]> {
+    this.counters.listings += 1;
+    const started = Date.now();
+    let remote: NodeGit.Remote | undefined;
+    try {
+      remote = await NodeGit.Remote.createDetached(state.url);
+      const r = remote;
+      const heads = await withTimeout(
+        (async () => {
+          // nodegit's binding reads (direction, callbacks, proxyOpts, customHeaders); pass all four so the
+          // promise callback it appends is not taken for the proxy options.
+          const connect = r.connect as unknown as (...args: unknown[]) => Promise<number>;
+          await connect.call(r, NodeGit.Enums.DIRECTION.FETCH, remoteCallbacks(creds), null, []);
+          return (await r.referenceList()) as NodeGitRemoteHead[];
+        })(),
+        this.listTimeoutMs,
+        () => r.stop(),
+      );
+      const refs = heads.map((h) => ({ name: h.name(), oid: h.oid().tostrS(), symrefTarget: h.symrefTarget() ?? '' }));
+      this.log.debug('listed remote refs', { repo: state.display, refs: refs.length, ms: Date.now() - started });
+      return refs;
+    } catch (err) {
+      throw new GitError(`failed to list refs of ${state.display}: ${errorMessage(err)}`, { cause: err });
+    } finally {
+      await remote?.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Opens (or creates) the bare clone of a URL; a clone that cannot be opened is recreated. */
+  private openRepo(state: RepoState): Promise<NodeGit.Repository> {
+    if (!state.repo) {
+      state.repo = this.doOpenRepo(state);
+      // A failed open is retried by the next operation instead of being remembered.
+      state.repo.catch(() => {
+        state.repo = undefined;
+      });
+    }
+    return state.repo;
+  }
+
+  private async doOpenRepo(state: RepoState): Promise<NodeGit.Repository> {
+    const gitDir = path.join(state.dir, 'repo.git');
+    try {
+      await fs.mkdir(state.dir, { recursive: true });
+      await fs.writeFile(path.join(state.dir, 'url'), state.display + '\n');
+      if (await exists(path.join(gitDir, 'HEAD'))) {
+        try {
+          return await NodeGit.Repository.openBare(gitDir);
+        } catch (err) {
+          this.log.warn('recreating unreadable git cache', { repo: state.display, error: errorMessage(err) });
+          await fs.rm(gitDir, { recursive: true, force: true });
+        }
+      }
+      return await NodeGit.Repository.init(gitDir, 1);
+    } catch (err) {
+      throw new GitError(`failed to open the local clone of ${state.display} in ${gitDir}: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /**
+   * Makes sure a commit is in the bare clone, fetching once if it is not. Runs under the URL's lock.
+   * @throws GitError when the fetch fails or the commit is still missing afterwards.
+   */
+  private async ensureCommit(state: RepoState, sha: string, creds: RepoCredentials | undefined): Promise<NodeGit.Repository> {
+    const repo = await this.openRepo(state);
+    if (await hasCommit(repo, sha)) return repo;
+    await this.fetch(state, repo, creds, state.refHints.get(sha));
+    if (await hasCommit(repo, sha)) return repo;
+    throw new GitError(`commit ${sha} not found in ${state.display} (not reachable from its branches or tags)`);
+  }
+
+  /** Expands an abbreviated SHA from the local clone, fetching once if it is unknown. Runs under the lock. */
+  private async expandShortSha(state: RepoState, short: string, creds: RepoCredentials | undefined): Promise<string> {
+    const repo = await this.openRepo(state);
+    const local = await lookupShortSha(repo, short);
+    if (local) return local;
+    await this.fetch(state, repo, creds);
+    const fetched = await lookupShortSha(repo, short);
+    if (fetched) return fetched;
+    throw new GitError(`revision "${short}" not found in ${state.display}`);
+  }
+
+  /** Fetches branches, tags and optionally one extra ref into the bare clone. */
+  private async fetch(
+    state: RepoState,
+    repo: NodeGit.Repository,
+    creds: RepoCredentials | undefined,
+    extraRef?: string,
+  ): Promise<void> {
+    this.counters.fetches += 1;
+    const started = Date.now();
+    const refspecs = [...BASE_REFSPECS];
+    if (extraRef) refspecs.push(`+${extraRef}:refs/capstan/${extraRef.replace(/^refs\//, '')}`);
+    let remote: NodeGit.Remote | undefined;
+    try {
+      remote = await NodeGit.Remote.createAnonymous(repo, state.url);
+      const r = remote;
+      const opts: NodeGit.FetchOptions = {
+        callbacks: remoteCallbacks(creds),
+        // The tags refspec already brings every tag; auto-follow would only add work.
+        downloadTags: NodeGit.Remote.AUTOTAG_OPTION.DOWNLOAD_TAGS_NONE,
+      };
+      await withTimeout(r.fetch(refspecs, opts, 'capstan fetch'), this.fetchTimeoutMs, () => r.stop());
+      this.log.info('fetched repository', { repo: state.display, ms: Date.now() - started });
+    } catch (err) {
+      throw new GitError(`failed to fetch ${state.display}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  /** Writes the tree of a commit into tmp/, then renames it into place so a snapshot is never partial. */
+  private async writeSnapshot(state: RepoState, repo: NodeGit.Repository, sha: string, dest: string): Promise<void> {
+    const started = Date.now();
+    const tmpRoot = path.join(state.dir, 'tmp');
+    const tmp = path.join(tmpRoot, `${sha}-${randomBytes(4).toString('hex')}`);
+    try {
+      await fs.mkdir(tmpRoot, { recursive: true });
+      await fs.mkdir(path.dirname(dest), { recursive: true });
+      const commit = await repo.getCommit(sha);
+      const tree = await commit.getTree();
+      const files = await writeTree(tree, tmp);
+      await fs.rename(tmp, dest);
+      this.log.debug('wrote snapshot', { repo: state.display, sha, files, ms: Date.now() - started });
+    } catch (err) {
+      await removeTree(tmp).catch(() => undefined);
+      if (err instanceof GitError) throw err;
+      throw new GitError(`failed to write the tree of ${sha} of ${state.display}: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Loads the snapshot list from trees/ (last use = mtime) and clears leftovers of interrupted writes. */
+  private async loadTrees(state: RepoState): Promise<Map<string, number>> {
+    if (state.trees) return state.trees;
+    const trees = new Map<string, number>();
+    const dir = path.join(state.dir, 'trees');
+    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+      if (!FULL_SHA.test(name)) continue;
+      const st = await fs.stat(path.join(dir, name)).catch(() => undefined);
+      if (st?.isDirectory()) trees.set(name, st.mtimeMs);
+    }
+    await removeTree(path.join(state.dir, 'tmp')).catch(() => undefined);
+    state.trees = trees;
+    return trees;
+  }
+
+  /** Records a use of a snapshot (in memory, and as the directory's mtime for the next process). */
+  private touch(state: RepoState, sha: string): void {
+    const now = Date.now();
+    state.trees?.set(sha, now);
+    const when = new Date(now);
+    fs.utimes(path.join(state.dir, 'trees', sha), when, when).catch(() => undefined);
+  }
+
+  /** Removes least recently used snapshots beyond `maxTrees`, sparing `keep` and those in their grace period. */
+  private async evict(state: RepoState, keep: string): Promise<void> {
+    const trees = state.trees;
+    if (!trees || trees.size <= this.maxTrees) return;
+    const now = Date.now();
+    const candidates = [...trees.entries()]
+      .filter(([sha, used]) => sha !== keep && now - used >= this.evictGraceMs)
+      .sort((a, b) => a[1] - b[1]);
+    for (const [sha] of candidates) {
+      if (trees.size <= this.maxTrees) break;
+      trees.delete(sha);
+      await removeTree(path.join(state.dir, 'trees', sha)).catch((err: unknown) =>
+        this.log.warn('failed to evict snapshot', { repo: state.display, sha, error: errorMessage(err) }),
+      );
+      this.log.debug('evicted snapshot', { repo: state.display, sha });
+    }
+  }
+}
+
+/** The members of nodegit's RemoteHead that capstan uses (absent from @types/nodegit). */
+interface NodeGitRemoteHead {
+  name(): string;
+  oid(): NodeGit.Oid;
+  symrefTarget(): string | null;
+}
+
+/**
+ * Resolves a revision against a remote's advertised refs, with Argo CD's precedence: the exact full ref
+ * name, then `refs/heads/<rev>`, then `refs/tags/<rev>`. `HEAD` is the advertised HEAD (its symref target
+ * when the target is advertised). An annotated tag resolves to its peeled commit (`<tag>^{}`).
+ *
+ * @returns the matching ref name and commit SHA, or `undefined` when nothing matches.
+ */
+export function resolveFromRefs(refs: ReadonlyArray<RemoteRef>, revision: string): { ref: string; sha: string } | undefined {
+  const byName = new Map(refs.map((r) => [r.name, r]));
+  const candidates = revision === 'HEAD' ? ['HEAD'] : [revision, `refs/heads/${revision}`, `refs/tags/${revision}`];
+  for (const name of candidates) {
+    const ref = byName.get(name);
+    if (!ref || name.endsWith('^{}')) continue;
+    if (name === 'HEAD' && ref.symrefTarget) {
+      const target = byName.get(ref.symrefTarget);
+      if (target) return { ref: target.name, sha: target.oid.toLowerCase() };
+    }
+    const peeled = byName.get(`${name}^{}`);
+    return { ref: name, sha: (peeled ?? ref).oid.toLowerCase() };
+  }
+  return undefined;
+}
+
+/** The nodegit callbacks for a remote operation, backed by nodegit's credential constructors. */
+function remoteCallbacks(creds: RepoCredentials | undefined): NodeGit.RemoteCallbacks {
+  const factory: CredentialFactory<NodeGit.Credential> = {
+    userpass: (u, p) => NodeGit.Credential.userpassPlaintextNew(u, p),
+    // libssh2 derives the public key from the private one when it is given as ''.
+    sshKeyMemory: (u, key) => NodeGit.Credential.sshKeyMemoryNew(u, '', key, ''),
+    username: (u) => NodeGit.Credential.usernameNew(u),
+  };
+  const cb = credentialsCallback(creds, factory);
+  return { credentials: cb.credentials, certificateCheck: cb.certificateCheck };
+}
+
+/** True when the object exists in the clone and is a commit. */
+async function hasCommit(repo: NodeGit.Repository, sha: string): Promise<boolean> {
+  try {
+    await repo.getCommit(sha);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Expands an abbreviated SHA to the full SHA of a commit in the clone.
+ * @returns the full SHA, or `undefined` when no object has that prefix.
+ * @throws GitError when the prefix is ambiguous or names something other than a commit.
+ */
+async function lookupShortSha(repo: NodeGit.Repository, short: string): Promise<string | undefined> {
+  let obj: NodeGit.Object;
+  try {
+    obj = await NodeGit.Revparse.single(repo, short);
+  } catch (err) {
+    if (/ambiguous/i.test(errorMessage(err))) throw new GitError(`abbreviated SHA "${short}" is ambiguous`, { cause: err });
+    return undefined;
+  }
+  const commit = await obj.peel(NodeGit.Object.TYPE.COMMIT).catch(() => undefined);
+  if (!commit) throw new GitError(`"${short}" is not a commit`);
+  return commit.id().tostrS();
+}
+
+/** A file or directory of a tree to write, collected before writing so writes can run in parallel. */
+interface PlannedEntry {
+  path: string;
+  mode: number;
+  entry: NodeGit.TreeEntry;
+}
+
+/**
+ * Writes a tree under `root` (which must not exist): directories first, then files and symlinks with a few
+ * writes in flight, then directories made read-only deepest first.
+ * @returns the number of files and symlinks written.
+ */
+async function writeTree(tree: NodeGit.Tree, root: string): Promise<number> {
+  const dirs: string[] = [root];
+  const files: PlannedEntry[] = [];
+  await planTree(tree, root, dirs, files);
+  for (const d of dirs) await fs.mkdir(d);
+  await forEachLimit(files, 8, writeEntry);
+  for (const d of dirs.reverse()) await fs.chmod(d, 0o555);
+  return files.length;
+}
+
+/** Walks a tree depth-first, collecting directories and leaf entries, and rejecting unsafe names. */
+async function planTree(tree: NodeGit.Tree, dir: string, dirs: string[], files: PlannedEntry[]): Promise<void> {
+  for (const entry of tree.entries()) {
+    const name = entry.name();
+    assertSafeName(name, entry.path());
+    const target = path.join(dir, name);
+    const mode = entry.filemode() as number;
+    if (mode === MODE.TREE) {
+      dirs.push(target);
+      await planTree(await entry.getTree(), target, dirs, files);
+    } else if (mode === MODE.GITLINK) {
+      dirs.push(target); // submodule: an empty directory, as an uninitialised submodule in a clone
+    } else {
+      files.push({ path: target, mode, entry });
+    }
+  }
+}
+
+/** Writes one blob: a symlink, an executable, or a regular file, all without write permission. */
+async function writeEntry(file: PlannedEntry): Promise<void> {
+  const blob = await file.entry.getBlob();
+  const content = blob.content();
+  if (file.mode === MODE.LINK) {
+    await fs.symlink(content.toString('utf8'), file.path);
+  } else {
+    await fs.writeFile(file.path, content, { mode: file.mode === MODE.EXEC ? 0o555 : 0o444 });
+  }
+}
+
+/**
+ * Rejects tree entry names that would write outside the snapshot or plant a repository in it. Git itself
+ * refuses these on checkout; libgit2 does not validate trees it reads, so a crafted repository could
+ * hold them.
+ */
+function assertSafeName(name: string, where: string): void {
+  const unsafe =
+    name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name) || name.toLowerCase() === '.git';
+  if (unsafe) throw new GitError(`unsafe path in repository tree: ${JSON.stringify(where || name)}`);
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Removes a snapshot: restores write permission on its directories first (read-only dirs block rm). */
+async function removeTree(dir: string): Promise<void> {
+  await makeWritable(dir);
+  await fs.rm(dir, { recursive: true, force: true });
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  const st = await fs.lstat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) return;
+  await fs.chmod(dir, 0o755);
+  for (const name of await fs.readdir(dir)) await makeWritable(path.join(dir, name));
+}
+
+/** Rejects with a GitError after `ms`, calling `onTimeout` (to stop the native operation) first. */
+async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      try {
+        onTimeout();
+      } catch {
+        // stopping is best effort: the operation may already be finishing
+      }
+      reject(new Error(`timed out after ${Math.round(ms / 1000)}s`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => undefined); // a late failure of the abandoned operation must not be unhandled
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A stable, non-reversible key for a set of credentials (never the values themselves). */
+function fingerprint(creds: RepoCredentials | undefined): string {
+  return creds ? createHash('sha256').update(JSON.stringify(creds)).digest('hex') : '';
+}
+
+/** The message of an error from libgit2 or node, credentials removed. */
+function errorMessage(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return redactURL(msg);
+}
