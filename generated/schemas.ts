@@ -14,7 +14,7 @@ export const schemas = {
           'APIVersion defines the versioned schema of this representation of an object: argoproj.io/v1alpha1.',
       },
       kind: { type: 'string', description: 'Kind is the REST resource this object represents: Application.' },
-      metadata: { type: 'object', description: 'Standard object metadata.' },
+      metadata: { type: 'object' },
       spec: {
         type: 'object',
         description: 'The desired state: what to deploy, where, and how to keep it in sync.',
@@ -3921,7 +3921,7 @@ export const schemas = {
           'APIVersion defines the versioned schema of this representation of an object: argoproj.io/v1alpha1.',
       },
       kind: { type: 'string', description: 'Kind is the REST resource this object represents: AppProject.' },
-      metadata: { type: 'object', description: 'Standard object metadata.' },
+      metadata: { type: 'object' },
       spec: {
         type: 'object',
         description:

@@ -180,7 +180,8 @@ function lintNode(node: JsonObject, where: string, isField: boolean, inJunctor: 
  * `kubectl explain` helps. Returns human-readable errors with the field path; empty when the schema is fine.
  */
 export function lintStructural(node: JsonObject, where = '', isField = true, inJunctor = false): string[] {
-  const errors = lintNode(node, where || '<root>', isField, inJunctor);
+  // Root metadata is the one field without a description (see lintRoot).
+  const errors = where === 'metadata' ? [] : lintNode(node, where || '<root>', isField, inJunctor);
   const props = isObject(node.properties) ? node.properties : {};
   for (const [key, sub] of Object.entries(props)) {
     if (isObject(sub)) errors.push(...lintStructural(sub, joinPath(where, key), true, inJunctor));
@@ -199,13 +200,15 @@ export function lintStructural(node: JsonObject, where = '', isField = true, inJ
   return errors;
 }
 
-/** Root-level rule: the API server owns metadata, so the schema may only say it is an object. */
+/**
+ * Root-level rule: the API server owns metadata, so the schema may only say it is an object; it refuses even a
+ * description there ("must not specify anything other than name and generateName").
+ */
 function lintRoot(schema: JsonObject): string[] {
   const meta = isObject(schema.properties) ? schema.properties.metadata : undefined;
-  if (isObject(meta) && Object.keys(omit(meta, (k) => k === 'type' || k === 'description')).length > 0) {
-    return ['metadata: only type and description are allowed'];
-  }
-  return [];
+  return isObject(meta) && Object.keys(meta).some((k) => k !== 'type')
+    ? ['metadata: only type is allowed']
+    : [];
 }
 
 /** The CRD openAPIV3Schema of a kind: definitions inlined, TypeScript-only titles removed. */
@@ -226,8 +229,9 @@ export function toCrd(file: SchemaFile): JsonObject {
   if (file.shortNames?.length) names.shortNames = file.shortNames;
   if (file.categories?.length) names.categories = file.categories;
   const version: JsonObject = { name: file.version, served: true, storage: true };
-  if (file.printerColumns?.length)
+  if (file.printerColumns?.length) {
     version.additionalPrinterColumns = file.printerColumns as unknown as Json[];
+  }
   version.schema = { openAPIV3Schema: crdSchema(file) };
   if (file.subresources) version.subresources = file.subresources;
   return {
@@ -284,8 +288,9 @@ function tsNode(n: JsonObject): JsonObject {
   if (n.$ref !== undefined) return { ...omit(n, (k) => k === '$ref'), tsType: refName(n.$ref) };
   const out = omit(n, (k) => k.startsWith('x-kubernetes-'));
   // Free-form content becomes an index signature; all other objects are closed (compile option below).
-  if (n['x-kubernetes-preserve-unknown-fields'] === true && n.type === 'object')
+  if (n['x-kubernetes-preserve-unknown-fields'] === true && n.type === 'object') {
     out.additionalProperties = true;
+  }
   return out;
 }
 

@@ -14,6 +14,7 @@ import { App, getApp, patchApp, patchAppStatus, REFRESH_ANNOTATION, SKIP_RECONCI
 import { automatedSyncDecision, SyncRequest } from './autosync';
 import { handleDeletion } from './deletion';
 import { checkProject } from './project';
+import { destinationProblem } from './destination';
 import { validateResource } from '../validation/validate';
 import { runSync, SyncOutcome } from '../sync/sync';
 import { ReconcileResult } from '../runtime/workqueue';
@@ -40,7 +41,8 @@ export async function reconcileApplication(ctx: ApplicationContext, namespace: s
 async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): Promise<ReconcileResult> {
   const now = new Date().toISOString();
   const invalid = validateResource('Application', app);
-  const problems = invalid.valid ? await checkProject(ctx, app) : [invalid.message];
+  const destination = invalid.valid ? destinationProblem(app.spec.destination) : undefined;
+  const problems = !invalid.valid ? [invalid.message] : destination ? [destination] : await checkProject(ctx, app);
   if (problems.length) {
     ctx.log.warn('Application spec is invalid; nothing will be applied.', { app: key(app), reason: problems.join('; ') });
     await writeStatus(ctx, app, { sync: { status: 'Unknown' } }, [{ type: ConditionType.InvalidSpecError, message: problems.join('; ') }], now);

@@ -94,7 +94,7 @@ describe('parseManifests', () => {
   it('names the file and line of a JSON syntax error', () => {
     assert.throws(
       () => parseManifests('{\n  "apiVersion": "v1",\n  "kind": "X"\n  "metadata": {}\n}\n', 'x.json'),
-      (err: unknown) => err instanceof RenderError && /^x\.json: invalid JSON at line 3/.test(err.message),
+      (err: unknown) => err instanceof RenderError && /^x\.json: invalid JSON at line 4: /.test(err.message),
     );
   });
 

@@ -34,7 +34,7 @@ export interface ToolRun {
  * @param run - binary, arguments, cwd, environment, timeout.
  * @returns stdout (UTF-8).
  * @throws RenderError `<what> failed: <stderr>` when the tool exits non-zero (terminal); `<what> timed out
- *   after Ns` or `<what>: cannot run "<binary>"` with `retryable: true`.
+ *   after 90s` or `<what>: cannot run "<binary>"` with `retryable: true`.
  */
 export function runTool(run: ToolRun): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -55,8 +55,8 @@ function toolError(run: ToolRun, err: ExecFileException, stderr: string): Render
     return new RenderError(`${run.what} produced more than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB`, { cause: err });
   }
   if (err.killed) {
-    const seconds = Math.round(run.timeoutMs / 100) / 10;
-    return new RenderError(`${run.what} timed out after ${seconds}s`, { retryable: true, cause: err });
+    const after = run.timeoutMs < 1000 ? `${run.timeoutMs}ms` : `${Math.round(run.timeoutMs / 100) / 10}s`;
+    return new RenderError(`${run.what} timed out after ${after}`, { retryable: true, cause: err });
   }
   if (err.signal) {
     return new RenderError(`${run.what} was killed by ${err.signal}`, { retryable: true, cause: err });

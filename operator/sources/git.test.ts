@@ -1,0 +1,278 @@
+/**
+ * GitRepoCache against real repositories made with the git CLI: file:// URLs for speed, and a `git daemon`
+ * on 127.0.0.1 to exercise the remote listing and fetch over a real protocol.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { GitError, GitRepoCache, resolveFromRefs } from './git';
+
+let tmp: string;
+let work: string; // working repository where commits are made
+let served: string; // directory holding bare repositories (daemon base path)
+let bare: string; // the bare repository the cache reads
+let fileURL: string;
+let daemon: ChildProcess | undefined;
+let daemonURL: string;
+let closedPort: number;
+
+const gitEnv = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'test',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'test',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
+};
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: { ...gitEnv, HOME: tmp }, encoding: 'utf8' }).trim();
+}
+
+/** Commits a file in the working repository and pushes main to the bare repository. */
+async function commitFile(name: string, content: string): Promise<string> {
+  await fs.mkdir(path.dirname(path.join(work, name)), { recursive: true });
+  await fs.writeFile(path.join(work, name), content);
+  git(work, 'add', '-A');
+  git(work, 'commit', '-q', '-m', `update ${name}`);
+  git(work, 'push', '-q', 'origin', 'main', '--tags');
+  return git(work, 'rev-parse', 'HEAD');
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => {
+        sock.end();
+        resolve(true);
+      });
+      sock.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`git daemon did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let shaC1: string; // first commit (tagged v1 lightweight, v2 annotated)
+let shaC2: string; // second commit, main's tip at the start
+
+before(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'capstan-git-'));
+  work = path.join(tmp, 'work');
+  served = path.join(tmp, 'served');
+  bare = path.join(served, 'repo.git');
+  await fs.mkdir(work);
+  await fs.mkdir(served);
+  git(served, 'init', '-q', '--bare', '-b', 'main', bare);
+  git(work, 'init', '-q', '-b', 'main');
+  git(work, 'remote', 'add', 'origin', bare);
+  await fs.mkdir(path.join(work, 'dir'));
+  await fs.writeFile(path.join(work, 'dir', 'b.yaml'), 'kind: ConfigMap\n');
+  await fs.writeFile(path.join(work, 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+  await fs.symlink('dir/b.yaml', path.join(work, 'link.yaml'));
+  shaC1 = await commitFile('a.txt', 'one\n');
+  git(work, 'tag', 'v1');
+  git(work, 'tag', '-a', 'v2', '-m', 'annotated');
+  git(work, 'push', '-q', 'origin', '--tags');
+  shaC2 = await commitFile('a.txt', 'two\n');
+  fileURL = `file://${bare}`;
+
+  const port = await freePort();
+  closedPort = await freePort();
+  daemon = spawn(
+    'git',
+    ['daemon', '--export-all', '--reuseaddr', `--base-path=${served}`, `--port=${port}`, '--listen=127.0.0.1', served],
+    { env: { ...gitEnv, HOME: tmp }, stdio: 'ignore' },
+  );
+  daemonURL = `git://127.0.0.1:${port}/repo.git`;
+  await waitForPort(port, 10_000);
+});
+
+after(async () => {
+  if (daemon?.pid) process.kill(daemon.pid, 'SIGTERM');
+  // Snapshots are read-only: make them writable so the temp dir can be removed.
+  execFileSync('chmod', ['-R', 'u+w', tmp]);
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+const newCache = (name: string, extra: Partial<ConstructorParameters<typeof GitRepoCache>[0]> = {}): GitRepoCache =>
+  new GitRepoCache({ cacheDir: path.join(tmp, 'cache-' + name), ...extra });
+
+describe('resolveRevision', () => {
+  test('HEAD, empty and undefined resolve to the default branch', async () => {
+    const cache = newCache('head');
+    assert.equal(await cache.resolveRevision(fileURL, 'HEAD'), shaC2);
+    assert.equal(await cache.resolveRevision(fileURL, ''), shaC2);
+    assert.equal(await cache.resolveRevision(fileURL, undefined), shaC2);
+    assert.equal(cache.stats.fetches, 0, 'names resolve by listing only');
+    assert.equal(cache.stats.listings, 3);
+  });
+
+  test('branch, tags (annotated peeled to its commit) and full ref names', async () => {
+    const cache = newCache('names');
+    assert.equal(await cache.resolveRevision(fileURL, 'main'), shaC2);
+    assert.equal(await cache.resolveRevision(fileURL, 'refs/heads/main'), shaC2);
+    assert.equal(await cache.resolveRevision(fileURL, 'v1'), shaC1);
+    assert.equal(await cache.resolveRevision(fileURL, 'v2'), shaC1);
+    assert.equal(await cache.resolveRevision(fileURL, 'refs/tags/v2'), shaC1);
+    assert.notEqual(git(work, 'rev-parse', 'v2'), shaC1, 'v2 really is an annotated tag object');
+  });
+
+  test('full SHA is checked and returned lower-cased; short SHA is expanded', async () => {
+    const cache = newCache('sha');
+    assert.equal(await cache.resolveRevision(fileURL, shaC1.toUpperCase()), shaC1);
+    assert.equal(cache.stats.fetches, 1, 'an unknown SHA is fetched once');
+    assert.equal(await cache.resolveRevision(fileURL, shaC2), shaC2);
+    assert.equal(cache.stats.fetches, 1, 'a known SHA needs no fetch');
+    assert.equal(await cache.resolveRevision(fileURL, shaC1.slice(0, 8)), shaC1);
+  });
+
+  test('unknown revisions are GitErrors naming the revision and the repository', async () => {
+    const cache = newCache('unknown');
+    await assert.rejects(cache.resolveRevision(fileURL, 'nope'), (err: unknown) => {
+      assert.ok(err instanceof GitError);
+      assert.equal(err.name, 'GitError');
+      assert.equal(err.message, `revision "nope" not found in ${fileURL}`);
+      return true;
+    });
+    await assert.rejects(cache.resolveRevision(fileURL, 'f'.repeat(40)), /commit f{40} not found in file:/);
+    await assert.rejects(cache.resolveRevision(fileURL, 'abcdef1'), /revision "abcdef1" not found/);
+  });
+
+  test('over git://, the listing works and a missing repository is a GitError', async () => {
+    const cache = newCache('daemon');
+    assert.equal(await cache.resolveRevision(daemonURL, 'v2'), shaC1);
+    await assert.rejects(
+      cache.resolveRevision(daemonURL.replace('repo.git', 'missing.git'), 'HEAD'),
+      (err: unknown) => err instanceof GitError && err.message.startsWith('failed to list refs of git://127.0.0.1:'),
+    );
+  });
+
+  test('an unreachable URL fails fast with a GitError without credentials', async () => {
+    const cache = newCache('unreachable', { listTimeoutMs: 5_000 });
+    const started = Date.now();
+    await assert.rejects(cache.resolveRevision(`git://127.0.0.1:${closedPort}/missing.git`, 'HEAD'), (err: unknown) => {
+      assert.ok(err instanceof GitError);
+      assert.match(err.message, new RegExp(`^failed to list refs of git://127\\.0\\.0\\.1:${closedPort}/missing\\.git: .+`));
+      return true;
+    });
+    await assert.rejects(cache.resolveRevision(`http://bob:s3cret@127.0.0.1:${closedPort}/x.git`, 'main'), (err: unknown) => {
+      assert.ok(err instanceof GitError);
+      assert.doesNotMatch(err.message, /s3cret|bob/);
+      assert.match(err.message, new RegExp(`http://127\\.0\\.0\\.1:${closedPort}/x\\.git`));
+      return true;
+    });
+    assert.ok(Date.now() - started < 5_000, 'no hang');
+  });
+
+  test('resolveFromRefs prefers a branch over a tag and peels annotated tags', () => {
+    const refs = [
+      { name: 'HEAD', oid: 'a'.repeat(40), symrefTarget: 'refs/heads/main' },
+      { name: 'refs/heads/main', oid: 'a'.repeat(40), symrefTarget: '' },
+      { name: 'refs/heads/x', oid: 'b'.repeat(40), symrefTarget: '' },
+      { name: 'refs/tags/x', oid: 'c'.repeat(40), symrefTarget: '' },
+      { name: 'refs/tags/t', oid: 'd'.repeat(40), symrefTarget: '' },
+      { name: 'refs/tags/t^{}', oid: 'e'.repeat(40), symrefTarget: '' },
+    ];
+    assert.deepEqual(resolveFromRefs(refs, 'HEAD'), { ref: 'refs/heads/main', sha: 'a'.repeat(40) });
+    assert.equal(resolveFromRefs(refs, 'x')?.sha, 'b'.repeat(40));
+    assert.equal(resolveFromRefs(refs, 'refs/tags/x')?.sha, 'c'.repeat(40));
+    assert.equal(resolveFromRefs(refs, 't')?.sha, 'e'.repeat(40));
+    assert.equal(resolveFromRefs(refs, 't^{}'), undefined);
+    assert.equal(resolveFromRefs(refs, 'y'), undefined);
+  });
+});
+
+describe('checkout', () => {
+  test('writes the tree: content, executable bit, symlink, read-only files', async () => {
+    const cache = newCache('content');
+    const dir = await cache.checkout(fileURL, shaC2);
+    assert.ok(path.isAbsolute(dir));
+    assert.equal(path.basename(dir), shaC2);
+    assert.equal(await fs.readFile(path.join(dir, 'a.txt'), 'utf8'), 'two\n');
+    assert.equal(await fs.readFile(path.join(dir, 'dir', 'b.yaml'), 'utf8'), 'kind: ConfigMap\n');
+    const link = await fs.lstat(path.join(dir, 'link.yaml'));
+    assert.ok(link.isSymbolicLink());
+    assert.equal(await fs.readlink(path.join(dir, 'link.yaml')), 'dir/b.yaml');
+    assert.equal((await fs.stat(path.join(dir, 'run.sh'))).mode & 0o111, 0o111);
+    assert.equal((await fs.stat(path.join(dir, 'a.txt'))).mode & 0o777, 0o444);
+    assert.equal((await fs.stat(path.join(dir, 'dir'))).mode & 0o777, 0o555);
+    await assert.rejects(fs.access(path.join(dir, '.git'), fsConstants.F_OK), 'no repository metadata in a snapshot');
+    const old = await cache.checkout(fileURL, shaC1);
+    assert.equal(await fs.readFile(path.join(old, 'a.txt'), 'utf8'), 'one\n');
+    assert.equal(cache.stats.fetches, 1);
+  });
+
+  test('a new commit is seen by resolveRevision and fetched once; unchanged SHAs cause no fetch', async () => {
+    const cache = newCache('update');
+    const first = await cache.resolveRevision(daemonURL, 'main');
+    await cache.checkout(daemonURL, first);
+    assert.deepEqual(cache.stats, { fetches: 1, listings: 1 });
+
+    assert.equal(await cache.resolveRevision(daemonURL, 'main'), first);
+    await cache.checkout(daemonURL, first);
+    assert.deepEqual(cache.stats, { fetches: 1, listings: 2 }, 'same SHA: listing only');
+
+    const next = await commitFile('a.txt', 'three\n');
+    assert.equal(await cache.resolveRevision(daemonURL, 'main'), next);
+    const dir = await cache.checkout(daemonURL, next);
+    assert.equal(await fs.readFile(path.join(dir, 'a.txt'), 'utf8'), 'three\n');
+    assert.deepEqual(cache.stats, { fetches: 2, listings: 3 });
+
+    await cache.checkout(daemonURL, first);
+    await cache.checkout(daemonURL, next);
+    assert.equal(cache.stats.fetches, 2, 'known commits are not fetched again');
+  });
+
+  test('concurrent checkouts of one URL do not corrupt and fetch once', async () => {
+    const cache = newCache('concurrent');
+    const shas = [shaC1, shaC2, shaC1, shaC2, shaC1, shaC2];
+    const dirs = await Promise.all(shas.map((sha) => cache.checkout(fileURL, sha)));
+    for (const [i, dir] of dirs.entries()) {
+      assert.equal(path.basename(dir), shas[i]);
+      assert.equal(await fs.readFile(path.join(dir, 'a.txt'), 'utf8'), shas[i] === shaC1 ? 'one\n' : 'two\n');
+    }
+    assert.equal(cache.stats.fetches, 1);
+    const leftovers = await fs.readdir(path.join(path.dirname(dirs[0]), '..', 'tmp')).catch(() => []);
+    assert.deepEqual(leftovers, [], 'no temporary snapshot left behind');
+  });
+
+  test('snapshots are reused by a new cache on the same directory and evicted beyond maxTrees', async () => {
+    const first = newCache('evict');
+    const c1 = await first.checkout(fileURL, shaC1);
+    const second = newCache('evict', { maxTrees: 1, evictGraceMs: 0 });
+    assert.equal(await second.checkout(fileURL, shaC1), c1);
+    assert.equal(second.stats.fetches, 0, 'the clone and the snapshot survive a restart');
+    const c2 = await second.checkout(fileURL, shaC2);
+    await assert.rejects(fs.access(c1), 'least recently used snapshot evicted');
+    await fs.access(c2);
+  });
+
+  test('a snapshot in its grace period is not evicted', async () => {
+    const cache = newCache('grace', { maxTrees: 1 });
+    const c1 = await cache.checkout(fileURL, shaC1);
+    await cache.checkout(fileURL, shaC2);
+    await fs.access(c1);
+  });
+
+  test('bad input and missing commits are GitErrors', async () => {
+    const cache = newCache('bad');
+    await assert.rejects(cache.checkout(fileURL, 'main'), /needs a full commit SHA, got "main"/);
+    await assert.rejects(cache.checkout(fileURL, '0'.repeat(40)), GitError);
+    await assert.rejects(cache.checkout(`file://${path.join(tmp, 'nothing.git')}`, shaC1), /failed to fetch file:/);
+  });
+});
