@@ -32,11 +32,11 @@ async function main(): Promise<void> {
     await git.stop();
     await cp?.stop();
   };
-  let operator: ManagedProcess | undefined;
+  const state: { operator?: ManagedProcess } = {};
   process.on('SIGINT', () => {
     console.log('\nStopping capstan, the git daemon and the control plane...');
     void (async () => {
-      await operator?.stop();
+      await state.operator?.stop();
       await stopAll();
       process.exit(0);
     })();
@@ -69,26 +69,27 @@ Change a file in ${repo.workDir}, commit and push (git push origin HEAD), then
 
 Ctrl-C stops everything. capstan's logs follow.
 `);
-  operator = ManagedProcess.start({
+  const operator = ManagedProcess.start({
     name: 'capstan',
     command: process.execPath,
     args: ['--import', 'tsx', path.join(ROOT, 'operator', 'main.ts'), '--kubeconfig', kubeconfig, '--controller-namespace', NAMESPACE, '--helm', toolPath('helm'), '--cache-dir', cacheDir],
     logPath: path.join(cacheDir, 'capstan.log'),
     cwd: ROOT,
   });
+  state.operator = operator;
   // Follow the operator's log in the foreground.
   let offset = 0;
   setInterval(() => {
-    const size = fs.statSync(operator!.logPath).size;
+    const size = fs.statSync(operator.logPath).size;
     if (size > offset) {
-      const fd = fs.openSync(operator!.logPath, 'r');
+      const fd = fs.openSync(operator.logPath, 'r');
       const buf = Buffer.alloc(size - offset);
       fs.readSync(fd, buf, 0, buf.length, offset);
       fs.closeSync(fd);
       process.stdout.write(buf);
       offset = size;
     }
-    if (operator!.exited) {
+    if (operator.exited) {
       console.error('capstan exited; stopping.');
       void stopAll().then(() => process.exit(1));
     }

@@ -30,12 +30,7 @@ export function automatedSyncDecision(app: App, cmp: Comparison): SyncRequest | 
   const automated = app.spec.syncPolicy?.automated;
   if (!automated || automated.enabled === false || cmp.status === 'Synced') return undefined;
   const last = app.status?.operationState;
-  const lastResult = last?.syncResult;
-  const sameTarget =
-    !!lastResult &&
-    (app.spec.sources?.length
-      ? isDeepStrictEqual(lastResult.revisions, cmp.revisions) && isDeepStrictEqual(lastResult.sources, app.spec.sources)
-      : lastResult.revision === cmp.revisions[0] && isDeepStrictEqual(lastResult.source, app.spec.source));
+  const sameTarget = lastSyncedSameTarget(app, cmp);
   if (sameTarget && last?.phase !== 'Succeeded' && last?.phase !== 'Running') {
     return { ...base(automated.prune), skipReason: `Failed sync attempt to ${cmp.revisions[0]}: ${last?.message ?? ''}` };
   }
@@ -46,6 +41,15 @@ export function automatedSyncDecision(app: App, cmp: Comparison): SyncRequest | 
     return { ...base(true), skipReason: 'auto-sync will wipe out all resources: refused because allowEmpty is false' };
   }
   return base(automated.prune);
+}
+
+/** True when the last operation synced the revisions and sources the comparison is at. */
+function lastSyncedSameTarget(app: App, cmp: Comparison): boolean {
+  const last = app.status?.operationState?.syncResult;
+  if (!last) return false;
+  return app.spec.sources?.length
+    ? isDeepStrictEqual(last.revisions, cmp.revisions) && isDeepStrictEqual(last.sources, app.spec.sources)
+    : last.revision === cmp.revisions[0] && isDeepStrictEqual(last.source, app.spec.source);
 }
 
 function base(prune: boolean | undefined): SyncRequest {

@@ -14,6 +14,7 @@ import { KubeObject, groupVersion } from '../kube/object';
 import { inSync } from '../diff/normalize';
 import { renderSource, SourceSpec } from '../render';
 import { resolveRepoCredentials } from './repocreds';
+import { RepoCredentials } from '../sources/credentials';
 import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from './tracking';
 
@@ -98,7 +99,7 @@ export async function compareApp(
       sourceTypes.push('Ref');
       continue;
     }
-    const out = await renderCached(ctx, app, source, sha, creds, opts.hard);
+    const out = await renderCached(ctx, app, { source, sha, creds, hard: opts.hard });
     sourceTypes.push(out.sourceType);
     rendered.push(...out.objects);
   }
@@ -111,10 +112,7 @@ export async function compareApp(
 async function renderCached(
   ctx: ApplicationContext,
   app: ComparableApp,
-  source: SourceSpec,
-  sha: string,
-  creds: Awaited<ReturnType<typeof resolveRepoCredentials>>,
-  hard?: boolean,
+  { source, sha, creds, hard }: { source: SourceSpec; sha: string; creds?: RepoCredentials; hard?: boolean },
 ): Promise<{ sourceType: string; objects: KubeObject[] }> {
   const key = JSON.stringify([sha, app.metadata.namespace, app.metadata.name, app.spec.destination.namespace, source]);
   const cached = renderCache.get(key);
@@ -235,6 +233,25 @@ function hashObject(obj: KubeObject): string {
 }
 
 /**
+ * Starts the informers of every kind recorded in `status.resources`, so that objects of a kind git no
+ * longer renders are still seen (for prune and cascade deletion), also after a restart. Kinds the
+ * server no longer serves are skipped.
+ */
+export async function watchRecordedKinds(
+  ctx: ApplicationContext,
+  recorded: Array<{ group?: string; version?: string; kind: string }>,
+): Promise<void> {
+  for (const r of recorded) {
+    const apiVersion = r.group ? `${r.group}/${r.version ?? ''}` : (r.version ?? 'v1');
+    try {
+      await ctx.live.ensure(await ctx.discovery.resourceFor(apiVersion, r.kind));
+    } catch (err) {
+      if (!(err instanceof UnknownKindError)) throw err;
+    }
+  }
+}
+
+/**
  * Objects tracked by this app (tracking id names the app and the object) that git no longer renders.
  * Informers are started for the kinds recorded in `status.resources` too, so that a kind removed from
  * git entirely is still found after a restart.
@@ -245,14 +262,7 @@ async function pruneCandidates(
   appInstance: string,
   targets: ManagedResource[],
 ): Promise<ManagedResource[]> {
-  for (const r of app.status?.resources ?? []) {
-    const apiVersion = r.group ? `${r.group}/${r.version ?? ''}` : (r.version ?? 'v1');
-    try {
-      await ctx.live.ensure(await ctx.discovery.resourceFor(apiVersion, r.kind));
-    } catch (err) {
-      if (!(err instanceof UnknownKindError)) throw err;
-    }
-  }
+  await watchRecordedKinds(ctx, app.status?.resources ?? []);
   const wanted = new Set(targets.map((t) => `${t.group}/${t.kind}/${t.namespace}/${t.name}`));
   const out: ManagedResource[] = [];
   for (const { rt, obj } of ctx.live.all()) {

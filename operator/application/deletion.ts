@@ -5,10 +5,10 @@
  */
 import { deleteObject } from '../kube/apply';
 import { isNotFound } from '../kube/client';
-import { UnknownKindError } from '../kube/discovery';
 import { ReconcileResult } from '../runtime/workqueue';
 import { App, RESOURCES_FINALIZER, setFinalizers } from './api';
 import { ApplicationContext } from './context';
+import { watchRecordedKinds } from './compare';
 import { appInstanceName, trackedBy } from './tracking';
 
 const OURS = [RESOURCES_FINALIZER, `${RESOURCES_FINALIZER}/foreground`, `${RESOURCES_FINALIZER}/background`];
@@ -20,12 +20,7 @@ export async function handleDeletion(ctx: ApplicationContext, app: App): Promise
   if (!ours.length) return {};
   const policy = ours.some((f) => f.endsWith('/background')) ? 'Background' : 'Foreground';
   const instance = appInstanceName(app.metadata.namespace, app.metadata.name, ctx.settings.controllerNamespace);
-  for (const r of app.status?.resources ?? []) {
-    const apiVersion = r.group ? `${r.group}/${r.version}` : (r.version ?? 'v1');
-    await ctx.live.ensure(await ctx.discovery.resourceFor(apiVersion, r.kind)).catch((err: unknown) => {
-      if (!(err instanceof UnknownKindError)) throw err;
-    });
-  }
+  await watchRecordedKinds(ctx, app.status?.resources ?? []);
   const remaining = ctx.live.all().filter(({ obj }) => trackedBy(obj) === instance);
   for (const { rt, obj } of remaining) {
     if (obj.metadata.deletionTimestamp) continue;

@@ -91,7 +91,12 @@ describe('renderDirectory', () => {
       include: '{*.yml,*.yaml}',
       exclude: '{.hidden.yaml,env-usw2/*}',
     });
-    assert.deepEqual(ids(objects), ['ConfigMap/first', 'ConfigMap/second', 'ConfigMap/use2', 'Deployment/web']);
+    assert.deepEqual(ids(objects), [
+      'ConfigMap/first',
+      'ConfigMap/second',
+      'ConfigMap/use2',
+      'Deployment/web',
+    ]);
   });
 
   it('excludes a whole subdirectory', async () => {
@@ -103,7 +108,10 @@ describe('renderDirectory', () => {
   it('renders the repository root for an empty path or .', async () => {
     const root = tempRepo({ 'a.yaml': configMap('a'), 'sub/b.yaml': configMap('b') });
     assert.deepEqual(ids(await renderDirectory(root, '', {})), ['ConfigMap/a']);
-    assert.deepEqual(ids(await renderDirectory(root, '.', { recurse: true })), ['ConfigMap/a', 'ConfigMap/b']);
+    assert.deepEqual(ids(await renderDirectory(root, '.', { recurse: true })), [
+      'ConfigMap/a',
+      'ConfigMap/b',
+    ]);
   });
 
   it('keeps the same order on every render', async () => {
@@ -127,7 +135,9 @@ describe('renderDirectory', () => {
   });
 
   it('names the file of a manifest that does not parse', async () => {
-    const root = tempRepo({ 'apps/web/bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n' });
+    const root = tempRepo({
+      'apps/web/bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n',
+    });
     await assert.rejects(renderDirectory(root, 'apps/web', {}), (err: unknown) => {
       assert.ok(err instanceof RenderError);
       assert.match(err.message, /^apps\/web\/bad\.yaml: invalid YAML: .*line/);
@@ -165,7 +175,10 @@ describe('renderDirectory', () => {
       fs.symlinkSync(path.join(outside, 'secret.yaml'), path.join(root, 'app/secret.yaml'));
       await assert.rejects(renderDirectory(root, 'app', {}), (err: unknown) => {
         assert.ok(err instanceof PathEscapeError);
-        assert.equal(err.message, 'symlinked manifest file "app/secret.yaml" resolves outside the repository');
+        assert.equal(
+          err.message,
+          'symlinked manifest file "app/secret.yaml" resolves outside the repository',
+        );
         return true;
       });
       // Even when excluded: the link itself is the problem (as Argo CD).

@@ -155,6 +155,8 @@ function helmRunner(req: HelmRenderRequest, work: string): HelmRunner {
 /**
  * The environment of a helm child: the process environment without `HELM_*` and cluster settings, plus
  * private Helm homes under `work` and a kubeconfig that does not exist.
+ * @param work - this render's private temporary directory.
+ * @returns the complete child environment.
  */
 export function helmEnv(work: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -180,11 +182,43 @@ function templateArgs(
   inlineValuesFile: string | undefined,
 ): string[] {
   const h = req.helm ?? {};
-  const args = ['template', h.releaseName || req.appName, '.'];
-  const namespace = h.namespace || req.namespace;
+  const valueFiles = resolveValueFiles(req, realRoot, chartDir);
+  if (inlineValuesFile) valueFiles.push(inlineValuesFile);
+  return [
+    'template',
+    h.releaseName || req.appName,
+    '.',
+    ...releaseArgs(req),
+    ...setArgs(h, realRoot, chartDir),
+    ...valueFiles.flatMap((file) => ['--values', file]),
+    ...capabilityArgs(req).apiVersions,
+    ...switchArgs(h),
+  ];
+}
+
+/** `--namespace` and `--kube-version`; `spec.source.helm` overrides the destination and the cluster. */
+function releaseArgs(req: HelmRenderRequest): string[] {
+  const args: string[] = [];
+  const namespace = req.helm?.namespace || req.namespace;
   if (namespace) args.push('--namespace', namespace);
-  const kubeVersion = h.kubeVersion || req.kubeVersion;
+  const kubeVersion = capabilityArgs(req).kubeVersion;
   if (kubeVersion) args.push('--kube-version', kubeVersion);
+  return args;
+}
+
+/** The cluster capabilities to render for: `spec.source.helm` values win over the cluster's. */
+function capabilityArgs(req: HelmRenderRequest): { kubeVersion?: string; apiVersions: string[] } {
+  const h = req.helm ?? {};
+  const apiVersions = h.apiVersions?.length ? h.apiVersions : (req.apiVersions ?? []);
+  return {
+    kubeVersion: h.kubeVersion || req.kubeVersion,
+    apiVersions: apiVersions.flatMap((v) => ['--api-versions', v]),
+  };
+}
+
+/** `--set` / `--set-string` per parameter and `--set-file` per file parameter (paths checked). */
+function setArgs(h: HelmSourceOptions, realRoot: string, chartDir: string): string[] {
+  const args: string[] = [];
   for (const p of h.parameters ?? []) {
     if (!p.name) throw new RenderError('a helm parameter has no name');
     args.push(p.forceString ? '--set-string' : '--set', `${p.name}=${escapeSetValue(p.value ?? '')}`);
@@ -194,10 +228,12 @@ function templateArgs(
     const file = resolveInside(realRoot, p.path, 'file parameter', chartDir);
     args.push('--set-file', `${p.name}=${escapeSetValue(file)}`);
   }
-  for (const file of resolveValueFiles(req, realRoot, chartDir)) args.push('--values', file);
-  if (inlineValuesFile) args.push('--values', inlineValuesFile);
-  for (const v of (h.apiVersions?.length ? h.apiVersions : req.apiVersions) ?? []) args.push('--api-versions', v);
-  args.push(h.skipCrds ? '--skip-crds' : '--include-crds');
+  return args;
+}
+
+/** CRDs in (unless skipped), tests and schema validation as asked. */
+function switchArgs(h: HelmSourceOptions): string[] {
+  const args = [h.skipCrds ? '--skip-crds' : '--include-crds'];
   if (h.skipTests) args.push('--skip-tests');
   if (h.skipSchemaValidation) args.push('--skip-schema-validation');
   return args;
@@ -309,7 +345,11 @@ async function vendorLocalDependencies(
     throw new RenderError(`cannot copy the chart to build its dependencies: ${String(err)}`, { cause: err });
   }
   for (const dep of local) {
-    await helm(['package', dep.dir, '--destination', path.join(copy, 'charts')], work, `helm package of "${dep.name}"`);
+    await helm(
+      ['package', dep.dir, '--destination', path.join(copy, 'charts')],
+      work,
+      `helm package of "${dep.name}"`,
+    );
   }
   return copy;
 }
@@ -317,7 +357,10 @@ async function vendorLocalDependencies(
 /** The `dependencies` of the chart's Chart.yaml (empty when absent or unreadable). */
 function readDependencies(chartDir: string): ChartDependency[] {
   try {
-    const chart = parseYaml(fs.readFileSync(path.join(chartDir, 'Chart.yaml'), 'utf8'), KUBE_YAML_OPTIONS) as {
+    const chart = parseYaml(
+      fs.readFileSync(path.join(chartDir, 'Chart.yaml'), 'utf8'),
+      KUBE_YAML_OPTIONS,
+    ) as {
       dependencies?: unknown;
     };
     return Array.isArray(chart?.dependencies) ? (chart.dependencies as ChartDependency[]) : [];

@@ -57,13 +57,18 @@ describe('detectSourceType (Argo CD ExplicitType, then discovery)', () => {
       name: 'RenderError',
       message: 'multiple application sources defined: Kustomize,Helm',
     });
-    assert.throws(() => detectSourceType({ plugin: { name: 'x' } }, tempDir([])), /plugins are not supported/);
+    assert.throws(
+      () => detectSourceType({ plugin: { name: 'x' } }, tempDir([])),
+      /plugins are not supported/,
+    );
   });
 });
 
 describe('renderSource', () => {
   it('renders a Directory source', async () => {
-    const result = await renderSource(request({ path: 'directory', directory: { recurse: true, include: '*.yml' } }));
+    const result = await renderSource(
+      request({ path: 'directory', directory: { recurse: true, include: '*.yml' } }),
+    );
     assert.equal(result.sourceType, 'Directory');
     assert.deepEqual(
       result.objects.map((o) => `${o.kind}/${o.metadata.name}`),
@@ -74,10 +79,17 @@ describe('renderSource', () => {
   it('treats a missing path, "" and "." as the repository root', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-root-'));
     temps.push(root);
-    fs.writeFileSync(path.join(root, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: root\n');
+    fs.writeFileSync(
+      path.join(root, 'ns.yaml'),
+      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: root\n',
+    );
     for (const p of [undefined, '', '.']) {
       const result = await renderSource(request({ path: p }, { repoRoot: root }));
-      assert.deepEqual(result.objects.map((o) => o.metadata.name), ['root'], String(p));
+      assert.deepEqual(
+        result.objects.map((o) => o.metadata.name),
+        ['root'],
+        String(p),
+      );
     }
   });
 
@@ -93,7 +105,10 @@ describe('renderSource', () => {
   });
 
   it('renders nothing for a ref-only source', async () => {
-    assert.deepEqual(await renderSource(request({ ref: 'values' })), { sourceType: 'Directory', objects: [] });
+    assert.deepEqual(await renderSource(request({ ref: 'values' })), {
+      sourceType: 'Directory',
+      objects: [],
+    });
   });
 
   it('refuses Helm repository charts', async () => {
@@ -130,10 +145,13 @@ describe('renderSource', () => {
   });
 
   it('refuses Kustomize options rather than ignoring them', async () => {
-    await assert.rejects(renderSource(request({ path: 'kustomize', kustomize: { namePrefix: 'x-', images: [] } })), {
-      name: 'RenderError',
-      message: 'Kustomize options are not supported yet: namePrefix',
-    });
+    await assert.rejects(
+      renderSource(request({ path: 'kustomize', kustomize: { namePrefix: 'x-', images: [] } })),
+      {
+        name: 'RenderError',
+        message: 'Kustomize options are not supported yet: namePrefix',
+      },
+    );
   });
 
   it('carries kustomize errors', { skip: kubectlBinary ? false : 'no kubectl binary' }, async () => {

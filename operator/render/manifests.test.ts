@@ -59,19 +59,34 @@ describe('parseManifests', () => {
   });
 
   it('reads a JSON object, a JSON array and flattens Lists', () => {
-    assert.equal(parseManifests('{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"}}', 's.json')[0].kind, 'Secret');
+    assert.equal(
+      parseManifests('{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"}}', 's.json')[0].kind,
+      'Secret',
+    );
     const arr = parseManifests(
       '[{"apiVersion":"v1","kind":"Secret","metadata":{"name":"a"}},{"apiVersion":"v1","kind":"Secret","metadata":{"name":"b"}}]',
       'arr.json',
     );
-    assert.deepEqual(arr.map((o) => o.metadata.name), ['a', 'b']);
+    assert.deepEqual(
+      arr.map((o) => o.metadata.name),
+      ['a', 'b'],
+    );
     const list = parseManifests(
       'apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: first}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: second}}\n',
       'list.yaml',
     );
-    assert.deepEqual(list.map((o) => o.metadata.name), ['first', 'second']);
-    assert.deepEqual(parseManifests('apiVersion: v1\nkind: ConfigMapList\nitems: null\n', 'null-list.yaml'), []);
-    assert.deepEqual(parseManifests('apiVersion: v1\nkind: ConfigMapList\nitems: []\n', 'empty-list.yaml'), []);
+    assert.deepEqual(
+      list.map((o) => o.metadata.name),
+      ['first', 'second'],
+    );
+    assert.deepEqual(
+      parseManifests('apiVersion: v1\nkind: ConfigMapList\nitems: null\n', 'null-list.yaml'),
+      [],
+    );
+    assert.deepEqual(
+      parseManifests('apiVersion: v1\nkind: ConfigMapList\nitems: []\n', 'empty-list.yaml'),
+      [],
+    );
   });
 
   it('defaults missing metadata to an empty object', () => {
@@ -98,15 +113,30 @@ describe('parseManifests', () => {
     );
   });
 
+  it('names the helm template of a bad document in helm output', () => {
+    const out =
+      '---\n# Source: demo/templates/ok.yaml\napiVersion: v1\nkind: X\n---\n# Source: demo/templates/bad.yaml\nfoo: bar\n';
+    assert.throws(() => parseManifests(out, 'helm template of "chart"'), {
+      message: 'helm template of "chart": document 2 (demo/templates/bad.yaml) has no apiVersion',
+    });
+  });
+
   it('names the file and document of an object without apiVersion or kind', () => {
-    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nmetadata: {name: b}\n';
-    assert.throws(() => parseManifests(text, 'cm.yaml'), { name: 'RenderError', message: 'cm.yaml: document 2 has no kind' });
-    assert.throws(() => parseManifests('kind: X\n', 'x.yaml'), { message: 'x.yaml: document 1 has no apiVersion' });
-    assert.throws(() => parseManifests('- a\n- b\n', 'x.yaml'), { message: 'x.yaml: document 1 is not a Kubernetes object (found a list)' });
+    const text =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nmetadata: {name: b}\n';
+    assert.throws(() => parseManifests(text, 'cm.yaml'), {
+      name: 'RenderError',
+      message: 'cm.yaml: document 2 has no kind',
+    });
+    assert.throws(() => parseManifests('kind: X\n', 'x.yaml'), {
+      message: 'x.yaml: document 1 has no apiVersion',
+    });
+    assert.throws(() => parseManifests('- a\n- b\n', 'x.yaml'), {
+      message: 'x.yaml: document 1 is not a Kubernetes object (found a list)',
+    });
     assert.throws(() => parseManifests('{}', 'x.yaml'), { message: 'x.yaml: document 1 has no apiVersion' });
-    assert.throws(
-      () => parseManifests('apiVersion: v1\nkind: List\nitems:\n- {kind: X}\n', 'l.yaml'),
-      { message: 'l.yaml: document 1 item 1 has no apiVersion' },
-    );
+    assert.throws(() => parseManifests('apiVersion: v1\nkind: List\nitems:\n- {kind: X}\n', 'l.yaml'), {
+      message: 'l.yaml: document 1 item 1 has no apiVersion',
+    });
   });
 });

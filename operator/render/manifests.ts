@@ -44,18 +44,25 @@ export const KUBE_YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions =
  *   (1-based) for a document that is not an object or lacks `apiVersion` or `kind`.
  */
 export function parseManifests(text: string, file: string): KubeObject[] {
-  const values = file.toLowerCase().endsWith('.json') ? parseJson(text, file) : parseYaml(text, file);
+  const docs = file.toLowerCase().endsWith('.json') ? parseJson(text, file) : parseYaml(text, file);
   const objects: KubeObject[] = [];
-  values.forEach((value, i) => {
+  docs.forEach(({ value, source }, i) => {
     if (value === null || value === undefined) return;
-    const where = `${file}: document ${i + 1}`;
+    const where = `${file}: document ${i + 1}${source ? ` (${source})` : ''}`;
     objects.push(...flattenList(toKubeObject(value, where), where));
   });
   return objects;
 }
 
+/** One document: its value and, for helm output, the template it came from. */
+interface ParsedDocument {
+  value: unknown;
+  /** The `# Source: chart/templates/x.yaml` comment helm writes above each document. */
+  source?: string;
+}
+
 /** Each YAML document as a plain JS value; syntax errors name the line. */
-function parseYaml(text: string, file: string): unknown[] {
+function parseYaml(text: string, file: string): ParsedDocument[] {
   const docs = parseAllDocuments(text, KUBE_YAML_OPTIONS);
   // A stream that is empty or only comments yields an EmptyStream (no documents): nothing to render.
   if (!Array.isArray(docs)) return [];
@@ -66,12 +73,15 @@ function parseYaml(text: string, file: string): unknown[] {
       const message = firstLine(error.message).replace(/:$/, '');
       throw new RenderError(`${file}: invalid YAML: ${message}`, { cause: error });
     }
-    return doc.toJS() as unknown;
+    // The comment belongs to the document, or (with no blank line after it) to its first node.
+    const comment = doc.commentBefore ?? (doc.contents as { commentBefore?: string } | null)?.commentBefore;
+    const source = /^ ?Source: (.+)$/m.exec(comment ?? '')?.[1]?.trim();
+    return { value: doc.toJS() as unknown, source };
   });
 }
 
 /** A JSON file: one object, or an array whose elements are objects. */
-function parseJson(text: string, file: string): unknown[] {
+function parseJson(text: string, file: string): ParsedDocument[] {
   if (text.trim() === '') return [];
   let value: unknown;
   try {
@@ -82,13 +92,15 @@ function parseJson(text: string, file: string): unknown[] {
     const at = line === undefined ? '' : ` at line ${line}`;
     throw new RenderError(`${file}: invalid JSON${at}: ${message}`, { cause: err });
   }
-  return Array.isArray(value) ? value : [value];
+  return (Array.isArray(value) ? value : [value]).map((v: unknown) => ({ value: v }));
 }
 
 /** Checks the minimum shape of a Kubernetes object; `where` names file and document. */
 function toKubeObject(value: unknown, where: string): KubeObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new RenderError(`${where} is not a Kubernetes object (found ${Array.isArray(value) ? 'a list' : typeof value})`);
+    throw new RenderError(
+      `${where} is not a Kubernetes object (found ${Array.isArray(value) ? 'a list' : typeof value})`,
+    );
   }
   const obj = value as Record<string, unknown>;
   for (const field of ['apiVersion', 'kind'] as const) {

@@ -32,7 +32,8 @@ export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', '
  */
 export function detectSourceType(source: SourceTypeBlocks, appDir: string): SourceType {
   const explicit = explicitTypes(source);
-  if (explicit.length > 1) throw new RenderError(`multiple application sources defined: ${explicit.join(',')}`);
+  if (explicit.length > 1)
+    throw new RenderError(`multiple application sources defined: ${explicit.join(',')}`);
   if (explicit[0] === 'Plugin') throw new RenderError('Config management plugins are not supported');
   if (explicit.length === 1) return explicit[0] as SourceType;
   if (KUSTOMIZATION_FILES.some((name) => fs.existsSync(path.join(appDir, name)))) return 'Kustomize';

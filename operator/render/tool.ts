@@ -52,7 +52,9 @@ export function runTool(run: ToolRun): Promise<string> {
 
 function toolError(run: ToolRun, err: ExecFileException, stderr: string): RenderError {
   if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-    return new RenderError(`${run.what} produced more than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB`, { cause: err });
+    return new RenderError(`${run.what} produced more than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB`, {
+      cause: err,
+    });
   }
   if (err.killed) {
     const after = run.timeoutMs < 1000 ? `${run.timeoutMs}ms` : `${Math.round(run.timeoutMs / 100) / 10}s`;
@@ -63,7 +65,10 @@ function toolError(run: ToolRun, err: ExecFileException, stderr: string): Render
   }
   if (typeof err.code === 'string') {
     // ENOENT / EACCES: the binary is missing or not executable; an installation problem, not the input's.
-    return new RenderError(`${run.what}: cannot run "${run.binary}" (${err.code})`, { retryable: true, cause: err });
+    return new RenderError(`${run.what}: cannot run "${run.binary}" (${err.code})`, {
+      retryable: true,
+      cause: err,
+    });
   }
   const detail = trimStderr(stderr) || err.message.trim();
   return new RenderError(`${run.what} failed: ${detail}`, { cause: err });

@@ -74,10 +74,13 @@ export interface CredentialFactory<C> {
  *   abort the operation (nodegit maps a returned Error to `-1`).
  * - `certificateCheck(cert, valid, host)` returns `0` to accept the server, `1` to keep libgit2's own
  *   verdict (system CA store for TLS, `~/.ssh/known_hosts` for SSH).
+ * - `lastError()` is the Error `credentials` last returned: nodegit replaces it with a generic
+ *   "Method connect has thrown an error.", so the caller reports this one instead.
  */
 export interface RemoteCallbackSet<C> {
   credentials: (url: string, usernameFromUrl: string, allowedTypes: number) => C | Promise<C> | Error;
   certificateCheck: (cert: { certType?: number } | undefined, valid: number, host: string) => number;
+  lastError: () => Error | undefined;
 }
 
 /**
@@ -97,7 +100,7 @@ export interface RemoteCallbackSet<C> {
  * `certificateCheck` accepts anything with `creds.insecure`, accepts any SSH host key with
  * `creds.insecureIgnoreHostKey`, and otherwise defers to libgit2's verification.
  *
- * Error messages never contain the secret values (and the URL libgit2 passes is redacted).
+ * Error messages never contain the secret values nor the URL (the caller names the repository).
  *
  * @param creds - the credentials, or `undefined` for a public repository.
  * @param factory - builds the transport credential objects.
@@ -107,13 +110,14 @@ export function credentialsCallback<C>(
   factory: CredentialFactory<C>,
 ): RemoteCallbackSet<C> {
   let attempts = 0;
+  let failure: Error | undefined;
+  const fail = (message: string): Error => (failure = new Error(message));
   const c = creds ?? {};
   return {
-    credentials(url, usernameFromUrl, allowedTypes) {
+    credentials(_url, usernameFromUrl, allowedTypes) {
       attempts += 1;
-      const where = redactURL(url);
       if (attempts > MAX_CREDENTIAL_ATTEMPTS) {
-        return new Error(`authentication to ${where} failed after ${MAX_CREDENTIAL_ATTEMPTS} attempts`);
+        return fail(`authentication failed after ${MAX_CREDENTIAL_ATTEMPTS} attempts (wrong credentials?)`);
       }
       const user = usernameFromUrl || c.username || 'git';
       if (allowedTypes & CredentialType.USERNAME) return factory.username(user);
@@ -122,8 +126,9 @@ export function credentialsCallback<C>(
       if (allowedTypes & CredentialType.USERPASS_PLAINTEXT && c.password) {
         return factory.userpass(c.username || usernameFromUrl || 'x-access-token', c.password);
       }
-      return new Error(`${where} requires credentials that are not configured (${describeAllowed(allowedTypes)})`);
+      return fail(`the server requires credentials that are not configured (${describeAllowed(allowedTypes)})`);
     },
+    lastError: () => failure,
     certificateCheck(cert, valid) {
       if (c.insecure) return 0;
       if (c.insecureIgnoreHostKey && cert?.certType === CERT_HOSTKEY_LIBSSH2) return 0;

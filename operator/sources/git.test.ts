@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { promises as fs, constants as fsConstants } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,9 @@ let fileURL: string;
 let daemon: ChildProcess | undefined;
 let daemonURL: string;
 let closedPort: number;
+let httpServer: http.Server | undefined;
+let httpBase: string; // http://127.0.0.1:<port>: smart HTTP over git http-backend, Basic auth alice:correct-horse
+let httpRequests = 0;
 
 const gitEnv = {
   ...process.env,
@@ -67,6 +71,54 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
+/**
+ * Serves `served` over smart HTTP by running `git http-backend` as a CGI per request, behind Basic auth,
+ * so that the credentials path through nodegit is exercised for real.
+ */
+async function startHttpGit(): Promise<string> {
+  const backend = path.join(execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(), 'git-http-backend');
+  const expected = 'Basic ' + Buffer.from('alice:correct-horse').toString('base64');
+  httpServer = http.createServer((req, res) => {
+    httpRequests += 1;
+    if (req.headers.authorization !== expected) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end();
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://x');
+    const cgi = spawn(backend, [], {
+      env: {
+        ...gitEnv,
+        HOME: tmp,
+        GIT_PROJECT_ROOT: served,
+        GIT_HTTP_EXPORT_ALL: '1',
+        REQUEST_METHOD: req.method ?? 'GET',
+        PATH_INFO: url.pathname,
+        QUERY_STRING: url.search.slice(1),
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        REMOTE_USER: 'alice',
+      },
+    });
+    req.pipe(cgi.stdin);
+    const chunks: Buffer[] = [];
+    cgi.stdout.on('data', (c: Buffer) => chunks.push(c));
+    cgi.on('close', () => {
+      const out = Buffer.concat(chunks);
+      const split = out.indexOf('\r\n\r\n');
+      const headers: Record<string, string> = {};
+      let status = 200;
+      for (const line of out.subarray(0, split).toString().split('\r\n')) {
+        const i = line.indexOf(':');
+        const [k, v] = [line.slice(0, i).trim(), line.slice(i + 1).trim()];
+        if (k.toLowerCase() === 'status') status = parseInt(v, 10);
+        else if (k) headers[k] = v;
+      }
+      res.writeHead(status, headers).end(out.subarray(split + 4));
+    });
+  });
+  await new Promise<void>((resolve) => httpServer?.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(httpServer.address() as net.AddressInfo).port}`;
+}
+
 let shaC1: string; // first commit (tagged v1 lightweight, v2 annotated)
 let shaC2: string; // second commit, main's tip at the start
 
@@ -100,10 +152,12 @@ before(async () => {
   );
   daemonURL = `git://127.0.0.1:${port}/repo.git`;
   await waitForPort(port, 10_000);
+  httpBase = await startHttpGit();
 });
 
 after(async () => {
   if (daemon?.pid) process.kill(daemon.pid, 'SIGTERM');
+  httpServer?.close();
   // Snapshots are read-only: make them writable so the temp dir can be removed.
   execFileSync('chmod', ['-R', 'u+w', tmp]);
   await fs.rm(tmp, { recursive: true, force: true });
@@ -177,6 +231,29 @@ describe('resolveRevision', () => {
       return true;
     });
     assert.ok(Date.now() - started < 5_000, 'no hang');
+  });
+
+  test('over smart HTTP with Basic auth: right credentials work, wrong ones fail after a few attempts', async () => {
+    const cache = newCache('http');
+    const url = `${httpBase}/repo.git`;
+    const creds = { username: 'alice', password: 'correct-horse' };
+    assert.equal(await cache.resolveRevision(url, 'v1', creds), shaC1);
+    const dir = await cache.checkout(url, shaC1, creds);
+    assert.equal(await fs.readFile(path.join(dir, 'a.txt'), 'utf8'), 'one\n');
+
+    await assert.rejects(cache.resolveRevision(url, 'main'), (err: unknown) => {
+      assert.ok(err instanceof GitError);
+      assert.equal(err.message, `failed to list refs of ${url}: the server requires credentials that are not configured (accepts: username/password)`);
+      return true;
+    });
+    httpRequests = 0;
+    await assert.rejects(cache.resolveRevision(url, 'main', { username: 'alice', password: 'wrong-password' }), (err: unknown) => {
+      assert.ok(err instanceof GitError);
+      assert.match(err.message, /authentication failed after 3 attempts/);
+      assert.doesNotMatch(err.message, /wrong-password/);
+      return true;
+    });
+    assert.ok(httpRequests <= 5, `libgit2 stopped asking (${httpRequests} requests)`);
   });
 
   test('resolveFromRefs prefers a branch over a tag and peels annotated tags', () => {

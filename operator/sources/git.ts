@@ -247,6 +247,7 @@ export class GitRepoCache {
   private async doListRefs(state: RepoState, creds: RepoCredentials | undefined): Promise<RemoteRef[]> {
     this.counters.listings += 1;
     const started = Date.now();
+    const { callbacks, explain } = remoteCallbacks(creds);
     let remote: NodeGit.Remote | undefined;
     try {
       remote = await NodeGit.Remote.createDetached(state.url);
@@ -256,7 +257,7 @@ export class GitRepoCache {
           // nodegit's binding reads (direction, callbacks, proxyOpts, customHeaders); pass all four so the
           // promise callback it appends is not taken for the proxy options.
           const connect = r.connect as unknown as (...args: unknown[]) => Promise<number>;
-          await connect.call(r, NodeGit.Enums.DIRECTION.FETCH, remoteCallbacks(creds), null, []);
+          await connect.call(r, NodeGit.Enums.DIRECTION.FETCH, callbacks, null, []);
           return (await r.referenceList()) as NodeGitRemoteHead[];
         })(),
         this.listTimeoutMs,
@@ -266,7 +267,7 @@ export class GitRepoCache {
       this.log.debug('listed remote refs', { repo: state.display, refs: refs.length, ms: Date.now() - started });
       return refs;
     } catch (err) {
-      throw new GitError(`failed to list refs of ${state.display}: ${errorMessage(err)}`, { cause: err });
+      throw new GitError(`failed to list refs of ${state.display}: ${explain(err)}`, { cause: err });
     } finally {
       await remote?.disconnect().catch(() => undefined);
     }
@@ -339,19 +340,18 @@ export class GitRepoCache {
     const started = Date.now();
     const refspecs = [...BASE_REFSPECS];
     if (extraRef) refspecs.push(`+${extraRef}:refs/capstan/${extraRef.replace(/^refs\//, '')}`);
-    let remote: NodeGit.Remote | undefined;
+    const { callbacks, explain } = remoteCallbacks(creds);
     try {
-      remote = await NodeGit.Remote.createAnonymous(repo, state.url);
-      const r = remote;
+      const r = await NodeGit.Remote.createAnonymous(repo, state.url);
       const opts: NodeGit.FetchOptions = {
-        callbacks: remoteCallbacks(creds),
+        callbacks,
         // The tags refspec already brings every tag; auto-follow would only add work.
         downloadTags: NodeGit.Remote.AUTOTAG_OPTION.DOWNLOAD_TAGS_NONE,
       };
       await withTimeout(r.fetch(refspecs, opts, 'capstan fetch'), this.fetchTimeoutMs, () => r.stop());
       this.log.info('fetched repository', { repo: state.display, ms: Date.now() - started });
     } catch (err) {
-      throw new GitError(`failed to fetch ${state.display}: ${errorMessage(err)}`, { cause: err });
+      throw new GitError(`failed to fetch ${state.display}: ${explain(err)}`, { cause: err });
     }
   }
 
@@ -449,8 +449,15 @@ export function resolveFromRefs(refs: ReadonlyArray<RemoteRef>, revision: string
   return undefined;
 }
 
-/** The nodegit callbacks for a remote operation, backed by nodegit's credential constructors. */
-function remoteCallbacks(creds: RepoCredentials | undefined): NodeGit.RemoteCallbacks {
+/**
+ * The nodegit callbacks for one remote operation, backed by nodegit's credential constructors, and a
+ * function that turns the operation's failure into a message (preferring the credentials callback's own
+ * error, which nodegit hides behind "Method connect has thrown an error.").
+ */
+function remoteCallbacks(creds: RepoCredentials | undefined): {
+  callbacks: NodeGit.RemoteCallbacks;
+  explain: (err: unknown) => string;
+} {
   const factory: CredentialFactory<NodeGit.Credential> = {
     userpass: (u, p) => NodeGit.Credential.userpassPlaintextNew(u, p),
     // libssh2 derives the public key from the private one when it is given as ''.
@@ -458,7 +465,10 @@ function remoteCallbacks(creds: RepoCredentials | undefined): NodeGit.RemoteCall
     username: (u) => NodeGit.Credential.usernameNew(u),
   };
   const cb = credentialsCallback(creds, factory);
-  return { credentials: cb.credentials, certificateCheck: cb.certificateCheck };
+  return {
+    callbacks: { credentials: cb.credentials, certificateCheck: cb.certificateCheck },
+    explain: (err) => scrub(cb.lastError()?.message ?? errorMessage(err), creds),
+  };
 }
 
 /** True when the object exists in the clone and is a commit. */
@@ -604,6 +614,15 @@ async function exists(p: string): Promise<boolean> {
 /** A stable, non-reversible key for a set of credentials (never the values themselves). */
 function fingerprint(creds: RepoCredentials | undefined): string {
   return creds ? createHash('sha256').update(JSON.stringify(creds)).digest('hex') : '';
+}
+
+/** Removes a password or key that a message might quote (paranoia: libgit2 messages should not). */
+function scrub(message: string, creds: RepoCredentials | undefined): string {
+  let out = message;
+  for (const secret of [creds?.password, creds?.sshPrivateKey]) {
+    if (secret && secret.length >= 6) out = out.split(secret).join('***');
+  }
+  return out;
 }
 
 /** The message of an error from libgit2 or node, credentials removed. */

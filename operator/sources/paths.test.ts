@@ -50,7 +50,10 @@ describe('resolveInside', () => {
 
   it('treats absolute paths as repository-relative (as Argo CD)', () => {
     const chart = path.join(repo, 'charts/app');
-    assert.equal(resolveInside(repo, '/shared/values.yaml', 'value file', chart), path.join(repo, 'shared/values.yaml'));
+    assert.equal(
+      resolveInside(repo, '/shared/values.yaml', 'value file', chart),
+      path.join(repo, 'shared/values.yaml'),
+    );
     // /etc/passwd names <repo>/etc/passwd, which does not exist: never the host file.
     assert.equal(resolveInside(repo, '/etc/passwd', 'value file'), path.join(repo, 'etc/passwd'));
   });
@@ -83,7 +86,10 @@ describe('resolveInside', () => {
     fs.symlinkSync(tmp, path.join(dir, 'up'));
     fs.symlinkSync(path.join(tmp, 'secret.txt'), path.join(dir, 'secret.yaml'));
     assert.throws(() => resolveInside(dir, 'up/secret.txt', 'value file'), PathEscapeError);
-    assert.throws(() => resolveInside(dir, 'secret.yaml', 'value file'), /value file "secret.yaml" resolves outside/);
+    assert.throws(
+      () => resolveInside(dir, 'secret.yaml', 'value file'),
+      /value file "secret.yaml" resolves outside/,
+    );
     // Through a dangling link whose target is outside: judged by where it points.
     fs.symlinkSync('/nonexistent-capstan/dir', path.join(dir, 'dangling'));
     assert.throws(() => resolveInside(dir, 'dangling/x.yaml', 'value file'), PathEscapeError);
@@ -126,7 +132,8 @@ describe('assertNoEscapingSymlinks', () => {
     assert.throws(
       () => assertNoEscapingSymlinks(dir, dir),
       (err: unknown) =>
-        err instanceof PathEscapeError && err.message === 'symlink "apps/web/secret.yaml" points outside the repository',
+        err instanceof PathEscapeError &&
+        err.message === 'symlink "apps/web/secret.yaml" points outside the repository',
     );
     // Walking only another subtree does not see it.
     fs.mkdirSync(path.join(dir, 'apps/other'));

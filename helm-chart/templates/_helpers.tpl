@@ -1,0 +1,82 @@
+{{/*
+Chart name, truncated to 63 characters (the limit of a label value).
+*/}}
+{{- define "capstan.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name of namespaced resources: <release>-<chart>, or the release name alone when it already
+contains the chart name (so `helm install capstan` gives `capstan`, not `capstan-capstan`).
+*/}}
+{{- define "capstan.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of cluster-scoped resources (ClusterRole, ClusterRoleBinding): the full name plus the release
+namespace, because releases of the same name in two namespaces would otherwise fight over them.
+*/}}
+{{- define "capstan.clusterName" -}}
+{{- printf "%s-%s" (include "capstan.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/*
+Chart label value: name-version.
+*/}}
+{{- define "capstan.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels of every resource.
+*/}}
+{{- define "capstan.labels" -}}
+helm.sh/chart: {{ include "capstan.chart" . }}
+{{ include "capstan.selectorLabels" . }}
+app.kubernetes.io/version: {{ (.Values.image.tag | default .Chart.AppVersion) | toString | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: capstan
+{{- end }}
+
+{{/*
+Selector labels: stable over upgrades (a Deployment's selector is immutable).
+*/}}
+{{- define "capstan.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "capstan.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The ServiceAccount capstan runs as.
+*/}}
+{{- define "capstan.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "capstan.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where capstan reads AppProjects and repository Secrets: controllerNamespace or the release's.
+*/}}
+{{- define "capstan.controllerNamespace" -}}
+{{- default .Release.Namespace .Values.controllerNamespace }}
+{{- end }}
+
+{{/*
+The container image.
+*/}}
+{{- define "capstan.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- end }}
