@@ -23,7 +23,29 @@ const CHART = path.join(ROOT, 'helm-chart');
 const REPO_URL = 'git://127.0.0.1:1/x.git';
 
 /** The fields of the objects this suite reads. */
-type Obj = KubeObject & { spec?: any; rules?: any; roleRef?: any; subjects?: any; status?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+interface Container {
+  command: string[];
+  args: string[];
+  env: Array<{ name: string; valueFrom?: unknown }>;
+  securityContext: { readOnlyRootFilesystem?: boolean };
+  volumeMounts: Array<{ mountPath: string }>;
+  livenessProbe: { httpGet: { path: string } };
+  readinessProbe: { httpGet: { path: string } };
+}
+type Deployment = KubeObject & {
+  spec: {
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: { serviceAccountName: string; containers: Container[] };
+    };
+  };
+  status?: { conditions?: Array<{ type: string; status: string }> };
+};
+type Rbac = KubeObject & { rules?: unknown[]; roleRef: { kind: string; name: string }; subjects?: unknown[] };
+type Service = KubeObject & {
+  spec: { selector: Record<string, string>; ports: Array<{ name: string; port: number }> };
+};
+type WithSpec = KubeObject & { spec: unknown };
 
 const rbacPath = (plural: string, name: string, ns?: string): string =>
   `/apis/rbac.authorization.k8s.io/v1/${ns ? `namespaces/${ns}/` : ''}${plural}/${name}`;
@@ -52,74 +74,103 @@ describe('Helm chart', () => {
   });
   after(async () => {
     // Also when a test failed: leave nothing cluster-scoped behind for the other suites.
-    if (installed) await helm('uninstall', 'capstan', '-n', ns, '--kubeconfig', kubeconfig()).catch(() => undefined);
+    if (installed)
+      await helm('uninstall', 'capstan', '-n', ns, '--kubeconfig', kubeconfig()).catch(() => undefined);
     await kubectl('delete', 'namespace', ns, '--wait=false', '--ignore-not-found').catch(() => undefined);
     fs.rmSync(helmHome, { recursive: true, force: true });
   });
 
   test('helm lint passes with default values and with bootstrap enabled', async () => {
     await helm('lint', '--strict', CHART);
-    await helm('lint', '--strict', CHART, '--set', 'bootstrap.enabled=true', '--set', `bootstrap.repoURL=${REPO_URL}`);
+    await helm(
+      'lint',
+      '--strict',
+      CHART,
+      '--set',
+      'bootstrap.enabled=true',
+      '--set',
+      `bootstrap.repoURL=${REPO_URL}`,
+    );
   });
 
   test('bootstrap without repoURL is refused', async () => {
-    await assert.rejects(helm('template', 'capstan', CHART, '--set', 'bootstrap.enabled=true'), /bootstrap\.repoURL is required/);
+    await assert.rejects(
+      helm('template', 'capstan', CHART, '--set', 'bootstrap.enabled=true'),
+      /bootstrap\.repoURL is required/,
+    );
   });
 
   test('helm install creates a running capstan, the root Application and the default project', async () => {
+    const values = [
+      `fullnameOverride=${fullname}`,
+      'bootstrap.enabled=true',
+      `bootstrap.repoURL=${REPO_URL}`,
+      'bootstrap.path=apps',
+    ];
     await helm(
-      'install', 'capstan', CHART, '-n', ns, '--kubeconfig', kubeconfig(),
-      '--set', `fullnameOverride=${fullname}`,
-      '--set', 'bootstrap.enabled=true',
-      '--set', `bootstrap.repoURL=${REPO_URL}`,
-      '--set', 'bootstrap.path=apps',
-    ); // prettier-ignore
+      'install',
+      'capstan',
+      CHART,
+      '-n',
+      ns,
+      '--kubeconfig',
+      kubeconfig(),
+      ...values.flatMap((v) => ['--set', v]),
+    );
     installed = true;
 
     const deploy = await waitFor(
       async () => {
-        const d = (await getObject(apps(ns, 'deployments', fullname))) as Obj | undefined;
-        const available = d?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Available' && c.status === 'True');
+        const d = (await getObject(apps(ns, 'deployments', fullname))) as Deployment | undefined;
+        const available = d?.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True');
         return available ? d : undefined;
       },
       { timeoutMs: 90_000, what: `Deployment ${ns}/${fullname} to be Available` },
     );
     const container = deploy.spec.template.spec.containers[0];
     assert.deepEqual(container.command, ['node', 'dist/operator/main.js']);
-    for (const arg of ['--controllers=application', `--controller-namespace=${ns}`, '--cache-dir=/var/cache/capstan', '--metrics-port=8080']) {
+    for (const arg of [
+      '--controllers=application',
+      `--controller-namespace=${ns}`,
+      '--cache-dir=/var/cache/capstan',
+      '--metrics-port=8080',
+    ]) {
       assert.ok(container.args.includes(arg), `args contain ${arg}: ${container.args.join(' ')}`);
     }
-    assert.deepEqual(container.env.find((e: { name: string }) => e.name === 'POD_NAMESPACE')?.valueFrom, {
+    assert.deepEqual(container.env.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom, {
       fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' },
     });
     assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-    assert.deepEqual(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath).sort(), ['/tmp', '/var/cache/capstan']);
+    assert.deepEqual(container.volumeMounts.map((m) => m.mountPath).sort(), ['/tmp', '/var/cache/capstan']);
     assert.equal(container.livenessProbe.httpGet.path, '/healthz');
     assert.equal(container.readinessProbe.httpGet.path, '/readyz');
     assert.equal(deploy.spec.template.spec.serviceAccountName, fullname);
 
     assert.ok(await getObject(core(ns, 'serviceaccounts', fullname)), 'ServiceAccount');
-    const role = (await getObject(rbacPath('clusterroles', clusterName))) as Obj;
+    const role = (await getObject(rbacPath('clusterroles', clusterName))) as Rbac;
     assert.deepEqual(role.rules, [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]);
-    const binding = (await getObject(rbacPath('clusterrolebindings', clusterName))) as Obj;
+    const binding = (await getObject(rbacPath('clusterrolebindings', clusterName))) as Rbac;
     assert.equal(binding.roleRef.name, clusterName);
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: fullname, namespace: ns }]);
-    const leaseBinding = (await getObject(rbacPath('rolebindings', fullname, ns))) as Obj;
+    const leaseBinding = (await getObject(rbacPath('rolebindings', fullname, ns))) as Rbac;
     assert.equal(leaseBinding.roleRef.kind, 'Role');
 
-    const svc = (await getObject(core(ns, 'services', `${fullname}-metrics`))) as Obj;
-    assert.deepEqual(svc.spec.ports.map((p: { name: string; port: number }) => [p.name, p.port]), [['metrics', 8080]]);
-    const podLabels = deploy.spec.template.metadata.labels as Record<string, string>;
-    for (const [k, v] of Object.entries(svc.spec.selector as Record<string, string>)) assert.equal(podLabels[k], v, `selector ${k}`);
+    const svc = (await getObject(core(ns, 'services', `${fullname}-metrics`))) as Service;
+    assert.deepEqual(
+      svc.spec.ports.map((p) => [p.name, p.port]),
+      [['metrics', 8080]],
+    );
+    const podLabels = deploy.spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(svc.spec.selector)) assert.equal(podLabels[k], v, `selector ${k}`);
 
-    const root = (await getObject(argoPath(ns, 'applications', 'root'))) as Obj;
+    const root = (await getObject(argoPath(ns, 'applications', 'root'))) as WithSpec;
     assert.deepEqual(root.spec, {
       project: 'default',
       source: { repoURL: REPO_URL, targetRevision: 'HEAD', path: 'apps' },
       destination: { server: 'https://kubernetes.default.svc', namespace: ns },
       syncPolicy: { automated: { prune: true, selfHeal: true } },
     });
-    const project = (await getObject(argoPath(ns, 'appprojects', 'default'))) as Obj;
+    const project = (await getObject(argoPath(ns, 'appprojects', 'default'))) as WithSpec;
     assert.deepEqual(project.spec, {
       sourceRepos: ['*'],
       destinations: [{ server: '*', namespace: '*' }],
@@ -132,7 +183,11 @@ describe('Helm chart', () => {
     await helm('uninstall', 'capstan', '-n', ns, '--kubeconfig', kubeconfig(), '--wait');
     installed = false;
     assert.equal(await getObject(rbacPath('clusterroles', clusterName)), undefined, 'ClusterRole');
-    assert.equal(await getObject(rbacPath('clusterrolebindings', clusterName)), undefined, 'ClusterRoleBinding');
+    assert.equal(
+      await getObject(rbacPath('clusterrolebindings', clusterName)),
+      undefined,
+      'ClusterRoleBinding',
+    );
     assert.equal(await getObject(argoPath(ns, 'applications', 'root')), undefined, 'root Application');
     assert.equal(await getObject(argoPath(ns, 'appprojects', 'default')), undefined, 'default AppProject');
   });

@@ -15,6 +15,7 @@ import { inSync } from '../diff/normalize';
 import { renderSource, SourceSpec } from '../render';
 import { resolveRepoCredentials } from './repocreds';
 import { RepoCredentials } from '../sources/credentials';
+import { assertNoEscapingSymlinks } from '../sources/paths';
 import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from './tracking';
 
@@ -118,6 +119,8 @@ async function renderCached(
   const cached = renderCache.get(key);
   if (cached && !hard) return cached;
   const repoRoot = await ctx.git.checkout(source.repoURL, sha, creds);
+  // As Argo CD: a repository with any symlink pointing outside it is refused as a whole.
+  assertNoEscapingSymlinks(repoRoot, repoRoot);
   const out = await renderSource({
     appName: app.metadata.name,
     namespace: app.spec.destination.namespace ?? '',

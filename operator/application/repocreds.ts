@@ -34,7 +34,8 @@ export async function resolveRepoCredentials(ctx: ApplicationContext, repoURL: s
         username: decode(d.username),
         password: decode(d.password),
         sshPrivateKey: decode(d.sshPrivateKey),
-        insecureIgnoreHostKey: decode(d.insecure) === 'true',
+        insecure: decode(d.insecure) === 'true',
+        insecureIgnoreHostKey: decode(d.insecureIgnoreHostKey) === 'true',
       };
       return { url: decode(d.url) ?? '', type, creds };
     })

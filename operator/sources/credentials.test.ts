@@ -11,8 +11,16 @@ import {
   redactURL,
 } from './credentials';
 
-const repo = (url: string, password: string): RepoCredentialSecret => ({ url, type: 'repository', creds: { password } });
-const tmpl = (url: string, password: string): RepoCredentialSecret => ({ url, type: 'repo-creds', creds: { password } });
+const repo = (url: string, password: string): RepoCredentialSecret => ({
+  url,
+  type: 'repository',
+  creds: { password },
+});
+const tmpl = (url: string, password: string): RepoCredentialSecret => ({
+  url,
+  type: 'repo-creds',
+  creds: { password },
+});
 
 test('normalizeRepoURL: case, .git, trailing slash, scp-like and ssh:// forms', () => {
   assert.equal(normalizeRepoURL(' https://GitHub.com/Org/Repo.git/ '), 'https://github.com/org/repo');
@@ -23,21 +31,37 @@ test('normalizeRepoURL: case, .git, trailing slash, scp-like and ssh:// forms', 
 });
 
 test('matchRepoCredentials: an exact repository secret wins over a longer template', () => {
-  const secrets = [tmpl('https://github.com/org/repo', 'template'), repo('https://github.com/org/repo.git', 'exact')];
+  const secrets = [
+    tmpl('https://github.com/org/repo', 'template'),
+    repo('https://github.com/org/repo.git', 'exact'),
+  ];
   assert.equal(matchRepoCredentials('https://GITHUB.com/org/repo', secrets)?.password, 'exact');
 });
 
 test('matchRepoCredentials: the longest repo-creds prefix applies', () => {
-  const secrets = [tmpl('https://github.com/', 'host'), tmpl('https://github.com/org', 'org'), repo('https://github.com/other/x', 'x')];
+  const secrets = [
+    tmpl('https://github.com/', 'host'),
+    tmpl('https://github.com/org', 'org'),
+    repo('https://github.com/other/x', 'x'),
+  ];
   assert.equal(matchRepoCredentials('https://github.com/org/app.git', secrets)?.password, 'org');
   assert.equal(matchRepoCredentials('https://github.com/another/app', secrets)?.password, 'host');
   assert.equal(matchRepoCredentials('https://gitlab.com/org/app', secrets), undefined);
 });
 
 test('matchRepoCredentials: plain string prefix as in Argo CD, a trailing slash stops at the boundary', () => {
-  assert.equal(matchRepoCredentials('https://github.com/org-other/x', [tmpl('https://github.com/org', 'a')])?.password, 'a');
-  assert.equal(matchRepoCredentials('https://github.com/org-other/x', [tmpl('https://github.com/org/', 'a')]), undefined);
-  assert.equal(matchRepoCredentials('https://github.com/org/x', [tmpl('https://github.com/org/', 'a')])?.password, 'a');
+  assert.equal(
+    matchRepoCredentials('https://github.com/org-other/x', [tmpl('https://github.com/org', 'a')])?.password,
+    'a',
+  );
+  assert.equal(
+    matchRepoCredentials('https://github.com/org-other/x', [tmpl('https://github.com/org/', 'a')]),
+    undefined,
+  );
+  assert.equal(
+    matchRepoCredentials('https://github.com/org/x', [tmpl('https://github.com/org/', 'a')])?.password,
+    'a',
+  );
 });
 
 test('matchRepoCredentials: scp-like and ssh:// URLs match each other', () => {
@@ -53,7 +77,11 @@ test('matchRepoCredentials: a repository secret without credentials inherits the
     { url: 'https://host/org/repo', type: 'repository', creds: { insecure: true } },
     { url: 'https://host/org', type: 'repo-creds', creds: { username: 'u', password: 'p' } },
   ];
-  assert.deepEqual(matchRepoCredentials('https://host/org/repo', secrets), { username: 'u', password: 'p', insecure: true });
+  assert.deepEqual(matchRepoCredentials('https://host/org/repo', secrets), {
+    username: 'u',
+    password: 'p',
+    insecure: true,
+  });
   assert.deepEqual(matchRepoCredentials('https://host/org/repo', secrets.slice(0, 1)), { insecure: true });
 });
 
@@ -67,20 +95,29 @@ const fake: CredentialFactory<string> = {
 test('credentialsCallback: picks the credential the transport allows', () => {
   const cb = credentialsCallback({ username: 'me', password: 'pw', sshPrivateKey: 'KEY' }, fake);
   assert.equal(cb.credentials('ssh://git@h/r', 'git', CredentialType.USERNAME), 'username:git');
-  assert.equal(cb.credentials('ssh://git@h/r', 'git', CredentialType.SSH_KEY | CredentialType.SSH_MEMORY), 'ssh:git:KEY');
+  assert.equal(
+    cb.credentials('ssh://git@h/r', 'git', CredentialType.SSH_KEY | CredentialType.SSH_MEMORY),
+    'ssh:git:KEY',
+  );
   assert.equal(cb.credentials('https://h/r', '', CredentialType.USERPASS_PLAINTEXT), 'userpass:me:pw');
 });
 
 test('credentialsCallback: a token without user name is sent as x-access-token', () => {
   const cb = credentialsCallback({ password: 'tok' }, fake);
-  assert.equal(cb.credentials('https://h/r', '', CredentialType.USERPASS_PLAINTEXT), 'userpass:x-access-token:tok');
+  assert.equal(
+    cb.credentials('https://h/r', '', CredentialType.USERPASS_PLAINTEXT),
+    'userpass:x-access-token:tok',
+  );
 });
 
 test('credentialsCallback: no credentials gives an actionable error without secrets', () => {
   const cb = credentialsCallback(undefined, fake);
   const res = cb.credentials('https://user:s3cret@h/r', '', CredentialType.USERPASS_PLAINTEXT);
   assert.ok(res instanceof Error);
-  assert.match(res.message, /^the server requires credentials that are not configured \(accepts: username\/password\)$/);
+  assert.match(
+    res.message,
+    /^the server requires credentials that are not configured \(accepts: username\/password\)$/,
+  );
   assert.doesNotMatch(res.message, /s3cret/);
 });
 
@@ -110,6 +147,9 @@ test('credentialsCallback: certificateCheck is secure unless told otherwise', ()
 });
 
 test('redactURL removes user:password from URLs in any text', () => {
-  assert.equal(redactURL('failed https://u:p@h/r.git and ssh://git@h/x'), 'failed https://h/r.git and ssh://h/x');
+  assert.equal(
+    redactURL('failed https://u:p@h/r.git and ssh://git@h/x'),
+    'failed https://h/r.git and ssh://h/x',
+  );
   assert.equal(redactURL('git@github.com:org/repo.git'), 'git@github.com:org/repo.git');
 });

@@ -126,7 +126,9 @@ export function credentialsCallback<C>(
       if (allowedTypes & CredentialType.USERPASS_PLAINTEXT && c.password) {
         return factory.userpass(c.username || usernameFromUrl || 'x-access-token', c.password);
       }
-      return fail(`the server requires credentials that are not configured (${describeAllowed(allowedTypes)})`);
+      return fail(
+        `the server requires credentials that are not configured (${describeAllowed(allowedTypes)})`,
+      );
     },
     lastError: () => failure,
     certificateCheck(cert, valid) {
@@ -199,7 +201,9 @@ function hasCredential(c: RepoCredentials): boolean {
 
 /** The fields of `c` that are set, so a spread does not overwrite inherited values with `undefined`. */
 function definedFields(c: RepoCredentials): RepoCredentials {
-  return Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined && v !== '')) as RepoCredentials;
+  return Object.fromEntries(
+    Object.entries(c).filter(([, v]) => v !== undefined && v !== ''),
+  ) as RepoCredentials;
 }
 
 /**

@@ -76,7 +76,10 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
  * so that the credentials path through nodegit is exercised for real.
  */
 async function startHttpGit(): Promise<string> {
-  const backend = path.join(execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(), 'git-http-backend');
+  const backend = path.join(
+    execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(),
+    'git-http-backend',
+  );
   const expected = 'Basic ' + Buffer.from('alice:correct-horse').toString('base64');
   httpServer = http.createServer((req, res) => {
     httpRequests += 1;
@@ -147,7 +150,15 @@ before(async () => {
   closedPort = await freePort();
   daemon = spawn(
     'git',
-    ['daemon', '--export-all', '--reuseaddr', `--base-path=${served}`, `--port=${port}`, '--listen=127.0.0.1', served],
+    [
+      'daemon',
+      '--export-all',
+      '--reuseaddr',
+      `--base-path=${served}`,
+      `--port=${port}`,
+      '--listen=127.0.0.1',
+      served,
+    ],
     { env: { ...gitEnv, HOME: tmp }, stdio: 'ignore' },
   );
   daemonURL = `git://127.0.0.1:${port}/repo.git`;
@@ -163,8 +174,10 @@ after(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-const newCache = (name: string, extra: Partial<ConstructorParameters<typeof GitRepoCache>[0]> = {}): GitRepoCache =>
-  new GitRepoCache({ cacheDir: path.join(tmp, 'cache-' + name), ...extra });
+const newCache = (
+  name: string,
+  extra: Partial<ConstructorParameters<typeof GitRepoCache>[0]> = {},
+): GitRepoCache => new GitRepoCache({ cacheDir: path.join(tmp, 'cache-' + name), ...extra });
 
 describe('resolveRevision', () => {
   test('HEAD, empty and undefined resolve to the default branch', async () => {
@@ -212,25 +225,63 @@ describe('resolveRevision', () => {
     assert.equal(await cache.resolveRevision(daemonURL, 'v2'), shaC1);
     await assert.rejects(
       cache.resolveRevision(daemonURL.replace('repo.git', 'missing.git'), 'HEAD'),
-      (err: unknown) => err instanceof GitError && err.message.startsWith('failed to list refs of git://127.0.0.1:'),
+      (err: unknown) =>
+        err instanceof GitError && err.message.startsWith('failed to list refs of git://127.0.0.1:'),
     );
   });
 
   test('an unreachable URL fails fast with a GitError without credentials', async () => {
     const cache = newCache('unreachable', { listTimeoutMs: 5_000 });
     const started = Date.now();
-    await assert.rejects(cache.resolveRevision(`git://127.0.0.1:${closedPort}/missing.git`, 'HEAD'), (err: unknown) => {
-      assert.ok(err instanceof GitError);
-      assert.match(err.message, new RegExp(`^failed to list refs of git://127\\.0\\.0\\.1:${closedPort}/missing\\.git: .+`));
-      return true;
-    });
-    await assert.rejects(cache.resolveRevision(`http://bob:s3cret@127.0.0.1:${closedPort}/x.git`, 'main'), (err: unknown) => {
-      assert.ok(err instanceof GitError);
-      assert.doesNotMatch(err.message, /s3cret|bob/);
-      assert.match(err.message, new RegExp(`http://127\\.0\\.0\\.1:${closedPort}/x\\.git`));
-      return true;
-    });
+    await assert.rejects(
+      cache.resolveRevision(`git://127.0.0.1:${closedPort}/missing.git`, 'HEAD'),
+      (err: unknown) => {
+        assert.ok(err instanceof GitError);
+        assert.match(
+          err.message,
+          new RegExp(`^failed to list refs of git://127\\.0\\.0\\.1:${closedPort}/missing\\.git: .+`),
+        );
+        return true;
+      },
+    );
+    await assert.rejects(
+      cache.resolveRevision(`http://bob:s3cret@127.0.0.1:${closedPort}/x.git`, 'main'),
+      (err: unknown) => {
+        assert.ok(err instanceof GitError);
+        assert.doesNotMatch(err.message, /s3cret|bob/);
+        assert.match(err.message, new RegExp(`http://127\\.0\\.0\\.1:${closedPort}/x\\.git`));
+        return true;
+      },
+    );
     assert.ok(Date.now() - started < 5_000, 'no hang');
+  });
+
+  test('a server that never answers times out, and the URL is not retried while the call hangs', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `git://127.0.0.1:${(silent.address() as net.AddressInfo).port}/repo.git`;
+    const cache = newCache('silent', { listTimeoutMs: 300 });
+    try {
+      await assert.rejects(
+        cache.resolveRevision(url, 'main'),
+        /^GitError: failed to list refs of git:.*: timed out after 300ms$/,
+      );
+      await assert.rejects(
+        cache.resolveRevision(url, 'main'),
+        /timed out and is still waiting for the server/,
+      );
+      assert.equal(sockets.length, 1, 'no second connection while the first one hangs');
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      silent.close();
+    }
+    // Once the server hangs up, the hung call settles and the URL can be tried again.
+    await new Promise((r) => setTimeout(r, 200));
+    await assert.rejects(
+      cache.resolveRevision(url, 'main'),
+      /^GitError: failed to list refs of git:.*: (?!.*still waiting)/,
+    );
   });
 
   test('over smart HTTP with Basic auth: right credentials work, wrong ones fail after a few attempts', async () => {
@@ -243,16 +294,22 @@ describe('resolveRevision', () => {
 
     await assert.rejects(cache.resolveRevision(url, 'main'), (err: unknown) => {
       assert.ok(err instanceof GitError);
-      assert.equal(err.message, `failed to list refs of ${url}: the server requires credentials that are not configured (accepts: username/password)`);
+      assert.equal(
+        err.message,
+        `failed to list refs of ${url}: the server requires credentials that are not configured (accepts: username/password)`,
+      );
       return true;
     });
     httpRequests = 0;
-    await assert.rejects(cache.resolveRevision(url, 'main', { username: 'alice', password: 'wrong-password' }), (err: unknown) => {
-      assert.ok(err instanceof GitError);
-      assert.match(err.message, /authentication failed after 3 attempts/);
-      assert.doesNotMatch(err.message, /wrong-password/);
-      return true;
-    });
+    await assert.rejects(
+      cache.resolveRevision(url, 'main', { username: 'alice', password: 'wrong-password' }),
+      (err: unknown) => {
+        assert.ok(err instanceof GitError);
+        assert.match(err.message, /authentication failed after 3 attempts/);
+        assert.doesNotMatch(err.message, /wrong-password/);
+        return true;
+      },
+    );
     assert.ok(httpRequests <= 5, `libgit2 stopped asking (${httpRequests} requests)`);
   });
 
@@ -288,7 +345,10 @@ describe('checkout', () => {
     assert.equal((await fs.stat(path.join(dir, 'run.sh'))).mode & 0o111, 0o111);
     assert.equal((await fs.stat(path.join(dir, 'a.txt'))).mode & 0o777, 0o444);
     assert.equal((await fs.stat(path.join(dir, 'dir'))).mode & 0o777, 0o555);
-    await assert.rejects(fs.access(path.join(dir, '.git'), fsConstants.F_OK), 'no repository metadata in a snapshot');
+    await assert.rejects(
+      fs.access(path.join(dir, '.git'), fsConstants.F_OK),
+      'no repository metadata in a snapshot',
+    );
     const old = await cache.checkout(fileURL, shaC1);
     assert.equal(await fs.readFile(path.join(old, 'a.txt'), 'utf8'), 'one\n');
     assert.equal(cache.stats.fetches, 1);
@@ -346,10 +406,54 @@ describe('checkout', () => {
     await fs.access(c1);
   });
 
+  test('a ref outside branches and tags (refs/pull/N/head) resolves and its commit is fetched', async () => {
+    const tree = git(work, 'rev-parse', `${shaC1}^{tree}`);
+    const orphan = execFileSync('git', ['commit-tree', tree, '-m', 'pull request'], {
+      cwd: work,
+      env: { ...gitEnv, HOME: tmp },
+      encoding: 'utf8',
+    }).trim();
+    git(work, 'push', '-q', 'origin', `${orphan}:refs/pull/1/head`);
+    const cache = newCache('pull');
+    assert.equal(await cache.resolveRevision(daemonURL, 'refs/pull/1/head'), orphan);
+    const dir = await cache.checkout(daemonURL, orphan);
+    assert.equal(await fs.readFile(path.join(dir, 'a.txt'), 'utf8'), 'one\n');
+  });
+
+  test('a tree entry named .. or .git is refused', async () => {
+    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], {
+      cwd: work,
+      input: 'x',
+      encoding: 'utf8',
+    }).trim();
+    const cache = newCache('unsafe');
+    for (const [i, name] of ['..', '.GIT'].entries()) {
+      const tree = execFileSync('git', ['mktree'], {
+        cwd: work,
+        input: `100644 blob ${blob}\t${name}\n`,
+        encoding: 'utf8',
+      }).trim();
+      const commit = git(work, 'commit-tree', tree, '-m', 'evil');
+      git(work, 'push', '-q', 'origin', `${commit}:refs/heads/evil-${i}`);
+      const sha = await cache.resolveRevision(fileURL, `evil-${i}`);
+      await assert.rejects(
+        cache.checkout(fileURL, sha),
+        new RegExp(`unsafe path in repository tree: "${name.replace('.', '\\.')}`),
+      );
+    }
+    const trees = await fs
+      .readdir(path.join(tmp, 'cache-unsafe'))
+      .then((d) => fs.readdir(path.join(tmp, 'cache-unsafe', d[0], 'trees')));
+    assert.deepEqual(trees, [], 'nothing half-written is left in trees/');
+  });
+
   test('bad input and missing commits are GitErrors', async () => {
     const cache = newCache('bad');
     await assert.rejects(cache.checkout(fileURL, 'main'), /needs a full commit SHA, got "main"/);
     await assert.rejects(cache.checkout(fileURL, '0'.repeat(40)), GitError);
-    await assert.rejects(cache.checkout(`file://${path.join(tmp, 'nothing.git')}`, shaC1), /failed to fetch file:/);
+    await assert.rejects(
+      cache.checkout(`file://${path.join(tmp, 'nothing.git')}`, shaC1),
+      /failed to fetch file:/,
+    );
   });
 });

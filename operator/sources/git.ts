@@ -100,6 +100,8 @@ interface RepoState {
   trees?: Map<string, number>;
   /** Commit SHA -> ref outside heads/tags it was resolved from (e.g. refs/pull/1/head), to fetch it. */
   refHints: Map<string, string>;
+  /** Native operations that timed out but still run (libgit2 cannot be interrupted while blocked on I/O). */
+  hanging: number;
 }
 
 /**
@@ -154,7 +156,11 @@ export class GitRepoCache {
    * @throws GitError when the remote cannot be listed (unreachable, authentication, timeout), when the
    *   revision matches nothing, or when a SHA does not exist in the repository.
    */
-  async resolveRevision(repoURL: string, targetRevision: string | undefined, creds?: RepoCredentials): Promise<string> {
+  async resolveRevision(
+    repoURL: string,
+    targetRevision: string | undefined,
+    creds?: RepoCredentials,
+  ): Promise<string> {
     const state = this.state(repoURL);
     const revision = (targetRevision ?? '').trim() || 'HEAD';
     if (FULL_SHA.test(revision)) {
@@ -165,14 +171,16 @@ export class GitRepoCache {
     const refs = await this.listRefs(state, creds);
     const match = resolveFromRefs(refs, revision);
     if (match) {
-      if (!/^refs\/(heads|tags)\//.test(match.ref) && match.ref !== 'HEAD') state.refHints.set(match.sha, match.ref);
+      if (!/^refs\/(heads|tags)\//.test(match.ref) && match.ref !== 'HEAD') rememberHint(state, match);
       this.log.debug('resolved revision', { repo: state.display, revision, ref: match.ref, sha: match.sha });
       return match.sha;
     }
     if (SHORT_SHA.test(revision)) {
       return this.exclusive(state, () => this.expandShortSha(state, revision.toLowerCase(), creds));
     }
-    if (revision === 'HEAD') throw new GitError(`${state.display} advertises no HEAD (is the repository empty?)`);
+    if (revision === 'HEAD') {
+      throw new GitError(`${state.display} advertises no HEAD (is the repository empty?)`);
+    }
     throw new GitError(`revision "${revision}" not found in ${state.display}`);
   }
 
@@ -191,7 +199,9 @@ export class GitRepoCache {
    */
   async checkout(repoURL: string, sha: string, creds?: RepoCredentials): Promise<string> {
     const state = this.state(repoURL);
-    if (!FULL_SHA.test(sha)) throw new GitError(`checkout of ${state.display} needs a full commit SHA, got "${sha}"`);
+    if (!FULL_SHA.test(sha)) {
+      throw new GitError(`checkout of ${state.display} needs a full commit SHA, got "${sha}"`);
+    }
     const commit = sha.toLowerCase();
     const dest = path.join(state.dir, 'trees', commit);
     // Fast path without the lock: a snapshot is complete once it is in trees/ (renamed atomically).
@@ -219,9 +229,18 @@ export class GitRepoCache {
     let state = this.repos.get(display);
     if (!state) {
       const hash = createHash('sha256').update(display).digest('hex').slice(0, 16);
-      state = { url, display, dir: path.join(this.cacheDir, hash), queue: Promise.resolve(), refHints: new Map() };
+      state = {
+        url,
+        display,
+        dir: path.join(this.cacheDir, hash),
+        queue: Promise.resolve(),
+        refHints: new Map(),
+        hanging: 0,
+      };
       this.repos.set(display, state);
     }
+    // Same repository, maybe other credentials embedded in the URL: the latest caller's URL is used.
+    state.url = url;
     return state;
   }
 
@@ -249,28 +268,63 @@ export class GitRepoCache {
     const started = Date.now();
     const { callbacks, explain } = remoteCallbacks(creds);
     let remote: NodeGit.Remote | undefined;
+    let timedOut = false;
     try {
+      this.assertNotHanging(state);
       remote = await NodeGit.Remote.createDetached(state.url);
       const r = remote;
-      const heads = await withTimeout(
-        (async () => {
-          // nodegit's binding reads (direction, callbacks, proxyOpts, customHeaders); pass all four so the
-          // promise callback it appends is not taken for the proxy options.
-          const connect = r.connect as unknown as (...args: unknown[]) => Promise<number>;
-          await connect.call(r, NodeGit.Enums.DIRECTION.FETCH, callbacks, null, []);
-          return (await r.referenceList()) as NodeGitRemoteHead[];
-        })(),
-        this.listTimeoutMs,
-        () => r.stop(),
-      );
-      const refs = heads.map((h) => ({ name: h.name(), oid: h.oid().tostrS(), symrefTarget: h.symrefTarget() ?? '' }));
-      this.log.debug('listed remote refs', { repo: state.display, refs: refs.length, ms: Date.now() - started });
+      const work = (async () => {
+        // nodegit's binding reads (direction, callbacks, proxyOpts, customHeaders); pass all four so the
+        // promise callback it appends is not taken for the proxy options.
+        const connect = r.connect as unknown as (...args: unknown[]) => Promise<number>;
+        await connect.call(r, NodeGit.Enums.DIRECTION.FETCH, callbacks, null, []);
+        return (await r.referenceList()) as NodeGitRemoteHead[];
+      })();
+      const heads = await withTimeout(work, this.listTimeoutMs, () => {
+        timedOut = true;
+        this.abandon(state, work, () => r.stop());
+        // Disconnecting now would race the blocked native call on the same remote: do it once it settles.
+        void work.catch(() => undefined).then(() => r.disconnect().catch(() => undefined));
+      });
+      const refs = heads.map((h) => ({
+        name: h.name(),
+        oid: h.oid().tostrS(),
+        symrefTarget: h.symrefTarget() ?? '',
+      }));
+      this.log.debug('listed remote refs', {
+        repo: state.display,
+        refs: refs.length,
+        ms: Date.now() - started,
+      });
       return refs;
     } catch (err) {
       throw new GitError(`failed to list refs of ${state.display}: ${explain(err)}`, { cause: err });
     } finally {
-      await remote?.disconnect().catch(() => undefined);
+      if (!timedOut) await remote?.disconnect().catch(() => undefined);
     }
+  }
+
+  /**
+   * Refuses a new network operation while an earlier one of the same URL hangs after its timeout: libgit2
+   * has no I/O timeout that nodegit can set, a hung operation holds one of nodegit's 10 worker threads until
+   * the server closes the connection, and retrying into the same hang would take them all.
+   */
+  private assertNotHanging(state: RepoState): void {
+    if (state.hanging > 0) {
+      throw new Error(
+        'an earlier operation on this repository timed out and is still waiting for the server',
+      );
+    }
+  }
+
+  /** Counts a timed-out operation as hanging until it settles, and asks libgit2 to stop it. */
+  private abandon(state: RepoState, work: Promise<unknown>, stop: () => void): void {
+    state.hanging += 1;
+    const settled = (): void => {
+      state.hanging -= 1;
+    };
+    work.then(settled, settled);
+    stop();
   }
 
   /** Opens (or creates) the bare clone of a URL; a clone that cannot be opened is recreated. */
@@ -300,9 +354,8 @@ export class GitRepoCache {
       }
       return await NodeGit.Repository.init(gitDir, 1);
     } catch (err) {
-      throw new GitError(`failed to open the local clone of ${state.display} in ${gitDir}: ${errorMessage(err)}`, {
-        cause: err,
-      });
+      const message = `failed to open the local clone of ${state.display} in ${gitDir}: ${errorMessage(err)}`;
+      throw new GitError(message, { cause: err });
     }
   }
 
@@ -310,16 +363,26 @@ export class GitRepoCache {
    * Makes sure a commit is in the bare clone, fetching once if it is not. Runs under the URL's lock.
    * @throws GitError when the fetch fails or the commit is still missing afterwards.
    */
-  private async ensureCommit(state: RepoState, sha: string, creds: RepoCredentials | undefined): Promise<NodeGit.Repository> {
+  private async ensureCommit(
+    state: RepoState,
+    sha: string,
+    creds: RepoCredentials | undefined,
+  ): Promise<NodeGit.Repository> {
     const repo = await this.openRepo(state);
     if (await hasCommit(repo, sha)) return repo;
     await this.fetch(state, repo, creds, state.refHints.get(sha));
     if (await hasCommit(repo, sha)) return repo;
-    throw new GitError(`commit ${sha} not found in ${state.display} (not reachable from its branches or tags)`);
+    throw new GitError(
+      `commit ${sha} not found in ${state.display} (not reachable from its branches or tags)`,
+    );
   }
 
   /** Expands an abbreviated SHA from the local clone, fetching once if it is unknown. Runs under the lock. */
-  private async expandShortSha(state: RepoState, short: string, creds: RepoCredentials | undefined): Promise<string> {
+  private async expandShortSha(
+    state: RepoState,
+    short: string,
+    creds: RepoCredentials | undefined,
+  ): Promise<string> {
     const repo = await this.openRepo(state);
     const local = await lookupShortSha(repo, short);
     if (local) return local;
@@ -342,13 +405,15 @@ export class GitRepoCache {
     if (extraRef) refspecs.push(`+${extraRef}:refs/capstan/${extraRef.replace(/^refs\//, '')}`);
     const { callbacks, explain } = remoteCallbacks(creds);
     try {
+      this.assertNotHanging(state);
       const r = await NodeGit.Remote.createAnonymous(repo, state.url);
       const opts: NodeGit.FetchOptions = {
         callbacks,
         // The tags refspec already brings every tag; auto-follow would only add work.
         downloadTags: NodeGit.Remote.AUTOTAG_OPTION.DOWNLOAD_TAGS_NONE,
       };
-      await withTimeout(r.fetch(refspecs, opts, 'capstan fetch'), this.fetchTimeoutMs, () => r.stop());
+      const work = r.fetch(refspecs, opts, 'capstan fetch');
+      await withTimeout(work, this.fetchTimeoutMs, () => this.abandon(state, work, () => r.stop()));
       this.log.info('fetched repository', { repo: state.display, ms: Date.now() - started });
     } catch (err) {
       throw new GitError(`failed to fetch ${state.display}: ${explain(err)}`, { cause: err });
@@ -356,7 +421,12 @@ export class GitRepoCache {
   }
 
   /** Writes the tree of a commit into tmp/, then renames it into place so a snapshot is never partial. */
-  private async writeSnapshot(state: RepoState, repo: NodeGit.Repository, sha: string, dest: string): Promise<void> {
+  private async writeSnapshot(
+    state: RepoState,
+    repo: NodeGit.Repository,
+    sha: string,
+    dest: string,
+  ): Promise<void> {
     const started = Date.now();
     const tmpRoot = path.join(state.dir, 'tmp');
     const tmp = path.join(tmpRoot, `${sha}-${randomBytes(4).toString('hex')}`);
@@ -366,14 +436,13 @@ export class GitRepoCache {
       const commit = await repo.getCommit(sha);
       const tree = await commit.getTree();
       const files = await writeTree(tree, tmp);
-      await fs.rename(tmp, dest);
+      await renameReplacing(tmp, dest);
       this.log.debug('wrote snapshot', { repo: state.display, sha, files, ms: Date.now() - started });
     } catch (err) {
       await removeTree(tmp).catch(() => undefined);
       if (err instanceof GitError) throw err;
-      throw new GitError(`failed to write the tree of ${sha} of ${state.display}: ${errorMessage(err)}`, {
-        cause: err,
-      });
+      const message = `failed to write the tree of ${sha} of ${state.display}: ${errorMessage(err)}`;
+      throw new GitError(message, { cause: err });
     }
   }
 
@@ -419,6 +488,32 @@ export class GitRepoCache {
   }
 }
 
+/** How many ref hints a repository keeps (one per commit resolved from a ref like refs/pull/N/head). */
+const MAX_REF_HINTS = 256;
+
+/** Remembers which ref a commit came from, so that fetching it can ask for that ref; oldest forgotten first. */
+function rememberHint(state: RepoState, match: { ref: string; sha: string }): void {
+  state.refHints.delete(match.sha);
+  state.refHints.set(match.sha, match.ref);
+  const oldest = state.refHints.keys().next().value;
+  if (state.refHints.size > MAX_REF_HINTS && oldest !== undefined) state.refHints.delete(oldest);
+}
+
+/**
+ * Moves a finished snapshot into place. A leftover directory of the same commit (an eviction that failed
+ * half-way) is replaced: the new one is complete, the old one may not be.
+ */
+async function renameReplacing(from: string, to: string): Promise<void> {
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    await removeTree(to);
+    await fs.rename(from, to);
+  }
+}
+
 /** The members of nodegit's RemoteHead that capstan uses (absent from @types/nodegit). */
 interface NodeGitRemoteHead {
   name(): string;
@@ -433,9 +528,13 @@ interface NodeGitRemoteHead {
  *
  * @returns the matching ref name and commit SHA, or `undefined` when nothing matches.
  */
-export function resolveFromRefs(refs: ReadonlyArray<RemoteRef>, revision: string): { ref: string; sha: string } | undefined {
+export function resolveFromRefs(
+  refs: ReadonlyArray<RemoteRef>,
+  revision: string,
+): { ref: string; sha: string } | undefined {
   const byName = new Map(refs.map((r) => [r.name, r]));
-  const candidates = revision === 'HEAD' ? ['HEAD'] : [revision, `refs/heads/${revision}`, `refs/tags/${revision}`];
+  const candidates =
+    revision === 'HEAD' ? ['HEAD'] : [revision, `refs/heads/${revision}`, `refs/tags/${revision}`];
   for (const name of candidates) {
     const ref = byName.get(name);
     if (!ref || name.endsWith('^{}')) continue;
@@ -491,7 +590,9 @@ async function lookupShortSha(repo: NodeGit.Repository, short: string): Promise<
   try {
     obj = await NodeGit.Revparse.single(repo, short);
   } catch (err) {
-    if (/ambiguous/i.test(errorMessage(err))) throw new GitError(`abbreviated SHA "${short}" is ambiguous`, { cause: err });
+    if (/ambiguous/i.test(errorMessage(err))) {
+      throw new GitError(`abbreviated SHA "${short}" is ambiguous`, { cause: err });
+    }
     return undefined;
   }
   const commit = await obj.peel(NodeGit.Object.TYPE.COMMIT).catch(() => undefined);
@@ -522,7 +623,12 @@ async function writeTree(tree: NodeGit.Tree, root: string): Promise<number> {
 }
 
 /** Walks a tree depth-first, collecting directories and leaf entries, and rejecting unsafe names. */
-async function planTree(tree: NodeGit.Tree, dir: string, dirs: string[], files: PlannedEntry[]): Promise<void> {
+async function planTree(
+  tree: NodeGit.Tree,
+  dir: string,
+  dirs: string[],
+  files: PlannedEntry[],
+): Promise<void> {
   for (const entry of tree.entries()) {
     const name = entry.name();
     assertSafeName(name, entry.path());
@@ -593,7 +699,7 @@ async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => voi
       } catch {
         // stopping is best effort: the operation may already be finishing
       }
-      reject(new Error(`timed out after ${Math.round(ms / 1000)}s`));
+      reject(new Error(`timed out after ${ms >= 1000 ? `${Math.round(ms / 1000)}s` : `${ms}ms`}`));
     }, ms);
   });
   try {
