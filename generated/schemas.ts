@@ -4132,6 +4132,2075 @@ export const schemas = {
       },
     },
   },
+  ClusterSecretStore: {
+    type: 'object',
+    description:
+      'ClusterSecretStore is a cluster-wide secret store that ExternalSecrets of any selected namespace can reference with secretStoreRef.kind ClusterSecretStore (the External Secrets Operator external-secrets.io/v1 ClusterSecretStore).',
+    required: ['metadata', 'spec'],
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description:
+          'APIVersion defines the versioned schema of this representation of an object: external-secrets.io/v1.',
+      },
+      kind: {
+        type: 'string',
+        description: 'Kind is the REST resource this object represents: ClusterSecretStore.',
+      },
+      metadata: { type: 'object' },
+      spec: {
+        type: 'object',
+        description: 'The desired state: the provider, and which namespaces may use the store.',
+        required: ['provider'],
+        properties: {
+          controller: {
+            type: 'string',
+            description:
+              'Selects the controller instance that handles this store, like an ingress class name; empty means the default controller.',
+          },
+          provider: {
+            type: 'object',
+            description: 'The provider of the store; exactly one provider must be set.',
+            properties: {
+              akeyless: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Akeyless (ESO provider akeyless). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              alibaba: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Alibaba Cloud KMS (ESO provider alibaba). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              aws: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'AWS Secrets Manager and Parameter Store (ESO provider aws). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              azurekv: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Azure Key Vault (ESO provider azurekv). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              barbican: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'OpenStack Barbican (ESO provider barbican). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              beyondtrust: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'BeyondTrust Password Safe (ESO provider beyondtrust). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              beyondtrustworkloadcredentials: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'BeyondTrust Workload Credentials (ESO provider beyondtrustworkloadcredentials). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              bitwardensecretsmanager: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Bitwarden Secrets Manager (ESO provider bitwardensecretsmanager). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              chef: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Chef server (ESO provider chef). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              cloudrusm: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Cloud.ru Secret Manager (ESO provider cloudrusm). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              conjur: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'CyberArk Conjur (ESO provider conjur). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              delinea: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Delinea DevOps Secrets Vault (ESO provider delinea). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              device42: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Device42 (ESO provider device42). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              doppler: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Doppler (ESO provider doppler). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              dvls: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Devolutions Server (ESO provider dvls). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              fake: {
+                type: 'object',
+                description: 'Static key/value pairs (supported by capstan).',
+                required: ['data'],
+                properties: {
+                  data: {
+                    type: 'array',
+                    description: 'The static entries of the store.',
+                    items: {
+                      type: 'object',
+                      description: 'One static entry.',
+                      required: ['key', 'value'],
+                      properties: {
+                        key: {
+                          type: 'string',
+                          description: 'Key that remoteRef.key (or dataFrom find) matches.',
+                        },
+                        value: {
+                          type: 'string',
+                          description:
+                            'The value; a JSON object value lets remoteRef.property select a field and extract expand it.',
+                        },
+                        version: {
+                          type: 'string',
+                          description:
+                            'Version of the entry, matched against remoteRef.version; empty matches an empty version.',
+                        },
+                      },
+                    },
+                  },
+                  validationResult: {
+                    type: 'integer',
+                    description:
+                      'Result the store reports when validated (ESO ValidationResult: 0 Ready, 1 Unknown, 2 Error); for testing store conditions.',
+                    format: 'int32',
+                  },
+                },
+              },
+              fortanix: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Fortanix (ESO provider fortanix). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              gcpsm: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Google Cloud Secret Manager (ESO provider gcpsm). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              github: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'GitHub Actions secrets (write only) (ESO provider github). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              gitlab: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'GitLab variables (ESO provider gitlab). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              ibm: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'IBM Cloud Secrets Manager (ESO provider ibm). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              infisical: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Infisical (ESO provider infisical). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              keepersecurity: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Keeper Security (ESO provider keepersecurity). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              kubernetes: {
+                type: 'object',
+                description: 'Secrets of a Kubernetes namespace (supported by capstan).',
+                properties: {
+                  server: {
+                    type: 'object',
+                    description: 'The API server to read from; empty means the cluster capstan runs in.',
+                    properties: {
+                      url: {
+                        type: 'string',
+                        description:
+                          'URL of the API server, for example https://kubernetes.default.svc; empty means kubernetes.default.',
+                      },
+                      caBundle: {
+                        type: 'string',
+                        description: 'Base64-encoded PEM CA certificate(s) to trust for the API server.',
+                        format: 'byte',
+                      },
+                      caProvider: {
+                        type: 'object',
+                        description:
+                          'A Secret or ConfigMap that holds the CA certificate to trust for the API server.',
+                        required: ['type', 'name'],
+                        properties: {
+                          type: {
+                            type: 'string',
+                            description: 'Kind of object that holds the certificate: Secret or ConfigMap.',
+                            enum: ['Secret', 'ConfigMap'],
+                          },
+                          name: {
+                            type: 'string',
+                            description: 'Name of the Secret or ConfigMap.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          key: {
+                            type: 'string',
+                            description: 'Key of the certificate in the Secret or ConfigMap.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[-._a-zA-Z0-9]+$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              'Namespace of the Secret or ConfigMap. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                        },
+                      },
+                    },
+                  },
+                  auth: {
+                    type: 'object',
+                    description:
+                      'How to authenticate with the API server; set exactly one of cert, token or serviceAccount.',
+                    properties: {
+                      cert: {
+                        type: 'object',
+                        description: 'Client certificate authentication.',
+                        properties: {
+                          clientCert: {
+                            type: 'object',
+                            description: 'The key of a Secret that holds the PEM client certificate.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          clientKey: {
+                            type: 'object',
+                            description: 'The key of a Secret that holds the PEM client private key.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      token: {
+                        type: 'object',
+                        description: 'Static bearer token authentication.',
+                        properties: {
+                          bearerToken: {
+                            type: 'object',
+                            description: 'The key of a Secret that holds the bearer token.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      serviceAccount: {
+                        type: 'object',
+                        description:
+                          'Authenticate with a short-lived token of this ServiceAccount (TokenRequest).',
+                        required: ['name'],
+                        properties: {
+                          name: {
+                            type: 'string',
+                            description: 'Name of the ServiceAccount.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              'Namespace of the ServiceAccount. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                          audiences: {
+                            type: 'array',
+                            description: 'Audiences (the aud claim) requested for the service account token.',
+                            items: { type: 'string' },
+                          },
+                        },
+                      },
+                    },
+                  },
+                  authRef: {
+                    type: 'object',
+                    description:
+                      'The key of a Secret that holds a kubeconfig to use instead of server and auth.',
+                    properties: {
+                      name: {
+                        type: 'string',
+                        description: 'Name of the Secret.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                      },
+                      key: {
+                        type: 'string',
+                        description: 'Key within the Secret.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[-._a-zA-Z0-9]+$',
+                      },
+                      namespace: {
+                        type: 'string',
+                        description:
+                          'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                        minLength: 1,
+                        maxLength: 63,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                      },
+                    },
+                  },
+                  remoteNamespace: {
+                    type: 'string',
+                    description: 'Namespace to read Secrets from; empty means default.',
+                    minLength: 1,
+                    maxLength: 63,
+                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                  },
+                },
+              },
+              nebiusmysterybox: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Nebius MysteryBox (ESO provider nebiusmysterybox). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              ngrok: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'ngrok (ESO provider ngrok). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              onboardbase: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Onboardbase (ESO provider onboardbase). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              onepassword: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  '1Password Connect (ESO provider onepassword). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              onepasswordSDK: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  '1Password SDK (ESO provider onepasswordSDK). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              oracle: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Oracle Cloud Vault (ESO provider oracle). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              ovh: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'OVHcloud (ESO provider ovh). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              passbolt: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Passbolt (ESO provider passbolt). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              passworddepot: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Password Depot (ESO provider passworddepot). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              previder: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Previder (ESO provider previder). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              pulumi: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Pulumi ESC (ESO provider pulumi). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              scaleway: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Scaleway Secret Manager (ESO provider scaleway). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              secretserver: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Delinea Secret Server (ESO provider secretserver). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              senhasegura: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'senhasegura (ESO provider senhasegura). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              vault: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'HashiCorp Vault (ESO provider vault). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              volcengine: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Volcengine KMS (ESO provider volcengine). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              webhook: {
+                type: 'object',
+                description: 'A generic HTTP API (supported by capstan).',
+                required: ['url', 'result'],
+                properties: {
+                  url: {
+                    type: 'string',
+                    description:
+                      'URL to call, a template: {{ .remoteRef.key }}, {{ .remoteRef.property }}, {{ .remoteRef.version }} and {{ .<secret name>.<key> }} are replaced.',
+                  },
+                  method: { type: 'string', description: 'HTTP method; empty means GET.' },
+                  headers: {
+                    type: 'object',
+                    description: 'HTTP headers to send; values are templates like url.',
+                    additionalProperties: { type: 'string' },
+                  },
+                  body: { type: 'string', description: 'Request body, a template like url.' },
+                  timeout: {
+                    type: 'string',
+                    description: 'Request timeout as a Go duration, for example 5s.',
+                  },
+                  result: {
+                    type: 'object',
+                    description: 'How to find the secret value in the response.',
+                    properties: {
+                      jsonPath: {
+                        type: 'string',
+                        description:
+                          'JSONPath of the value in a JSON response, for example $.data.value; empty means the whole body.',
+                      },
+                    },
+                  },
+                  secrets: {
+                    type: 'array',
+                    description: 'Secrets whose data is available to the templates under the given name.',
+                    items: {
+                      type: 'object',
+                      description: 'A Secret made available to the templates.',
+                      required: ['name', 'secretRef'],
+                      properties: {
+                        name: {
+                          type: 'string',
+                          description:
+                            'Name under which the Secret data is available in templates: {{ .<name>.<key> }}.',
+                        },
+                        secretRef: {
+                          type: 'object',
+                          description: 'The Secret (key is ignored: all its keys are available).',
+                          properties: {
+                            name: {
+                              type: 'string',
+                              description: 'Name of the Secret.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            },
+                            key: {
+                              type: 'string',
+                              description: 'Key within the Secret.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[-._a-zA-Z0-9]+$',
+                            },
+                            namespace: {
+                              type: 'string',
+                              description:
+                                'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                              minLength: 1,
+                              maxLength: 63,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                  caBundle: {
+                    type: 'string',
+                    description:
+                      'Base64-encoded PEM CA certificate(s) to trust for an https URL; empty means the system roots.',
+                    format: 'byte',
+                  },
+                  caProvider: {
+                    type: 'object',
+                    description:
+                      'A Secret or ConfigMap that holds the CA certificate to trust for an https URL.',
+                    required: ['type', 'name'],
+                    properties: {
+                      type: {
+                        type: 'string',
+                        description: 'Kind of object that holds the certificate: Secret or ConfigMap.',
+                        enum: ['Secret', 'ConfigMap'],
+                      },
+                      name: {
+                        type: 'string',
+                        description: 'Name of the Secret or ConfigMap.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                      },
+                      key: {
+                        type: 'string',
+                        description: 'Key of the certificate in the Secret or ConfigMap.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[-._a-zA-Z0-9]+$',
+                      },
+                      namespace: {
+                        type: 'string',
+                        description:
+                          'Namespace of the Secret or ConfigMap. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                        minLength: 1,
+                        maxLength: 63,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                      },
+                    },
+                  },
+                  auth: {
+                    type: 'object',
+                    'x-kubernetes-preserve-unknown-fields': true,
+                    description:
+                      'Authorization protocol such as ntlm (ESO). Accepted so that manifests apply; capstan does not implement it and reports the store invalid when it is set.',
+                  },
+                },
+              },
+              yandexcertificatemanager: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Yandex Certificate Manager (ESO provider yandexcertificatemanager). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              yandexlockbox: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Yandex Lockbox (ESO provider yandexlockbox). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+            },
+          },
+          retrySettings: {
+            type: 'object',
+            description: 'How failed provider requests are retried.',
+            properties: {
+              maxRetries: {
+                type: 'integer',
+                description: 'Maximum number of retries of a failed request.',
+                format: 'int32',
+              },
+              retryInterval: {
+                type: 'string',
+                description: 'Time between retries as a Go duration, for example 10s.',
+              },
+            },
+          },
+          refreshInterval: {
+            type: 'integer',
+            description:
+              'How often, in seconds, capstan revalidates the ClusterSecretStore; empty or 0 means the controller default.',
+          },
+          conditions: {
+            type: 'array',
+            description:
+              'Namespaces whose ExternalSecrets may use this store; a namespace may if any condition matches it. Empty means every namespace.',
+            items: {
+              type: 'object',
+              description: 'Selects namespaces; the fields of one condition are ORed.',
+              properties: {
+                namespaceSelector: {
+                  type: 'object',
+                  description:
+                    'A label query over namespaces; matchLabels and matchExpressions are ANDed, an empty selector matches every namespace.',
+                  properties: {
+                    matchLabels: {
+                      type: 'object',
+                      description: 'Labels a namespace must have, each key equal to its value.',
+                      additionalProperties: { type: 'string' },
+                    },
+                    matchExpressions: {
+                      type: 'array',
+                      description: 'Label requirements a namespace must meet.',
+                      items: {
+                        type: 'object',
+                        description: 'One label requirement.',
+                        required: ['key', 'operator'],
+                        properties: {
+                          key: { type: 'string', description: 'The label key.' },
+                          operator: {
+                            type: 'string',
+                            description: 'How the key relates to values: In, NotIn, Exists or DoesNotExist.',
+                          },
+                          values: {
+                            type: 'array',
+                            description:
+                              'Label values; non-empty for In and NotIn, empty for Exists and DoesNotExist.',
+                            items: { type: 'string' },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+                namespaces: {
+                  type: 'array',
+                  description: 'Namespaces selected by name.',
+                  items: {
+                    type: 'string',
+                    minLength: 1,
+                    maxLength: 63,
+                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                  },
+                },
+                namespaceRegexes: {
+                  type: 'array',
+                  description: 'Namespaces selected by regular expression (Go RE2 syntax) on the name.',
+                  items: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+      },
+      status: {
+        type: 'object',
+        description: 'The observed state, written by capstan.',
+        properties: {
+          conditions: {
+            type: 'array',
+            description:
+              'Conditions of the store; the Ready condition tells whether ExternalSecrets can use it.',
+            items: {
+              type: 'object',
+              description: 'One condition of the store.',
+              required: ['type', 'status'],
+              properties: {
+                type: { type: 'string', description: 'Type of the condition: Ready.' },
+                status: {
+                  type: 'string',
+                  description: 'Status of the condition: True, False or Unknown.',
+                  enum: ['True', 'False', 'Unknown'],
+                },
+                reason: {
+                  type: 'string',
+                  description:
+                    "Machine-readable reason for the condition's last transition, for Ready: Valid, InvalidProviderConfig or ValidationFailed.",
+                },
+                message: {
+                  type: 'string',
+                  description: 'Human-readable details about the last transition (never a secret value).',
+                },
+                lastTransitionTime: {
+                  type: 'string',
+                  description: 'When the condition last changed status (RFC 3339).',
+                  format: 'date-time',
+                },
+              },
+            },
+          },
+          capabilities: {
+            type: 'string',
+            description: 'What the store can do: ReadOnly, WriteOnly or ReadWrite.',
+            enum: ['ReadOnly', 'WriteOnly', 'ReadWrite'],
+          },
+        },
+      },
+    },
+  },
+  ExternalSecret: {
+    type: 'object',
+    description:
+      'ExternalSecret describes a Secret whose values capstan fetches from a secret store and keeps up to date (the External Secrets Operator external-secrets.io/v1 ExternalSecret).',
+    required: ['metadata', 'spec'],
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description:
+          'APIVersion defines the versioned schema of this representation of an object: external-secrets.io/v1.',
+      },
+      kind: {
+        type: 'string',
+        description: 'Kind is the REST resource this object represents: ExternalSecret.',
+      },
+      metadata: { type: 'object' },
+      spec: {
+        type: 'object',
+        description: 'The desired state: which store to read, what to read, and the Secret to write.',
+        properties: {
+          secretStoreRef: {
+            type: 'object',
+            description:
+              'The default store for data and dataFrom entries without their own sourceRef; its name is required unless every entry has one.',
+            properties: {
+              name: {
+                type: 'string',
+                description: 'Name of the store.',
+                minLength: 1,
+                maxLength: 253,
+                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+              },
+              kind: {
+                type: 'string',
+                description:
+                  'Kind of the store: SecretStore (the default, same namespace) or ClusterSecretStore.',
+                enum: ['SecretStore', 'ClusterSecretStore'],
+              },
+            },
+          },
+          target: {
+            type: 'object',
+            description: 'The Secret that capstan writes.',
+            properties: {
+              name: {
+                type: 'string',
+                description: 'Name of the Secret; empty means the name of the ExternalSecret.',
+                minLength: 1,
+                maxLength: 253,
+                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+              },
+              creationPolicy: {
+                type: 'string',
+                description:
+                  'How the Secret is created: Owner (the default) creates it owned by the ExternalSecret; Orphan creates it without an owner; Merge only merges into an existing Secret; None writes nothing.',
+                enum: ['Owner', 'Orphan', 'Merge', 'None'],
+              },
+              deletionPolicy: {
+                type: 'string',
+                description:
+                  'What happens when the provider no longer has the secrets: Retain (the default) keeps the Secret and reports an error; Delete deletes the Secret (only with creationPolicy Owner or Orphan); Merge removes the keys but keeps the Secret.',
+                enum: ['Delete', 'Merge', 'Retain'],
+              },
+              template: {
+                type: 'object',
+                description: 'Renders the Secret from templates instead of copying the fetched keys.',
+                properties: {
+                  type: {
+                    type: 'string',
+                    description:
+                      'Type of the Secret, for example kubernetes.io/dockerconfigjson; empty means Opaque.',
+                  },
+                  engineVersion: {
+                    type: 'string',
+                    description: 'Template engine version; only v2 (the default) exists.',
+                    enum: ['v2'],
+                  },
+                  metadata: {
+                    type: 'object',
+                    description: 'Labels, annotations and finalizers of the target Secret.',
+                    properties: {
+                      labels: {
+                        type: 'object',
+                        description: 'Labels of the target Secret.',
+                        additionalProperties: { type: 'string' },
+                      },
+                      annotations: {
+                        type: 'object',
+                        description: 'Annotations of the target Secret.',
+                        additionalProperties: { type: 'string' },
+                      },
+                      finalizers: {
+                        type: 'array',
+                        description: 'Finalizers of the target Secret.',
+                        items: { type: 'string' },
+                      },
+                    },
+                  },
+                  mergePolicy: {
+                    type: 'string',
+                    description:
+                      'Replace (the default) writes only the template output; Merge also keeps the fetched keys the templates do not set.',
+                    enum: ['Replace', 'Merge'],
+                  },
+                  data: {
+                    type: 'object',
+                    description:
+                      'Keys of the target Secret and the templates that render their values from the fetched data.',
+                    additionalProperties: { type: 'string' },
+                  },
+                  templateFrom: {
+                    type: 'array',
+                    description:
+                      'Templates read from ConfigMaps, Secrets or literals, rendered into the data, labels or annotations of the target Secret.',
+                    items: {
+                      type: 'object',
+                      description: 'One source of templates; set configMap, secret or literal.',
+                      properties: {
+                        configMap: {
+                          type: 'object',
+                          description: 'Templates in keys of a ConfigMap of the same namespace.',
+                          required: ['name', 'items'],
+                          properties: {
+                            name: {
+                              type: 'string',
+                              description: 'Name of the ConfigMap or Secret.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            },
+                            items: {
+                              type: 'array',
+                              description: 'The keys that hold templates.',
+                              items: {
+                                type: 'object',
+                                description: 'One key that holds a template.',
+                                required: ['key'],
+                                properties: {
+                                  key: {
+                                    type: 'string',
+                                    description: 'A key of the ConfigMap or Secret.',
+                                    minLength: 1,
+                                    maxLength: 253,
+                                    pattern: '^[-._a-zA-Z0-9]+$',
+                                  },
+                                  templateAs: {
+                                    type: 'string',
+                                    description:
+                                      'Values (the default): the key becomes a Secret key and its value the template; KeysAndValues: the value renders YAML key/value pairs.',
+                                    enum: ['Values', 'KeysAndValues'],
+                                  },
+                                },
+                              },
+                            },
+                          },
+                        },
+                        secret: {
+                          type: 'object',
+                          description: 'Templates in keys of a Secret of the same namespace.',
+                          required: ['name', 'items'],
+                          properties: {
+                            name: {
+                              type: 'string',
+                              description: 'Name of the ConfigMap or Secret.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            },
+                            items: {
+                              type: 'array',
+                              description: 'The keys that hold templates.',
+                              items: {
+                                type: 'object',
+                                description: 'One key that holds a template.',
+                                required: ['key'],
+                                properties: {
+                                  key: {
+                                    type: 'string',
+                                    description: 'A key of the ConfigMap or Secret.',
+                                    minLength: 1,
+                                    maxLength: 253,
+                                    pattern: '^[-._a-zA-Z0-9]+$',
+                                  },
+                                  templateAs: {
+                                    type: 'string',
+                                    description:
+                                      'Values (the default): the key becomes a Secret key and its value the template; KeysAndValues: the value renders YAML key/value pairs.',
+                                    enum: ['Values', 'KeysAndValues'],
+                                  },
+                                },
+                              },
+                            },
+                          },
+                        },
+                        target: {
+                          type: 'string',
+                          description:
+                            'What the rendered output goes into: Data (the default), Annotations or Labels.',
+                          enum: ['Data', 'Annotations', 'Labels'],
+                        },
+                        literal: {
+                          type: 'string',
+                          description: 'A literal template; its output is YAML key/value pairs.',
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+              immutable: { type: 'boolean', description: 'Makes the Secret immutable.' },
+            },
+          },
+          refreshPolicy: {
+            type: 'string',
+            description:
+              'When values are fetched again: Periodic (the default) every refreshInterval; CreatedOnce only when the Secret does not exist; OnChange only when the ExternalSecret changes.',
+            enum: ['CreatedOnce', 'Periodic', 'OnChange'],
+          },
+          refreshInterval: {
+            type: 'string',
+            description:
+              'Time between fetches as a Go duration (ns, us, ms, s, m, h), for example 1h, 15m or 1h30m; 0 fetches once. Empty means 1h.',
+          },
+          data: {
+            type: 'array',
+            description: 'Single values: one key of the Secret per entry.',
+            items: {
+              type: 'object',
+              description: 'One key of the Secret and where its value lives.',
+              required: ['secretKey', 'remoteRef'],
+              properties: {
+                secretKey: {
+                  type: 'string',
+                  description: 'Key in the Secret.',
+                  minLength: 1,
+                  maxLength: 253,
+                  pattern: '^[-._a-zA-Z0-9]+$',
+                },
+                remoteRef: {
+                  type: 'object',
+                  description: 'Where the value lives in the provider.',
+                  required: ['key'],
+                  properties: {
+                    key: {
+                      type: 'string',
+                      description:
+                        'Key of the secret in the provider (for the kubernetes provider, the name of the remote Secret).',
+                    },
+                    property: {
+                      type: 'string',
+                      description:
+                        'Selects one property of a structured (JSON) secret or one key of a remote Secret.',
+                    },
+                    version: {
+                      type: 'string',
+                      description: 'Version of the secret, if the provider supports versions.',
+                    },
+                    metadataPolicy: {
+                      type: 'string',
+                      description:
+                        'Whether to fetch the secret metadata (labels, tags) instead of its value: None (the default) or Fetch.',
+                      enum: ['None', 'Fetch'],
+                    },
+                    conversionStrategy: {
+                      type: 'string',
+                      description:
+                        'How values are converted: Default keeps them, Unicode decodes escaped unicode sequences in keys.',
+                      enum: ['Default', 'Unicode'],
+                    },
+                    decodingStrategy: {
+                      type: 'string',
+                      description:
+                        'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
+                      enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                    },
+                  },
+                },
+                sourceRef: {
+                  type: 'object',
+                  description: 'Reads this entry from another store (storeRef).',
+                  properties: {
+                    storeRef: {
+                      type: 'object',
+                      description: 'Read from this store instead of spec.secretStoreRef.',
+                      properties: {
+                        name: {
+                          type: 'string',
+                          description: 'Name of the store.',
+                          minLength: 1,
+                          maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                        },
+                        kind: {
+                          type: 'string',
+                          description:
+                            'Kind of the store: SecretStore (the default, same namespace) or ClusterSecretStore.',
+                          enum: ['SecretStore', 'ClusterSecretStore'],
+                        },
+                      },
+                    },
+                    generatorRef: {
+                      type: 'object',
+                      description: 'Generate values with this generator (not implemented by capstan).',
+                      required: ['kind', 'name'],
+                      properties: {
+                        apiVersion: {
+                          type: 'string',
+                          description:
+                            'API version of the generator, for example generators.external-secrets.io/v1alpha1.',
+                        },
+                        kind: { type: 'string', description: 'Kind of the generator, for example Password.' },
+                        name: {
+                          type: 'string',
+                          description: 'Name of the generator resource.',
+                          minLength: 1,
+                          maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          dataFrom: {
+            type: 'array',
+            description:
+              'Many values at once: every key of a structured secret (extract) or every secret that matches (find); merged in order.',
+            items: {
+              type: 'object',
+              description: 'One bulk source; set exactly one of extract, find or sourceRef.generatorRef.',
+              properties: {
+                extract: {
+                  type: 'object',
+                  description: 'Every key/value pair of one structured secret.',
+                  required: ['key'],
+                  properties: {
+                    key: {
+                      type: 'string',
+                      description:
+                        'Key of the secret in the provider (for the kubernetes provider, the name of the remote Secret).',
+                    },
+                    property: {
+                      type: 'string',
+                      description:
+                        'Selects one property of a structured (JSON) secret or one key of a remote Secret.',
+                    },
+                    version: {
+                      type: 'string',
+                      description: 'Version of the secret, if the provider supports versions.',
+                    },
+                    metadataPolicy: {
+                      type: 'string',
+                      description:
+                        'Whether to fetch the secret metadata (labels, tags) instead of its value: None (the default) or Fetch.',
+                      enum: ['None', 'Fetch'],
+                    },
+                    conversionStrategy: {
+                      type: 'string',
+                      description:
+                        'How values are converted: Default keeps them, Unicode decodes escaped unicode sequences in keys.',
+                      enum: ['Default', 'Unicode'],
+                    },
+                    decodingStrategy: {
+                      type: 'string',
+                      description:
+                        'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
+                      enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                    },
+                  },
+                },
+                find: {
+                  type: 'object',
+                  description: 'Every secret that matches; set at least one of name, path or tags.',
+                  properties: {
+                    path: {
+                      type: 'string',
+                      description: 'Root path to search under, if the provider has paths.',
+                    },
+                    name: {
+                      type: 'object',
+                      description: 'Matches secrets by name.',
+                      properties: {
+                        regexp: {
+                          type: 'string',
+                          description: 'Regular expression (Go RE2 syntax) the secret name must match.',
+                        },
+                      },
+                    },
+                    tags: {
+                      type: 'object',
+                      description: 'Tags (or labels) the secrets must have, each key equal to its value.',
+                      additionalProperties: { type: 'string' },
+                    },
+                    conversionStrategy: {
+                      type: 'string',
+                      description:
+                        'How values are converted: Default keeps them, Unicode decodes escaped unicode sequences in keys.',
+                      enum: ['Default', 'Unicode'],
+                    },
+                    decodingStrategy: {
+                      type: 'string',
+                      description:
+                        'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
+                      enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                    },
+                  },
+                },
+                rewrite: {
+                  type: 'array',
+                  description:
+                    'Rewrites the fetched keys, applied in order; each entry sets exactly one of regexp, transform or merge.',
+                  items: {
+                    type: 'object',
+                    description: 'One key rewrite.',
+                    properties: {
+                      regexp: {
+                        type: 'object',
+                        description: 'Replaces every match of a regular expression in each key.',
+                        required: ['source', 'target'],
+                        properties: {
+                          source: {
+                            type: 'string',
+                            description: 'Regular expression (Go RE2 syntax) to match in each key.',
+                          },
+                          target: {
+                            type: 'string',
+                            description: 'Replacement; $1 or ${1} refer to groups of source.',
+                          },
+                        },
+                      },
+                      transform: {
+                        type: 'object',
+                        description: 'Renders each key with a template.',
+                        required: ['template'],
+                        properties: {
+                          template: {
+                            type: 'string',
+                            description: 'Template of the new key; {{ .value }} is the old key.',
+                          },
+                        },
+                      },
+                      merge: {
+                        type: 'object',
+                        'x-kubernetes-preserve-unknown-fields': true,
+                        description:
+                          'Merges values into one key (ESO). Accepted so that manifests apply; capstan does not implement it and reports the ExternalSecret as SecretSyncedError.',
+                      },
+                    },
+                  },
+                },
+                sourceRef: {
+                  type: 'object',
+                  description:
+                    'Reads this entry from another store (storeRef) or a generator (generatorRef).',
+                  properties: {
+                    storeRef: {
+                      type: 'object',
+                      description: 'Read from this store instead of spec.secretStoreRef.',
+                      properties: {
+                        name: {
+                          type: 'string',
+                          description: 'Name of the store.',
+                          minLength: 1,
+                          maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                        },
+                        kind: {
+                          type: 'string',
+                          description:
+                            'Kind of the store: SecretStore (the default, same namespace) or ClusterSecretStore.',
+                          enum: ['SecretStore', 'ClusterSecretStore'],
+                        },
+                      },
+                    },
+                    generatorRef: {
+                      type: 'object',
+                      description: 'Generate values with this generator (not implemented by capstan).',
+                      required: ['kind', 'name'],
+                      properties: {
+                        apiVersion: {
+                          type: 'string',
+                          description:
+                            'API version of the generator, for example generators.external-secrets.io/v1alpha1.',
+                        },
+                        kind: { type: 'string', description: 'Kind of the generator, for example Password.' },
+                        name: {
+                          type: 'string',
+                          description: 'Name of the generator resource.',
+                          minLength: 1,
+                          maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      status: {
+        type: 'object',
+        description: 'The observed state, written by capstan.',
+        properties: {
+          refreshTime: {
+            type: 'string',
+            description: 'When the values were last fetched and the Secret written (RFC 3339).',
+            format: 'date-time',
+          },
+          syncedResourceVersion: {
+            type: 'string',
+            description: 'Version of the ExternalSecret (its generation and metadata) that was last synced.',
+          },
+          conditions: {
+            type: 'array',
+            description: 'Conditions of the ExternalSecret; Ready tells whether the Secret is in sync.',
+            items: {
+              type: 'object',
+              description: 'One condition of the ExternalSecret.',
+              required: ['type', 'status'],
+              properties: {
+                type: {
+                  type: 'string',
+                  description: 'Type of the condition: Ready or Deleted.',
+                  enum: ['Ready', 'Deleted'],
+                },
+                status: {
+                  type: 'string',
+                  description: 'Status of the condition: True, False or Unknown.',
+                  enum: ['True', 'False', 'Unknown'],
+                },
+                reason: {
+                  type: 'string',
+                  description:
+                    "Machine-readable reason for the condition's last transition, for Ready: SecretSynced, SecretSyncedError or SecretDeleted.",
+                },
+                message: {
+                  type: 'string',
+                  description: 'Human-readable details about the last transition (never a secret value).',
+                },
+                lastTransitionTime: {
+                  type: 'string',
+                  description: 'When the condition last changed status (RFC 3339).',
+                  format: 'date-time',
+                },
+              },
+            },
+          },
+          binding: {
+            type: 'object',
+            description: 'The Secret, as a servicebinding.io provisioned service reference.',
+            properties: { name: { type: 'string', description: 'Name of the Secret.' } },
+          },
+        },
+      },
+    },
+  },
+  SecretStore: {
+    type: 'object',
+    description:
+      'SecretStore is a secret store (an external provider and how to reach it) that ExternalSecrets of the same namespace reference with secretStoreRef (the External Secrets Operator external-secrets.io/v1 SecretStore).',
+    required: ['metadata', 'spec'],
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description:
+          'APIVersion defines the versioned schema of this representation of an object: external-secrets.io/v1.',
+      },
+      kind: { type: 'string', description: 'Kind is the REST resource this object represents: SecretStore.' },
+      metadata: { type: 'object' },
+      spec: {
+        type: 'object',
+        description: 'The desired state: the provider and how to reach it.',
+        required: ['provider'],
+        properties: {
+          controller: {
+            type: 'string',
+            description:
+              'Selects the controller instance that handles this store, like an ingress class name; empty means the default controller.',
+          },
+          provider: {
+            type: 'object',
+            description: 'The provider of the store; exactly one provider must be set.',
+            properties: {
+              akeyless: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Akeyless (ESO provider akeyless). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              alibaba: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Alibaba Cloud KMS (ESO provider alibaba). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              aws: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'AWS Secrets Manager and Parameter Store (ESO provider aws). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              azurekv: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Azure Key Vault (ESO provider azurekv). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              barbican: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'OpenStack Barbican (ESO provider barbican). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              beyondtrust: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'BeyondTrust Password Safe (ESO provider beyondtrust). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              beyondtrustworkloadcredentials: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'BeyondTrust Workload Credentials (ESO provider beyondtrustworkloadcredentials). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              bitwardensecretsmanager: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Bitwarden Secrets Manager (ESO provider bitwardensecretsmanager). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              chef: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Chef server (ESO provider chef). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              cloudrusm: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Cloud.ru Secret Manager (ESO provider cloudrusm). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              conjur: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'CyberArk Conjur (ESO provider conjur). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              delinea: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Delinea DevOps Secrets Vault (ESO provider delinea). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              device42: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Device42 (ESO provider device42). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              doppler: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Doppler (ESO provider doppler). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              dvls: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Devolutions Server (ESO provider dvls). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              fake: {
+                type: 'object',
+                description: 'Static key/value pairs (supported by capstan).',
+                required: ['data'],
+                properties: {
+                  data: {
+                    type: 'array',
+                    description: 'The static entries of the store.',
+                    items: {
+                      type: 'object',
+                      description: 'One static entry.',
+                      required: ['key', 'value'],
+                      properties: {
+                        key: {
+                          type: 'string',
+                          description: 'Key that remoteRef.key (or dataFrom find) matches.',
+                        },
+                        value: {
+                          type: 'string',
+                          description:
+                            'The value; a JSON object value lets remoteRef.property select a field and extract expand it.',
+                        },
+                        version: {
+                          type: 'string',
+                          description:
+                            'Version of the entry, matched against remoteRef.version; empty matches an empty version.',
+                        },
+                      },
+                    },
+                  },
+                  validationResult: {
+                    type: 'integer',
+                    description:
+                      'Result the store reports when validated (ESO ValidationResult: 0 Ready, 1 Unknown, 2 Error); for testing store conditions.',
+                    format: 'int32',
+                  },
+                },
+              },
+              fortanix: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Fortanix (ESO provider fortanix). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              gcpsm: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Google Cloud Secret Manager (ESO provider gcpsm). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              github: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'GitHub Actions secrets (write only) (ESO provider github). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              gitlab: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'GitLab variables (ESO provider gitlab). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              ibm: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'IBM Cloud Secrets Manager (ESO provider ibm). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              infisical: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Infisical (ESO provider infisical). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              keepersecurity: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Keeper Security (ESO provider keepersecurity). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              kubernetes: {
+                type: 'object',
+                description: 'Secrets of a Kubernetes namespace (supported by capstan).',
+                properties: {
+                  server: {
+                    type: 'object',
+                    description: 'The API server to read from; empty means the cluster capstan runs in.',
+                    properties: {
+                      url: {
+                        type: 'string',
+                        description:
+                          'URL of the API server, for example https://kubernetes.default.svc; empty means kubernetes.default.',
+                      },
+                      caBundle: {
+                        type: 'string',
+                        description: 'Base64-encoded PEM CA certificate(s) to trust for the API server.',
+                        format: 'byte',
+                      },
+                      caProvider: {
+                        type: 'object',
+                        description:
+                          'A Secret or ConfigMap that holds the CA certificate to trust for the API server.',
+                        required: ['type', 'name'],
+                        properties: {
+                          type: {
+                            type: 'string',
+                            description: 'Kind of object that holds the certificate: Secret or ConfigMap.',
+                            enum: ['Secret', 'ConfigMap'],
+                          },
+                          name: {
+                            type: 'string',
+                            description: 'Name of the Secret or ConfigMap.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          key: {
+                            type: 'string',
+                            description: 'Key of the certificate in the Secret or ConfigMap.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[-._a-zA-Z0-9]+$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              'Namespace of the Secret or ConfigMap. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                        },
+                      },
+                    },
+                  },
+                  auth: {
+                    type: 'object',
+                    description:
+                      'How to authenticate with the API server; set exactly one of cert, token or serviceAccount.',
+                    properties: {
+                      cert: {
+                        type: 'object',
+                        description: 'Client certificate authentication.',
+                        properties: {
+                          clientCert: {
+                            type: 'object',
+                            description: 'The key of a Secret that holds the PEM client certificate.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          clientKey: {
+                            type: 'object',
+                            description: 'The key of a Secret that holds the PEM client private key.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      token: {
+                        type: 'object',
+                        description: 'Static bearer token authentication.',
+                        properties: {
+                          bearerToken: {
+                            type: 'object',
+                            description: 'The key of a Secret that holds the bearer token.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      serviceAccount: {
+                        type: 'object',
+                        description:
+                          'Authenticate with a short-lived token of this ServiceAccount (TokenRequest).',
+                        required: ['name'],
+                        properties: {
+                          name: {
+                            type: 'string',
+                            description: 'Name of the ServiceAccount.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              'Namespace of the ServiceAccount. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                          audiences: {
+                            type: 'array',
+                            description: 'Audiences (the aud claim) requested for the service account token.',
+                            items: { type: 'string' },
+                          },
+                        },
+                      },
+                    },
+                  },
+                  authRef: {
+                    type: 'object',
+                    description:
+                      'The key of a Secret that holds a kubeconfig to use instead of server and auth.',
+                    properties: {
+                      name: {
+                        type: 'string',
+                        description: 'Name of the Secret.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                      },
+                      key: {
+                        type: 'string',
+                        description: 'Key within the Secret.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[-._a-zA-Z0-9]+$',
+                      },
+                      namespace: {
+                        type: 'string',
+                        description:
+                          'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                        minLength: 1,
+                        maxLength: 63,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                      },
+                    },
+                  },
+                  remoteNamespace: {
+                    type: 'string',
+                    description: 'Namespace to read Secrets from; empty means default.',
+                    minLength: 1,
+                    maxLength: 63,
+                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                  },
+                },
+              },
+              nebiusmysterybox: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Nebius MysteryBox (ESO provider nebiusmysterybox). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              ngrok: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'ngrok (ESO provider ngrok). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              onboardbase: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Onboardbase (ESO provider onboardbase). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              onepassword: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  '1Password Connect (ESO provider onepassword). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              onepasswordSDK: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  '1Password SDK (ESO provider onepasswordSDK). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              oracle: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Oracle Cloud Vault (ESO provider oracle). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              ovh: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'OVHcloud (ESO provider ovh). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              passbolt: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Passbolt (ESO provider passbolt). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              passworddepot: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Password Depot (ESO provider passworddepot). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              previder: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Previder (ESO provider previder). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              pulumi: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Pulumi ESC (ESO provider pulumi). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              scaleway: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Scaleway Secret Manager (ESO provider scaleway). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              secretserver: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Delinea Secret Server (ESO provider secretserver). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              senhasegura: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'senhasegura (ESO provider senhasegura). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              vault: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'HashiCorp Vault (ESO provider vault). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              volcengine: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Volcengine KMS (ESO provider volcengine). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              webhook: {
+                type: 'object',
+                description: 'A generic HTTP API (supported by capstan).',
+                required: ['url', 'result'],
+                properties: {
+                  url: {
+                    type: 'string',
+                    description:
+                      'URL to call, a template: {{ .remoteRef.key }}, {{ .remoteRef.property }}, {{ .remoteRef.version }} and {{ .<secret name>.<key> }} are replaced.',
+                  },
+                  method: { type: 'string', description: 'HTTP method; empty means GET.' },
+                  headers: {
+                    type: 'object',
+                    description: 'HTTP headers to send; values are templates like url.',
+                    additionalProperties: { type: 'string' },
+                  },
+                  body: { type: 'string', description: 'Request body, a template like url.' },
+                  timeout: {
+                    type: 'string',
+                    description: 'Request timeout as a Go duration, for example 5s.',
+                  },
+                  result: {
+                    type: 'object',
+                    description: 'How to find the secret value in the response.',
+                    properties: {
+                      jsonPath: {
+                        type: 'string',
+                        description:
+                          'JSONPath of the value in a JSON response, for example $.data.value; empty means the whole body.',
+                      },
+                    },
+                  },
+                  secrets: {
+                    type: 'array',
+                    description: 'Secrets whose data is available to the templates under the given name.',
+                    items: {
+                      type: 'object',
+                      description: 'A Secret made available to the templates.',
+                      required: ['name', 'secretRef'],
+                      properties: {
+                        name: {
+                          type: 'string',
+                          description:
+                            'Name under which the Secret data is available in templates: {{ .<name>.<key> }}.',
+                        },
+                        secretRef: {
+                          type: 'object',
+                          description: 'The Secret (key is ignored: all its keys are available).',
+                          properties: {
+                            name: {
+                              type: 'string',
+                              description: 'Name of the Secret.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            },
+                            key: {
+                              type: 'string',
+                              description: 'Key within the Secret.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[-._a-zA-Z0-9]+$',
+                            },
+                            namespace: {
+                              type: 'string',
+                              description:
+                                'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                              minLength: 1,
+                              maxLength: 63,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                  caBundle: {
+                    type: 'string',
+                    description:
+                      'Base64-encoded PEM CA certificate(s) to trust for an https URL; empty means the system roots.',
+                    format: 'byte',
+                  },
+                  caProvider: {
+                    type: 'object',
+                    description:
+                      'A Secret or ConfigMap that holds the CA certificate to trust for an https URL.',
+                    required: ['type', 'name'],
+                    properties: {
+                      type: {
+                        type: 'string',
+                        description: 'Kind of object that holds the certificate: Secret or ConfigMap.',
+                        enum: ['Secret', 'ConfigMap'],
+                      },
+                      name: {
+                        type: 'string',
+                        description: 'Name of the Secret or ConfigMap.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                      },
+                      key: {
+                        type: 'string',
+                        description: 'Key of the certificate in the Secret or ConfigMap.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[-._a-zA-Z0-9]+$',
+                      },
+                      namespace: {
+                        type: 'string',
+                        description:
+                          'Namespace of the Secret or ConfigMap. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                        minLength: 1,
+                        maxLength: 63,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                      },
+                    },
+                  },
+                  auth: {
+                    type: 'object',
+                    'x-kubernetes-preserve-unknown-fields': true,
+                    description:
+                      'Authorization protocol such as ntlm (ESO). Accepted so that manifests apply; capstan does not implement it and reports the store invalid when it is set.',
+                  },
+                },
+              },
+              yandexcertificatemanager: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Yandex Certificate Manager (ESO provider yandexcertificatemanager). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+              yandexlockbox: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                description:
+                  'Yandex Lockbox (ESO provider yandexlockbox). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+              },
+            },
+          },
+          retrySettings: {
+            type: 'object',
+            description: 'How failed provider requests are retried.',
+            properties: {
+              maxRetries: {
+                type: 'integer',
+                description: 'Maximum number of retries of a failed request.',
+                format: 'int32',
+              },
+              retryInterval: {
+                type: 'string',
+                description: 'Time between retries as a Go duration, for example 10s.',
+              },
+            },
+          },
+          refreshInterval: {
+            type: 'integer',
+            description:
+              'How often, in seconds, capstan revalidates the SecretStore; empty or 0 means the controller default.',
+          },
+        },
+      },
+      status: {
+        type: 'object',
+        description: 'The observed state, written by capstan.',
+        properties: {
+          conditions: {
+            type: 'array',
+            description:
+              'Conditions of the store; the Ready condition tells whether ExternalSecrets can use it.',
+            items: {
+              type: 'object',
+              description: 'One condition of the store.',
+              required: ['type', 'status'],
+              properties: {
+                type: { type: 'string', description: 'Type of the condition: Ready.' },
+                status: {
+                  type: 'string',
+                  description: 'Status of the condition: True, False or Unknown.',
+                  enum: ['True', 'False', 'Unknown'],
+                },
+                reason: {
+                  type: 'string',
+                  description:
+                    "Machine-readable reason for the condition's last transition, for Ready: Valid, InvalidProviderConfig or ValidationFailed.",
+                },
+                message: {
+                  type: 'string',
+                  description: 'Human-readable details about the last transition (never a secret value).',
+                },
+                lastTransitionTime: {
+                  type: 'string',
+                  description: 'When the condition last changed status (RFC 3339).',
+                  format: 'date-time',
+                },
+              },
+            },
+          },
+          capabilities: {
+            type: 'string',
+            description: 'What the store can do: ReadOnly, WriteOnly or ReadWrite.',
+            enum: ['ReadOnly', 'WriteOnly', 'ReadWrite'],
+          },
+        },
+      },
+    },
+  },
 } as const;
 
 /** API coordinates of each kind, keyed by kind. */
@@ -4150,6 +6219,30 @@ export const apiResources = {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AppProject',
     plural: 'appprojects',
+    namespaced: true,
+  },
+  ClusterSecretStore: {
+    group: 'external-secrets.io',
+    version: 'v1',
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ClusterSecretStore',
+    plural: 'clustersecretstores',
+    namespaced: false,
+  },
+  ExternalSecret: {
+    group: 'external-secrets.io',
+    version: 'v1',
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    plural: 'externalsecrets',
+    namespaced: true,
+  },
+  SecretStore: {
+    group: 'external-secrets.io',
+    version: 'v1',
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'SecretStore',
+    plural: 'secretstores',
     namespaced: true,
   },
 } as const;

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 
+import { KWOK_CONFIG } from './kwok-stages';
 import { generatePki, type Pki } from './pki';
 import { freePorts, ManagedProcess, onRunnerExit, ProcessExitedError } from './process';
 import { waitFor, type WaitOptions } from './wait';
@@ -254,6 +255,7 @@ function componentFlags(run: Run, port: number, certDir: string): string[] {
     `--authentication-kubeconfig=${run.kubeconfigPath}`,
     `--authorization-kubeconfig=${run.kubeconfigPath}`,
     '--leader-elect=false',
+    '--authentication-skip-lookup=true',
     '--bind-address=127.0.0.1',
     `--secure-port=${port}`,
     `--cert-dir=${path.join(run.dir, certDir)}`,
@@ -281,16 +283,13 @@ function startScheduler(run: Run): ManagedProcess {
 }
 
 /**
- * The kwok controller for annotated nodes only. With no Stage in its configuration it uses its
- * built-in stages: nodes become Ready, pods Running/Ready, pods owned by a Job Succeeded. An
- * explicit, empty configuration file keeps a developer's ~/.kwok/kwok.yaml out of the tests.
+ * The kwok controller for annotated nodes only, with the harness's stages (./kwok-stages): nodes
+ * become Ready, pods Running/Ready, pods owned by a Job Succeeded. The explicit `--config` also
+ * keeps a developer's ~/.kwok/kwok.yaml out of the tests.
  */
 function startKwok(run: Run): ManagedProcess {
   const config = path.join(run.dir, 'kwok.yaml');
-  fs.writeFileSync(
-    config,
-    'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n',
-  );
+  fs.writeFileSync(config, KWOK_CONFIG);
   return startBinary(run, 'kwok', [
     `--kubeconfig=${run.kubeconfigPath}`,
     `--config=${config}`,

@@ -42,7 +42,10 @@ let kc: KubeConfig;
 
 before(
   async () => {
-    [cp, gitServer] = await Promise.all([startControlPlane(), startGitServer()]);
+    // One after the other, so that each handle is assigned (and stopped by after()) even when the
+    // other start fails.
+    gitServer = await startGitServer();
+    cp = await startControlPlane();
     kc = new KubeConfig();
     kc.loadFromFile(cp.kubeconfigPath);
     await kc.makeApiClient(CoreV1Api).createNamespace({ metadata: { name: NAMESPACE } });

@@ -95,6 +95,9 @@ export class ManagedProcess {
       child.once('error', () => undefined); // reported by the throw below, not as an unhandled event
       throw new Error(`cannot start ${opts.name} (${opts.command})`);
     }
+    // Unreferenced: a forgotten process must not keep the test runner alive; the runner's exit hook
+    // then kills it (see killEverything).
+    child.unref();
     return new ManagedProcess(opts, child, child.pid);
   }
 
@@ -131,7 +134,9 @@ export class ManagedProcess {
     const timer = sleep(graceMs).then(() => 'timeout' as const);
     if ((await Promise.race([this.exitPromise.then(() => 'exited' as const), timer])) === 'timeout') {
       signal(this.pid, 'SIGKILL');
-      await this.exitPromise;
+      // Poll instead of awaiting exitPromise alone: the child is unreferenced, and a pending
+      // timer keeps the event loop alive until its exit is seen.
+      while (!this.exited) await sleep(20);
     }
   }
 }

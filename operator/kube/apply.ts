@@ -59,7 +59,5 @@ export async function deleteObject(
   name: string,
   propagationPolicy: 'Foreground' | 'Background' | 'Orphan' = 'Background',
 ): Promise<void> {
-  await client.request('DELETE', resourcePath(rt, namespace, name), {
-    body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy },
-  });
+  await client.request('DELETE', resourcePath(rt, namespace, name), { query: { propagationPolicy } });
 }

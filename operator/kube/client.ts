@@ -126,7 +126,9 @@ export class KubeClient {
       path: url.pathname + url.search,
       headers: {
         Accept: 'application/json',
-        ...(body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}),
+        ...(body !== undefined
+          ? { 'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) }
+          : {}),
       },
     };
     await this.kubeConfig.applyToHTTPSOptions(reqOpts);

@@ -5,6 +5,7 @@
  */
 import Operator, { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
 import { Logger } from '../log';
+import { KubeClient } from '../kube/client';
 import { KeyedWorkQueue, ReconcileResult } from './workqueue';
 import { reconcileDuration, reconcileErrors } from './metrics';
 
@@ -12,6 +13,27 @@ import { reconcileDuration, reconcileErrors } from './metrics';
 export function parseKey(key: string): { kind: string; namespace: string; name: string } {
   const [kind, namespace, ...rest] = key.split('/');
   return { kind, namespace, name: rest.join('/') };
+}
+
+/**
+ * Waits until a watch of `path` can be opened. A freshly established CRD answers 429 while its watch
+ * cache initialises, and `@dot-i/k8s-operator` exits the process on any watch error, so the first
+ * watch is only handed to it once a short probe watch succeeds (retried with backoff, up to 2 min).
+ * @throws the last KubeApiError when the resource stays unwatchable.
+ */
+export async function waitUntilWatchable(client: KubeClient, path: string, log: Logger): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      const abort = new AbortController();
+      await client.watch(path, { timeoutSeconds: 1, limit: 1 }, () => abort.abort(), abort.signal);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      log.debug(`Watch of ${path} not ready yet (${(err as Error).message}); retrying.`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 /** Options of a {@link QueuedOperator}. */
@@ -61,6 +83,7 @@ export abstract class QueuedOperator extends Operator {
     kind: string,
     relevant: (e: ResourceEvent) => boolean = () => true,
   ): Promise<void> {
+    await waitUntilWatchable(new KubeClient(this.kubeConfig), group ? `/apis/${group}/${version}/${plural}` : `/api/${version}/${plural}`, this.log);
     await this.watchResource(group, version, plural, async (e) => {
       const key = `${kind}/${e.meta.namespace ?? ''}/${e.meta.name}`;
       if (e.type === ResourceEventType.Deleted) this.queue.forget(key);
