@@ -4378,7 +4378,7 @@ export const schemas = {
                           namespace: {
                             type: 'string',
                             description:
-                              'Namespace of the Secret or ConfigMap. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                              "Namespace of the Secret or ConfigMap. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
                             minLength: 1,
                             maxLength: 63,
                             pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -4417,7 +4417,7 @@ export const schemas = {
                               namespace: {
                                 type: 'string',
                                 description:
-                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                                 minLength: 1,
                                 maxLength: 63,
                                 pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -4445,7 +4445,7 @@ export const schemas = {
                               namespace: {
                                 type: 'string',
                                 description:
-                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                                 minLength: 1,
                                 maxLength: 63,
                                 pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -4479,7 +4479,7 @@ export const schemas = {
                               namespace: {
                                 type: 'string',
                                 description:
-                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                                 minLength: 1,
                                 maxLength: 63,
                                 pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -4504,7 +4504,7 @@ export const schemas = {
                           namespace: {
                             type: 'string',
                             description:
-                              'Namespace of the ServiceAccount. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                              "Namespace of the ServiceAccount. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
                             minLength: 1,
                             maxLength: 63,
                             pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -4540,7 +4540,7 @@ export const schemas = {
                       namespace: {
                         type: 'string',
                         description:
-                          'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                          "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                         minLength: 1,
                         maxLength: 63,
                         pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -4718,7 +4718,7 @@ export const schemas = {
                             namespace: {
                               type: 'string',
                               description:
-                                'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                               minLength: 1,
                               maxLength: 63,
                               pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -4762,7 +4762,7 @@ export const schemas = {
                       namespace: {
                         type: 'string',
                         description:
-                          'Namespace of the Secret or ConfigMap. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                          "Namespace of the Secret or ConfigMap. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
                         minLength: 1,
                         maxLength: 63,
                         pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -5721,7 +5721,7 @@ export const schemas = {
                           namespace: {
                             type: 'string',
                             description:
-                              'Namespace of the Secret or ConfigMap. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                              "Namespace of the Secret or ConfigMap. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
                             minLength: 1,
                             maxLength: 63,
                             pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -5760,7 +5760,7 @@ export const schemas = {
                               namespace: {
                                 type: 'string',
                                 description:
-                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                                 minLength: 1,
                                 maxLength: 63,
                                 pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -5788,7 +5788,7 @@ export const schemas = {
                               namespace: {
                                 type: 'string',
                                 description:
-                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                                 minLength: 1,
                                 maxLength: 63,
                                 pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -5822,7 +5822,7 @@ export const schemas = {
                               namespace: {
                                 type: 'string',
                                 description:
-                                  'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                                 minLength: 1,
                                 maxLength: 63,
                                 pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -5847,7 +5847,7 @@ export const schemas = {
                           namespace: {
                             type: 'string',
                             description:
-                              'Namespace of the ServiceAccount. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                              "Namespace of the ServiceAccount. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
                             minLength: 1,
                             maxLength: 63,
                             pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -5883,7 +5883,7 @@ export const schemas = {
                       namespace: {
                         type: 'string',
                         description:
-                          'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                          "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                         minLength: 1,
                         maxLength: 63,
                         pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -6061,7 +6061,7 @@ export const schemas = {
                             namespace: {
                               type: 'string',
                               description:
-                                'Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.',
+                                "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
                               minLength: 1,
                               maxLength: 63,
                               pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
@@ -6105,7 +6105,7 @@ export const schemas = {
                       namespace: {
                         type: 'string',
                         description:
-                          'Namespace of the Secret or ConfigMap. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.',
+                          "Namespace of the Secret or ConfigMap. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
                         minLength: 1,
                         maxLength: 63,
                         pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',

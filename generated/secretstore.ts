@@ -116,7 +116,7 @@ export interface SecretKeySelector {
    */
   key?: string;
   /**
-   * Namespace of the Secret. Only allowed in a ClusterSecretStore; a SecretStore always reads its own namespace.
+   * Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.
    */
   namespace?: string;
 }
@@ -129,7 +129,7 @@ export interface ServiceAccountSelector {
    */
   name: string;
   /**
-   * Namespace of the ServiceAccount. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.
+   * Namespace of the ServiceAccount. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.
    */
   namespace?: string;
   /**
@@ -154,7 +154,7 @@ export interface CAProvider {
    */
   key?: string;
   /**
-   * Namespace of the Secret or ConfigMap. Only allowed in a ClusterSecretStore; a SecretStore uses its own namespace.
+   * Namespace of the Secret or ConfigMap. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.
    */
   namespace?: string;
 }

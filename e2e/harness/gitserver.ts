@@ -115,7 +115,7 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
   };
   const forget = onRunnerExit(removeDir);
   const [port] = await freePorts(1);
-  const daemon = startDaemon(dir, reposDir, port);
+  const daemon = startDaemon(dir, reposDir, port, await git(dir, '--exec-path'));
   await waitUntilListening(daemon, port).catch(async (err: unknown) => {
     await daemon.stop();
     forget();
@@ -137,13 +137,16 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
   };
 }
 
-/** Spawns the daemon: every repository under `reposDir` readable, and pushable (receive-pack). */
-function startDaemon(dir: string, reposDir: string, port: number): ManagedProcess {
+/**
+ * Spawns the daemon: every repository under `reposDir` readable, and pushable (receive-pack). It
+ * runs `git-daemon` from git's exec path directly: `git daemon` forks it as a child, which a
+ * SIGKILL of the wrapper (the runner's exit hook) would orphan, still holding the port.
+ */
+function startDaemon(dir: string, reposDir: string, port: number, execPath: string): ManagedProcess {
   return ManagedProcess.start({
     name: 'git-daemon',
-    command: 'git',
+    command: path.join(execPath, 'git-daemon'),
     args: [
-      'daemon',
       '--export-all',
       `--base-path=${reposDir}`,
       `--port=${port}`,

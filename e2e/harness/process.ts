@@ -162,16 +162,28 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /**
- * True when a process with this PID exists (and is not a reaped child).
+ * True when a process with this PID runs. A zombie (killed, not yet reaped by its new parent after
+ * the runner died) counts as gone.
  * @param pid - process id.
  * @returns whether the PID is alive.
  */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/** Reads the state field of /proc/<pid>/stat (Linux); false where /proc is unavailable. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may contain spaces; the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -36,7 +36,7 @@ describe('errors', () => {
     });
     const app = await waitForApp(ns, 'bad', (a) => !!a.status?.conditions?.some((c) => c.type === 'InvalidSpecError'), 'InvalidSpecError');
     const cond = app.status?.conditions?.find((c) => c.type === 'InvalidSpecError');
-    assert.match(cond?.message ?? '', /spec\.sources?/);
+    assert.match(cond?.message ?? '', /spec: set "source" or "sources", not both/);
     assert.equal(app.status?.sync?.status, 'Unknown');
     await sleep(2000);
     assert.equal(await getObject(core(ns, 'configmaps', 'plain-config')), undefined, 'nothing applied');

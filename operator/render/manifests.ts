@@ -8,6 +8,9 @@ import { RenderError } from './errors';
 
 export { RenderError } from './errors';
 
+/** go-yaml v2's plain float (`yamlStyleFloat`, underscores allowed as it strips them first); exponents are a separate tag. */
+const GO_YAML_FLOAT = /^[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)$/;
+
 /**
  * YAML options matching `sigs.k8s.io/yaml` (go-yaml v2), which kubectl, Helm and Argo CD all use.
  *
@@ -21,10 +24,18 @@ export const KUBE_YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions =
   version: '1.1',
   uniqueKeys: false,
   customTags: (tags) =>
-    tags.filter((tag) => {
-      if (typeof tag !== 'object') return true;
-      return tag.tag !== 'tag:yaml.org,2002:timestamp' && (tag as { format?: string }).format !== 'TIME';
-    }),
+    tags
+      .filter((tag) => {
+        if (typeof tag !== 'object') return true;
+        return tag.tag !== 'tag:yaml.org,2002:timestamp' && (tag as { format?: string }).format !== 'TIME';
+      })
+      .map((tag) =>
+        // The 1.1 float pattern of `yaml` matches a lone "." (read as NaN); go-yaml v2's needs a digit, so
+        // `path: .`, the most common app path of all, stays the string ".".
+        typeof tag === 'object' && tag.tag === 'tag:yaml.org,2002:float' && tag.test?.test('.')
+          ? { ...tag, test: GO_YAML_FLOAT }
+          : tag,
+      ),
 };
 
 /**
