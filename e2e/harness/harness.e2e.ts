@@ -89,6 +89,12 @@ void test('a Deployment becomes Available (kwok runs its pods)', { timeout: 90_0
     { timeoutMs: 60_000, intervalMs: 500, what: 'Deployment web to be Available with 2 replicas' },
   );
   assert.equal(live.status?.readyReplicas, 2);
+  const pods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod(NAMESPACE)).body.items;
+  for (const pod of pods) {
+    assert.equal(pod.status?.phase, 'Running');
+    assert.match(pod.status?.podIP ?? '', /^10\.244\./);
+    assert.equal(pod.status?.hostIP, '10.240.0.1');
+  }
 });
 
 void test('a Job completes (kwok completes pods owned by a Job)', { timeout: 90_000 }, async () => {

@@ -31,13 +31,27 @@ ${body}`;
 /** Selector line: the Ready condition's status. */
 const READY_STATUS = `'.status.conditions.[] | select( .type == "Ready" ) | .status'`;
 
-/** Node conditions of a healthy node; `$now` is set by the template. */
-const NODE_CONDITIONS = `      conditions:
-      - {type: Ready, status: "True", reason: KubeletReady, message: "kwok fake node", lastHeartbeatTime: {{ $now }}, lastTransitionTime: {{ $now }}}
-      - {type: MemoryPressure, status: "False", reason: KubeletHasSufficientMemory, message: "", lastHeartbeatTime: {{ $now }}, lastTransitionTime: {{ $now }}}
-      - {type: DiskPressure, status: "False", reason: KubeletHasNoDiskPressure, message: "", lastHeartbeatTime: {{ $now }}, lastTransitionTime: {{ $now }}}
-      - {type: PIDPressure, status: "False", reason: KubeletHasSufficientPID, message: "", lastHeartbeatTime: {{ $now }}, lastTransitionTime: {{ $now }}}
-      - {type: NetworkUnavailable, status: "False", reason: RouteCreated, message: "", lastHeartbeatTime: {{ $now }}, lastTransitionTime: {{ $now }}}`;
+/** Conditions of a healthy node, as the kubelet reports them; `$now` is set by the template. */
+const NODE_CONDITIONS: [type: string, status: string, reason: string][] = [
+  ['Ready', 'True', 'KubeletReady'],
+  ['MemoryPressure', 'False', 'KubeletHasSufficientMemory'],
+  ['DiskPressure', 'False', 'KubeletHasNoDiskPressure'],
+  ['PIDPressure', 'False', 'KubeletHasSufficientPID'],
+  ['NetworkUnavailable', 'False', 'RouteCreated'],
+];
+
+/**
+ * The `conditions:` block of a node status template. The first report sets every field; a
+ * heartbeat only refreshes `lastHeartbeatTime` (the status patch merges conditions by type, so
+ * reason and transition time stay, as with a real kubelet).
+ */
+function nodeConditions(heartbeatOnly: boolean): string {
+  const lines = NODE_CONDITIONS.map(([type, status, reason]) => {
+    const first = heartbeatOnly ? '' : `, reason: ${reason}, message: "", lastTransitionTime: {{ $now }}`;
+    return `      - {type: ${type}, status: "${status}", lastHeartbeatTime: {{ $now }}${first}}`;
+  });
+  return ['      conditions:', ...lines].join('\n');
+}
 
 const NODE_READY = stage(
   'capstan-node-ready',
@@ -48,7 +62,7 @@ const NODE_READY = stage(
   next:
     statusTemplate: |
       {{ $now := Now | Quote }}
-${NODE_CONDITIONS}
+${nodeConditions(false)}
       addresses:
       - {type: InternalIP, address: {{ NodeIP | Quote }}}
       - {type: Hostname, address: {{ .metadata.name | Quote }}}
@@ -84,7 +98,7 @@ const NODE_HEARTBEAT = stage(
   next:
     statusTemplate: |
       {{ $now := Now | Quote }}
-${NODE_CONDITIONS}
+${nodeConditions(true)}
   immediateNextStage: true
 `,
 );

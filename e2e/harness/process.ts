@@ -131,8 +131,12 @@ export class ManagedProcess {
   async stop(graceMs = DEFAULT_GRACE_MS): Promise<void> {
     if (this.exited) return;
     signal(this.pid, 'SIGTERM');
-    const timer = sleep(graceMs).then(() => 'timeout' as const);
-    if ((await Promise.race([this.exitPromise.then(() => 'exited' as const), timer])) === 'timeout') {
+    // The grace timer is cancelled once the process exits, so it does not hold the runner open.
+    const grace = new AbortController();
+    const timer = sleep(graceMs, 'timeout' as const, { signal: grace.signal }).catch(() => 'exited' as const);
+    const first = await Promise.race([this.exitPromise.then(() => 'exited' as const), timer]);
+    grace.abort();
+    if (first === 'timeout') {
       signal(this.pid, 'SIGKILL');
       // Poll instead of awaiting exitPromise alone: the child is unreferenced, and a pending
       // timer keeps the event loop alive until its exit is seen.

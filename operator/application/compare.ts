@@ -18,6 +18,7 @@ import { RepoCredentials } from '../sources/credentials';
 import { assertNoEscapingSymlinks } from '../sources/paths';
 import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from './tracking';
+import { classifyHook, HookType } from '../sync/hooks';
 
 /** Argo CD's per-resource sync status. */
 export type ResourceSyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
@@ -49,6 +50,8 @@ export interface Comparison {
   /** Detected source type of each source (Directory, Helm, Kustomize). */
   sourceTypes: string[];
   resources: ManagedResource[];
+  /** Hooks rendered from git: run by syncs, never part of sync status, health or prune. */
+  hooks: Array<{ resource: ManagedResource; types: HookType[] }>;
   status: 'Synced' | 'OutOfSync';
 }
 
@@ -104,10 +107,18 @@ export async function compareApp(
     sourceTypes.push(out.sourceType);
     rendered.push(...out.objects);
   }
-  const resources = await describeTargets(ctx, app, appInstance, dedupe(rendered));
+  const plain: KubeObject[] = [];
+  const hookObjects: Array<{ obj: KubeObject; types: HookType[] }> = [];
+  for (const obj of dedupe(rendered)) {
+    const c = classifyHook(obj);
+    if (c.kind === 'resource') plain.push(obj);
+    else if (c.kind === 'hook') hookObjects.push({ obj, types: c.types });
+  }
+  const resources = await describeTargets(ctx, app, appInstance, plain);
   resources.push(...(await pruneCandidates(ctx, app, appInstance, resources)));
+  const hooks = await placeHooks(ctx, app, appInstance, hookObjects);
   const status = resources.every((r) => r.status === 'Synced') ? 'Synced' : 'OutOfSync';
-  return { revisions, sourceTypes, resources, status };
+  return { revisions, sourceTypes, resources, hooks, status };
 }
 
 async function renderCached(
@@ -196,6 +207,25 @@ async function describeTargets(
   return out;
 }
 
+async function placeHooks(
+  ctx: ApplicationContext,
+  app: ComparableApp,
+  appInstance: string,
+  hooks: Array<{ obj: KubeObject; types: HookType[] }>,
+): Promise<Comparison['hooks']> {
+  const out: Comparison['hooks'] = [];
+  for (const h of hooks) {
+    const { obj, rt } = await placeObject(ctx.discovery, h.obj, app.spec.destination.namespace);
+    const target = obj.metadata.name ? withTracking(obj, appInstance) : obj;
+    const { group, version } = groupVersion(target.apiVersion);
+    out.push({
+      types: h.types,
+      resource: { group, version, kind: target.kind, namespace: target.metadata.namespace ?? '', name: target.metadata.name ?? '', target, rt, status: 'Synced' },
+    });
+  }
+  return out;
+}
+
 /** The live object: from the informer when capstan already manages it, else one GET. */
 async function readLive(ctx: ApplicationContext, rt: ResourceType, target: KubeObject): Promise<KubeObject | undefined> {
   const cached = await ctx.live.get(rt, target.metadata.namespace, target.metadata.name ?? '');
@@ -271,7 +301,8 @@ async function pruneCandidates(
   for (const { rt, obj } of ctx.live.all()) {
     if (trackedBy(obj) !== appInstance) continue;
     const key = `${rt.group}/${rt.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
-    if (wanted.has(key) || obj.metadata.deletionTimestamp) continue;
+    // Hooks are never pruned (Argo CD); their delete policies clean them up.
+    if (wanted.has(key) || obj.metadata.deletionTimestamp || classifyHook(obj).kind !== 'resource') continue;
     out.push({
       group: rt.group,
       version: rt.version,

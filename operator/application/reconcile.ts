@@ -16,7 +16,10 @@ import { handleDeletion } from './deletion';
 import { checkProject } from './project';
 import { destinationProblem } from './destination';
 import { validateResource } from '../validation/validate';
-import { runSync, SyncOutcome } from '../sync/sync';
+import { SyncOutcome } from '../sync/sync';
+import { executeSync } from '../sync/engine';
+import { planSync } from '../sync/plan';
+import { aggregateHealth, assessHealth } from '../health';
 import { ReconcileResult } from '../runtime/workqueue';
 import { ApplicationStatus, ComparedTo, ResourceStatus, RevisionHistory } from '../../generated/application';
 
@@ -89,8 +92,14 @@ function comparisonStatus(app: App, cmp: Comparison): ApplicationStatus {
     },
     ...(multi ? { sourceTypes: cmp.sourceTypes } : { sourceType: cmp.sourceTypes[0] }),
     resources: cmp.resources.map(resourceStatus),
-    health: { status: 'Unknown', message: 'health assessment is not implemented yet' },
+    health: appHealth(cmp),
   };
+}
+
+/** The app's health: the worst health of its resources (hooks and prune candidates left out). */
+function appHealth(cmp: Comparison): NonNullable<ApplicationStatus['health']> {
+  const h = aggregateHealth(cmp.resources.filter((r) => !r.requiresPruning).map((r) => assessHealth(r.live)));
+  return h.message ? { status: h.status, message: h.message } : { status: h.status };
 }
 
 function resourceStatus(r: ManagedResource): ResourceStatus {
@@ -101,8 +110,16 @@ function resourceStatus(r: ManagedResource): ResourceStatus {
     namespace: r.namespace || undefined,
     name: r.name,
     status: r.status,
+    ...healthOf(r),
     ...(r.requiresPruning ? { requiresPruning: true } : {}),
   };
+}
+
+function healthOf(r: ManagedResource): Pick<ResourceStatus, 'health'> {
+  if (r.requiresPruning) return {};
+  const h = assessHealth(r.live);
+  if (!h) return {};
+  return { health: h.message ? { status: h.status, message: h.message } : { status: h.status } };
 }
 
 async function writeStatus(
@@ -158,12 +175,16 @@ async function sync(ctx: ApplicationContext, app: App, instance: string, cmp: Co
     const dest = app.spec.destination.namespace;
     outcome = req.dryRun
       ? { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] }
-      : await runSync(ctx, selected(target.resources, req.resources), {
+      : await executeSync(ctx, planSync(selected(target.resources, req.resources), req.resources?.length ? [] : target.hooks, { pruneLast: hasSyncOption(app, 'PruneLast=true') }), {
           prune: req.prune,
           createNamespace:
             hasSyncOption(app, 'CreateNamespace=true') && dest
               ? { name: dest, ...(app.spec.syncPolicy?.managedNamespaceMetadata ?? {}) }
               : undefined,
+          onProgress: (resources) =>
+            patchAppStatus(ctx.client, app, {
+              operationState: { operation, phase: 'Running', message: 'one or more tasks are running', startedAt, syncResult: { resources } },
+            }),
         });
   } catch (err) {
     outcome = { phase: 'Failed', message: (err as Error).message, resources: [] };

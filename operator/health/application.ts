@@ -3,10 +3,11 @@
  *
  * Argo CD assessed child Applications until 1.8 and then removed it (argo-cd#3781: a parent should not
  * turn Degraded with each child). Its docs give a Lua script to restore it for app of apps with sync
- * waves, which copies `status.health` alone; a parent then starts its next wave while a child is still
- * OutOfSync, still syncing, or has not even compared its new spec yet (argo-cd#6708). capstan has the
- * check built in and makes it strict, so that a wave of child Applications is done only when every
- * child has actually rolled out what the parent gave it:
+ * waves, which copies `status.health` alone: a parent then moves on to its next wave while a child is
+ * still OutOfSync, or before the child has even compared the new source the parent just gave it (its
+ * `status.health` still describes the old one), and it reads a brand-new child Healthy for a moment
+ * (argo-cd#6708). capstan has the check built in and makes it strict, so that a wave of child
+ * Applications is done only when every child has actually rolled out what the parent gave it:
  *
  * Healthy = reconciled against the current spec, no operation pending or running, last operation not
  * failed, `status.health` Healthy and `status.sync` Synced.
@@ -44,24 +45,53 @@ interface ApplicationView {
  */
 export function applicationHealth(live: KubeObject): HealthStatus {
   const app = live as unknown as ApplicationView;
-  if (app.operation) return health('Progressing', 'Waiting for the requested operation to start');
-  const op = app.status?.operationState;
-  if (op?.phase === 'Running' || op?.phase === 'Terminating') {
-    const doing = op.phase === 'Running' ? 'running' : 'being terminated';
-    return health('Progressing', `Sync operation is ${doing}${op.message ? `: ${op.message}` : ''}`);
+  for (const rule of rules) {
+    const verdict = rule(app);
+    if (verdict) return verdict;
   }
-  const code = app.status?.health?.status;
-  const sync = app.status?.sync?.status;
-  if (!code || !sync) return health('Progressing', 'Waiting for the application to be reconciled');
-  if (!comparedWithSpec(app)) {
-    return health('Progressing', 'Waiting for the application to be compared with its new spec');
-  }
-  if (op?.phase === 'Failed' || op?.phase === 'Error') {
-    return health('Degraded', `Last sync operation ${op.phase === 'Failed' ? 'failed' : 'errored'}: ${op.message ?? ''}`);
-  }
-  if (code !== 'Healthy') return ownHealth(code, app.status?.health?.message);
-  if (sync !== 'Synced') return health('Progressing', `Waiting for sync: the application is ${sync}`);
   return health('Healthy');
+}
+
+/** One step of {@link applicationHealth}: a verdict, or `undefined` to go on to the next step. */
+type Rule = (app: ApplicationView) => HealthStatus | undefined;
+
+const rules: Rule[] = [
+  (app) =>
+    app.operation ? health('Progressing', 'Waiting for the requested operation to start') : undefined,
+  runningOperation,
+  (app) =>
+    app.status?.health?.status && app.status.sync?.status
+      ? undefined
+      : health('Progressing', 'Waiting for the application to be reconciled'),
+  (app) =>
+    comparedWithSpec(app)
+      ? undefined
+      : health('Progressing', 'Waiting for the application to be compared with its new spec'),
+  failedOperation,
+  (app) => {
+    const own = app.status?.health;
+    return own?.status && own.status !== 'Healthy' ? ownHealth(own.status, own.message) : undefined;
+  },
+  (app) => {
+    const sync = app.status?.sync?.status;
+    return sync && sync !== 'Synced'
+      ? health('Progressing', `Waiting for sync: the application is ${sync}`)
+      : undefined;
+  },
+];
+
+function runningOperation(app: ApplicationView): HealthStatus | undefined {
+  const op = app.status?.operationState;
+  if (op?.phase !== 'Running' && op?.phase !== 'Terminating') return undefined;
+  const doing = op.phase === 'Running' ? 'running' : 'being terminated';
+  return health('Progressing', `Sync operation is ${doing}${op.message ? `: ${op.message}` : ''}`);
+}
+
+function failedOperation(app: ApplicationView): HealthStatus | undefined {
+  const op = app.status?.operationState;
+  if (op?.phase !== 'Failed' && op?.phase !== 'Error') return undefined;
+  const outcome = op.phase === 'Failed' ? 'failed' : 'errored';
+  return health('Degraded', `Last sync operation ${outcome}: ${op.message ?? ''}`);
 }
 
 function ownHealth(code: string, message: string | undefined): HealthStatus {
@@ -89,7 +119,8 @@ function comparedWithSpec(app: ApplicationView): boolean {
  * keys, so that a spec written by hand and the same spec echoed by a controller compare equal.
  */
 function prune(value: unknown): unknown {
-  if (value === null || value === undefined || value === '' || value === false || value === 0) return undefined;
+  if (value === null || value === undefined || value === '' || value === false || value === 0)
+    return undefined;
   if (Array.isArray(value)) return value.length === 0 ? undefined : value.map((v) => prune(v) ?? null);
   if (typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
@@ -106,7 +137,8 @@ function canonical(value: unknown): string {
 
 function covers(compared: unknown, spec: unknown): boolean {
   if (spec === undefined) return true;
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return canonical(spec) === canonical(compared);
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
+    return canonical(spec) === canonical(compared);
   const c = (typeof compared === 'object' && compared !== null ? compared : {}) as Record<string, unknown>;
   return Object.entries(spec).every(([key, v]) => covers(c[key], v));
 }

@@ -3,7 +3,7 @@
  * ordering: the custom resources of a later sync wave can only be applied once their CRD is established.
  */
 import type { KubeObject } from '../kube/object';
-import { conditionsOf, findCondition } from './conditions';
+import { conditionsOf, findCondition, type Condition } from './conditions';
 import { health, type HealthStatus } from './types';
 
 /**
@@ -29,15 +29,18 @@ export function crdHealth(live: KubeObject): HealthStatus {
     return health('Progressing', `CRD is being terminated: ${terminating.message ?? ''}`);
   }
   const names = findCondition(conditions, 'NamesAccepted');
-  if (names?.status === 'False') return health('Degraded', `CRD names have not been accepted: ${names.message ?? ''}`);
+  if (names?.status === 'False')
+    return health('Degraded', `CRD names have not been accepted: ${names.message ?? ''}`);
   const established = findCondition(conditions, 'Established');
-  if (established?.status !== 'True') {
-    const installing = established?.reason === 'Installing';
-    return health(installing ? 'Progressing' : 'Degraded', `CRD is not established: ${established?.message ?? ''}`);
-  }
+  if (established?.status !== 'True') return notEstablished(established);
   const violations = findCondition(conditions, 'NonStructuralSchema');
   if (violations?.status === 'True') {
     return health('Degraded', `Schema violations found: ${violations.message ?? ''}`);
   }
   return health('Healthy', 'CRD is healthy');
+}
+
+function notEstablished(established: Condition | undefined): HealthStatus {
+  const code = established?.reason === 'Installing' ? 'Progressing' : 'Degraded';
+  return health(code, `CRD is not established: ${established?.message ?? ''}`);
 }

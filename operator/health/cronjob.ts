@@ -33,7 +33,8 @@ interface CronJobView {
  */
 export function cronJobHealth(live: KubeObject): HealthStatus {
   const c = live as unknown as CronJobView;
-  if (c.spec?.suspend === true) return { ...health('Suspended', 'CronJob is Suspended'), aggregateAs: 'Healthy' };
+  if (c.spec?.suspend === true)
+    return { ...health('Suspended', 'CronJob is Suspended'), aggregateAs: 'Healthy' };
   const status = c.status;
   if (!status) return health('Progressing', 'Waiting for CronJob');
   if (!status.lastScheduleTime) return health('Healthy', 'CronJob has not been scheduled yet');

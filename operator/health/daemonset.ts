@@ -32,9 +32,15 @@ export function daemonSetHealth(live: KubeObject): HealthStatus {
       'Waiting for rollout to finish: observed daemon set generation less than desired generation',
     );
   }
-  const desired = d.status?.desiredNumberScheduled ?? 0;
-  const updated = d.status?.updatedNumberScheduled ?? 0;
-  const available = d.status?.numberAvailable ?? 0;
+  return rolloutHealth(d);
+}
+
+function rolloutHealth(d: DaemonSetView): HealthStatus {
+  const {
+    desiredNumberScheduled: desired = 0,
+    updatedNumberScheduled: updated = 0,
+    numberAvailable: available = 0,
+  } = d.status ?? {};
   const name = d.metadata.name ?? '';
   if (d.spec?.updateStrategy?.type === 'OnDelete') {
     return health('Healthy', `daemon set ${updated} out of ${desired} new pods have been updated`);

@@ -10,7 +10,12 @@ import { health, type HealthStatus } from './types';
 interface DeploymentView {
   metadata: { name?: string; generation?: number };
   spec?: { paused?: boolean; replicas?: number };
-  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+  };
 }
 
 /**
@@ -57,7 +62,10 @@ function rolloutHealth(d: DeploymentView): HealthStatus {
     );
   }
   if (available < updated) {
-    return health('Progressing', `Waiting for rollout to finish: ${available} of ${updated} updated replicas are available...`);
+    return health(
+      'Progressing',
+      `Waiting for rollout to finish: ${available} of ${updated} updated replicas are available...`,
+    );
   }
   return health('Healthy');
 }

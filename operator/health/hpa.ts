@@ -57,7 +57,9 @@ export function hpaHealth(live: KubeObject): HealthStatus {
   } else {
     conditions = conditionsOf(live);
   }
-  const degraded = conditions.find((c) => DEGRADED.some(([type, reason]) => c.type === type && c.reason === reason));
+  const degraded = conditions.find((c) =>
+    DEGRADED.some(([type, reason]) => c.type === type && c.reason === reason),
+  );
   if (degraded) return health('Degraded', degraded.message);
   const healthy = conditions.find((c) => HEALTHY_TYPES.includes(c.type) && c.status === 'True');
   if (healthy) return health('Healthy', healthy.message);
@@ -68,7 +70,9 @@ function parseConditions(raw: string): Condition[] | undefined {
   try {
     const value: unknown = JSON.parse(raw);
     if (!Array.isArray(value)) return undefined;
-    return value.filter((c): c is Condition => typeof c === 'object' && c !== null && typeof c.type === 'string');
+    return value.filter(
+      (c): c is Condition => typeof c === 'object' && c !== null && typeof c.type === 'string',
+    );
   } catch {
     return undefined;
   }

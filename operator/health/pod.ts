@@ -80,8 +80,8 @@ export function podHealth(live: KubeObject): HealthStatus {
  * The restart policy that decides how the pod is judged. An absent policy is `Always`, the API server's
  * default (Go's typed Pod would read `""` and fall through to Unknown; a live pod always has one). The
  * ignore-restart-policy annotation is not honoured on hooks: a hook's health drives the sync, and it
- * must keep run-to-completion semantics (as Argo CD's `pod-running-restart-never-hook-with-ignore-
- * annotation` fixture).
+ * must keep run-to-completion semantics (Argo CD has a fixture for this very case,
+ * `pod-running-restart-never-hook-with-ignore-annotation.yaml`; its expected result is inferred here).
  */
 function restartPolicy(pod: PodView): string {
   const annotations = pod.metadata.annotations ?? {};

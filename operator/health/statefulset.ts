@@ -48,28 +48,42 @@ export function statefulSetHealth(live: KubeObject): HealthStatus {
 
 function updateStrategyHealth(s: StatefulSetView): HealthStatus {
   const strategy = s.spec?.updateStrategy;
-  const updated = s.status?.updatedReplicas ?? 0;
   if (strategy?.type === 'RollingUpdate' && strategy.rollingUpdate) {
-    const replicas = s.spec?.replicas;
-    const partition = strategy.rollingUpdate.partition;
-    if (replicas !== undefined && partition !== undefined && updated < replicas - partition) {
-      return health(
-        'Progressing',
-        `Waiting for partitioned roll out to finish: ${updated} out of ${replicas - partition} new pods have been updated...`,
-      );
-    }
-    return health('Healthy', `partitioned roll out complete: ${updated} new pods have been updated...`);
+    return partitionedHealth(s, strategy.rollingUpdate.partition);
   }
   if (strategy?.type === 'OnDelete') {
     return health('Healthy', `statefulset has ${s.status?.readyReplicas ?? 0} ready pods`);
   }
-  const current = s.status?.currentRevision ?? '';
-  const update = s.status?.updateRevision ?? '';
-  if (update !== current) {
-    return health('Progressing', `waiting for statefulset rolling update to complete ${updated} pods at revision ${update}...`);
+  return revisionHealth(s);
+}
+
+function partitionedHealth(s: StatefulSetView, partition: number | undefined): HealthStatus {
+  const replicas = s.spec?.replicas;
+  const updated = s.status?.updatedReplicas ?? 0;
+  if (replicas !== undefined && partition !== undefined && updated < replicas - partition) {
+    return health(
+      'Progressing',
+      `Waiting for partitioned roll out to finish: ${updated} out of ${replicas - partition} new pods have been updated...`,
+    );
+  }
+  return health('Healthy', `partitioned roll out complete: ${updated} new pods have been updated...`);
+}
+
+function revisionHealth(s: StatefulSetView): HealthStatus {
+  const {
+    currentRevision = '',
+    updateRevision = '',
+    updatedReplicas = 0,
+    currentReplicas = 0,
+  } = s.status ?? {};
+  if (updateRevision !== currentRevision) {
+    return health(
+      'Progressing',
+      `waiting for statefulset rolling update to complete ${updatedReplicas} pods at revision ${updateRevision}...`,
+    );
   }
   return health(
     'Healthy',
-    `statefulset rolling update complete ${s.status?.currentReplicas ?? 0} pods at revision ${current}...`,
+    `statefulset rolling update complete ${currentReplicas} pods at revision ${currentRevision}...`,
   );
 }

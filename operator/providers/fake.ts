@@ -20,8 +20,8 @@
  * `find` supports `name.regexp` only and returns, per key, the entry with the greatest version string.
  * `validationResult` (0/`Ready`, 1/`Unknown`, 2/`Error`) lets tests simulate a failing store.
  */
-import { RE2JS } from 're2js';
 import { convertKeys } from './decoding';
+import { compileFindRegexp } from './find';
 import { jsonGet, jsonRawMembers } from './json';
 import { isObject } from './storerefs';
 import type { FindRef, Provider, ProviderContext, RemoteRef, SecretsClient, StoreIdentity, ValidationResult } from './types';
@@ -53,21 +53,6 @@ const VALIDATION: Record<string, ValidationResult['result']> = {
   Unknown: 'Unknown',
   Error: 'Error',
 };
-
-/**
- * Compiles an ESO `find.name.regexp` with RE2 semantics (Go's `regexp`, linear time: a store user
- * cannot stall the operator with a backtracking pattern). Matching is unanchored, as Go's `MatchString`.
- * @throws ProviderError (non-retryable) for an invalid expression.
- */
-export function compileFindRegexp(re: string): (name: string) => boolean {
-  let compiled: RE2JS;
-  try {
-    compiled = RE2JS.compile(re);
-  } catch {
-    throw new ProviderError(`find.name.regexp "${re}" is not a valid RE2 regular expression`);
-  }
-  return (name) => compiled.matcher(name).find();
-}
 
 function validateData(data: unknown): string[] {
   if (!Array.isArray(data)) return ['data must be a list of {key, value, version}'];

@@ -1,9 +1,8 @@
 /**
- * The sync: apply every desired object with server-side apply in install order (CRDs are applied and
- * established before the custom resources that need them), then prune what git no longer holds when
- * pruning is on. Each object yields one result line, as Argo CD's `syncResult.resources`.
- *
- * Waves and hooks build on this ordering (see order.ts).
+ * The operations of a sync on one object: apply with server-side apply (a CRD is waited for until
+ * Established, so custom resources of a later task can use it), prune, and the namespace of
+ * `CreateNamespace=true`. Each yields one result line, as Argo CD's `syncResult.resources`. The engine
+ * (engine.ts) runs them in the order of the plan (plan.ts).
  */
 import { deleteObject, serverSideApply } from '../kube/apply';
 import { KubeClient, isNotFound } from '../kube/client';
@@ -11,7 +10,6 @@ import { Discovery, ResourceType, resourcePath } from '../kube/discovery';
 import { KubeObject } from '../kube/object';
 import { Logger } from '../log';
 import { ManagedResource } from '../application/compare';
-import { compareByKindAndName } from './order';
 
 /** Argo CD's result codes for one resource of a sync. */
 export type ResultCode = 'Synced' | 'SyncFailed' | 'Pruned' | 'PruneSkipped';
@@ -25,7 +23,11 @@ export interface ResourceResult {
   name: string;
   status: ResultCode;
   message: string;
-  syncPhase: 'Sync';
+  syncPhase: string;
+  /** Hooks only: the hook type. */
+  hookType?: string;
+  /** Hooks only: Running, Succeeded or Failed. */
+  hookPhase?: 'Running' | 'Succeeded' | 'Failed';
 }
 
 /** What a sync produced. */
@@ -54,27 +56,17 @@ export interface SyncDeps {
   log: Logger;
 }
 
-/**
- * Runs one sync of the compared resources.
- * @returns the outcome; it never throws for a failure of one object (that object's line says why).
- */
-export async function runSync(deps: SyncDeps, resources: ManagedResource[], opts: SyncOptions): Promise<SyncOutcome> {
-  const results: ResourceResult[] = [];
-  if (opts.createNamespace) await ensureNamespace(deps, opts.createNamespace, results);
-  const targets = resources.filter((r) => r.target).sort((a, b) => compareByKindAndName(a.target!, b.target!));
-  for (const r of targets) results.push(await applyOne(deps, r, opts));
-  for (const r of resources.filter((x) => x.requiresPruning)) results.push(await pruneOne(deps, r, opts));
-  const failed = results.filter((r) => r.status === 'SyncFailed');
-  return failed.length
-    ? { phase: 'Failed', message: `one or more objects failed to apply, reason: ${failed[0].message}`, resources: results }
-    : { phase: 'Succeeded', message: 'successfully synced (all tasks run)', resources: results };
-}
-
-function line(r: Pick<ManagedResource, 'group' | 'version' | 'kind' | 'namespace' | 'name'>, status: ResultCode, message: string): ResourceResult {
+/** One result line for a resource. */
+export function resultLine(
+  r: Pick<ManagedResource, 'group' | 'version' | 'kind' | 'namespace' | 'name'>,
+  status: ResultCode,
+  message: string,
+): ResourceResult {
   return { group: r.group, version: r.version, kind: r.kind, namespace: r.namespace, name: r.name, status, message, syncPhase: 'Sync' };
 }
 
-async function ensureNamespace(deps: SyncDeps, ns: NonNullable<SyncOptions['createNamespace']>, results: ResourceResult[]): Promise<void> {
+/** Creates (server-side applies) the destination namespace of `CreateNamespace=true`. */
+export async function ensureNamespace(deps: SyncDeps, ns: NonNullable<SyncOptions['createNamespace']>, results: ResourceResult[]): Promise<void> {
   const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name } };
   if (ns.labels) obj.metadata.labels = ns.labels;
   if (ns.annotations) obj.metadata.annotations = ns.annotations;
@@ -82,29 +74,30 @@ async function ensureNamespace(deps: SyncDeps, ns: NonNullable<SyncOptions['crea
   try {
     await serverSideApply(deps.client, rt, obj);
   } catch (err) {
-    results.push(line({ group: '', version: 'v1', kind: 'Namespace', namespace: '', name: ns.name }, 'SyncFailed', (err as Error).message));
+    results.push(resultLine({ group: '', version: 'v1', kind: 'Namespace', namespace: '', name: ns.name }, 'SyncFailed', (err as Error).message));
   }
 }
 
-async function applyOne(deps: SyncDeps, r: ManagedResource, opts: SyncOptions): Promise<ResourceResult> {
+/** Applies one desired object; a CRD is waited for until Established. */
+export async function applyOne(deps: SyncDeps, r: ManagedResource, opts: SyncOptions): Promise<ResourceResult> {
   const target = r.target as KubeObject;
   let rt = r.rt;
   try {
     rt ??= await deps.discovery.resourceFor(target.apiVersion, target.kind);
   } catch (err) {
-    return line(r, 'SyncFailed', (err as Error).message);
+    return resultLine(r, 'SyncFailed', (err as Error).message);
   }
   try {
     await serverSideApply(deps.client, rt, target);
   } catch (err) {
-    return line(r, 'SyncFailed', (err as Error).message);
+    return resultLine(r, 'SyncFailed', (err as Error).message);
   }
   if (target.kind === 'CustomResourceDefinition' && rt.group === 'apiextensions.k8s.io') {
     const established = await waitEstablished(deps, rt, target, opts.crdEstablishTimeoutMs ?? 60_000);
-    if (!established) return line(r, 'SyncFailed', 'CustomResourceDefinition did not become Established in time');
+    if (!established) return resultLine(r, 'SyncFailed', 'CustomResourceDefinition did not become Established in time');
   }
   const verb = !r.live ? 'created' : r.status === 'Synced' ? 'unchanged' : 'configured';
-  return line(r, 'Synced', `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} ${verb}`);
+  return resultLine(r, 'Synced', `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} ${verb}`);
 }
 
 /** Polls a CRD until its Established condition is True, then forgets discovery of its group-versions. */
@@ -123,12 +116,13 @@ async function waitEstablished(deps: SyncDeps, rt: ResourceType, crd: KubeObject
   return false;
 }
 
-async function pruneOne(deps: SyncDeps, r: ManagedResource, opts: SyncOptions): Promise<ResourceResult> {
-  if (!opts.prune || !r.rt) return line(r, 'PruneSkipped', 'ignored (requires pruning)');
+/** Deletes one object no longer in git, or reports it PruneSkipped when pruning is off. */
+export async function pruneOne(deps: SyncDeps, r: ManagedResource, opts: SyncOptions): Promise<ResourceResult> {
+  if (!opts.prune || !r.rt) return resultLine(r, 'PruneSkipped', 'ignored (requires pruning)');
   try {
     await deleteObject(deps.client, r.rt, r.namespace || undefined, r.name, opts.prunePropagationPolicy ?? 'Foreground');
   } catch (err) {
-    if (!isNotFound(err)) return line(r, 'SyncFailed', (err as Error).message);
+    if (!isNotFound(err)) return resultLine(r, 'SyncFailed', (err as Error).message);
   }
-  return line(r, 'Pruned', `${r.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} pruned`);
+  return resultLine(r, 'Pruned', `${r.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} pruned`);
 }

@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { KubeApiError, type KubeClient } from '../kube/client';
+import type { KubeSecret } from './storerefs';
+import type { ProviderContext, SecretsClient, StoreKind } from './types';
+import { InvalidStoreError, NoSecretError, ProviderError } from './types';
+import { validateWebhookStore, webhookProvider, type WebhookProviderConfig } from './webhook';
+
+const TOKEN = 'tok-S3CRET';
+const BODY_SECRET = 'response-body-S3CRET';
+
+/** A KubeClient double serving Secrets by `namespace/name`. */
+function kubeWith(secrets: Record<string, KubeSecret>): KubeClient {
+  return {
+    request: async (_method: string, p: string) => {
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(p);
+      const s = m ? secrets[`${m[1]}/${m[2]}`] : undefined;
+      if (!s) throw new KubeApiError(404, 'NotFound', 'not found');
+      return s;
+    },
+  } as unknown as KubeClient;
+}
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+const credentials: KubeSecret = {
+  metadata: { name: 'creds', labels: { 'external-secrets.io/type': 'webhook' } },
+  data: { token: b64(TOKEN), 'api-key': b64('K1') },
+};
+const unlabelled: KubeSecret = { metadata: { name: 'plain' }, data: { token: b64(TOKEN) } };
+
+interface Seen {
+  method?: string;
+  url?: string;
+  headers?: http.IncomingHttpHeaders;
+  body?: string;
+}
+
+/** Routes of the test server: path prefix -> [status, body]. */
+function handler(seen: Seen): http.RequestListener {
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      Object.assign(seen, { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
+      const url = req.url ?? '';
+      const json = (status: number, body: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(typeof body === 'string' ? body : JSON.stringify(body));
+      };
+      if (url.startsWith('/secrets/')) {
+        return json(200, {
+          data: { value: 'v1', num: 3.25, list: ['first', 'second'], obj: { b: 2, a: '<1>' }, json: '{"x":"y"}' },
+          items: [{ name: 'n1', value: 'i1' }],
+        });
+      }
+      if (url.startsWith('/text')) return json(200, 'plain text answer');
+      if (url.startsWith('/missing')) return json(404, { error: BODY_SECRET });
+      if (url.startsWith('/boom')) return json(500, { error: BODY_SECRET });
+      if (url.startsWith('/bad')) return json(400, { error: BODY_SECRET });
+      if (url.startsWith('/moved')) {
+        res.writeHead(302, { location: '/secrets/x' });
+        return res.end();
+      }
+      if (url.startsWith('/slow')) return; // never answers
+      json(200, { echo: true });
+    });
+  };
+}
+
+function listen(server: http.Server | https.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+function ctxFor(webhook: unknown, opts: { kind?: StoreKind; secrets?: Record<string, KubeSecret> } = {}): ProviderContext {
+  const kind = opts.kind ?? 'SecretStore';
+  return {
+    store: { kind, name: 'hook', namespace: kind === 'SecretStore' ? 'app' : undefined, spec: { provider: { webhook } } },
+    namespace: 'app',
+    kube: kubeWith(opts.secrets ?? { 'app/creds': credentials, 'app/plain': unlabelled }),
+  };
+}
+
+describe('webhook provider against a real HTTP server', () => {
+  const seen: Seen = {};
+  const server = http.createServer(handler(seen));
+  let base = '';
+  before(async () => {
+    base = `http://127.0.0.1:${await listen(server)}`;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const client = (cfg: Partial<WebhookProviderConfig>, kind?: StoreKind): Promise<SecretsClient> =>
+    webhookProvider.newClient(ctxFor({ url: `${base}/secrets/{{ .remoteRef.key }}`, ...cfg }, { kind }));
+
+  it('templates url (query-escaped remoteRef), headers and body; whole body without jsonPath', async () => {
+    const c = await client({
+      url: `${base}/echo/{{ .remoteRef.key }}?v={{ .remoteRef.version }}&ns={{ .remoteRef.namespace }}`,
+      method: 'POST',
+      headers: { Authorization: 'Bearer {{ .auth.token }}', 'X-Key': '{{ index .auth "api-key" }}', 'X-Raw': '{{ .remoteRef.key }}' },
+      body: '{"key":"{{ .remoteRef.key }}"}',
+      secrets: [{ name: 'auth', secretRef: { name: 'creds' } }],
+    });
+    const value = await c.getSecret({ key: 'a/b c', version: 'v&1' });
+    assert.equal(value.toString(), '{"echo":true}');
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.url, '/echo/a%2Fb+c?v=v%261&ns=app');
+    assert.equal(seen.headers?.authorization, `Bearer ${TOKEN}`);
+    assert.equal(seen.headers?.['x-key'], 'K1');
+    assert.equal(seen.headers?.['x-raw'], 'a/b c');
+    assert.equal(seen.body, '{"key":"a/b c"}');
+  });
+
+  const jsonPathCases: Array<[string, string]> = [
+    ['$.data.value', 'v1'],
+    ['$.data.num', '3.25'],
+    ['$.data.list', 'first'],
+    ['$.data.list[1]', 'second'],
+    ['$.data.obj', '{"a":"\\u003c1\\u003e","b":2}'],
+    ['$.items[*].value', 'i1'],
+    ['$.data.{{ .remoteRef.property }}', 'v1'],
+  ];
+  for (const [jsonPath, want] of jsonPathCases) {
+    it(`getSecret with jsonPath ${jsonPath}`, async () => {
+      const c = await client({ result: { jsonPath } });
+      assert.equal((await c.getSecret({ key: 'k', property: 'value' })).toString(), want);
+    });
+  }
+
+  it('getSecretMap: the selected object, or a selected JSON string', async () => {
+    const c = await client({ result: { jsonPath: '$.data' } });
+    const m = await c.getSecretMap({ key: 'k' });
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString()])),
+      { value: 'v1', num: '3.25', list: '["first","second"]', obj: '{"a":"\\u003c1\\u003e","b":2}', json: '{"x":"y"}' },
+    );
+    const c2 = await client({ result: { jsonPath: '$.data.json' } });
+    assert.equal((await c2.getSecretMap({ key: 'k' })).x.toString(), 'y');
+    const c3 = await client({ result: { jsonPath: '$.data.value' } });
+    await assert.rejects(c3.getSecretMap({ key: 'k' }), /not a JSON object/);
+  });
+
+  it('a jsonPath that matches nothing is a non-retryable ProviderError', async () => {
+    const c = await client({ result: { jsonPath: '$.data.nope' } });
+    await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => e instanceof ProviderError && !e.retryable && /matched nothing/.test(e.message));
+  });
+
+  it('a jsonPath on a non-JSON answer', async () => {
+    const c = await client({ url: `${base}/text/{{ .remoteRef.key }}`, result: { jsonPath: '$.x' } });
+    await assert.rejects(c.getSecret({ key: 'k' }), /the response is not JSON/);
+  });
+
+  const statusCases: Array<[string, (e: unknown) => boolean]> = [
+    ['missing', (e) => e instanceof NoSecretError && /key "k" not found: .* answered 404/.test(e.message)],
+    ['boom', (e) => e instanceof ProviderError && e.retryable && /answered 500/.test(e.message)],
+    ['bad', (e) => e instanceof ProviderError && !e.retryable && /answered 400/.test(e.message)],
+    ['moved', (e) => e instanceof ProviderError && !e.retryable && /302 \(capstan does not follow redirects\)/.test(e.message)],
+  ];
+  for (const [route, check] of statusCases) {
+    it(`status: ${route}`, async () => {
+      const c = await client({ url: `${base}/${route}/{{ .auth.token }}`, secrets: [{ name: 'auth', secretRef: { name: 'creds' } }] });
+      await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => {
+        assert.ok(check(e), String(e));
+        const msg = (e as Error).message;
+        assert.ok(!msg.includes(BODY_SECRET) && !msg.includes(TOKEN), `message leaks: ${msg}`);
+        return true;
+      });
+    });
+  }
+
+  it('a timeout is a retryable ProviderError', async () => {
+    const c = await client({ url: `${base}/slow/{{ .remoteRef.key }}`, timeout: '200ms' });
+    const start = Date.now();
+    await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => e instanceof ProviderError && e.retryable && /no answer within 0.2s/.test(e.message));
+    assert.ok(Date.now() - start < 3000);
+  });
+
+  it('a refused connection is a retryable ProviderError', async () => {
+    const closed = http.createServer();
+    const port = await listen(closed);
+    await new Promise((r) => closed.close(r));
+    const c = await client({ url: `http://127.0.0.1:${port}/x` });
+    await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => e instanceof ProviderError && e.retryable && /ECONNREFUSED/.test(e.message));
+    assert.equal((await c.validate()).result, 'Error');
+  });
+
+  it('validate connects to the host', async () => {
+    assert.deepEqual(await (await client({})).validate(), { result: 'Ready' });
+  });
+
+  it('secrets must carry the external-secrets.io/type: webhook label', async () => {
+    const c = await client({ headers: { a: '{{ .auth.token }}' }, secrets: [{ name: 'auth', secretRef: { name: 'plain' } }] });
+    await assert.rejects(c.getSecret({ key: 'k' }), /must carry the label external-secrets.io\/type: webhook/);
+  });
+
+  it('a missing secret key is an error naming the key', async () => {
+    const c = await client({ headers: { a: '{{ .auth.passwd }}' }, secrets: [{ name: 'auth', secretRef: { name: 'creds' } }] });
+    await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => e instanceof ProviderError && /headers\.a: .*key "passwd" not found/.test((e as Error).message));
+  });
+
+  it('getAllSecrets is not supported', async () => {
+    await assert.rejects((await client({})).getAllSecrets({ name: { regexp: '.' } }), /does not support dataFrom.find/);
+  });
+
+  it('newClient rejects an invalid store', async () => {
+    await assert.rejects(webhookProvider.newClient(ctxFor({ url: 'ftp://x' })), InvalidStoreError);
+  });
+});
+
+describe('webhook over https with a private CA', () => {
+  let dir = '';
+  let server: https.Server | undefined;
+  let base = '';
+  let caBundle = '';
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-webhook-tls-'));
+    const run = (...args: string[]): void => {
+      execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    };
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test-ca');
+    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1');
+    fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+    run('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '1', '-extfile', 'ext.cnf');
+    const read = (f: string): Buffer => fs.readFileSync(path.join(dir, f));
+    caBundle = read('ca.crt').toString('base64');
+    server = https.createServer({ key: read('srv.key'), cert: read('srv.crt') }, handler({}));
+    base = `https://127.0.0.1:${await listen(server)}`;
+  });
+  after(() => {
+    server?.closeAllConnections();
+    server?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('trusts the caBundle', async () => {
+    const c = await webhookProvider.newClient(ctxFor({ url: `${base}/secrets/x`, caBundle, result: { jsonPath: '$.data.value' } }));
+    assert.equal((await c.getSecret({ key: 'x' })).toString(), 'v1');
+  });
+
+  it('trusts a caProvider Secret', async () => {
+    const secrets = { 'app/ca': { data: { 'ca.crt': caBundle } } };
+    const cfg = { url: `${base}/secrets/x`, caProvider: { type: 'Secret', name: 'ca', key: 'ca.crt' }, result: { jsonPath: '$.data.value' } };
+    const c = await webhookProvider.newClient(ctxFor(cfg, { secrets }));
+    assert.equal((await c.getSecret({ key: 'x' })).toString(), 'v1');
+  });
+
+  it('rejects the server without the CA', async () => {
+    const c = await webhookProvider.newClient(ctxFor({ url: `${base}/secrets/x` }));
+    await assert.rejects(c.getSecret({ key: 'x' }), (e: unknown) => e instanceof ProviderError && /VERIFY|CERT|SELF_SIGNED/i.test((e as Error).message));
+  });
+});
+
+describe('validateWebhookStore', () => {
+  const ok = { url: 'https://h/{{ .remoteRef.key }}' };
+  const cases: Array<[string, unknown, StoreKind, string[]]> = [
+    ['valid', ok, 'SecretStore', []],
+    ['missing url', {}, 'SecretStore', ['spec.provider.webhook.url must be set', 'spec.provider.webhook.url must be a string']],
+    ['unknown template root', { url: 'https://h/{{ .auth.x }}' }, 'SecretStore', ['spec.provider.webhook: templates use .auth, which is neither remoteRef nor a secrets[].name']],
+    ['unsupported template construct', { url: 'https://h/{{ if .a }}{{ end }}' }, 'SecretStore', ['spec.provider.webhook.url: {{ if .a }}: "if" is not supported (capstan supports a subset of Go templates)']],
+    ['ntlm', { ...ok, auth: { ntlm: {} } }, 'SecretStore', ['spec.provider.webhook.auth (NTLM) is not supported by capstan; use headers']],
+    ['filter jsonPath', { ...ok, result: { jsonPath: '$.a[?(@.b)]' } }, 'SecretStore', ['spec.provider.webhook.result.jsonPath: filter and script expressions are not supported by capstan']],
+    ['bad timeout', { ...ok, timeout: '5' }, 'SecretStore', ['spec.provider.webhook.timeout must be a positive Go duration such as 10s']],
+    ['ClusterSecretStore secret needs a namespace', { ...ok, secrets: [{ name: 'auth', secretRef: { name: 'c' } }] }, 'ClusterSecretStore', ['spec.provider.webhook.secrets[0].secretRef.namespace must be set in a ClusterSecretStore']],
+    ['SecretStore secret in another namespace', { ...ok, secrets: [{ name: 'auth', secretRef: { name: 'c', namespace: 'other' } }] }, 'SecretStore', ['spec.provider.webhook.secrets[0].secretRef.namespace must be empty or "app" in a SecretStore']],
+    ['secret name must be an identifier', { ...ok, secrets: [{ name: 'my-auth', secretRef: { name: 'c' } }] }, 'SecretStore', ['spec.provider.webhook.secrets[0].name must be an identifier (letters, digits, _) other than remoteRef']],
+  ];
+  for (const [name, cfg, kind, want] of cases) {
+    it(name, () => {
+      const store = { kind, name: 'hook', namespace: kind === 'SecretStore' ? 'app' : undefined };
+      assert.deepEqual(validateWebhookStore(cfg, store), want);
+    });
+  }
+});
