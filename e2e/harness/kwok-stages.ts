@@ -9,11 +9,15 @@
  *   controller-manager's node-monitor grace period, so the node never turns NotReady;
  * - pod-ready: a scheduled Pending pod becomes Running and Ready with a pod IP;
  * - pod-complete: a Running pod owned by a Job ends Succeeded (so Jobs and hooks complete);
+ * - pod-fail: a Running pod labelled `e2e.capstan.dev/pod-fails` ends Failed (failing hooks in tests);
  * - pod-delete: a pod marked for deletion is removed (no kubelet confirms it otherwise).
  *
  * Templates are Go templates with kwok's functions (`Now`, `Quote`, `NodeIP`, `PodIPsWith`, ...);
  * their output is patched into the object's status.
  */
+
+/** Label that makes a Job's pod fail (exit code 1) instead of complete: failing hooks in tests. */
+export const POD_FAILS_LABEL = 'e2e.capstan.dev/pod-fails';
 
 /** A `Stage` document for `resource` (`Node` or `Pod`) in kwok's YAML. */
 function stage(name: string, kind: 'Node' | 'Pod', body: string): string {
@@ -156,6 +160,7 @@ const POD_COMPLETE = stage(
     - {key: '.metadata.deletionTimestamp', operator: DoesNotExist}
     - {key: '.status.phase', operator: In, values: ['Running']}
     - {key: '.metadata.ownerReferences.[].kind', operator: In, values: ['Job']}
+    - {key: '.metadata.labels["${POD_FAILS_LABEL}"]', operator: DoesNotExist}
   next:
     statusTemplate: |
       {{ $now := Now | Quote }}
@@ -164,6 +169,25 @@ const POD_COMPLETE = stage(
       - {name: {{ .name | Quote }}, image: {{ .image | Quote }}, ready: false, started: false, restartCount: 0, state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now }}, finishedAt: {{ $now }}}}}
       {{ end }}
       phase: Succeeded
+`,
+);
+
+const POD_FAIL = stage(
+  'capstan-pod-fail',
+  'Pod',
+  `  selector:
+    matchExpressions:
+    - {key: '.metadata.deletionTimestamp', operator: DoesNotExist}
+    - {key: '.status.phase', operator: In, values: ['Running']}
+    - {key: '.metadata.labels["${POD_FAILS_LABEL}"]', operator: Exists}
+  next:
+    statusTemplate: |
+      {{ $now := Now | Quote }}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - {name: {{ .name | Quote }}, image: {{ .image | Quote }}, ready: false, started: false, restartCount: 0, state: {terminated: {exitCode: 1, reason: Error, startedAt: {{ $now }}, finishedAt: {{ $now }}}}}
+      {{ end }}
+      phase: Failed
 `,
 );
 
@@ -183,4 +207,4 @@ const POD_DELETE = stage(
  * `KwokConfiguration` document: one with `options: {}` replaces kwok's defaulted options with
  * zeros (kwok then exits: "playStageParallelism must be greater than 0"); flags carry the options.
  */
-export const KWOK_CONFIG = [NODE_READY, NODE_HEARTBEAT, POD_READY, POD_COMPLETE, POD_DELETE].join('---\n');
+export const KWOK_CONFIG = [NODE_READY, NODE_HEARTBEAT, POD_READY, POD_COMPLETE, POD_FAIL, POD_DELETE].join('---\n');

@@ -60,4 +60,42 @@ describe('app of apps', () => {
       assert.equal(cm?.metadata.annotations?.['argocd.argoproj.io/tracking-id'], `${ns}_${child}:/ConfigMap:${child}/child-config`);
     }
   });
+
+  test('waves on child Applications: the second child starts only after the first is Healthy', async () => {
+    const ns = uniqueName('waves-root');
+    const [first, second] = ['first', 'second'].map((c) => `${ns}-${c}`);
+    for (const n of [ns, first, second]) await createNamespace(n);
+    const childRepo = await git.createRepo(`${ns}-child`, path.join(ROOT, 'e2e', 'fixtures', 'selfheal'));
+    const childSha = await childRepo.headSha();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'root-'));
+    [first, second].forEach((child, wave) => {
+      const app = {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: child, annotations: { 'argocd.argoproj.io/sync-wave': String(wave) } },
+        spec: {
+          project: 'default',
+          source: { repoURL: childRepo.url, targetRevision: 'main', path: '.' },
+          destination: { server: 'https://kubernetes.default.svc', namespace: child },
+          syncPolicy: { automated: { prune: true } },
+        },
+      };
+      fs.writeFileSync(path.join(dir, `${child}.yaml`), stringify(app));
+    });
+    const rootRepo = await git.createRepo(ns, dir);
+    const rootSha = await rootRepo.headSha();
+    await createApp(ns, 'root', {
+      project: 'default',
+      source: { repoURL: rootRepo.url, targetRevision: 'main', path: '.' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+      syncPolicy: { automated: { prune: true } },
+    });
+    await waitForApp(ns, 'root', (a) => syncedAt(rootSha)(a) && a.status?.operationState?.phase === 'Succeeded', 'root synced', 90_000);
+    const a = await waitForApp(ns, first, (x) => syncedAt(childSha)(x) && x.status?.health?.status === 'Healthy', 'first Healthy');
+    const b = await waitForApp(ns, second, (x) => syncedAt(childSha)(x), 'second Synced');
+    const firstDone = Date.parse(a.status?.operationState?.finishedAt ?? '');
+    const secondCreated = Date.parse(b.metadata.creationTimestamp ?? '');
+    // creationTimestamp has one-second resolution: compare at that resolution.
+    assert.ok(secondCreated >= Math.floor(firstDone / 1000) * 1000, `second created ${b.metadata.creationTimestamp} after first synced ${a.status?.operationState?.finishedAt}`);
+  });
 });

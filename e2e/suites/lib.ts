@@ -49,7 +49,7 @@ export interface AppObject extends KubeObject {
     health?: { status?: string };
     resources?: Array<{ kind: string; name: string; namespace?: string; status?: string; requiresPruning?: boolean }>;
     conditions?: Array<{ type: string; message: string }>;
-    operationState?: { phase?: string; message?: string; syncResult?: { revision?: string } };
+    operationState?: { phase?: string; message?: string; finishedAt?: string; syncResult?: { revision?: string } };
     history?: Array<{ id: number; revision?: string }>;
     reconciledAt?: string;
   };

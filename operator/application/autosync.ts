@@ -1,8 +1,13 @@
 /**
- * When automated sync runs, as Argo CD's `autoSync`: only when the app is OutOfSync; not again for a
- * revision (and source) already synced, unless self-heal is on; not after a failed attempt at the same
- * revision (a new commit or a manual sync moves on); never when it would delete every resource and
- * `allowEmpty` is off.
+ * When automated sync runs, as Argo CD's `autoSync`:
+ * - only when the app is OutOfSync;
+ * - a revision (and source) already synced successfully is synced again only with self-heal, after
+ *   Argo CD's self-heal backoff since the last sync (2 s, x3, at most 5 min; the first drift after a
+ *   quiet period is healed at once);
+ * - after a failed attempt at the same revision, again per `syncPolicy.retry` (capstan's default for
+ *   automated syncs: 5 retries, 5 s, x2, at most 3 min; `limit < 0` is unlimited), then a SyncError
+ *   condition says it gave up until a new commit or a manual sync;
+ * - never when it would delete every resource and `allowEmpty` is off.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { App } from './api';
@@ -20,27 +25,102 @@ export interface SyncRequest {
   initiatedBy: { username?: string; automated?: boolean };
   /** Set when automated sync decided not to run, with the reason (reported as SyncError). */
   skipReason?: string;
+  /** Which retry of a failed revision this is (0 for a first attempt). */
+  retryCount?: number;
+  /** A self-heal sync (a revision already synced, re-applied to revert drift). */
+  selfHeal?: boolean;
+}
+
+/** Automated sync must wait this long (ms) before it may run; the caller requeues. */
+export interface SyncWait {
+  waitMs: number;
+}
+
+/** Backoff settings, in ms. */
+export interface Backoff {
+  durationMs: number;
+  factor: number;
+  maxDurationMs: number;
+}
+
+/** capstan's default retry for automated syncs. */
+export const DEFAULT_RETRY = { limit: 5, backoff: { durationMs: 5_000, factor: 2, maxDurationMs: 180_000 } };
+/** Argo CD's self-heal backoff. */
+export const SELF_HEAL_BACKOFF: Backoff = { durationMs: 2_000, factor: 3, maxDurationMs: 300_000 };
+/** After this long without a sync (ms), self-heal attempts count from zero again. */
+export const SELF_HEAL_RESET_MS = 300_000;
+
+/** The n-th step of a backoff (n from 0), capped. */
+export function backoffStep(b: Backoff, n: number): number {
+  return Math.min(b.maxDurationMs, b.durationMs * b.factor ** n);
+}
+
+/** Parses a Go duration as Argo CD's retry backoff writes it (`5s`, `3m`, `1h30m`) into ms. */
+export function durationMs(value: string | undefined, fallback: number): number {
+  if (!value) return fallback;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let consumed = '';
+  for (const m of value.matchAll(re)) {
+    total += Number(m[1]) * unit[m[2]];
+    consumed += m[0];
+  }
+  return consumed === value ? total : fallback;
+}
+
+/** The app's retry policy, with capstan's defaults. */
+export function retryPolicy(app: App): { limit: number; backoff: Backoff } {
+  const r = app.spec.syncPolicy?.retry;
+  if (!r) return DEFAULT_RETRY;
+  const d = DEFAULT_RETRY.backoff;
+  return {
+    limit: r.limit ?? DEFAULT_RETRY.limit,
+    backoff: {
+      durationMs: durationMs(r.backoff?.duration, d.durationMs),
+      factor: Number(r.backoff?.factor ?? d.factor),
+      maxDurationMs: durationMs(r.backoff?.maxDuration, d.maxDurationMs),
+    },
+  };
 }
 
 /**
  * Decides whether automated sync runs now.
- * @returns a request, a request carrying `skipReason` (reported as a condition), or undefined (nothing to do).
+ * @param selfHealAttempts - self-heal syncs run since the last quiet period (kept by the caller).
+ * @param now - current time in ms.
+ * @returns a request; a request carrying `skipReason` (reported as a condition); a wait; or undefined.
  */
-export function automatedSyncDecision(app: App, cmp: Comparison): SyncRequest | undefined {
+export function automatedSyncDecision(app: App, cmp: Comparison, selfHealAttempts = 0, now = Date.now()): SyncRequest | SyncWait | undefined {
   const automated = app.spec.syncPolicy?.automated;
   if (!automated || automated.enabled === false || cmp.status === 'Synced') return undefined;
   const last = app.status?.operationState;
-  const sameTarget = lastSyncedSameTarget(app, cmp);
-  if (sameTarget && last?.phase !== 'Succeeded' && last?.phase !== 'Running') {
-    return { ...base(automated.prune), skipReason: `Failed sync attempt to ${cmp.revisions[0]}: ${last?.message ?? ''}` };
+  const finishedAt = last?.finishedAt ? Date.parse(last.finishedAt) : 0;
+  if (lastSyncedSameTarget(app, cmp) && last?.phase !== 'Running') {
+    if (last?.phase !== 'Succeeded') return retryDecision(app, cmp, automated.prune, now - finishedAt);
+    if (!automated.selfHeal) return undefined;
+    const wait = backoffStep(SELF_HEAL_BACKOFF, selfHealAttempts - 1) - (now - finishedAt);
+    if (selfHealAttempts > 0 && wait > 0) return { waitMs: wait };
+    return { ...base(automated.prune), selfHeal: true };
   }
-  if (sameTarget && !automated.selfHeal) return undefined;
   const targets = cmp.resources.filter((r) => r.target).length;
   const prunes = cmp.resources.filter((r) => r.requiresPruning).length;
   if (automated.prune && !automated.allowEmpty && targets === 0 && prunes > 0) {
     return { ...base(true), skipReason: 'auto-sync will wipe out all resources: refused because allowEmpty is false' };
   }
   return base(automated.prune);
+}
+
+function retryDecision(app: App, cmp: Comparison, prune: boolean | undefined, sinceMs: number): SyncRequest | SyncWait {
+  const last = app.status?.operationState;
+  const policy = retryPolicy(app);
+  const count = last?.retryCount ?? 0;
+  if (policy.limit >= 0 && count >= policy.limit) {
+    const tries = count ? ` (retried ${count} times)` : '';
+    return { ...base(prune), skipReason: `Failed sync attempt to ${cmp.revisions[0]}: ${last?.message ?? ''}${tries}` };
+  }
+  const wait = backoffStep(policy.backoff, count) - sinceMs;
+  if (wait > 0) return { waitMs: wait };
+  return { ...base(prune), retryCount: count + 1 };
 }
 
 /** True when the last operation synced the revisions and sources the comparison is at. */

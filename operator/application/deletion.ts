@@ -10,6 +10,11 @@ import { App, RESOURCES_FINALIZER, setFinalizers } from './api';
 import { ApplicationContext } from './context';
 import { watchRecordedKinds } from './compare';
 import { appInstanceName, trackedBy } from './tracking';
+import { SYNC_OPTIONS_ANNOTATION } from '../sync/annotations';
+import { KubeObject } from '../kube/object';
+
+const syncOptionsOf = (obj: KubeObject): string[] =>
+  (obj.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '').split(',').map((s) => s.trim());
 
 const OURS = [RESOURCES_FINALIZER, `${RESOURCES_FINALIZER}/foreground`, `${RESOURCES_FINALIZER}/background`];
 
@@ -21,7 +26,10 @@ export async function handleDeletion(ctx: ApplicationContext, app: App): Promise
   const policy = ours.some((f) => f.endsWith('/background')) ? 'Background' : 'Foreground';
   const instance = appInstanceName(app.metadata.namespace, app.metadata.name, ctx.settings.controllerNamespace);
   await watchRecordedKinds(ctx, app.status?.resources ?? []);
-  const remaining = ctx.live.all().filter(({ obj }) => trackedBy(obj) === instance);
+  // `Delete=false` (sync option): the object outlives the app (Argo CD).
+  const remaining = ctx.live
+    .all()
+    .filter(({ obj }) => trackedBy(obj) === instance && !syncOptionsOf(obj).includes('Delete=false'));
   for (const { rt, obj } of remaining) {
     if (obj.metadata.deletionTimestamp) continue;
     await deleteObject(ctx.client, rt, obj.metadata.namespace, obj.metadata.name ?? '', policy).catch((err: unknown) => {

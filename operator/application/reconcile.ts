@@ -9,9 +9,9 @@
 import { ApplicationContext } from './context';
 import { AppCondition, ConditionType, mergeConditions } from './conditions';
 import { Comparison, ManagedResource, clearRenderCache, compareApp } from './compare';
-import { appInstanceName } from './tracking';
+import { appInstanceName, trackedBy } from './tracking';
 import { App, getApp, patchApp, patchAppStatus, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
-import { automatedSyncDecision, SyncRequest } from './autosync';
+import { automatedSyncDecision, SELF_HEAL_RESET_MS, SyncRequest } from './autosync';
 import { handleDeletion } from './deletion';
 import { checkProject } from './project';
 import { destinationProblem } from './destination';
@@ -62,16 +62,40 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
     await writeStatus(ctx, app, { sync: { status: 'Unknown', comparedTo: comparedTo(app) } }, [{ type: ConditionType.ComparisonError, message }], now);
     throw err;
   }
-  const request: SyncRequest | undefined = app.operation?.sync ? manualRequest(app) : automatedSyncDecision(app, cmp);
-  let extra: Partial<App['status']> = {};
+  const decision = app.operation?.sync ? manualRequest(app) : automatedSyncDecision(app, cmp, selfHealAttempts.get(key(app)) ?? 0);
+  const request = decision && 'manual' in decision ? decision : undefined;
+  let extra: ApplicationStatus = {};
   const conditions: AppCondition[] = [];
   if (request?.skipReason) conditions.push({ type: ConditionType.SyncError, message: request.skipReason });
+  conditions.push(...sharedResourceWarnings(cmp, instance));
   if (request && !request.skipReason) {
+    countSelfHeal(app, request);
     extra = await sync(ctx, app, instance, cmp, request);
     cmp = await compareApp(ctx, app, instance);
   }
   await writeStatus(ctx, app, { ...extra, ...comparisonStatus(app, cmp) }, conditions, now);
-  return { requeueAfterMs: ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs) };
+  const refresh = ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs);
+  return { requeueAfterMs: decision && 'waitMs' in decision ? Math.min(decision.waitMs, refresh) : refresh };
+}
+
+/** SharedResourceWarning for each desired object whose live tracking id names another app (Argo CD). */
+function sharedResourceWarnings(cmp: Comparison, instance: string): AppCondition[] {
+  return cmp.resources
+    .filter((r) => r.target && r.live && trackedBy(r.live) && trackedBy(r.live) !== instance)
+    .map((r) => ({
+      type: ConditionType.SharedResourceWarning,
+      message: `${r.kind}/${r.name} is part of applications ${trackedBy(r.live!)} and ${instance}`,
+    }));
+}
+
+/** Self-heal syncs per app since its last quiet period (process memory: a restart starts afresh). */
+const selfHealAttempts = new Map<string, number>();
+
+function countSelfHeal(app: App, request: SyncRequest): void {
+  if (!request.selfHeal) return selfHealAttempts.delete(key(app)) as unknown as void;
+  const finished = Date.parse(app.status?.operationState?.finishedAt ?? '') || 0;
+  const quiet = Date.now() - finished > SELF_HEAL_RESET_MS;
+  selfHealAttempts.set(key(app), quiet ? 1 : (selfHealAttempts.get(key(app)) ?? 0) + 1);
 }
 
 function key(app: App): string {
@@ -148,6 +172,13 @@ function manualRequest(app: App): SyncRequest {
   };
 }
 
+/** `PrunePropagationPolicy=foreground|background|orphan` (Argo CD; default foreground). */
+function propagationPolicy(app: App): 'Foreground' | 'Background' | 'Orphan' {
+  const opt = (app.spec.syncPolicy?.syncOptions ?? []).find((o) => o.startsWith('PrunePropagationPolicy='));
+  const v = opt?.split('=')[1]?.toLowerCase();
+  return v === 'background' ? 'Background' : v === 'orphan' ? 'Orphan' : 'Foreground';
+}
+
 function hasSyncOption(app: App, option: string): boolean {
   return (app.spec.syncPolicy?.syncOptions ?? []).includes(option);
 }
@@ -172,11 +203,18 @@ async function sync(ctx: ApplicationContext, app: App, instance: string, cmp: Co
   try {
     const target = req.revision ? await compareApp(ctx, app, instance, { revisionOverride: req.revision }) : cmp;
     revisions = target.revisions;
+    if (req.manual && app.spec.syncPolicy?.automated && app.spec.syncPolicy.automated.enabled !== false && target.revisions[0] !== cmp.revisions[0]) {
+      // As Argo CD: automated sync would undo a rollback at once.
+      throw new Error('rollback cannot be initiated when auto-sync is enabled');
+    }
     const dest = app.spec.destination.namespace;
     outcome = req.dryRun
       ? { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] }
       : await executeSync(ctx, planSync(selected(target.resources, req.resources), req.resources?.length ? [] : target.hooks, { pruneLast: hasSyncOption(app, 'PruneLast=true') }), {
           prune: req.prune,
+          syncOptions: app.spec.syncPolicy?.syncOptions,
+          appInstance: instance,
+          prunePropagationPolicy: propagationPolicy(app),
           createNamespace:
             hasSyncOption(app, 'CreateNamespace=true') && dest
               ? { name: dest, ...(app.spec.syncPolicy?.managedNamespaceMetadata ?? {}) }
@@ -197,7 +235,15 @@ async function sync(ctx: ApplicationContext, app: App, instance: string, cmp: Co
     ...(multi ? { revisions, sources: app.spec.sources } : { revision: revisions[0], source: app.spec.source }),
   };
   const status: ApplicationStatus = {
-    operationState: { operation, phase: outcome.phase, message: outcome.message, startedAt, finishedAt, syncResult },
+    operationState: {
+      operation,
+      phase: outcome.phase,
+      message: outcome.message,
+      startedAt,
+      finishedAt,
+      syncResult,
+      ...(req.retryCount ? { retryCount: req.retryCount } : {}),
+    },
   };
   if (outcome.phase === 'Succeeded' && !req.dryRun) status.history = appendHistory(app, revisions, startedAt, finishedAt, req);
   if (req.manual) await patchApp(ctx.client, app, { operation: null });

@@ -34,18 +34,26 @@ export function decodeValue(value: Buffer, strategy: DecodingStrategy | undefine
     case 'Base64':
     case 'Base64URL': {
       const out = strictBase64(value.toString('latin1'), strategy === 'Base64URL');
-      if (!out) throw new ProviderError(`decoding key "${key}" with decodingStrategy ${strategy} failed: not valid ${strategy}`);
+      if (!out)
+        throw new ProviderError(
+          `decoding key "${key}" with decodingStrategy ${strategy} failed: not valid ${strategy}`,
+        );
       return out;
     }
     case 'Auto':
-      return strictBase64(value.toString('latin1'), false) ?? strictBase64(value.toString('latin1'), true) ?? value;
+      return (
+        strictBase64(value.toString('latin1'), false) ?? strictBase64(value.toString('latin1'), true) ?? value
+      );
     default:
       throw new ProviderError(`decodingStrategy "${String(strategy)}" of key "${key}" is not supported`);
   }
 }
 
 /** `decodeValue` for every entry of a map (ESO `DecodeMap`). */
-export function decodeMap(values: Record<string, Buffer>, strategy: DecodingStrategy | undefined): Record<string, Buffer> {
+export function decodeMap(
+  values: Record<string, Buffer>,
+  strategy: DecodingStrategy | undefined,
+): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(values)) out[k] = decodeValue(v, strategy, k);
   return out;
@@ -61,7 +69,10 @@ function validKeyChar(ch: string): boolean {
  * every other character becomes `_`; with `Unicode` it becomes `_U<4+ hex digits>_`.
  * @throws ProviderError (non-retryable) when two keys convert to the same key.
  */
-export function convertKeys(values: Record<string, Buffer>, strategy: ConversionStrategy | undefined): Record<string, Buffer> {
+export function convertKeys(
+  values: Record<string, Buffer>,
+  strategy: ConversionStrategy | undefined,
+): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(values)) {
     const key = convertKey(k, strategy);

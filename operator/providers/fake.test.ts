@@ -7,7 +7,11 @@ import { InvalidStoreError, NoSecretError, ProviderError } from './types';
 
 const config: FakeProviderConfig = {
   data: [
-    { key: '/db', value: '{"user":"app","password":"s3cret","port":5432,"big":12345678901234567890,"nested":{"a": [1, 2]},"none":null}' },
+    {
+      key: '/db',
+      value:
+        '{"user":"app","password":"s3cret","port":5432,"big":12345678901234567890,"nested":{"a": [1, 2]},"none":null}',
+    },
     { key: '/db', version: 'v1', value: '{"user":"old"}' },
     { key: '/db', version: 'v2', value: '{"user":"older-by-name"}' },
     { key: '/plain', value: 'just text' },
@@ -66,10 +70,15 @@ describe('fake getSecretMap', () => {
     });
   });
   it('property selects the object to extract', async () => {
-    assert.deepEqual(text(await client.getSecretMap({ key: '/dotted', property: 'a' })), { b: '{"c":"deep"}' });
+    assert.deepEqual(text(await client.getSecretMap({ key: '/dotted', property: 'a' })), {
+      b: '{"c":"deep"}',
+    });
   });
   it('a value that is not a JSON object cannot be extracted', async () => {
-    await assert.rejects(client.getSecretMap({ key: '/plain' }), (e: unknown) => e instanceof ProviderError && !e.retryable);
+    await assert.rejects(
+      client.getSecretMap({ key: '/plain' }),
+      (e: unknown) => e instanceof ProviderError && !e.retryable,
+    );
   });
   it('unknown key', async () => {
     await assert.rejects(client.getSecretMap({ key: '/nope' }), NoSecretError);
@@ -81,7 +90,11 @@ describe('fake getAllSecrets', () => {
     ['regexp is unanchored', { name: { regexp: 'app/' } }, { app_one: '1', app_two: '2' }],
     ['anchored regexp', { name: { regexp: '^other$' } }, { other: '3' }],
     ['latest version wins', { name: { regexp: '^/db$' } }, { _db: '{"user":"older-by-name"}' }],
-    ['Unicode conversion', { name: { regexp: '^app/one' }, conversionStrategy: 'Unicode' }, { app_U002f_one: '1' }],
+    [
+      'Unicode conversion',
+      { name: { regexp: '^app/one' }, conversionStrategy: 'Unicode' },
+      { app_U002f_one: '1' },
+    ],
   ];
   for (const [name, find, want] of cases) {
     it(name, async () => assert.deepEqual(text(await client.getAllSecrets(find)), want));
@@ -104,11 +117,20 @@ describe('fake provider', () => {
   const cases: Array<[string, unknown, string[]]> = [
     ['valid', { data: [{ key: 'k', value: 'v' }] }, []],
     ['empty data', { data: [] }, []],
-    ['missing key and value', { data: [{}] }, ['spec.provider.fake.data[0].key must be set', 'spec.provider.fake.data[0].value must be set']],
-    ['bad validationResult', { data: [], validationResult: 7 }, ['spec.provider.fake.validationResult must be 0 (Ready), 1 (Unknown) or 2 (Error)']],
+    [
+      'missing key and value',
+      { data: [{}] },
+      ['spec.provider.fake.data[0].key must be set', 'spec.provider.fake.data[0].value must be set'],
+    ],
+    [
+      'bad validationResult',
+      { data: [], validationResult: 7 },
+      ['spec.provider.fake.validationResult must be 0 (Ready), 1 (Unknown) or 2 (Error)'],
+    ],
     ['not an object', 'x', ['spec.provider.fake must be an object']],
   ];
-  for (const [name, cfg, want] of cases) it(`validateStore: ${name}`, () => assert.deepEqual(fakeProvider.validateStore(cfg), want));
+  for (const [name, cfg, want] of cases)
+    it(`validateStore: ${name}`, () => assert.deepEqual(fakeProvider.validateStore(cfg), want));
 
   const ctx = (fake: unknown) => ({
     store: { kind: 'SecretStore' as const, name: 's', namespace: 'ns', spec: { provider: { fake } } },

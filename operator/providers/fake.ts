@@ -24,7 +24,15 @@ import { convertKeys } from './decoding';
 import { compileFindRegexp } from './find';
 import { jsonGet, jsonRawMembers } from './json';
 import { isObject } from './storerefs';
-import type { FindRef, Provider, ProviderContext, RemoteRef, SecretsClient, StoreIdentity, ValidationResult } from './types';
+import type {
+  FindRef,
+  Provider,
+  ProviderContext,
+  RemoteRef,
+  SecretsClient,
+  StoreIdentity,
+  ValidationResult,
+} from './types';
 import { InvalidStoreError, NoSecretError, ProviderError } from './types';
 
 /** One entry of `spec.provider.fake.data`. */
@@ -61,7 +69,8 @@ function validateData(data: unknown): string[] {
     if (!isObject(d)) return problems.push(`data[${i}] must be an object`);
     if (typeof d.key !== 'string' || d.key === '') problems.push(`data[${i}].key must be set`);
     if (typeof d.value !== 'string' || d.value === '') problems.push(`data[${i}].value must be set`);
-    if (d.version !== undefined && typeof d.version !== 'string') problems.push(`data[${i}].version must be a string`);
+    if (d.version !== undefined && typeof d.version !== 'string')
+      problems.push(`data[${i}].version must be a string`);
   });
   return problems;
 }
@@ -109,7 +118,9 @@ export class FakeSecretsClient implements SecretsClient {
     if (!ref.property) return Buffer.from(value);
     const found = jsonGet(value, ref.property);
     if (found === undefined) {
-      throw new NoSecretError(`property "${ref.property}" not found in key "${ref.key}" of store "${this.storeName}"`);
+      throw new NoSecretError(
+        `property "${ref.property}" not found in key "${ref.key}" of store "${this.storeName}"`,
+      );
     }
     return Buffer.from(found);
   }
@@ -123,7 +134,9 @@ export class FakeSecretsClient implements SecretsClient {
     const value = (await this.getSecret(ref)).toString('utf8');
     const members = jsonRawMembers(value);
     if (!members) {
-      throw new ProviderError(`key "${ref.key}" of store "${this.storeName}" is not a JSON object, so it cannot be extracted`);
+      throw new ProviderError(
+        `key "${ref.key}" of store "${this.storeName}" is not a JSON object, so it cannot be extracted`,
+      );
     }
     const out: Record<string, Buffer> = {};
     for (const [k, raw] of members) {
@@ -156,7 +169,9 @@ export class FakeSecretsClient implements SecretsClient {
   /** Ready unless the spec's `validationResult` says otherwise. */
   async validate(): Promise<ValidationResult> {
     const result = VALIDATION[String(this.config.validationResult ?? 0)] ?? 'Ready';
-    return result === 'Ready' ? { result } : { result, message: 'unable to validate (spec.provider.fake.validationResult)' };
+    return result === 'Ready'
+      ? { result }
+      : { result, message: 'unable to validate (spec.provider.fake.validationResult)' };
   }
 
   /** Nothing to release. */

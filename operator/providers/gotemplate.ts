@@ -40,7 +40,21 @@ interface Command {
 
 type Node = { kind: 'text'; text: string } | { kind: 'action'; pipeline: Command[]; source: string };
 
-const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue', 'nil', 'true', 'false']);
+const KEYWORDS = new Set([
+  'if',
+  'else',
+  'end',
+  'range',
+  'with',
+  'define',
+  'template',
+  'block',
+  'break',
+  'continue',
+  'nil',
+  'true',
+  'false',
+]);
 
 /** The supported functions; each gets its evaluated arguments (strings) and returns a string. */
 const FUNCS: Record<string, (args: Value[]) => string> = {
@@ -49,7 +63,8 @@ const FUNCS: Record<string, (args: Value[]) => string> = {
   b64enc: (a) => Buffer.from(one(a, 'b64enc')).toString('base64'),
   b64dec: (a) => {
     const s = one(a, 'b64dec');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new GoTemplateError('b64dec: the argument is not valid base64');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0)
+      throw new GoTemplateError('b64dec: the argument is not valid base64');
     return Buffer.from(s, 'base64').toString('utf8');
   },
   quote: (a) => a.map((v) => JSON.stringify(str(v))).join(' '),
@@ -101,7 +116,8 @@ export function goQueryEscape(s: string): string {
 /** Splits an action's text into tokens. */
 function tokenize(src: string): string[] {
   const tokens: string[] = [];
-  const re = /\s+|"(?:[^"\\]|\\.)*"|`[^`]*`|\(|\)|\||(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\.|[A-Za-z_][A-Za-z0-9_]*|\$[A-Za-z0-9_]*|\S/gy;
+  const re =
+    /\s+|"(?:[^"\\]|\\.)*"|`[^`]*`|\(|\)|\||(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\.|[A-Za-z_][A-Za-z0-9_]*|\$[A-Za-z0-9_]*|\S/gy;
   for (let m = re.exec(src); m; m = re.exec(src)) if (m[0].trim()) tokens.push(m[0]);
   return tokens;
 }
@@ -139,10 +155,15 @@ class ActionParser {
     if (t === undefined) this.fail('empty command');
     if (/^[A-Za-z_]/.test(t)) {
       if (KEYWORDS.has(t)) this.fail(`"${t}" is not supported (capstan supports a subset of Go templates)`);
-      if (!(t in FUNCS)) this.fail(`function "${t}" is not supported; supported: ${GO_TEMPLATE_FUNCTIONS.join(', ')}`);
+      if (!(t in FUNCS))
+        this.fail(`function "${t}" is not supported; supported: ${GO_TEMPLATE_FUNCTIONS.join(', ')}`);
       this.pos++;
       const args: Operand[] = [];
-      while (this.pos < this.tokens.length && this.tokens[this.pos] !== '|' && this.tokens[this.pos] !== ')') {
+      while (
+        this.pos < this.tokens.length &&
+        this.tokens[this.pos] !== '|' &&
+        this.tokens[this.pos] !== ')'
+      ) {
         args.push(this.operand());
       }
       return { fn: t, args };
@@ -202,7 +223,11 @@ function parseNodes(text: string): Node[] {
     if (chunk) nodes.push({ kind: 'text', text: chunk });
     const body = inner.trim();
     if (!(body.startsWith('/*') && body.endsWith('*/'))) {
-      nodes.push({ kind: 'action', pipeline: new ActionParser(tokenize(inner), inner).parse(), source: inner.trim() });
+      nodes.push({
+        kind: 'action',
+        pipeline: new ActionParser(tokenize(inner), inner).parse(),
+        source: inner.trim(),
+      });
     }
     i = close + 2;
   }
@@ -270,7 +295,8 @@ export function compileGoTemplate(text: string): GoTemplate {
     roots,
     render(data: TemplateData): string {
       let out = '';
-      for (const n of nodes) out += n.kind === 'text' ? n.text : str(evalPipeline(n.pipeline, data, n.source));
+      for (const n of nodes)
+        out += n.kind === 'text' ? n.text : str(evalPipeline(n.pipeline, data, n.source));
       return out;
     },
   };

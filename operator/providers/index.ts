@@ -35,5 +35,10 @@ export { decodeMap, decodeValue, convertKeys, convertKey } from './decoding';
 export { parseGoDuration } from './duration';
 export { fakeProvider, FakeSecretsClient, type FakeProviderConfig, type FakeProviderData } from './fake';
 export { kubernetesProvider, KubernetesSecretsClient, type KubernetesProviderConfig } from './kubernetes';
-export { webhookProvider, WebhookSecretsClient, WEBHOOK_SECRET_LABEL, type WebhookProviderConfig } from './webhook';
+export {
+  webhookProvider,
+  WebhookSecretsClient,
+  WEBHOOK_SECRET_LABEL,
+  type WebhookProviderConfig,
+} from './webhook';
 export type { SecretKeySelector, CAProvider, KubeSecret } from './storerefs';

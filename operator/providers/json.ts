@@ -173,7 +173,9 @@ export function goFormatFloat(n: number): string {
 
 /** Go's JSON string encoding: like JSON.stringify, plus `<`, `>`, `&`, U+2028 and U+2029 escaped when `html`. */
 function goJsonString(s: string, html: boolean): string {
-  let out = JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  let out = JSON.stringify(s)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
   if (html) out = out.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
   return out;
 }

@@ -80,7 +80,14 @@ export function remoteKubeClient(cluster: RemoteCluster, user: RemoteUser): Kube
       },
     ],
     // client-node applies no TLS options at all without a user: an anonymous user is still a user entry.
-    users: [{ name: 'remote', token: user.token, certData: user.certData?.toString('base64'), keyData: user.keyData?.toString('base64') }],
+    users: [
+      {
+        name: 'remote',
+        token: user.token,
+        certData: user.certData?.toString('base64'),
+        keyData: user.keyData?.toString('base64'),
+      },
+    ],
     contexts: [{ name: 'remote', cluster: 'remote', user: 'remote' }],
     currentContext: 'remote',
   });
@@ -139,13 +146,19 @@ export async function serviceAccountToken(
     const status = err instanceof KubeApiError ? err.status : 0;
     const retryable = status === 0 || status === 429 || status >= 500;
     const reason = err instanceof KubeApiError ? `${err.status} ${err.reason}` : 'transport error';
-    throw new ProviderError(`cannot create a token for service account "${ns}/${sa.name}" of store "${ctx.store.name}": ${reason}`, {
-      retryable,
-      cause: err,
-    });
+    throw new ProviderError(
+      `cannot create a token for service account "${ns}/${sa.name}" of store "${ctx.store.name}": ${reason}`,
+      {
+        retryable,
+        cause: err,
+      },
+    );
   }
   const token = res.status?.token;
-  if (!token) throw new ProviderError(`the TokenRequest for service account "${ns}/${sa.name}" returned no token`, { retryable: true });
+  if (!token)
+    throw new ProviderError(`the TokenRequest for service account "${ns}/${sa.name}" returned no token`, {
+      retryable: true,
+    });
   const expiresAt = Date.parse(res.status?.expirationTimestamp ?? '') || Date.now() + TOKEN_SECONDS * 1000;
   if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.delete(tokenCache.keys().next().value as string);
   tokenCache.set(key, { token, expiresAt });
@@ -158,12 +171,22 @@ export function clearTokenCache(): void {
 }
 
 /** Kubeconfig fields that would make the operator read its own files or run commands. */
-const REFUSED_USER_FIELDS = ['tokenFile', 'client-certificate', 'client-key', 'exec', 'auth-provider', 'username', 'password', 'as'];
+const REFUSED_USER_FIELDS = [
+  'tokenFile',
+  'client-certificate',
+  'client-key',
+  'exec',
+  'auth-provider',
+  'username',
+  'password',
+  'as',
+];
 
 function named(list: unknown, name: unknown, field: string): Record<string, unknown> {
   const hit = Array.isArray(list) ? list.find((e: unknown) => isObject(e) && e.name === name) : undefined;
   const inner = isObject(hit) ? hit[field] : undefined;
-  if (!isObject(inner)) throw new ProviderError(`the authRef kubeconfig has no ${field} named "${String(name)}"`);
+  if (!isObject(inner))
+    throw new ProviderError(`the authRef kubeconfig has no ${field} named "${String(name)}"`);
   return inner;
 }
 
@@ -180,7 +203,8 @@ export function parseKubeconfigCredentials(text: string): { cluster: RemoteClust
   }
   if (!isObject(doc)) throw new ProviderError('the authRef kubeconfig is not a kubeconfig');
   const contexts = Array.isArray(doc.contexts) ? (doc.contexts as unknown[]) : [];
-  const ctxName = doc['current-context'] ?? (contexts.length === 1 && isObject(contexts[0]) ? contexts[0].name : undefined);
+  const ctxName =
+    doc['current-context'] ?? (contexts.length === 1 && isObject(contexts[0]) ? contexts[0].name : undefined);
   const context = named(doc.contexts, ctxName, 'context');
   const cluster = named(doc.clusters, context.cluster, 'cluster');
   const user = named(doc.users, context.user, 'user');
@@ -189,10 +213,14 @@ export function parseKubeconfigCredentials(text: string): { cluster: RemoteClust
   }
   const refused = REFUSED_USER_FIELDS.filter((f) => user[f] !== undefined);
   if (refused.length) {
-    throw new ProviderError(`the authRef kubeconfig user uses ${refused.join(', ')}; capstan accepts token or client-certificate-data/client-key-data only`);
+    throw new ProviderError(
+      `the authRef kubeconfig user uses ${refused.join(', ')}; capstan accepts token or client-certificate-data/client-key-data only`,
+    );
   }
-  if (typeof cluster.server !== 'string' || !cluster.server) throw new ProviderError('the authRef kubeconfig cluster has no server');
-  const b64 = (v: unknown): Buffer | undefined => (typeof v === 'string' && v ? Buffer.from(v, 'base64') : undefined);
+  if (typeof cluster.server !== 'string' || !cluster.server)
+    throw new ProviderError('the authRef kubeconfig cluster has no server');
+  const b64 = (v: unknown): Buffer | undefined =>
+    typeof v === 'string' && v ? Buffer.from(v, 'base64') : undefined;
   return {
     cluster: {
       server: normaliseServer(cluster.server),
@@ -211,7 +239,11 @@ export function parseKubeconfigCredentials(text: string): { cluster: RemoteClust
 /** The store's credentials (ESO `getAuth` switch). */
 async function storeUser(ctx: ProviderContext, auth: KubernetesAuth | undefined): Promise<RemoteUser> {
   if (auth?.token) {
-    return { token: (await readSecretKey(ctx, auth.token.bearerToken, 'auth.token.bearerToken')).toString('utf8').trim() };
+    return {
+      token: (await readSecretKey(ctx, auth.token.bearerToken, 'auth.token.bearerToken'))
+        .toString('utf8')
+        .trim(),
+    };
   }
   if (auth?.serviceAccount) return { token: await serviceAccountToken(ctx, auth.serviceAccount) };
   if (auth?.cert) {
@@ -229,7 +261,10 @@ async function storeUser(ctx: ProviderContext, auth: KubernetesAuth | undefined)
  * @param config - the validated `spec.provider.kubernetes`.
  * @throws ProviderError / InvalidStoreError when credentials cannot be resolved.
  */
-export async function remoteClientFor(ctx: ProviderContext, config: KubernetesProviderConfig): Promise<KubeClient> {
+export async function remoteClientFor(
+  ctx: ProviderContext,
+  config: KubernetesProviderConfig,
+): Promise<KubeClient> {
   if (config.authRef) {
     const text = (await readSecretKey(ctx, config.authRef, 'authRef')).toString('utf8');
     const { cluster, user } = parseKubeconfigCredentials(text);

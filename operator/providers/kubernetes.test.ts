@@ -5,16 +5,29 @@ import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeClient } from '../kube/client';
 import { clearTokenCache, parseKubeconfigCredentials } from './kubernetes-auth';
-import { findSecrets, isReferentSpec, kubernetesProvider, labelSelector, secretMap, secretValue, validateKubernetesStore } from './kubernetes';
+import {
+  findSecrets,
+  isReferentSpec,
+  kubernetesProvider,
+  labelSelector,
+  secretMap,
+  secretValue,
+  validateKubernetesStore,
+} from './kubernetes';
 import type { KubeSecret } from './storerefs';
 import type { ProviderContext, RemoteRef, StoreKind } from './types';
 import { InvalidStoreError, NoSecretError, ProviderError } from './types';
 
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
-const text = (m: Record<string, Buffer>): Record<string, string> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString()]));
+const text = (m: Record<string, Buffer>): Record<string, string> =>
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString()]));
 
 const secret: KubeSecret = {
-  metadata: { name: 'db', labels: { app: 'db', dev: '<seb>' }, annotations: { date: 'today', cfg: '{"a":{"b":"deep"}}' } },
+  metadata: {
+    name: 'db',
+    labels: { app: 'db', dev: '<seb>' },
+    annotations: { date: 'today', cfg: '{"a":{"b":"deep"}}' },
+  },
   data: {
     token: b64('foobar'),
     'file.png': b64('correct'),
@@ -32,14 +45,23 @@ describe('secretValue (ESO GetSecret)', () => {
     ['a gjson path into a key', { key: 'db', property: 'foo.huga.bar' }, 'val'],
     ['binary data stays binary', { key: 'db', property: 'bin' }, Buffer.from([0, 255, 172])],
     ['missing property', { key: 'db', property: 'nope' }, NoSecretError],
-    ['metadata: labels as JSON', { key: 'db', property: 'labels', metadataPolicy: 'Fetch' }, '{"app":"db","dev":"<seb>"}'],
+    [
+      'metadata: labels as JSON',
+      { key: 'db', property: 'labels', metadataPolicy: 'Fetch' },
+      '{"app":"db","dev":"<seb>"}',
+    ],
     ['metadata: one label', { key: 'db', property: 'labels.app', metadataPolicy: 'Fetch' }, 'db'],
-    ['metadata: a path into an annotation', { key: 'db', property: 'annotations.cfg.a.b', metadataPolicy: 'Fetch' }, 'deep'],
+    [
+      'metadata: a path into an annotation',
+      { key: 'db', property: 'annotations.cfg.a.b', metadataPolicy: 'Fetch' },
+      'deep',
+    ],
     ['metadata: missing', { key: 'db', property: 'spec', metadataPolicy: 'Fetch' }, NoSecretError],
   ];
   for (const [name, ref, want] of cases) {
     it(name, () => {
-      if (want === NoSecretError) assert.throws(() => secretValue(secret, ref, 'Secret "remote/db"'), NoSecretError);
+      if (want === NoSecretError)
+        assert.throws(() => secretValue(secret, ref, 'Secret "remote/db"'), NoSecretError);
       else assert.deepEqual(secretValue(secret, ref, 'w'), Buffer.from(want as string | Buffer));
     });
   }
@@ -49,34 +71,71 @@ describe('secretValue (ESO GetSecret)', () => {
   });
   it('without property, metadataPolicy Fetch: labels and annotations', () => {
     const s: KubeSecret = { metadata: { labels: { dev: 'seb' } } };
-    assert.equal(secretValue(s, { key: 'db', metadataPolicy: 'Fetch' }, 'w').toString(), '{"annotations":null,"labels":{"dev":"seb"}}');
+    assert.equal(
+      secretValue(s, { key: 'db', metadataPolicy: 'Fetch' }, 'w').toString(),
+      '{"annotations":null,"labels":{"dev":"seb"}}',
+    );
   });
   it('the error names the property and the Secret', () => {
-    assert.throws(() => secretValue(secret, { key: 'db', property: 'nope' }, 'Secret "remote/db" of store "k"'), {
-      message: 'property "nope" does not exist in data of Secret "remote/db" of store "k"',
-    });
+    assert.throws(
+      () => secretValue(secret, { key: 'db', property: 'nope' }, 'Secret "remote/db" of store "k"'),
+      {
+        message: 'property "nope" does not exist in data of Secret "remote/db" of store "k"',
+      },
+    );
   });
 });
 
 describe('secretMap (ESO GetSecretMap)', () => {
   it('all data keys', () => {
-    assert.deepEqual(Object.keys(secretMap(secret, { key: 'db' }, 'w')).sort(), ['bin', 'file', 'file.png', 'foo', 'html', 'token']);
+    assert.deepEqual(Object.keys(secretMap(secret, { key: 'db' }, 'w')).sort(), [
+      'bin',
+      'file',
+      'file.png',
+      'foo',
+      'html',
+      'token',
+    ]);
   });
   it('property: members of the key JSON, each JSON-encoded as ESO', () => {
-    assert.deepEqual(text(secretMap(secret, { key: 'db', property: 'foo' }, 'w')), { huga: '{"bar":"val"}', n: '1' });
+    assert.deepEqual(text(secretMap(secret, { key: 'db', property: 'foo' }, 'w')), {
+      huga: '{"bar":"val"}',
+      n: '1',
+    });
   });
   it('metadataPolicy Fetch, with and without property', () => {
-    assert.deepEqual(text(secretMap({ metadata: { labels: { dev: 'seb' }, annotations: { date: 'today' } } }, { key: 'db', metadataPolicy: 'Fetch' }, 'w')), {
-      labels: '{"dev":"seb"}',
-      annotations: '{"date":"today"}',
-    });
-    assert.deepEqual(text(secretMap({ metadata: { labels: { dev: 'seb' } } }, { key: 'db', metadataPolicy: 'Fetch', property: 'labels' }, 'w')), {
-      dev: '"seb"',
-    });
+    assert.deepEqual(
+      text(
+        secretMap(
+          { metadata: { labels: { dev: 'seb' }, annotations: { date: 'today' } } },
+          { key: 'db', metadataPolicy: 'Fetch' },
+          'w',
+        ),
+      ),
+      {
+        labels: '{"dev":"seb"}',
+        annotations: '{"date":"today"}',
+      },
+    );
+    assert.deepEqual(
+      text(
+        secretMap(
+          { metadata: { labels: { dev: 'seb' } } },
+          { key: 'db', metadataPolicy: 'Fetch', property: 'labels' },
+          'w',
+        ),
+      ),
+      {
+        dev: '"seb"',
+      },
+    );
   });
   it('errors', () => {
     assert.throws(() => secretMap(secret, { key: 'db', property: 'nope' }, 'w'), NoSecretError);
-    assert.throws(() => secretMap(secret, { key: 'db', property: 'token' }, 'w'), (e: unknown) => e instanceof ProviderError && !e.retryable);
+    assert.throws(
+      () => secretMap(secret, { key: 'db', property: 'token' }, 'w'),
+      (e: unknown) => e instanceof ProviderError && !e.retryable,
+    );
   });
 });
 
@@ -87,10 +146,15 @@ describe('findSecrets / labelSelector (ESO GetAllSecrets)', () => {
     { metadata: { name: 'web' }, data: { q: b64('3') } },
   ];
   it('name.regexp: keys are Secret names, values the data as JSON', () => {
-    assert.deepEqual(text(findSecrets(list, { name: { regexp: '^db-' } })), { 'db-main': '{"p":"1"}', 'db-replica': '{"p":"2"}' });
+    assert.deepEqual(text(findSecrets(list, { name: { regexp: '^db-' } })), {
+      'db-main': '{"p":"1"}',
+      'db-replica': '{"p":"2"}',
+    });
   });
   it('tags win over name', () => {
-    assert.deepEqual(Object.keys(findSecrets(list, { tags: { tier: 'x' }, name: { regexp: 'web' } })), ['db-replica']);
+    assert.deepEqual(Object.keys(findSecrets(list, { tags: { tier: 'x' }, name: { regexp: 'web' } })), [
+      'db-replica',
+    ]);
   });
   it('neither tags nor name', () => assert.throws(() => findSecrets(list, {}), ProviderError));
   it('labelSelector is sorted and validated', () => {
@@ -104,23 +168,69 @@ describe('validateKubernetesStore', () => {
   const css = { kind: 'ClusterSecretStore' as const, name: 'k' };
   const cases: Array<[string, unknown, typeof ss | typeof css, string[]]> = [
     ['empty is valid (this cluster, anonymous)', {}, ss, []],
-    ['token', { auth: { token: { bearerToken: { name: 't', key: 'token' } } }, remoteNamespace: 'remote' }, ss, []],
-    ['token without key', { auth: { token: { bearerToken: { name: 't' } } } }, ss, ['spec.provider.kubernetes.auth.token.bearerToken.key must be set']],
-    ['two auth methods', { auth: { token: {}, cert: {} } }, ss, ['spec.provider.kubernetes.auth must set exactly one of cert, token, serviceAccount']],
+    [
+      'token',
+      { auth: { token: { bearerToken: { name: 't', key: 'token' } } }, remoteNamespace: 'remote' },
+      ss,
+      [],
+    ],
+    [
+      'token without key',
+      { auth: { token: { bearerToken: { name: 't' } } } },
+      ss,
+      ['spec.provider.kubernetes.auth.token.bearerToken.key must be set'],
+    ],
+    [
+      'two auth methods',
+      { auth: { token: {}, cert: {} } },
+      ss,
+      ['spec.provider.kubernetes.auth must set exactly one of cert, token, serviceAccount'],
+    ],
     [
       'SecretStore reference to another namespace',
       { auth: { serviceAccount: { name: 'sa', namespace: 'other' } } },
       ss,
       ['spec.provider.kubernetes.auth.serviceAccount.namespace must be empty or "app" in a SecretStore'],
     ],
-    ['ClusterSecretStore without namespace: referent auth', { auth: { serviceAccount: { name: 'sa' } } }, css, []],
-    ['caProvider needs a namespace in a ClusterSecretStore', { server: { caProvider: { type: 'ConfigMap', name: 'ca', key: 'ca.crt' } } }, css, ['spec.provider.kubernetes.server.caProvider.namespace must be set in a ClusterSecretStore']],
-    ['caProvider namespace forbidden in a SecretStore', { server: { caProvider: { type: 'Secret', name: 'ca', key: 'k', namespace: 'x' } } }, ss, ['spec.provider.kubernetes.server.caProvider.namespace must be empty in a SecretStore']],
-    ['bad caBundle', { server: { caBundle: b64('not pem') } }, ss, ['spec.provider.kubernetes.server.caBundle must be base64-encoded PEM certificates']],
-    ['bad remoteNamespace', { remoteNamespace: 'Bad_NS' }, ss, ['spec.provider.kubernetes.remoteNamespace must be a valid namespace name']],
-    ['bad url scheme', { server: { url: 'ftp://x' } }, ss, ['spec.provider.kubernetes.server.url must be an http(s) URL']],
+    [
+      'ClusterSecretStore without namespace: referent auth',
+      { auth: { serviceAccount: { name: 'sa' } } },
+      css,
+      [],
+    ],
+    [
+      'caProvider needs a namespace in a ClusterSecretStore',
+      { server: { caProvider: { type: 'ConfigMap', name: 'ca', key: 'ca.crt' } } },
+      css,
+      ['spec.provider.kubernetes.server.caProvider.namespace must be set in a ClusterSecretStore'],
+    ],
+    [
+      'caProvider namespace forbidden in a SecretStore',
+      { server: { caProvider: { type: 'Secret', name: 'ca', key: 'k', namespace: 'x' } } },
+      ss,
+      ['spec.provider.kubernetes.server.caProvider.namespace must be empty in a SecretStore'],
+    ],
+    [
+      'bad caBundle',
+      { server: { caBundle: b64('not pem') } },
+      ss,
+      ['spec.provider.kubernetes.server.caBundle must be base64-encoded PEM certificates'],
+    ],
+    [
+      'bad remoteNamespace',
+      { remoteNamespace: 'Bad_NS' },
+      ss,
+      ['spec.provider.kubernetes.remoteNamespace must be a valid namespace name'],
+    ],
+    [
+      'bad url scheme',
+      { server: { url: 'ftp://x' } },
+      ss,
+      ['spec.provider.kubernetes.server.url must be an http(s) URL'],
+    ],
   ];
-  for (const [name, cfg, store, want] of cases) it(name, () => assert.deepEqual(validateKubernetesStore(cfg, store), want));
+  for (const [name, cfg, store, want] of cases)
+    it(name, () => assert.deepEqual(validateKubernetesStore(cfg, store), want));
   it('isReferentSpec', () => {
     assert.equal(isReferentSpec({ auth: { serviceAccount: { name: 'sa' } } }), true);
     assert.equal(isReferentSpec({ auth: { serviceAccount: { name: 'sa', namespace: 'n' } } }), false);
@@ -143,8 +253,16 @@ users: [{ name: u, user: ${user} }]
     assert.equal(user.token, 'abc');
     assert.ok(cluster.caData?.includes('BEGIN'));
   });
-  for (const refused of ['{ tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token }', '{ exec: { command: sh } }', '{ auth-provider: { name: gcp } }']) {
-    it(`refuses ${refused}`, () => assert.throws(() => parseKubeconfigCredentials(kubeconfig(refused)), /capstan accepts token or client-certificate-data/));
+  for (const refused of [
+    '{ tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token }',
+    '{ exec: { command: sh } }',
+    '{ auth-provider: { name: gcp } }',
+  ]) {
+    it(`refuses ${refused}`, () =>
+      assert.throws(
+        () => parseKubeconfigCredentials(kubeconfig(refused)),
+        /capstan accepts token or client-certificate-data/,
+      ));
   }
 });
 
@@ -160,19 +278,28 @@ function fakeApiServer(token: string, calls: string[]): http.Server {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.headers.authorization !== `Bearer ${token}`) return send(401, { kind: 'Status', reason: 'Unauthorized', message: 'Unauthorized' });
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return send(401, { kind: 'Status', reason: 'Unauthorized', message: 'Unauthorized' });
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'POST' && url.pathname.endsWith('/selfsubjectrulesreviews')) {
-      return send(201, { status: { resourceRules: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets'] }] } });
+      return send(201, {
+        status: { resourceRules: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets'] }] },
+      });
     }
     const one = /^\/api\/v1\/namespaces\/remote\/secrets\/([^/]+)$/.exec(url.pathname);
     if (one) {
       const s = secrets.find((x) => x.metadata?.name === one[1]);
-      return s ? send(200, s) : send(404, { kind: 'Status', reason: 'NotFound', message: `secrets "${one[1]}" not found` });
+      return s
+        ? send(200, s)
+        : send(404, { kind: 'Status', reason: 'NotFound', message: `secrets "${one[1]}" not found` });
     }
     if (url.pathname === '/api/v1/namespaces/remote/secrets') {
       const sel = url.searchParams.get('labelSelector');
-      const items = sel ? secrets.filter((s) => sel.split(',').every((kv) => s.metadata?.labels?.[kv.split('=')[0]] === kv.split('=')[1])) : secrets;
+      const items = sel
+        ? secrets.filter((s) =>
+            sel.split(',').every((kv) => s.metadata?.labels?.[kv.split('=')[0]] === kv.split('=')[1]),
+          )
+        : secrets;
       return send(200, { items, metadata: {} });
     }
     send(404, { kind: 'Status', reason: 'NotFound', message: 'no route' });
@@ -189,7 +316,11 @@ function operatorKube(server: string, calls: string[], token: string): KubeClien
     currentContext: 'own',
   });
   const kube = new KubeClient(kc);
-  kube.request = (async (method: string, p: string, opts?: { body?: { spec?: { audiences?: string[] } } }) => {
+  kube.request = (async (
+    method: string,
+    p: string,
+    opts?: { body?: { spec?: { audiences?: string[] } } },
+  ) => {
     calls.push(`operator ${method} ${p}`);
     if (p === '/api/v1/namespaces/app/secrets/reader-token') return { data: { token: b64(`${token}\n`) } };
     if (p === '/api/v1/namespaces/app/serviceaccounts/reader/token' && method === 'POST') {
@@ -216,7 +347,12 @@ describe('kubernetes client against a fake API server', () => {
   });
 
   const ctx = (kubernetes: unknown, kind: StoreKind = 'SecretStore', namespace = 'app'): ProviderContext => ({
-    store: { kind, name: 'k8s', namespace: kind === 'SecretStore' ? 'app' : undefined, spec: { provider: { kubernetes } } },
+    store: {
+      kind,
+      name: 'k8s',
+      namespace: kind === 'SecretStore' ? 'app' : undefined,
+      spec: { provider: { kubernetes } },
+    },
     namespace,
     kube: operatorKube(url, calls, TOKEN),
   });
@@ -224,26 +360,42 @@ describe('kubernetes client against a fake API server', () => {
   it('bearer token from a Secret: get, extract, find, validate', async () => {
     calls.length = 0;
     const c = await kubernetesProvider.newClient(
-      ctx({ server: { url }, remoteNamespace: 'remote', auth: { token: { bearerToken: { name: 'reader-token', key: 'token' } } } }),
+      ctx({
+        server: { url },
+        remoteNamespace: 'remote',
+        auth: { token: { bearerToken: { name: 'reader-token', key: 'token' } } },
+      }),
     );
     assert.equal((await c.getSecret({ key: 'db', property: 'password' })).toString(), 'pw');
     assert.equal((await c.getSecret({ key: 'db' })).toString(), '{"password":"pw","user":"app"}');
     assert.deepEqual(text(await c.getSecretMap({ key: 'db' })), { password: 'pw', user: 'app' });
     assert.deepEqual(Object.keys(await c.getAllSecrets({ tags: { app: 'db' } })), ['db']);
     assert.deepEqual(Object.keys(await c.getAllSecrets({ name: { regexp: '^w' } })), ['web']);
-    await assert.rejects(c.getSecret({ key: 'nope' }), (e: unknown) => e instanceof NoSecretError && /Secret "remote\/nope" of store "k8s" not found/.test((e as Error).message));
+    await assert.rejects(
+      c.getSecret({ key: 'nope' }),
+      (e: unknown) =>
+        e instanceof NoSecretError &&
+        /Secret "remote\/nope" of store "k8s" not found/.test((e as Error).message),
+    );
     assert.deepEqual(await c.validate(), { result: 'Ready' });
     // the remote cluster only ever saw the store's token, never the operator's identity
     const remote = calls.filter((c) => !c.startsWith('operator'));
     assert.ok(remote.length >= 6);
-    assert.ok(remote.every((c) => c.endsWith(`Bearer ${TOKEN}`)), remote.join('\n'));
+    assert.ok(
+      remote.every((c) => c.endsWith(`Bearer ${TOKEN}`)),
+      remote.join('\n'),
+    );
     assert.ok(!calls.some((c) => c.includes('OPERATOR-IDENTITY')));
   });
 
   it('service account token from the TokenRequest API, reused from cache', async () => {
     clearTokenCache();
     calls.length = 0;
-    const cfg = { server: { url }, remoteNamespace: 'remote', auth: { serviceAccount: { name: 'reader', audiences: ['remote'] } } };
+    const cfg = {
+      server: { url },
+      remoteNamespace: 'remote',
+      auth: { serviceAccount: { name: 'reader', audiences: ['remote'] } },
+    };
     for (let i = 0; i < 2; i++) {
       const c = await kubernetesProvider.newClient(ctx(cfg));
       assert.equal((await c.getSecret({ key: 'db', property: 'user' })).toString(), 'app');
@@ -253,32 +405,50 @@ describe('kubernetes client against a fake API server', () => {
 
   it('without auth the requests are anonymous (and rejected here)', async () => {
     const c = await kubernetesProvider.newClient(ctx({ server: { url }, remoteNamespace: 'remote' }));
-    await assert.rejects(c.getSecret({ key: 'db' }), (e: unknown) => e instanceof ProviderError && !e.retryable && /401 Unauthorized/.test((e as Error).message));
+    await assert.rejects(
+      c.getSecret({ key: 'db' }),
+      (e: unknown) =>
+        e instanceof ProviderError && !e.retryable && /401 Unauthorized/.test((e as Error).message),
+    );
     assert.equal((await c.validate()).result, 'Error');
     assert.ok(calls.at(-1)?.endsWith('anonymous'));
   });
 
   it('without server.url the operator cluster is used, but not its identity', async () => {
     calls.length = 0;
-    const c = await kubernetesProvider.newClient(ctx({ remoteNamespace: 'remote', auth: { token: { bearerToken: { name: 'reader-token', key: 'token' } } } }));
+    const c = await kubernetesProvider.newClient(
+      ctx({
+        remoteNamespace: 'remote',
+        auth: { token: { bearerToken: { name: 'reader-token', key: 'token' } } },
+      }),
+    );
     assert.equal((await c.getSecret({ key: 'db', property: 'user' })).toString(), 'app');
     assert.ok(calls.some((c) => c.endsWith(`Bearer ${TOKEN}`)));
   });
 
   it('a referent ClusterSecretStore validated on its own is Unknown', async () => {
-    const c = await kubernetesProvider.newClient(ctx({ server: { url }, auth: { serviceAccount: { name: 'reader' } } }, 'ClusterSecretStore', ''));
+    const c = await kubernetesProvider.newClient(
+      ctx({ server: { url }, auth: { serviceAccount: { name: 'reader' } } }, 'ClusterSecretStore', ''),
+    );
     assert.equal((await c.validate()).result, 'Unknown');
     await assert.rejects(c.getSecret({ key: 'db' }), /referent auth/);
   });
 
   it('a missing credential Secret is a ProviderError naming it', async () => {
     await assert.rejects(
-      kubernetesProvider.newClient(ctx({ server: { url }, auth: { token: { bearerToken: { name: 'nope', key: 'token' } } } })),
-      (e: unknown) => e instanceof ProviderError && /Secret "app\/nope" referenced by store "k8s": not found/.test((e as Error).message),
+      kubernetesProvider.newClient(
+        ctx({ server: { url }, auth: { token: { bearerToken: { name: 'nope', key: 'token' } } } }),
+      ),
+      (e: unknown) =>
+        e instanceof ProviderError &&
+        /Secret "app\/nope" referenced by store "k8s": not found/.test((e as Error).message),
     );
   });
 
   it('an invalid store is an InvalidStoreError', async () => {
-    await assert.rejects(kubernetesProvider.newClient(ctx({ auth: { token: {}, cert: {} } })), InvalidStoreError);
+    await assert.rejects(
+      kubernetesProvider.newClient(ctx({ auth: { token: {}, cert: {} } })),
+      InvalidStoreError,
+    );
   });
 });

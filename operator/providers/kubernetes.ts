@@ -36,7 +36,15 @@ import {
   validateRefNamespace,
   validateSecretSelector,
 } from './storerefs';
-import type { FindRef, Provider, ProviderContext, RemoteRef, SecretsClient, StoreIdentity, ValidationResult } from './types';
+import type {
+  FindRef,
+  Provider,
+  ProviderContext,
+  RemoteRef,
+  SecretsClient,
+  StoreIdentity,
+  ValidationResult,
+} from './types';
 import { InvalidStoreError, NoSecretError, ProviderError } from './types';
 
 export type { KubernetesProviderConfig } from './kubernetes-auth';
@@ -64,7 +72,10 @@ function validateServiceAccount(sa: unknown, store: StoreIdentity | undefined): 
   if (!isObject(sa)) return [`${field} must be an object`];
   const problems: string[] = [];
   if (typeof sa.name !== 'string' || !sa.name) problems.push(`${field}.name must be set`);
-  if (sa.audiences !== undefined && !(Array.isArray(sa.audiences) && sa.audiences.every((a) => typeof a === 'string'))) {
+  if (
+    sa.audiences !== undefined &&
+    !(Array.isArray(sa.audiences) && sa.audiences.every((a) => typeof a === 'string'))
+  ) {
     problems.push(`${field}.audiences must be a list of strings`);
   }
   problems.push(...validateRefNamespace(sa.namespace, field, store, true));
@@ -120,7 +131,8 @@ export function isReferentSpec(config: KubernetesProviderConfig): boolean {
   const a = config.auth;
   if (config.authRef && config.authRef.namespace === undefined) return true;
   if (!a) return false;
-  if (a.cert && (a.cert.clientCert.namespace === undefined || a.cert.clientKey.namespace === undefined)) return true;
+  if (a.cert && (a.cert.clientCert.namespace === undefined || a.cert.clientKey.namespace === undefined))
+    return true;
   if (a.serviceAccount && a.serviceAccount.namespace === undefined) return true;
   return !!a.token && a.token.bearerToken.namespace === undefined;
 }
@@ -169,13 +181,17 @@ export function secretValue(secret: KubeSecret, ref: RemoteRef, where: string): 
   if (!ref.property) {
     if (fetchMeta) {
       const m = secret.metadata ?? {};
-      return Buffer.from(`{"annotations":${stringMapJson(m.annotations)},"labels":${stringMapJson(m.labels)}}`);
+      return Buffer.from(
+        `{"annotations":${stringMapJson(m.annotations)},"labels":${stringMapJson(m.labels)}}`,
+      );
     }
     return Buffer.from(stringMapJson(secretData(secret)));
   }
   const value = fetchMeta ? metadataValue(secret, ref.property) : dataValue(secretData(secret), ref.property);
   if (value === undefined) {
-    throw new NoSecretError(`property "${ref.property}" does not exist in ${fetchMeta ? 'metadata' : 'data'} of ${where}`);
+    throw new NoSecretError(
+      `property "${ref.property}" does not exist in ${fetchMeta ? 'metadata' : 'data'} of ${where}`,
+    );
   }
   return value;
 }
@@ -198,7 +214,10 @@ export function secretMap(secret: KubeSecret, ref: RemoteRef, where: string): Re
   const entry = base[ref.property];
   if (entry === undefined) throw new NoSecretError(`property "${ref.property}" does not exist in ${where}`);
   const members = jsonRawMembers(entry.toString('utf8'));
-  if (!members) throw new ProviderError(`property "${ref.property}" of ${where} is not a JSON object, so it cannot be extracted`);
+  if (!members)
+    throw new ProviderError(
+      `property "${ref.property}" of ${where} is not a JSON object, so it cannot be extracted`,
+    );
   const out: Record<string, Buffer> = {};
   for (const [k, raw] of members) out[k] = Buffer.from(goJson(JSON.parse(raw), { html: false }));
   return out;
@@ -247,13 +266,15 @@ export function findSecrets(secrets: KubeSecret[], find: FindRef): Record<string
     throw new ProviderError('the kubernetes provider supports find.name and find.tags');
   }
   const out: Record<string, Buffer> = {};
-  for (const s of secrets) if (s.metadata?.name && match(s)) out[s.metadata.name] = Buffer.from(stringMapJson(secretData(s)));
+  for (const s of secrets)
+    if (s.metadata?.name && match(s)) out[s.metadata.name] = Buffer.from(stringMapJson(secretData(s)));
   return convertKeys(out, find.conversionStrategy);
 }
 
 /** Maps an API error of the remote cluster to the provider's errors. */
 function remoteError(err: unknown, what: string): Error {
-  if (!(err instanceof KubeApiError)) return new ProviderError(`reading ${what} failed`, { retryable: true, cause: err });
+  if (!(err instanceof KubeApiError))
+    return new ProviderError(`reading ${what} failed`, { retryable: true, cause: err });
   if (err.status === 404) return new NoSecretError(`${what} not found`);
   const retryable = err.status === 0 || err.status === 429 || err.status >= 500;
   const detail = err.status === 0 ? err.message : `${err.status} ${err.reason}: ${err.message.slice(0, 300)}`;
@@ -284,15 +305,18 @@ export class KubernetesSecretsClient implements SecretsClient {
 
   private client(): KubeClient {
     if (!this.remote) {
-      throw new ProviderError(`store "${this.storeName}" uses referent auth and can only be read for an ExternalSecret`);
+      throw new ProviderError(
+        `store "${this.storeName}" uses referent auth and can only be read for an ExternalSecret`,
+      );
     }
     return this.remote;
   }
 
   private async get(name: string): Promise<KubeSecret> {
     const path = `/api/v1/namespaces/${encodeURIComponent(this.remoteNamespace)}/secrets/${encodeURIComponent(name)}`;
+    const remote = this.client();
     try {
-      return await this.client().request<KubeSecret>('GET', path);
+      return await remote.request<KubeSecret>('GET', path);
     } catch (err) {
       throw remoteError(err, this.where(name));
     }
@@ -312,14 +336,20 @@ export class KubernetesSecretsClient implements SecretsClient {
   async getAllSecrets(find: FindRef): Promise<Record<string, Buffer>> {
     const selector = find.tags ? labelSelector(find.tags) : undefined;
     const path = `/api/v1/namespaces/${encodeURIComponent(this.remoteNamespace)}/secrets`;
+    const remote = this.client();
     const items: KubeSecret[] = [];
     let cont: string | undefined;
     do {
       let page: { items?: KubeSecret[]; metadata?: { continue?: string } };
       try {
-        page = await this.client().request('GET', path, { query: { labelSelector: selector, limit: 500, continue: cont } });
+        page = await remote.request('GET', path, {
+          query: { labelSelector: selector, limit: 500, continue: cont },
+        });
       } catch (err) {
-        throw remoteError(err, `the Secrets of namespace "${this.remoteNamespace}" of store "${this.storeName}"`);
+        throw remoteError(
+          err,
+          `the Secrets of namespace "${this.remoteNamespace}" of store "${this.storeName}"`,
+        );
       }
       items.push(...(page.items ?? []));
       cont = page.metadata?.continue || undefined;
@@ -332,15 +362,27 @@ export class KubernetesSecretsClient implements SecretsClient {
    * SelfSubjectAccessReview for it. Unknown for a referent ClusterSecretStore or when the server cannot be reached.
    */
   async validate(): Promise<ValidationResult> {
-    if (!this.remote) return { result: 'Unknown', message: 'referent auth: validated when an ExternalSecret uses the store' };
+    if (!this.remote)
+      return { result: 'Unknown', message: 'referent auth: validated when an ExternalSecret uses the store' };
     try {
-      const rules = await this.remote.request<RulesReview>('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: this.remoteNamespace } },
-      });
-      const has = (list: string[] | undefined, ...want: string[]): boolean => !!list?.some((x) => want.includes(x));
+      const rules = await this.remote.request<RulesReview>(
+        'POST',
+        '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
+        {
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectRulesReview',
+            spec: { namespace: this.remoteNamespace },
+          },
+        },
+      );
+      const has = (list: string[] | undefined, ...want: string[]): boolean =>
+        !!list?.some((x) => want.includes(x));
       const granted = (rules.status?.resourceRules ?? []).some(
         (r) =>
-          has(r.resources, 'secrets', '*') && has(r.verbs, 'get', '*') && (!r.apiGroups?.length || has(r.apiGroups, '', '*')),
+          has(r.resources, 'secrets', '*') &&
+          has(r.verbs, 'get', '*') &&
+          (!r.apiGroups?.length || has(r.apiGroups, '', '*')),
       );
       if (granted) return { result: 'Ready' };
       const access = await this.remote.request<{ status?: { allowed?: boolean } }>(
@@ -350,12 +392,17 @@ export class KubernetesSecretsClient implements SecretsClient {
           body: {
             apiVersion: 'authorization.k8s.io/v1',
             kind: 'SelfSubjectAccessReview',
-            spec: { resourceAttributes: { resource: 'secrets', namespace: this.remoteNamespace, verb: 'get' } },
+            spec: {
+              resourceAttributes: { resource: 'secrets', namespace: this.remoteNamespace, verb: 'get' },
+            },
           },
         },
       );
       if (access.status?.allowed) return { result: 'Ready' };
-      return { result: 'Error', message: `the store's credentials may not get secrets in namespace "${this.remoteNamespace}"` };
+      return {
+        result: 'Error',
+        message: `the store's credentials may not get secrets in namespace "${this.remoteNamespace}"`,
+      };
     } catch (err) {
       const status = err instanceof KubeApiError ? err.status : 0;
       const message = `could not verify the store's credentials: ${err instanceof Error ? err.message.slice(0, 300) : 'unknown error'}`;
@@ -373,7 +420,8 @@ export const kubernetesProvider: Provider = {
   capabilities: 'ReadOnly',
   validateStore: validateKubernetesStore,
   async newClient(ctx: ProviderContext): Promise<SecretsClient> {
-    const config = (ctx.store.spec as { provider?: { kubernetes?: unknown } } | undefined)?.provider?.kubernetes;
+    const config = (ctx.store.spec as { provider?: { kubernetes?: unknown } } | undefined)?.provider
+      ?.kubernetes;
     const problems = validateKubernetesStore(config, ctx.store);
     if (problems.length) throw new InvalidStoreError(problems);
     const cfg = config as KubernetesProviderConfig;

@@ -23,10 +23,19 @@ describe('providerFor', () => {
     ],
     ['no provider', { provider: {} }, 'spec.provider must name exactly one provider, found none'],
     ['no spec', undefined, 'spec.provider must name exactly one provider, found none'],
-    ['two providers', { provider: { webhook: {}, fake: {} } }, 'spec.provider must name exactly one provider, found 2: fake, webhook'],
+    [
+      'two providers',
+      { provider: { webhook: {}, fake: {} } },
+      'spec.provider must name exactly one provider, found 2: fake, webhook',
+    ],
   ];
   for (const [name, spec, message] of errors) {
-    it(name, () => assert.throws(() => providerFor(spec), (e: unknown) => e instanceof InvalidStoreError && e.message === message));
+    it(name, () =>
+      assert.throws(
+        () => providerFor(spec),
+        (e: unknown) => e instanceof InvalidStoreError && e.message === message,
+      ),
+    );
   }
 
   it('a null entry does not count as a provider', () => {

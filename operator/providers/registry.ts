@@ -35,9 +35,15 @@ export function registeredProviders(): string[] {
  * @returns the provider and its configuration (`spec.provider.<name>`).
  * @throws InvalidStoreError when there is no provider, more than one, or one capstan does not support.
  */
-export function providerFor(storeSpec: { provider?: Record<string, unknown> } | undefined): { provider: Provider; config: unknown } {
+export function providerFor(storeSpec: { provider?: Record<string, unknown> } | undefined): {
+  provider: Provider;
+  config: unknown;
+} {
   const block = storeSpec?.provider;
-  const names = block && typeof block === 'object' ? Object.keys(block).filter((k) => block[k] !== undefined && block[k] !== null) : [];
+  const names =
+    block && typeof block === 'object'
+      ? Object.keys(block).filter((k) => block[k] !== undefined && block[k] !== null)
+      : [];
   if (names.length !== 1) {
     const found = names.length ? `found ${names.length}: ${names.sort().join(', ')}` : 'found none';
     throw new InvalidStoreError(`spec.provider must name exactly one provider, ${found}`);

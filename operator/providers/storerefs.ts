@@ -38,7 +38,12 @@ export interface CAProvider {
 
 /** The parts of a core/v1 Secret the providers read (`data` values are base64, as the API serves them). */
 export interface KubeSecret {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   data?: Record<string, string>;
   type?: string;
 }
@@ -79,7 +84,8 @@ export function validateSecretSelector(
   if (!isObject(ref)) return [`${field} must be an object with name and key`];
   const problems: string[] = [];
   if (typeof ref.name !== 'string' || ref.name === '') problems.push(`${field}.name must be set`);
-  if ((opts.keyRequired ?? true) && (typeof ref.key !== 'string' || ref.key === '')) problems.push(`${field}.key must be set`);
+  if ((opts.keyRequired ?? true) && (typeof ref.key !== 'string' || ref.key === ''))
+    problems.push(`${field}.key must be set`);
   problems.push(...validateRefNamespace(ref.namespace, field, store, opts.referent ?? false));
   return problems;
 }
@@ -110,7 +116,11 @@ export function validateRefNamespace(
  * outside an ExternalSecret's reconcile).
  */
 export function refNamespace(ctx: ProviderContext, namespace: string | undefined, field: string): string {
-  const ns = ctx.store.kind === 'ClusterSecretStore' ? (namespace ?? ctx.namespace) : ctx.namespace;
+  // a SecretStore validated on its own (no ExternalSecret yet) reads from its own namespace
+  const ns =
+    ctx.store.kind === 'ClusterSecretStore'
+      ? (namespace ?? ctx.namespace)
+      : ctx.namespace || ctx.store.namespace;
   if (!ns) {
     throw new InvalidStoreError(`${field}.namespace must be set in ClusterSecretStore "${ctx.store.name}"`);
   }
@@ -124,14 +134,21 @@ function credentialError(err: unknown, what: string, store: string): ProviderErr
     const reason = err.status === 404 ? 'not found' : `${err.status} ${err.reason}`;
     return new ProviderError(`${what} referenced by store "${store}": ${reason}`, { retryable, cause: err });
   }
-  return new ProviderError(`${what} referenced by store "${store}" could not be read`, { retryable: true, cause: err });
+  return new ProviderError(`${what} referenced by store "${store}" could not be read`, {
+    retryable: true,
+    cause: err,
+  });
 }
 
 /**
  * Reads a Secret referenced by the store, with the operator's client.
  * @throws ProviderError naming the Secret (retryable for transport errors, 429 and 5xx).
  */
-export async function readStoreSecret(ctx: ProviderContext, namespace: string, name: string): Promise<KubeSecret> {
+export async function readStoreSecret(
+  ctx: ProviderContext,
+  namespace: string,
+  name: string,
+): Promise<KubeSecret> {
   const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
   try {
     return await ctx.kube.request<KubeSecret>('GET', path);
@@ -180,7 +197,8 @@ export function validateCAProvider(ca: unknown, field: string, store: StoreIdent
   if (ca === undefined) return [];
   if (!isObject(ca)) return [`${field} must be an object`];
   const problems: string[] = [];
-  if (ca.type !== 'Secret' && ca.type !== 'ConfigMap') problems.push(`${field}.type must be Secret or ConfigMap`);
+  if (ca.type !== 'Secret' && ca.type !== 'ConfigMap')
+    problems.push(`${field}.type must be Secret or ConfigMap`);
   if (typeof ca.name !== 'string' || ca.name === '') problems.push(`${field}.name must be set`);
   if (typeof ca.key !== 'string' || ca.key === '') problems.push(`${field}.key must be set`);
   if (store?.kind === 'ClusterSecretStore' && ca.namespace === undefined) {
@@ -195,7 +213,8 @@ export function validateCAProvider(ca: unknown, field: string, store: StoreIdent
 /** Checks a `caBundle`: base64 of PEM certificates. */
 export function validateCABundle(bundle: unknown, field: string): string[] {
   if (bundle === undefined) return [];
-  if (typeof bundle !== 'string' || !decodeCABundle(bundle)) return [`${field} must be base64-encoded PEM certificates`];
+  if (typeof bundle !== 'string' || !decodeCABundle(bundle))
+    return [`${field} must be base64-encoded PEM certificates`];
   return [];
 }
 
@@ -239,6 +258,7 @@ export async function fetchCA(
     const text = cm.data?.[caProvider.key ?? ''];
     value = text === undefined ? undefined : Buffer.from(text);
   }
-  if (value === undefined) throw new ProviderError(`${what} (${field}.caProvider) has no key "${caProvider.key ?? ''}"`);
+  if (value === undefined)
+    throw new ProviderError(`${what} (${field}.caProvider) has no key "${caProvider.key ?? ''}"`);
   return value;
 }

@@ -7,7 +7,8 @@ import { goFormatFloat, goJson, jsonGet, jsonRawMembers } from './json';
 import { ProviderError } from './types';
 
 describe('jsonGet (gjson subset)', () => {
-  const doc = '{"a":{"b":"c","n":-12,"f":2.50,"e":1e21,"t":true,"z":null,"arr":[{"x":1},"s"]},"k.dot":"d","dup":1,"dup":2}';
+  const doc =
+    '{"a":{"b":"c","n":-12,"f":2.50,"e":1e21,"t":true,"z":null,"arr":[{"x":1},"s"]},"k.dot":"d","dup":1,"dup":2}';
   const cases: Array<[string, string | undefined]> = [
     ['a.b', 'c'],
     ['a.n', '-12'],
@@ -39,7 +40,10 @@ describe('JSON helpers', () => {
     assert.equal(jsonRawMembers('[1]'), undefined);
   });
   it('goJson sorts keys and escapes HTML unless asked not to', () => {
-    assert.equal(goJson({ b: '<x>', a: [1, 0.000001, 1e-7, 1e21], '10': true, '9': null }), '{"10":true,"9":null,"a":[1,0.000001,1e-7,1e+21],"b":"\\u003cx\\u003e"}');
+    assert.equal(
+      goJson({ b: '<x>', a: [1, 0.000001, 1e-7, 1e21], '10': true, '9': null }),
+      '{"10":true,"9":null,"a":[1,0.000001,1e-7,1e+21],"b":"\\u003cx\\u003e"}',
+    );
     assert.equal(goJson({ h: '<&>' }, { html: false }), '{"h":"<&>"}');
   });
   it('goFormatFloat never uses exponents', () => {
@@ -64,12 +68,13 @@ describe('decodeValue / convertKeys (ESO esutils)', () => {
   ];
   for (const [name, input, strategy, want] of cases) {
     it(name, () => {
-      if (want === null) assert.throws(() => decodeValue(b(input), strategy, 'k'), /decoding key "k" with decodingStrategy/);
+      if (want === null)
+        assert.throws(() => decodeValue(b(input), strategy, 'k'), /decoding key "k" with decodingStrategy/);
       else assert.equal(decodeValue(b(input), strategy, 'k').toString(), want);
     });
   }
   it('convertKeys', () => {
-    const m = { 'a/b c': b('1'), 'ok-key_1.x': b('2'), 'ü': b('3') };
+    const m = { 'a/b c': b('1'), 'ok-key_1.x': b('2'), ü: b('3') };
     assert.deepEqual(Object.keys(convertKeys(m, undefined)), ['a_b_c', 'ok-key_1.x', 'ü']);
     assert.deepEqual(Object.keys(convertKeys(m, 'Unicode')), ['a_U002f_b_U0020_c', 'ok-key_1.x', 'ü']);
     assert.throws(() => convertKeys({ 'a/b': b('1'), 'a b': b('2') }, 'Default'), ProviderError);
@@ -91,10 +96,16 @@ describe('parseGoDuration', () => {
 });
 
 describe('Go template subset', () => {
-  const data = { remoteRef: { key: 'db', version: '', property: 'p' }, auth: { username: 'u', password: 'p:w', 'api-key': 'K' } };
+  const data = {
+    remoteRef: { key: 'db', version: '', property: 'p' },
+    auth: { username: 'u', password: 'p:w', 'api-key': 'K' },
+  };
   const cases: Array<[string, string]> = [
     ['{{ .remoteRef.key }}/{{ .remoteRef.version }}', 'db/'],
-    ['Basic {{ print .auth.username ":" .auth.password | b64enc }}', `Basic ${Buffer.from('u:p:w').toString('base64')}`],
+    [
+      'Basic {{ print .auth.username ":" .auth.password | b64enc }}',
+      `Basic ${Buffer.from('u:p:w').toString('base64')}`,
+    ],
     ['{{ index .auth "api-key" }}', 'K'],
     ['{{ .auth.password | urlquery }}', 'p%3Aw'],
     ['{{ upper (print .auth.username "x") }}', 'UX'],
@@ -107,7 +118,10 @@ describe('Go template subset', () => {
   for (const [tpl, want] of cases) it(tpl, () => assert.equal(compileGoTemplate(tpl).render(data), want));
 
   it('reports the roots it reads', () => {
-    assert.deepEqual([...compileGoTemplate('{{ .a.x }}{{ index .b "y" | upper }}{{ (print .c.z) }}').roots].sort(), ['a', 'b', 'c']);
+    assert.deepEqual(
+      [...compileGoTemplate('{{ .a.x }}{{ index .b "y" | upper }}{{ (print .c.z) }}').roots].sort(),
+      ['a', 'b', 'c'],
+    );
   });
 
   const parseErrors: Array<[string, RegExp]> = [
@@ -117,13 +131,18 @@ describe('Go template subset', () => {
     ['{{ .a', /unclosed action/],
     ['{{ .a | .b }}', /only a function can follow/],
   ];
-  for (const [tpl, want] of parseErrors) it(`parse error: ${tpl}`, () => assert.throws(() => compileGoTemplate(tpl), want));
+  for (const [tpl, want] of parseErrors)
+    it(`parse error: ${tpl}`, () => assert.throws(() => compileGoTemplate(tpl), want));
 
   it('a missing key is an error naming the path, not a value', () => {
     assert.throws(
       () => compileGoTemplate('{{ .auth.passwd }}').render(data),
-      (e: unknown) => e instanceof GoTemplateError && /\.auth\.passwd: key "passwd" not found/.test(e.message) && !e.message.includes('p:w'),
+      (e: unknown) =>
+        e instanceof GoTemplateError &&
+        /\.auth\.passwd: key "passwd" not found/.test(e.message) &&
+        !e.message.includes('p:w'),
     );
   });
-  it('goQueryEscape is Go url.QueryEscape', () => assert.equal(goQueryEscape("a b/c?d=e&f!'()*~"), "a+b%2Fc%3Fd%3De%26f%21%27%28%29%2A~"));
+  it('goQueryEscape is Go url.QueryEscape', () =>
+    assert.equal(goQueryEscape("a b/c?d=e&f!'()*~"), 'a+b%2Fc%3Fd%3De%26f%21%27%28%29%2A~'));
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -48,7 +48,12 @@ function handler(seen: Seen): http.RequestListener {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      Object.assign(seen, { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
+      Object.assign(seen, {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      });
       const url = req.url ?? '';
       const json = (status: number, body: unknown): void => {
         res.writeHead(status, { 'content-type': 'application/json' });
@@ -56,7 +61,13 @@ function handler(seen: Seen): http.RequestListener {
       };
       if (url.startsWith('/secrets/')) {
         return json(200, {
-          data: { value: 'v1', num: 3.25, list: ['first', 'second'], obj: { b: 2, a: '<1>' }, json: '{"x":"y"}' },
+          data: {
+            value: 'v1',
+            num: 3.25,
+            list: ['first', 'second'],
+            obj: { b: 2, a: '<1>' },
+            json: '{"x":"y"}',
+          },
           items: [{ name: 'n1', value: 'i1' }],
         });
       }
@@ -75,13 +86,23 @@ function handler(seen: Seen): http.RequestListener {
 }
 
 function listen(server: http.Server | https.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
 }
 
-function ctxFor(webhook: unknown, opts: { kind?: StoreKind; secrets?: Record<string, KubeSecret> } = {}): ProviderContext {
+function ctxFor(
+  webhook: unknown,
+  opts: { kind?: StoreKind; secrets?: Record<string, KubeSecret> } = {},
+): ProviderContext {
   const kind = opts.kind ?? 'SecretStore';
   return {
-    store: { kind, name: 'hook', namespace: kind === 'SecretStore' ? 'app' : undefined, spec: { provider: { webhook } } },
+    store: {
+      kind,
+      name: 'hook',
+      namespace: kind === 'SecretStore' ? 'app' : undefined,
+      spec: { provider: { webhook } },
+    },
     namespace: 'app',
     kube: kubeWith(opts.secrets ?? { 'app/creds': credentials, 'app/plain': unlabelled }),
   };
@@ -106,7 +127,11 @@ describe('webhook provider against a real HTTP server', () => {
     const c = await client({
       url: `${base}/echo/{{ .remoteRef.key }}?v={{ .remoteRef.version }}&ns={{ .remoteRef.namespace }}`,
       method: 'POST',
-      headers: { Authorization: 'Bearer {{ .auth.token }}', 'X-Key': '{{ index .auth "api-key" }}', 'X-Raw': '{{ .remoteRef.key }}' },
+      headers: {
+        Authorization: 'Bearer {{ .auth.token }}',
+        'X-Key': '{{ index .auth "api-key" }}',
+        'X-Raw': '{{ .remoteRef.key }}',
+      },
       body: '{"key":"{{ .remoteRef.key }}"}',
       secrets: [{ name: 'auth', secretRef: { name: 'creds' } }],
     });
@@ -139,10 +164,13 @@ describe('webhook provider against a real HTTP server', () => {
   it('getSecretMap: the selected object, or a selected JSON string', async () => {
     const c = await client({ result: { jsonPath: '$.data' } });
     const m = await c.getSecretMap({ key: 'k' });
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString()])),
-      { value: 'v1', num: '3.25', list: '["first","second"]', obj: '{"a":"\\u003c1\\u003e","b":2}', json: '{"x":"y"}' },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString()])), {
+      value: 'v1',
+      num: '3.25',
+      list: '["first","second"]',
+      obj: '{"a":"\\u003c1\\u003e","b":2}',
+      json: '{"x":"y"}',
+    });
     const c2 = await client({ result: { jsonPath: '$.data.json' } });
     assert.equal((await c2.getSecretMap({ key: 'k' })).x.toString(), 'y');
     const c3 = await client({ result: { jsonPath: '$.data.value' } });
@@ -151,7 +179,10 @@ describe('webhook provider against a real HTTP server', () => {
 
   it('a jsonPath that matches nothing is a non-retryable ProviderError', async () => {
     const c = await client({ result: { jsonPath: '$.data.nope' } });
-    await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => e instanceof ProviderError && !e.retryable && /matched nothing/.test(e.message));
+    await assert.rejects(
+      c.getSecret({ key: 'k' }),
+      (e: unknown) => e instanceof ProviderError && !e.retryable && /matched nothing/.test(e.message),
+    );
   });
 
   it('a jsonPath on a non-JSON answer', async () => {
@@ -163,11 +194,20 @@ describe('webhook provider against a real HTTP server', () => {
     ['missing', (e) => e instanceof NoSecretError && /key "k" not found: .* answered 404/.test(e.message)],
     ['boom', (e) => e instanceof ProviderError && e.retryable && /answered 500/.test(e.message)],
     ['bad', (e) => e instanceof ProviderError && !e.retryable && /answered 400/.test(e.message)],
-    ['moved', (e) => e instanceof ProviderError && !e.retryable && /302 \(capstan does not follow redirects\)/.test(e.message)],
+    [
+      'moved',
+      (e) =>
+        e instanceof ProviderError &&
+        !e.retryable &&
+        /302 \(capstan does not follow redirects\)/.test(e.message),
+    ],
   ];
   for (const [route, check] of statusCases) {
     it(`status: ${route}`, async () => {
-      const c = await client({ url: `${base}/${route}/{{ .auth.token }}`, secrets: [{ name: 'auth', secretRef: { name: 'creds' } }] });
+      const c = await client({
+        url: `${base}/${route}/{{ .auth.token }}`,
+        secrets: [{ name: 'auth', secretRef: { name: 'creds' } }],
+      });
       await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => {
         assert.ok(check(e), String(e));
         const msg = (e as Error).message;
@@ -180,7 +220,10 @@ describe('webhook provider against a real HTTP server', () => {
   it('a timeout is a retryable ProviderError', async () => {
     const c = await client({ url: `${base}/slow/{{ .remoteRef.key }}`, timeout: '200ms' });
     const start = Date.now();
-    await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => e instanceof ProviderError && e.retryable && /no answer within 0.2s/.test(e.message));
+    await assert.rejects(
+      c.getSecret({ key: 'k' }),
+      (e: unknown) => e instanceof ProviderError && e.retryable && /no answer within 0.2s/.test(e.message),
+    );
     assert.ok(Date.now() - start < 3000);
   });
 
@@ -189,7 +232,10 @@ describe('webhook provider against a real HTTP server', () => {
     const port = await listen(closed);
     await new Promise((r) => closed.close(r));
     const c = await client({ url: `http://127.0.0.1:${port}/x` });
-    await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => e instanceof ProviderError && e.retryable && /ECONNREFUSED/.test(e.message));
+    await assert.rejects(
+      c.getSecret({ key: 'k' }),
+      (e: unknown) => e instanceof ProviderError && e.retryable && /ECONNREFUSED/.test(e.message),
+    );
     assert.equal((await c.validate()).result, 'Error');
   });
 
@@ -198,17 +244,33 @@ describe('webhook provider against a real HTTP server', () => {
   });
 
   it('secrets must carry the external-secrets.io/type: webhook label', async () => {
-    const c = await client({ headers: { a: '{{ .auth.token }}' }, secrets: [{ name: 'auth', secretRef: { name: 'plain' } }] });
-    await assert.rejects(c.getSecret({ key: 'k' }), /must carry the label external-secrets.io\/type: webhook/);
+    const c = await client({
+      headers: { a: '{{ .auth.token }}' },
+      secrets: [{ name: 'auth', secretRef: { name: 'plain' } }],
+    });
+    await assert.rejects(
+      c.getSecret({ key: 'k' }),
+      /must carry the label external-secrets.io\/type: webhook/,
+    );
   });
 
   it('a missing secret key is an error naming the key', async () => {
-    const c = await client({ headers: { a: '{{ .auth.passwd }}' }, secrets: [{ name: 'auth', secretRef: { name: 'creds' } }] });
-    await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => e instanceof ProviderError && /headers\.a: .*key "passwd" not found/.test((e as Error).message));
+    const c = await client({
+      headers: { a: '{{ .auth.passwd }}' },
+      secrets: [{ name: 'auth', secretRef: { name: 'creds' } }],
+    });
+    await assert.rejects(
+      c.getSecret({ key: 'k' }),
+      (e: unknown) =>
+        e instanceof ProviderError && /headers\.a: .*key "passwd" not found/.test((e as Error).message),
+    );
   });
 
   it('getAllSecrets is not supported', async () => {
-    await assert.rejects((await client({})).getAllSecrets({ name: { regexp: '.' } }), /does not support dataFrom.find/);
+    await assert.rejects(
+      (await client({})).getAllSecrets({ name: { regexp: '.' } }),
+      /does not support dataFrom.find/,
+    );
   });
 
   it('newClient rejects an invalid store', async () => {
@@ -216,7 +278,9 @@ describe('webhook provider against a real HTTP server', () => {
   });
 });
 
-describe('webhook over https with a private CA', () => {
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+describe('webhook over https with a private CA', { skip: !hasOpenssl && 'openssl is not installed' }, () => {
   let dir = '';
   let server: https.Server | undefined;
   let base = '';
@@ -226,10 +290,51 @@ describe('webhook over https with a private CA', () => {
     const run = (...args: string[]): void => {
       execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
     };
-    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test-ca');
-    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1');
+    run(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=test-ca',
+    );
+    run(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'srv.key',
+      '-out',
+      'srv.csr',
+      '-subj',
+      '/CN=127.0.0.1',
+    );
     fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-    run('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '1', '-extfile', 'ext.cnf');
+    run(
+      'x509',
+      '-req',
+      '-in',
+      'srv.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'srv.crt',
+      '-days',
+      '1',
+      '-extfile',
+      'ext.cnf',
+    );
     const read = (f: string): Buffer => fs.readFileSync(path.join(dir, f));
     caBundle = read('ca.crt').toString('base64');
     server = https.createServer({ key: read('srv.key'), cert: read('srv.crt') }, handler({}));
@@ -242,20 +347,29 @@ describe('webhook over https with a private CA', () => {
   });
 
   it('trusts the caBundle', async () => {
-    const c = await webhookProvider.newClient(ctxFor({ url: `${base}/secrets/x`, caBundle, result: { jsonPath: '$.data.value' } }));
+    const c = await webhookProvider.newClient(
+      ctxFor({ url: `${base}/secrets/x`, caBundle, result: { jsonPath: '$.data.value' } }),
+    );
     assert.equal((await c.getSecret({ key: 'x' })).toString(), 'v1');
   });
 
   it('trusts a caProvider Secret', async () => {
     const secrets = { 'app/ca': { data: { 'ca.crt': caBundle } } };
-    const cfg = { url: `${base}/secrets/x`, caProvider: { type: 'Secret', name: 'ca', key: 'ca.crt' }, result: { jsonPath: '$.data.value' } };
+    const cfg = {
+      url: `${base}/secrets/x`,
+      caProvider: { type: 'Secret', name: 'ca', key: 'ca.crt' },
+      result: { jsonPath: '$.data.value' },
+    };
     const c = await webhookProvider.newClient(ctxFor(cfg, { secrets }));
     assert.equal((await c.getSecret({ key: 'x' })).toString(), 'v1');
   });
 
   it('rejects the server without the CA', async () => {
     const c = await webhookProvider.newClient(ctxFor({ url: `${base}/secrets/x` }));
-    await assert.rejects(c.getSecret({ key: 'x' }), (e: unknown) => e instanceof ProviderError && /VERIFY|CERT|SELF_SIGNED/i.test((e as Error).message));
+    await assert.rejects(
+      c.getSecret({ key: 'x' }),
+      (e: unknown) => e instanceof ProviderError && /VERIFY|CERT|SELF_SIGNED/i.test((e as Error).message),
+    );
   });
 });
 
@@ -263,15 +377,64 @@ describe('validateWebhookStore', () => {
   const ok = { url: 'https://h/{{ .remoteRef.key }}' };
   const cases: Array<[string, unknown, StoreKind, string[]]> = [
     ['valid', ok, 'SecretStore', []],
-    ['missing url', {}, 'SecretStore', ['spec.provider.webhook.url must be set', 'spec.provider.webhook.url must be a string']],
-    ['unknown template root', { url: 'https://h/{{ .auth.x }}' }, 'SecretStore', ['spec.provider.webhook: templates use .auth, which is neither remoteRef nor a secrets[].name']],
-    ['unsupported template construct', { url: 'https://h/{{ if .a }}{{ end }}' }, 'SecretStore', ['spec.provider.webhook.url: {{ if .a }}: "if" is not supported (capstan supports a subset of Go templates)']],
-    ['ntlm', { ...ok, auth: { ntlm: {} } }, 'SecretStore', ['spec.provider.webhook.auth (NTLM) is not supported by capstan; use headers']],
-    ['filter jsonPath', { ...ok, result: { jsonPath: '$.a[?(@.b)]' } }, 'SecretStore', ['spec.provider.webhook.result.jsonPath: filter and script expressions are not supported by capstan']],
-    ['bad timeout', { ...ok, timeout: '5' }, 'SecretStore', ['spec.provider.webhook.timeout must be a positive Go duration such as 10s']],
-    ['ClusterSecretStore secret needs a namespace', { ...ok, secrets: [{ name: 'auth', secretRef: { name: 'c' } }] }, 'ClusterSecretStore', ['spec.provider.webhook.secrets[0].secretRef.namespace must be set in a ClusterSecretStore']],
-    ['SecretStore secret in another namespace', { ...ok, secrets: [{ name: 'auth', secretRef: { name: 'c', namespace: 'other' } }] }, 'SecretStore', ['spec.provider.webhook.secrets[0].secretRef.namespace must be empty or "app" in a SecretStore']],
-    ['secret name must be an identifier', { ...ok, secrets: [{ name: 'my-auth', secretRef: { name: 'c' } }] }, 'SecretStore', ['spec.provider.webhook.secrets[0].name must be an identifier (letters, digits, _) other than remoteRef']],
+    [
+      'missing url',
+      {},
+      'SecretStore',
+      ['spec.provider.webhook.url must be set', 'spec.provider.webhook.url must be a string'],
+    ],
+    [
+      'unknown template root',
+      { url: 'https://h/{{ .auth.x }}' },
+      'SecretStore',
+      ['spec.provider.webhook: templates use .auth, which is neither remoteRef nor a secrets[].name'],
+    ],
+    [
+      'unsupported template construct',
+      { url: 'https://h/{{ if .a }}{{ end }}' },
+      'SecretStore',
+      [
+        'spec.provider.webhook.url: {{ if .a }}: "if" is not supported (capstan supports a subset of Go templates)',
+      ],
+    ],
+    [
+      'ntlm',
+      { ...ok, auth: { ntlm: {} } },
+      'SecretStore',
+      ['spec.provider.webhook.auth (NTLM) is not supported by capstan; use headers'],
+    ],
+    [
+      'filter jsonPath',
+      { ...ok, result: { jsonPath: '$.a[?(@.b)]' } },
+      'SecretStore',
+      ['spec.provider.webhook.result.jsonPath: filter and script expressions are not supported by capstan'],
+    ],
+    [
+      'bad timeout',
+      { ...ok, timeout: '5' },
+      'SecretStore',
+      ['spec.provider.webhook.timeout must be a positive Go duration such as 10s'],
+    ],
+    [
+      'ClusterSecretStore secret needs a namespace',
+      { ...ok, secrets: [{ name: 'auth', secretRef: { name: 'c' } }] },
+      'ClusterSecretStore',
+      ['spec.provider.webhook.secrets[0].secretRef.namespace must be set in a ClusterSecretStore'],
+    ],
+    [
+      'SecretStore secret in another namespace',
+      { ...ok, secrets: [{ name: 'auth', secretRef: { name: 'c', namespace: 'other' } }] },
+      'SecretStore',
+      ['spec.provider.webhook.secrets[0].secretRef.namespace must be empty or "app" in a SecretStore'],
+    ],
+    [
+      'secret name must be an identifier',
+      { ...ok, secrets: [{ name: 'my-auth', secretRef: { name: 'c' } }] },
+      'SecretStore',
+      [
+        'spec.provider.webhook.secrets[0].name must be an identifier (letters, digits, _) other than remoteRef',
+      ],
+    ],
   ];
   for (const [name, cfg, kind, want] of cases) {
     it(name, () => {

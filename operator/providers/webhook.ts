@@ -29,7 +29,13 @@ import https from 'node:https';
 import net from 'node:net';
 import { JSONPath } from 'jsonpath-plus';
 import { parseGoDuration } from './duration';
-import { compileGoTemplate, GoTemplateError, goQueryEscape, type GoTemplate, type TemplateData } from './gotemplate';
+import {
+  compileGoTemplate,
+  GoTemplateError,
+  goQueryEscape,
+  type GoTemplate,
+  type TemplateData,
+} from './gotemplate';
 import { goFormatFloat, goJson } from './json';
 import type { CAProvider, SecretKeySelector } from './storerefs';
 import {
@@ -43,7 +49,15 @@ import {
   validateCAProvider,
   validateSecretSelector,
 } from './storerefs';
-import type { FindRef, Provider, ProviderContext, RemoteRef, SecretsClient, StoreIdentity, ValidationResult } from './types';
+import type {
+  FindRef,
+  Provider,
+  ProviderContext,
+  RemoteRef,
+  SecretsClient,
+  StoreIdentity,
+  ValidationResult,
+} from './types';
 import { InvalidStoreError, NoSecretError, ProviderError } from './types';
 
 /** `spec.provider.webhook` (ESO `WebhookProvider`; `auth.ntlm` is not supported). */
@@ -95,14 +109,17 @@ function compileTemplates(cfg: Record<string, unknown>, problems: string[]): Tem
     try {
       return compileGoTemplate(text);
     } catch (err) {
-      problems.push(`${FIELD}.${field}: ${err instanceof GoTemplateError ? err.message : 'invalid template'}`);
+      problems.push(
+        `${FIELD}.${field}: ${err instanceof GoTemplateError ? err.message : 'invalid template'}`,
+      );
       return undefined;
     }
   };
   const url = compile(cfg.url, 'url');
   const body = cfg.body === undefined ? undefined : compile(cfg.body, 'body');
   const headers: Array<[string, GoTemplate]> = [];
-  if (cfg.headers !== undefined && !isObject(cfg.headers)) problems.push(`${FIELD}.headers must be a map of strings`);
+  if (cfg.headers !== undefined && !isObject(cfg.headers))
+    problems.push(`${FIELD}.headers must be a map of strings`);
   for (const [k, v] of Object.entries(isObject(cfg.headers) ? cfg.headers : {})) {
     const t = compile(v, `headers.${k}`);
     if (t) headers.push([k, t]);
@@ -112,7 +129,10 @@ function compileTemplates(cfg: Record<string, unknown>, problems: string[]): Tem
   return url ? { url, body, headers, jsonPath } : undefined;
 }
 
-function validateSecrets(secrets: unknown, store: StoreIdentity | undefined): { names: Set<string>; problems: string[] } {
+function validateSecrets(
+  secrets: unknown,
+  store: StoreIdentity | undefined,
+): { names: Set<string>; problems: string[] } {
   const names = new Set<string>();
   if (secrets === undefined) return { names, problems: [] };
   if (!Array.isArray(secrets)) return { names, problems: [`${FIELD}.secrets must be a list`] };
@@ -137,10 +157,12 @@ function validatePlainFields(cfg: Record<string, unknown>, store: StoreIdentity 
   }
   if (cfg.timeout !== undefined) {
     const ms = typeof cfg.timeout === 'string' ? parseGoDuration(cfg.timeout) : undefined;
-    if (ms === undefined || ms <= 0) problems.push(`${FIELD}.timeout must be a positive Go duration such as 10s`);
+    if (ms === undefined || ms <= 0)
+      problems.push(`${FIELD}.timeout must be a positive Go duration such as 10s`);
   }
   if (cfg.auth !== undefined) problems.push(`${FIELD}.auth (NTLM) is not supported by capstan; use headers`);
-  if (typeof cfg.url === 'string' && !/^(https?:\/\/|\{\{)/i.test(cfg.url)) problems.push(`${FIELD}.url must be an http(s) URL`);
+  if (typeof cfg.url === 'string' && !/^(https?:\/\/|\{\{)/i.test(cfg.url))
+    problems.push(`${FIELD}.url must be an http(s) URL`);
   const jp = isObject(cfg.result) ? cfg.result.jsonPath : undefined;
   if (typeof jp === 'string' && /\?\(|\(@|\[\(/.test(jp)) {
     problems.push(`${FIELD}.result.jsonPath: filter and script expressions are not supported by capstan`);
@@ -165,8 +187,10 @@ export function validateWebhookStore(config: unknown, store?: StoreIdentity): st
   if (templates) {
     const all = [templates.url, templates.body, templates.jsonPath, ...templates.headers.map(([, t]) => t)];
     const unknown = new Set<string>();
-    for (const t of all) for (const r of t?.roots ?? []) if (r !== 'remoteRef' && !names.has(r)) unknown.add(r);
-    for (const r of unknown) problems.push(`${FIELD}: templates use .${r}, which is neither remoteRef nor a secrets[].name`);
+    for (const t of all)
+      for (const r of t?.roots ?? []) if (r !== 'remoteRef' && !names.has(r)) unknown.add(r);
+    for (const r of unknown)
+      problems.push(`${FIELD}: templates use .${r}, which is neither remoteRef nor a secrets[].name`);
   }
   return problems;
 }
@@ -199,10 +223,14 @@ function httpCall(call: HttpCall): Promise<HttpAnswer> {
       req = mod.request(call.url, { method: call.method, headers, ...(call.ca ? { ca: call.ca } : {}) });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'invalid request';
-      return reject(new ProviderError(`${call.what}: the request cannot be sent (${code}); check method and headers`));
+      return reject(
+        new ProviderError(`${call.what}: the request cannot be sent (${code}); check method and headers`),
+      );
     }
     const timer = setTimeout(() => {
-      req.destroy(new ProviderError(`${call.what}: no answer within ${call.timeoutMs / 1000}s`, { retryable: true }));
+      req.destroy(
+        new ProviderError(`${call.what}: no answer within ${call.timeoutMs / 1000}s`, { retryable: true }),
+      );
     }, call.timeoutMs);
     const fail = (err: Error): void => {
       clearTimeout(timer);
@@ -217,7 +245,11 @@ function httpCall(call: HttpCall): Promise<HttpAnswer> {
       res.on('data', (c: Buffer) => {
         size += c.length;
         if (size > MAX_WEBHOOK_RESPONSE_BYTES) {
-          req.destroy(new ProviderError(`${call.what}: the response is larger than ${MAX_WEBHOOK_RESPONSE_BYTES} bytes`));
+          req.destroy(
+            new ProviderError(
+              `${call.what}: the response is larger than ${MAX_WEBHOOK_RESPONSE_BYTES} bytes`,
+            ),
+          );
         } else chunks.push(c);
       });
       res.on('error', fail);
@@ -288,7 +320,9 @@ export class WebhookSecretsClient implements SecretsClient {
         const ns = refNamespace(this.ctx, s.secretRef.namespace, `secrets[${s.name}].secretRef`);
         const secret = await readStoreSecret(this.ctx, ns, s.secretRef.name);
         checkLabel(secret, WEBHOOK_SECRET_LABEL, `Secret "${ns}/${s.secretRef.name}"`);
-        out[s.name] = Object.fromEntries(Object.entries(secretData(secret)).map(([k, v]) => [k, v.toString('utf8')]));
+        out[s.name] = Object.fromEntries(
+          Object.entries(secretData(secret)).map(([k, v]) => [k, v.toString('utf8')]),
+        );
       }
       return out;
     })();
@@ -298,7 +332,12 @@ export class WebhookSecretsClient implements SecretsClient {
   /** Template data: `remoteRef` (query-escaped for the URL, as ESO) and the secrets. */
   private async data(ref: RemoteRef, escape: boolean): Promise<TemplateData> {
     const e = (s: string | undefined): string => (escape ? goQueryEscape(s ?? '') : (s ?? ''));
-    const remoteRef = { key: e(ref.key), version: e(ref.version), property: e(ref.property), namespace: this.ctx.namespace };
+    const remoteRef = {
+      key: e(ref.key),
+      version: e(ref.version),
+      property: e(ref.property),
+      namespace: this.ctx.namespace,
+    };
     return { ...(await this.loadSecrets()), remoteRef };
   }
 
@@ -361,9 +400,12 @@ export class WebhookSecretsClient implements SecretsClient {
     try {
       matches = JSONPath({ path, json: doc as object, wrap: true, eval: false }) as unknown[];
     } catch {
-      throw new ProviderError(`store "${this.ctx.store.name}": result.jsonPath "${path}" is not a valid JSONPath`);
+      throw new ProviderError(
+        `store "${this.ctx.store.name}": result.jsonPath "${path}" is not a valid JSONPath`,
+      );
     }
-    if (!matches?.length) throw new ProviderError(`${this.what}: result.jsonPath "${path}" matched nothing in the response`);
+    if (!matches?.length)
+      throw new ProviderError(`${this.what}: result.jsonPath "${path}" matched nothing in the response`);
     return matches.length === 1 ? matches[0] : matches;
   }
 
@@ -397,10 +439,15 @@ export class WebhookSecretsClient implements SecretsClient {
       try {
         value = JSON.parse(value);
       } catch {
-        throw new ProviderError(`${this.what}: the selected value is not a JSON object, so it cannot be extracted`);
+        throw new ProviderError(
+          `${this.what}: the selected value is not a JSON object, so it cannot be extracted`,
+        );
       }
     }
-    if (!isObject(value)) throw new ProviderError(`${this.what}: the selected value is not a JSON object, so it cannot be extracted`);
+    if (!isObject(value))
+      throw new ProviderError(
+        `${this.what}: the selected value is not a JSON object, so it cannot be extracted`,
+      );
     const out: Record<string, Buffer> = {};
     for (const [k, v] of Object.entries(value)) out[k] = memberBytes(v);
     return out;
@@ -408,7 +455,9 @@ export class WebhookSecretsClient implements SecretsClient {
 
   /** Not supported by the webhook provider (as ESO). @throws ProviderError (non-retryable). */
   async getAllSecrets(_find: FindRef): Promise<Record<string, Buffer>> {
-    throw new ProviderError(`store "${this.ctx.store.name}": the webhook provider does not support dataFrom.find`);
+    throw new ProviderError(
+      `store "${this.ctx.store.name}": the webhook provider does not support dataFrom.find`,
+    );
   }
 
   /** ESO `Validate`: a TCP connection to the URL's host and port within 15s. */

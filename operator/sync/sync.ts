@@ -4,7 +4,9 @@
  * `CreateNamespace=true`. Each yields one result line, as Argo CD's `syncResult.resources`. The engine
  * (engine.ts) runs them in the order of the plan (plan.ts).
  */
-import { deleteObject, serverSideApply } from '../kube/apply';
+import { FIELD_MANAGER, deleteObject, serverSideApply } from '../kube/apply';
+import { trackedBy } from '../application/tracking';
+import { SYNC_OPTIONS_ANNOTATION } from './annotations';
 import { KubeClient, isNotFound } from '../kube/client';
 import { Discovery, ResourceType, resourcePath } from '../kube/discovery';
 import { KubeObject } from '../kube/object';
@@ -47,6 +49,25 @@ export interface SyncOptions {
   prunePropagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
   /** How long to wait for an applied CRD to become Established, in ms (default 60 s). */
   crdEstablishTimeoutMs?: number;
+  /**
+   * App-level sync options (`syncPolicy.syncOptions`, Argo CD): `ApplyOutOfSyncOnly=true`,
+   * `Validate=false`, `Replace=true`, `Force=true`, `FailOnSharedResource=true`. Per-resource options
+   * (`argocd.argoproj.io/sync-options`) add to them for one object.
+   */
+  syncOptions?: string[];
+  /** The app instance applying, for `FailOnSharedResource` (another app's tracking id). */
+  appInstance?: string;
+  /** Rewrites a desired object before it is applied (`RespectIgnoreDifferences=true`). */
+  prepare?: (r: ManagedResource) => KubeObject;
+}
+
+/** All sync options in force for one resource: the app's plus the resource's annotation. */
+export function optionsFor(r: ManagedResource, opts: SyncOptions): Set<string> {
+  const own = ((r.target ?? r.live)?.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return new Set([...(opts.syncOptions ?? []), ...own]);
 }
 
 /** What a sync needs. */
@@ -87,8 +108,18 @@ export async function applyOne(deps: SyncDeps, r: ManagedResource, opts: SyncOpt
   } catch (err) {
     return resultLine(r, 'SyncFailed', (err as Error).message);
   }
+  const options = optionsFor(r, opts);
+  if (options.has('ApplyOutOfSyncOnly=true') && r.live && r.status === 'Synced') {
+    return resultLine(r, 'Synced', `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} unchanged`);
+  }
+  const owner = r.live ? trackedBy(r.live) : undefined;
+  if (owner && opts.appInstance && owner !== opts.appInstance && options.has('FailOnSharedResource=true')) {
+    return resultLine(r, 'SyncFailed', `${r.kind}/${r.name} is part of application ${owner} and FailOnSharedResource is set`);
+  }
   try {
-    await serverSideApply(deps.client, rt, target);
+    const desired = opts.prepare ? opts.prepare(r) : target;
+    if (options.has('Replace=true')) await replaceObject(deps, rt, desired, r.live, options.has('Force=true'));
+    else await serverSideApply(deps.client, rt, desired, { fieldValidation: options.has('Validate=false') ? 'Ignore' : 'Strict' });
   } catch (err) {
     return resultLine(r, 'SyncFailed', (err as Error).message);
   }
@@ -98,6 +129,33 @@ export async function applyOne(deps: SyncDeps, r: ManagedResource, opts: SyncOpt
   }
   const verb = !r.live ? 'created' : r.status === 'Synced' ? 'unchanged' : 'configured';
   return resultLine(r, 'Synced', `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} ${verb}`);
+}
+
+/**
+ * `Replace=true` (Argo CD): create, or replace the whole object (PUT) instead of applying a patch;
+ * with `Force=true` too, delete and recreate it (for immutable fields).
+ */
+async function replaceObject(deps: SyncDeps, rt: ResourceType, obj: KubeObject, live: KubeObject | undefined, force: boolean): Promise<void> {
+  const { namespace, name } = obj.metadata;
+  if (live && force) {
+    await deleteObject(deps.client, rt, namespace, name ?? '', 'Foreground');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      try {
+        await deps.client.request('GET', resourcePath(rt, namespace, name));
+      } catch (err) {
+        if (isNotFound(err)) break;
+        throw err;
+      }
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  }
+  if (!live || force) {
+    await deps.client.request('POST', resourcePath(rt, namespace), { body: obj, query: { fieldManager: FIELD_MANAGER } });
+    return;
+  }
+  const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: live.metadata.resourceVersion } };
+  await deps.client.request('PUT', resourcePath(rt, namespace, name), { body, query: { fieldManager: FIELD_MANAGER } });
 }
 
 /** Polls a CRD until its Established condition is True, then forgets discovery of its group-versions. */
@@ -119,6 +177,7 @@ async function waitEstablished(deps: SyncDeps, rt: ResourceType, crd: KubeObject
 /** Deletes one object no longer in git, or reports it PruneSkipped when pruning is off. */
 export async function pruneOne(deps: SyncDeps, r: ManagedResource, opts: SyncOptions): Promise<ResourceResult> {
   if (!opts.prune || !r.rt) return resultLine(r, 'PruneSkipped', 'ignored (requires pruning)');
+  if (optionsFor(r, opts).has('Prune=false')) return resultLine(r, 'PruneSkipped', 'ignored (no prune)');
   try {
     await deleteObject(deps.client, r.rt, r.namespace || undefined, r.name, opts.prunePropagationPolicy ?? 'Foreground');
   } catch (err) {

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderString, renderTemplate, templateSourceNames, TemplateError, type ExternalSecretTemplate } from './engine';
+import {
+  renderString,
+  renderTemplate,
+  templateSourceNames,
+  TemplateError,
+  type ExternalSecretTemplate,
+} from './engine';
 
 const SECRET = 'hunter2-S3CRET';
 
@@ -52,9 +58,17 @@ describe('renderString: helpers', () => {
 
 describe('renderString: errors name the template and never a value', () => {
   const cases: Array<[string, string, RegExp]> = [
-    ['strict missing variable', '{{ passwd }}', /template data\.k: "passwd" is not defined \(line 1, column 4\)/],
+    [
+      'strict missing variable',
+      '{{ passwd }}',
+      /template data\.k: "passwd" is not defined \(line 1, column 4\)/,
+    ],
     ['missing helper argument', '{{ b64enc nope }}', /b64enc: an argument is not defined/],
-    ['lookup inside a string value', '{{#with password}}{{ nope }}{{/with}}', /"nope" cannot be looked up in a string value/],
+    [
+      'lookup inside a string value',
+      '{{#with password}}{{ nope }}{{/with}}',
+      /"nope" cannot be looked up in a string value/,
+    ],
     ['property of a string', '{{ password.length }}', /"length" cannot be looked up in a string value/],
     ['invalid JSON', '{{ toJson (fromJson password) }}', /fromJson: the value is not valid JSON/],
     ['invalid YAML', '{{ toJson (fromYaml bad) }}', /fromYaml: the value is not valid YAML/],
@@ -63,6 +77,11 @@ describe('renderString: errors name the template and never a value', () => {
     ['parse error', `{{ password `, /Parse error on line 1: Expecting/],
     ['wrong arity', '{{ upper password user }}', /upper takes 1 argument, got 2/],
     ['prototype access', '{{ constructor }}', /"constructor" is not defined/],
+    [
+      'Go template syntax gets a hint',
+      '{{ .password | b64enc }}',
+      /Parse error .*capstan templates are Handlebars: write \{\{ password \}\}/,
+    ],
   ];
   const ctx = { ...context, bad: `key: [${SECRET}` };
   for (const [name, tpl, want] of cases) {
@@ -91,7 +110,14 @@ describe('renderTemplate', () => {
     assert.deepEqual(out.labels, {});
   });
 
-  const cases: Array<{ name: string; template: ExternalSecretTemplate; data: Record<string, string>; labels?: object; annotations?: object; type?: string }> = [
+  const cases: Array<{
+    name: string;
+    template: ExternalSecretTemplate;
+    data: Record<string, string>;
+    labels?: object;
+    annotations?: object;
+    type?: string;
+  }> = [
     {
       name: 'Replace (default): template output only',
       template: { data: { url: 'postgres://{{ username }}:{{ password }}@{{ host }}' } },
@@ -104,7 +130,10 @@ describe('renderTemplate', () => {
     },
     {
       name: 'no data and no templateFrom: the fetched keys, with type and templated metadata',
-      template: { type: 'kubernetes.io/basic-auth', metadata: { labels: { user: '{{ username }}' }, annotations: { a: 'static' } } },
+      template: {
+        type: 'kubernetes.io/basic-auth',
+        metadata: { labels: { user: '{{ username }}' }, annotations: { a: 'static' } },
+      },
       data: { username: 'app', password: SECRET, host: 'db' },
       labels: { user: 'app' },
       annotations: { a: 'static' },
@@ -156,7 +185,10 @@ describe('renderTemplate', () => {
           },
         },
         { secret: { name: 'tpl-secret', items: [{ key: 'token' }] } },
-        { configMap: { name: 'tpl', items: [{ key: 'labels', templateAs: 'KeysAndValues' }] }, target: 'labels' },
+        {
+          configMap: { name: 'tpl', items: [{ key: 'labels', templateAs: 'KeysAndValues' }] },
+          target: 'labels',
+        },
       ],
     };
     const sources = {
@@ -181,13 +213,41 @@ describe('renderTemplate', () => {
   });
 
   const errorCases: Array<[string, ExternalSecretTemplate, RegExp]> = [
-    ['missing ConfigMap', { templateFrom: [{ configMap: { name: 'nope', items: [{ key: 'a' }] } }] }, /templateFrom\[0\]\.configMap\.nope: ConfigMap "nope" was not found/],
-    ['missing ConfigMap key', { templateFrom: [{ configMap: { name: 'tpl', items: [{ key: 'zzz' }] } }] }, /ConfigMap "tpl" has no key "zzz"/],
-    ['KeysAndValues output not a map', { templateFrom: [{ literal: '{{ password }}' }] }, /templateFrom\[0\]\.literal: the output is not a YAML map/],
-    ['KeysAndValues output not YAML', { templateFrom: [{ literal: 'a: [{{ password }}' }] }, /the output is not valid YAML/],
-    ['KeysAndValues nested value', { templateFrom: [{ literal: 'a:\n  b: "{{ password }}"' }] }, /the value of "a" is not a string/],
-    ['unknown target', { templateFrom: [{ literal: 'a: b', target: 'Spec' }] }, /target "Spec" is not supported/],
-    ['missing variable in a label', { metadata: { labels: { x: '{{ nope }}' } } }, /metadata\.labels\.x: "nope" is not defined/],
+    [
+      'missing ConfigMap',
+      { templateFrom: [{ configMap: { name: 'nope', items: [{ key: 'a' }] } }] },
+      /templateFrom\[0\]\.configMap\.nope: ConfigMap "nope" was not found/,
+    ],
+    [
+      'missing ConfigMap key',
+      { templateFrom: [{ configMap: { name: 'tpl', items: [{ key: 'zzz' }] } }] },
+      /ConfigMap "tpl" has no key "zzz"/,
+    ],
+    [
+      'KeysAndValues output not a map',
+      { templateFrom: [{ literal: '{{ password }}' }] },
+      /templateFrom\[0\]\.literal: the output is not a YAML map/,
+    ],
+    [
+      'KeysAndValues output not YAML',
+      { templateFrom: [{ literal: 'a: [{{ password }}' }] },
+      /the output is not valid YAML/,
+    ],
+    [
+      'KeysAndValues nested value',
+      { templateFrom: [{ literal: 'a:\n  b: "{{ password }}"' }] },
+      /the value of "a" is not a string/,
+    ],
+    [
+      'unknown target',
+      { templateFrom: [{ literal: 'a: b', target: 'Spec' }] },
+      /target "Spec" is not supported/,
+    ],
+    [
+      'missing variable in a label',
+      { metadata: { labels: { x: '{{ nope }}' } } },
+      /metadata\.labels\.x: "nope" is not defined/,
+    ],
   ];
   for (const [name, template, want] of errorCases) {
     it(`error: ${name}`, () => {
@@ -204,7 +264,10 @@ describe('renderTemplate', () => {
   }
 
   it('a key named __proto__ is an ordinary variable', () => {
-    const out = renderTemplate({ data: { k: '{{ [__proto__] }}' } }, fetched(JSON.parse('{"__proto__":"p"}') as Record<string, string>));
+    const out = renderTemplate(
+      { data: { k: '{{ [__proto__] }}' } },
+      fetched(JSON.parse('{"__proto__":"p"}') as Record<string, string>),
+    );
     assert.equal(out.data.k.toString(), 'p');
   });
 });

@@ -122,7 +122,9 @@ function compiled(text: string): HandlebarsTemplateDelegate {
 }
 
 function location(err: { lineNumber?: number; column?: number }): string {
-  return typeof err.lineNumber === 'number' ? ` (line ${err.lineNumber}, column ${(err.column ?? 0) + 1})` : '';
+  return typeof err.lineNumber === 'number'
+    ? ` (line ${err.lineNumber}, column ${(err.column ?? 0) + 1})`
+    : '';
 }
 
 /**
@@ -145,7 +147,11 @@ export function describeTemplateError(err: unknown): string {
     const expecting = lines.find((l) => l.startsWith('Expecting'));
     return [lines[0].replace(/:$/, ''), expecting].filter(Boolean).join(': ');
   }
-  if (err instanceof hb.Exception) return msg.split('\n')[0].replace(/ in .*$/, '').slice(0, 200);
+  if (err instanceof hb.Exception)
+    return msg
+      .split('\n')[0]
+      .replace(/ in .*$/, '')
+      .slice(0, 200);
   return `rendering failed (${e?.name ?? 'error'})`;
 }
 
@@ -165,6 +171,11 @@ function contextOf(values: Record<string, Buffer | string>): Record<string, stri
   return ctx;
 }
 
+/** Go template syntax (`{{ .key }}`) in a Handlebars template: the usual slip when moving from ESO. */
+const GO_SYNTAX = /\{\{-?\s*(\.|index\s|printf?\s)/;
+const GO_SYNTAX_HINT =
+  'capstan templates are Handlebars: write {{ password }} or {{ [my-key] }}, not {{ .password }}';
+
 /**
  * Renders one template text.
  * @param text - Handlebars source.
@@ -177,7 +188,8 @@ export function renderString(text: string, context: Record<string, string>, temp
   try {
     return compiled(text)(ctx);
   } catch (err) {
-    throw new TemplateError(templateKey, describeTemplateError(err));
+    const hint = GO_SYNTAX.test(text) ? ` (${GO_SYNTAX_HINT})` : '';
+    throw new TemplateError(templateKey, describeTemplateError(err) + hint);
   }
 }
 
@@ -195,15 +207,22 @@ function keysAndValues(output: string, templateKey: string): Record<string, stri
   try {
     doc = YAML.parse(output);
   } catch {
-    throw new TemplateError(templateKey, 'the output is not valid YAML (KeysAndValues needs a map of strings)');
+    throw new TemplateError(
+      templateKey,
+      'the output is not valid YAML (KeysAndValues needs a map of strings)',
+    );
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new TemplateError(templateKey, 'the output is not a YAML map (KeysAndValues needs a map of strings)');
+    throw new TemplateError(
+      templateKey,
+      'the output is not a YAML map (KeysAndValues needs a map of strings)',
+    );
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
-    if (v !== null && typeof v === 'object') throw new TemplateError(templateKey, `the value of "${k}" is not a string`);
+    if (v !== null && typeof v === 'object')
+      throw new TemplateError(templateKey, `the value of "${k}" is not a string`);
     out[k] = v === null || v === undefined ? '' : String(v);
   }
   return out;
@@ -241,7 +260,8 @@ function applyRef(
 ): void {
   const data = kind === 'configMap' ? sources.configMaps?.[ref.name] : sources.secrets?.[ref.name];
   const what = kind === 'configMap' ? 'ConfigMap' : 'Secret';
-  if (!data) throw new TemplateError(`${entry.at}.${kind}.${ref.name}`, `${what} "${ref.name}" was not found`);
+  if (!data)
+    throw new TemplateError(`${entry.at}.${kind}.${ref.name}`, `${what} "${ref.name}" was not found`);
   for (const item of ref.items ?? []) {
     const key = `${entry.at}.${kind}.${ref.name}/${item.key}`;
     const raw = data[item.key];
@@ -268,28 +288,39 @@ export function renderTemplate(
   if (!template) return { data: { ...secrets }, labels: {}, annotations: {} };
   const b = new Builder(contextOf(secrets));
   if (template.mergePolicy === 'Merge') Object.assign(b.out.data, secrets);
-  (template.templateFrom ?? []).forEach((tf, i) => {
-    const at = `templateFrom[${i}]`;
-    const entry = { target: targetOf(tf.target, at), at };
-    if (tf.configMap) applyRef(b, tf.configMap, 'configMap', entry, sources);
-    if (tf.secret) applyRef(b, tf.secret, 'secret', entry, sources);
-    if (tf.literal !== undefined) b.keysAndValues(entry.target, tf.literal, `${at}.literal`);
-  });
-  for (const [k, v] of Object.entries(template.data ?? {})) b.values('data', k, v, `data.${k}`);
-  for (const [k, v] of Object.entries(template.metadata?.labels ?? {})) b.values('labels', k, v, `metadata.labels.${k}`);
-  for (const [k, v] of Object.entries(template.metadata?.annotations ?? {})) {
-    b.values('annotations', k, v, `metadata.annotations.${k}`);
-  }
-  if (!Object.keys(template.data ?? {}).length && !(template.templateFrom ?? []).length) b.out.data = { ...secrets };
+  const templateFrom = template.templateFrom ?? [];
+  templateFrom.forEach((tf, i) => applyTemplateFrom(b, tf, `templateFrom[${i}]`, sources));
+  const data = template.data ?? {};
+  applyValues(b, 'data', data, 'data');
+  applyValues(b, 'labels', template.metadata?.labels ?? {}, 'metadata.labels');
+  applyValues(b, 'annotations', template.metadata?.annotations ?? {}, 'metadata.annotations');
+  // as ESO: with nothing templated into data, the fetched keys are the data whatever the merge policy
+  if (!Object.keys(data).length && !templateFrom.length) b.out.data = { ...secrets };
   if (template.type) b.out.type = template.type;
   return b.out;
+}
+
+/** One `templateFrom` entry: its ConfigMap items, its Secret items, then its literal. */
+function applyTemplateFrom(b: Builder, tf: TemplateFrom, at: string, sources: TemplateSources): void {
+  const entry = { target: targetOf(tf.target, at), at };
+  if (tf.configMap) applyRef(b, tf.configMap, 'configMap', entry, sources);
+  if (tf.secret) applyRef(b, tf.secret, 'secret', entry, sources);
+  if (tf.literal !== undefined) b.keysAndValues(entry.target, tf.literal, `${at}.literal`);
+}
+
+/** A map of templates whose outputs are the values of their keys. */
+function applyValues(b: Builder, target: Target, templates: Record<string, string>, at: string): void {
+  for (const [k, v] of Object.entries(templates)) b.values(target, k, v, `${at}.${k}`);
 }
 
 /**
  * The ConfigMaps and Secrets a template's `templateFrom` reads, for the caller to fetch (and watch).
  * @returns sorted, de-duplicated names.
  */
-export function templateSourceNames(template: ExternalSecretTemplate | undefined): { configMaps: string[]; secrets: string[] } {
+export function templateSourceNames(template: ExternalSecretTemplate | undefined): {
+  configMaps: string[];
+  secrets: string[];
+} {
   const cms = new Set<string>();
   const secs = new Set<string>();
   for (const tf of template?.templateFrom ?? []) {

@@ -33,8 +33,10 @@ type HelperFn = (...args: unknown[]) => unknown;
 function helper(name: string, arity: number, fn: HelperFn, allowUndefined = false): HelperFn {
   return (...all: unknown[]) => {
     const args = all.slice(0, -1); // the last argument is Handlebars' options object
-    if (args.length !== arity) throw new HelperError(`${name} takes ${arity} argument${arity === 1 ? '' : 's'}, got ${args.length}`);
-    if (!allowUndefined && args.some((a) => a === undefined)) throw new HelperError(`${name}: an argument is not defined`);
+    if (args.length !== arity)
+      throw new HelperError(`${name} takes ${arity} argument${arity === 1 ? '' : 's'}, got ${args.length}`);
+    if (!allowUndefined && args.some((a) => a === undefined))
+      throw new HelperError(`${name}: an argument is not defined`);
     return fn(...args);
   };
 }
