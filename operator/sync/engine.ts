@@ -3,7 +3,8 @@
  *
  * - A wave's tasks run (apply, prune, create hook), then the engine waits until every applied object
  *   of the wave is healthy and every hook of the wave has completed, before the next wave or phase.
- *   (The last wave of the sync is not waited for: the sync is done when its work is applied.)
+ *   Hooks are always waited for; the health of the last wave's resources is not (the sync is done when
+ *   its work is applied and its hooks have completed).
  * - A failed apply, a failed hook, or a resource that turns Degraded while the engine waits fails the
  *   sync: nothing of the later waves and phases runs, and the SyncFail hooks run.
  * - Hooks: named hooks with `BeforeHookCreation` (the default) are deleted and recreated; hooks with
@@ -47,7 +48,8 @@ export async function executeSync(deps: SyncDeps, tasks: SyncTask[], opts: Engin
     const steps = phases.flatMap((phase) => wavesOf(tasks, phase));
     for (let i = 0; i < steps.length; i++) {
       await runWave(deps, steps[i], opts, results);
-      if (i < steps.length - 1) await waitWave(deps, steps[i], opts, results);
+      // Hooks are always waited for; resources' health only when a later wave depends on it.
+      await waitWave(deps, steps[i], opts, results, i < steps.length - 1);
       await opts.onProgress?.(results);
     }
     return { phase: 'Succeeded', message: 'successfully synced (all tasks run)', resources: results };
@@ -55,7 +57,7 @@ export async function executeSync(deps: SyncDeps, tasks: SyncTask[], opts: Engin
     const message = err instanceof SyncFailure ? err.message : `sync failed: ${(err as Error).message}`;
     for (const wave of wavesOf(tasks, 'SyncFail')) {
       await runWave(deps, wave, opts, results).catch(() => undefined);
-      await waitWave(deps, wave, opts, results).catch(() => undefined);
+      await waitWave(deps, wave, opts, results, false).catch(() => undefined);
     }
     return { phase: 'Failed', message, resources: results };
   }
@@ -122,9 +124,15 @@ const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
  * Waits until each applied object of the wave is healthy and each hook has completed; applies hook
  * delete policies. Throws SyncFailure on a failed hook, a Degraded resource or the timeout.
  */
-async function waitWave(deps: SyncDeps, wave: SyncTask[], opts: EngineOptions, results: ResourceResult[]): Promise<void> {
+async function waitWave(
+  deps: SyncDeps,
+  wave: SyncTask[],
+  opts: EngineOptions,
+  results: ResourceResult[],
+  resourcesToo = true,
+): Promise<void> {
   const deadline = Date.now() + (opts.waveTimeoutMs ?? 600_000);
-  const pending = new Set(wave.filter((t) => t.action !== 'prune'));
+  const pending = new Set(wave.filter((t) => t.action === 'hook' || (resourcesToo && t.action === 'apply')));
   while (pending.size) {
     for (const t of [...pending]) {
       const done = await checkTask(deps, t, results);
