@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   let cp: ControlPlane | undefined;
   let kubeconfig = process.env.KUBECONFIG;
   if (!kubeconfig) {
-    console.log('Starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)...');
+    console.log(
+      'Starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)...',
+    );
     cp = await startControlPlane();
     kubeconfig = cp.kubeconfigPath;
     console.log(`Control plane ready in ${(cp.startupMs / 1000).toFixed(1)}s.`);
@@ -72,7 +74,19 @@ Ctrl-C stops everything. capstan's logs follow.
   const operator = ManagedProcess.start({
     name: 'capstan',
     command: process.execPath,
-    args: ['--import', 'tsx', path.join(ROOT, 'operator', 'main.ts'), '--kubeconfig', kubeconfig, '--controller-namespace', NAMESPACE, '--helm', toolPath('helm'), '--cache-dir', cacheDir],
+    args: [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'operator', 'main.ts'),
+      '--kubeconfig',
+      kubeconfig,
+      '--controller-namespace',
+      NAMESPACE,
+      '--helm',
+      toolPath('helm'),
+      '--cache-dir',
+      cacheDir,
+    ],
     logPath: path.join(cacheDir, 'capstan.log'),
     cwd: ROOT,
   });

@@ -19,16 +19,37 @@ export const ROOT = path.resolve(__dirname, '..');
 export async function installCrds(kubeconfig: string): Promise<void> {
   const kubectl = toolPath('kubectl');
   await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', path.join(ROOT, 'crds')]);
-  await run(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', '-f', path.join(ROOT, 'crds')]);
+  await run(kubectl, [
+    '--kubeconfig',
+    kubeconfig,
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    '-f',
+    path.join(ROOT, 'crds'),
+  ]);
 }
 
 /** Creates a namespace unless it exists. */
 export async function ensureNamespace(kubeconfig: string, name: string): Promise<void> {
   const kubectl = toolPath('kubectl');
-  const { stdout } = await run(kubectl, ['--kubeconfig', kubeconfig, 'create', 'namespace', name, '--dry-run=client', '-o', 'yaml']);
+  const { stdout } = await run(kubectl, [
+    '--kubeconfig',
+    kubeconfig,
+    'create',
+    'namespace',
+    name,
+    '--dry-run=client',
+    '-o',
+    'yaml',
+  ]);
   const child = execFile(kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-']);
   child.stdin?.end(stdout);
-  await new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl apply namespace ${name} failed`)))));
+  await new Promise<void>((resolve, reject) =>
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`kubectl apply namespace ${name} failed`)),
+    ),
+  );
 }
 
 /** Options of {@link startOperator}. */

@@ -37,7 +37,14 @@ async function main(): Promise<number> {
     const code = await new Promise<number>((resolve) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.E2E_CONCURRENCY ?? 2}`, ...selected],
+        [
+          '--import',
+          'tsx',
+          '--test',
+          '--test-reporter=spec',
+          `--test-concurrency=${process.env.E2E_CONCURRENCY ?? 2}`,
+          ...selected,
+        ],
         {
           cwd: ROOT,
           stdio: 'inherit',

@@ -207,4 +207,6 @@ const POD_DELETE = stage(
  * `KwokConfiguration` document: one with `options: {}` replaces kwok's defaulted options with
  * zeros (kwok then exits: "playStageParallelism must be greater than 0"); flags carry the options.
  */
-export const KWOK_CONFIG = [NODE_READY, NODE_HEARTBEAT, POD_READY, POD_COMPLETE, POD_FAIL, POD_DELETE].join('---\n');
+export const KWOK_CONFIG = [NODE_READY, NODE_HEARTBEAT, POD_READY, POD_COMPLETE, POD_FAIL, POD_DELETE].join(
+  '---\n',
+);

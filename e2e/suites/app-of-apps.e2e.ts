@@ -52,12 +52,18 @@ describe('app of apps', () => {
       syncPolicy: { automated: { prune: true } },
     });
     const root = await waitForApp(ns, 'root', syncedAt(rootSha), 'root Synced');
-    assert.deepEqual((root.status?.resources ?? []).map((r) => `${r.kind}/${r.name}`).sort(), children.map((c) => `Application/${c}`));
+    assert.deepEqual(
+      (root.status?.resources ?? []).map((r) => `${r.kind}/${r.name}`).sort(),
+      children.map((c) => `Application/${c}`),
+    );
     for (const child of children) {
       // The child Applications live in the root's destination namespace and deploy into their own.
       await waitForApp(ns, child, syncedAt(childSha), `${child} Synced`);
       const cm = await getObject(core(child, 'configmaps', 'child-config'));
-      assert.equal(cm?.metadata.annotations?.['argocd.argoproj.io/tracking-id'], `${ns}_${child}:/ConfigMap:${child}/child-config`);
+      assert.equal(
+        cm?.metadata.annotations?.['argocd.argoproj.io/tracking-id'],
+        `${ns}_${child}:/ConfigMap:${child}/child-config`,
+      );
     }
   });
 
@@ -90,12 +96,26 @@ describe('app of apps', () => {
       destination: { server: 'https://kubernetes.default.svc', namespace: ns },
       syncPolicy: { automated: { prune: true } },
     });
-    await waitForApp(ns, 'root', (a) => syncedAt(rootSha)(a) && a.status?.operationState?.phase === 'Succeeded', 'root synced', 90_000);
-    const a = await waitForApp(ns, first, (x) => syncedAt(childSha)(x) && x.status?.health?.status === 'Healthy', 'first Healthy');
+    await waitForApp(
+      ns,
+      'root',
+      (a) => syncedAt(rootSha)(a) && a.status?.operationState?.phase === 'Succeeded',
+      'root synced',
+      90_000,
+    );
+    const a = await waitForApp(
+      ns,
+      first,
+      (x) => syncedAt(childSha)(x) && x.status?.health?.status === 'Healthy',
+      'first Healthy',
+    );
     const b = await waitForApp(ns, second, (x) => syncedAt(childSha)(x), 'second Synced');
     const firstDone = Date.parse(a.status?.operationState?.finishedAt ?? '');
     const secondCreated = Date.parse(b.metadata.creationTimestamp ?? '');
     // creationTimestamp has one-second resolution: compare at that resolution.
-    assert.ok(secondCreated >= Math.floor(firstDone / 1000) * 1000, `second created ${b.metadata.creationTimestamp} after first synced ${a.status?.operationState?.finishedAt}`);
+    assert.ok(
+      secondCreated >= Math.floor(firstDone / 1000) * 1000,
+      `second created ${b.metadata.creationTimestamp} after first synced ${a.status?.operationState?.finishedAt}`,
+    );
   });
 });

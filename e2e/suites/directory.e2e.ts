@@ -9,7 +9,19 @@ import path from 'node:path';
 import { startGitServer, GitServer, GitRepo } from '../harness/gitserver';
 import { waitFor } from '../harness/wait';
 import { ROOT } from '../operator';
-import { apps, core, createApp, createNamespace, getApp, getObject, kube, refreshApp, syncedAt, uniqueName, waitForApp } from './lib';
+import {
+  apps,
+  core,
+  createApp,
+  createNamespace,
+  getApp,
+  getObject,
+  kube,
+  refreshApp,
+  syncedAt,
+  uniqueName,
+  waitForApp,
+} from './lib';
 
 const PLAIN = path.join(ROOT, 'e2e', 'fixtures', 'plain');
 
@@ -22,7 +34,11 @@ describe('directory Application', () => {
     await git?.stop();
   });
 
-  const newApp = async (prefix: string, syncPolicy: Record<string, unknown>, directory: Record<string, unknown> = { recurse: true }) => {
+  const newApp = async (
+    prefix: string,
+    syncPolicy: Record<string, unknown>,
+    directory: Record<string, unknown> = { recurse: true },
+  ) => {
     const ns = uniqueName(prefix);
     await createNamespace(ns);
     const repo = await git.createRepo(ns, PLAIN);
@@ -41,11 +57,18 @@ describe('directory Application', () => {
     const app = await waitForApp(ns, 'plain', syncedAt(sha), `Synced at ${sha}`);
     const deploy = await getObject(apps(ns, 'deployments', 'plain-web'));
     assert.ok(deploy, 'the nested Deployment exists');
-    assert.equal(deploy.metadata.annotations?.['argocd.argoproj.io/tracking-id'], `${ns}_plain:apps/Deployment:${ns}/plain-web`);
+    assert.equal(
+      deploy.metadata.annotations?.['argocd.argoproj.io/tracking-id'],
+      `${ns}_plain:apps/Deployment:${ns}/plain-web`,
+    );
     assert.equal(deploy.metadata.labels?.['capstan.dev/managed'], 'true');
     const svc = await getObject(core(ns, 'services', 'plain-svc'));
-    assert.equal(svc?.metadata.annotations?.['argocd.argoproj.io/tracking-id'], `${ns}_plain:/Service:${ns}/plain-svc`);
-    for (const cm of ['plain-config', 'plain-a', 'plain-b']) assert.ok(await getObject(core(ns, 'configmaps', cm)), cm);
+    assert.equal(
+      svc?.metadata.annotations?.['argocd.argoproj.io/tracking-id'],
+      `${ns}_plain:/Service:${ns}/plain-svc`,
+    );
+    for (const cm of ['plain-config', 'plain-a', 'plain-b'])
+      assert.ok(await getObject(core(ns, 'configmaps', cm)), cm);
     const kinds = (app.status?.resources ?? []).map((r) => `${r.kind}/${r.name}:${r.status}`).sort();
     assert.deepEqual(kinds, [
       'ConfigMap/plain-a:Synced',
@@ -63,7 +86,11 @@ describe('directory Application', () => {
     const { ns, sha } = await newApp('flat', { automated: {} }, {});
     await waitForApp(ns, 'plain', syncedAt(sha), 'Synced');
     assert.ok(await getObject(core(ns, 'configmaps', 'plain-config')));
-    assert.equal(await getObject(apps(ns, 'deployments', 'plain-web')), undefined, 'nested files are not rendered');
+    assert.equal(
+      await getObject(apps(ns, 'deployments', 'plain-web')),
+      undefined,
+      'nested files are not rendered',
+    );
   });
 
   test('a new commit is applied after a refresh annotation, without waiting for the poll', async () => {
@@ -79,7 +106,11 @@ describe('directory Application', () => {
     const cm = await getObject(core(ns, 'configmaps', 'plain-config'));
     assert.equal((cm?.data as Record<string, string>).greeting, 'bonjour');
     assert.ok(Date.now() - started < 30_000, 'well before the 120 s poll');
-    assert.equal(app.metadata.annotations?.['argocd.argoproj.io/refresh'], undefined, 'the refresh annotation is removed');
+    assert.equal(
+      app.metadata.annotations?.['argocd.argoproj.io/refresh'],
+      undefined,
+      'the refresh annotation is removed',
+    );
   });
 
   const removeMulti = async (repo: GitRepo) =>
@@ -91,10 +122,15 @@ describe('directory Application', () => {
     const next = await removeMulti(repo);
     await refreshApp(ns, 'plain');
     await waitForApp(ns, 'plain', syncedAt(next), 'Synced after prune');
-    await waitFor(async () => !(await getObject(core(ns, 'configmaps', 'plain-a'))) && !(await getObject(core(ns, 'configmaps', 'plain-b'))), {
-      timeoutMs: 30_000,
-      what: 'plain-a and plain-b to be deleted',
-    });
+    await waitFor(
+      async () =>
+        !(await getObject(core(ns, 'configmaps', 'plain-a'))) &&
+        !(await getObject(core(ns, 'configmaps', 'plain-b'))),
+      {
+        timeoutMs: 30_000,
+        what: 'plain-a and plain-b to be deleted',
+      },
+    );
     assert.ok(await getObject(core(ns, 'configmaps', 'plain-config')), 'what is still in git stays');
   });
 
@@ -106,7 +142,9 @@ describe('directory Application', () => {
     const app = await waitForApp(
       ns,
       'plain',
-      (a) => a.status?.sync?.revision === next && !!a.status.resources?.some((r) => r.name === 'plain-a' && r.requiresPruning),
+      (a) =>
+        a.status?.sync?.revision === next &&
+        !!a.status.resources?.some((r) => r.name === 'plain-a' && r.requiresPruning),
       'plain-a reported requiresPruning',
     );
     assert.equal(app.status?.sync?.status, 'OutOfSync');
@@ -121,12 +159,22 @@ describe('directory Application', () => {
       body: { data: { greeting: 'edited by hand' } },
       contentType: 'application/merge-patch+json',
     });
-    const app = await waitForApp(ns, 'plain', (a) => a.status?.sync?.status === 'OutOfSync', 'OutOfSync after the edit', 30_000);
+    const app = await waitForApp(
+      ns,
+      'plain',
+      (a) => a.status?.sync?.status === 'OutOfSync',
+      'OutOfSync after the edit',
+      30_000,
+    );
     const res = app.status?.resources?.find((r) => r.name === 'plain-config');
     assert.equal(res?.status, 'OutOfSync');
     assert.equal(app.status?.resources?.find((r) => r.name === 'plain-a')?.status, 'Synced');
     const cm = await getObject(core(ns, 'configmaps', 'plain-config'));
-    assert.equal((cm?.data as Record<string, string>).greeting, 'edited by hand', 'without selfHeal the edit stays');
+    assert.equal(
+      (cm?.data as Record<string, string>).greeting,
+      'edited by hand',
+      'without selfHeal the edit stays',
+    );
     assert.equal((await getApp(ns, 'plain')).status?.history?.length, 1, 'no second sync ran');
   });
 });

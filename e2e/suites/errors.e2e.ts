@@ -8,7 +8,17 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer, GitServer } from '../harness/gitserver';
 import { ROOT } from '../operator';
-import { apps, core, createApp, createNamespace, getObject, patchApp, syncedAt, uniqueName, waitForApp } from './lib';
+import {
+  apps,
+  core,
+  createApp,
+  createNamespace,
+  getObject,
+  patchApp,
+  syncedAt,
+  uniqueName,
+  waitForApp,
+} from './lib';
 
 const PLAIN = path.join(ROOT, 'e2e', 'fixtures', 'plain');
 
@@ -34,7 +44,12 @@ describe('errors', () => {
       destination: { server: 'https://kubernetes.default.svc', namespace: ns },
       syncPolicy: { automated: { prune: true } },
     });
-    const app = await waitForApp(ns, 'bad', (a) => !!a.status?.conditions?.some((c) => c.type === 'InvalidSpecError'), 'InvalidSpecError');
+    const app = await waitForApp(
+      ns,
+      'bad',
+      (a) => !!a.status?.conditions?.some((c) => c.type === 'InvalidSpecError'),
+      'InvalidSpecError',
+    );
     const cond = app.status?.conditions?.find((c) => c.type === 'InvalidSpecError');
     assert.match(cond?.message ?? '', /spec: set "source" or "sources", not both/);
     assert.equal(app.status?.sync?.status, 'Unknown');
@@ -55,8 +70,16 @@ describe('errors', () => {
     });
     await waitForApp(ns, 'app', syncedAt(sha), 'first sync');
     await patchApp(ns, 'app', { spec: { source: { repoURL: 'git://127.0.0.1:1/nowhere.git' } } });
-    const app = await waitForApp(ns, 'app', (a) => !!a.status?.conditions?.some((c) => c.type === 'ComparisonError'), 'ComparisonError');
-    assert.match(app.status?.conditions?.find((c) => c.type === 'ComparisonError')?.message ?? '', /nowhere\.git/);
+    const app = await waitForApp(
+      ns,
+      'app',
+      (a) => !!a.status?.conditions?.some((c) => c.type === 'ComparisonError'),
+      'ComparisonError',
+    );
+    assert.match(
+      app.status?.conditions?.find((c) => c.type === 'ComparisonError')?.message ?? '',
+      /nowhere\.git/,
+    );
     assert.equal(app.status?.sync?.status, 'Unknown');
     await sleep(2000);
     assert.ok(await getObject(apps(ns, 'deployments', 'plain-web')), 'the Deployment still runs');

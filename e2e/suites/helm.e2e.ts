@@ -30,7 +30,13 @@ describe('Helm Application', () => {
         repoURL: repo.url,
         targetRevision: 'HEAD',
         path: 'chart',
-        helm: { valueFiles: ['values-prod.yaml'], parameters: [{ name: 'color', value: 'red' }, { name: 'replicas', value: '2' }] },
+        helm: {
+          valueFiles: ['values-prod.yaml'],
+          parameters: [
+            { name: 'color', value: 'red' },
+            { name: 'replicas', value: '2' },
+          ],
+        },
       },
       destination: { server: 'https://kubernetes.default.svc', namespace: ns },
       syncPolicy: { automated: { prune: true } },
@@ -41,7 +47,10 @@ describe('Helm Application', () => {
     assert.deepEqual(cm?.data, { greeting: 'from-values-file', color: 'red', release: 'hello' });
     const deploy = await getObject(apps(ns, 'deployments', 'hello-web'));
     assert.equal((deploy?.spec as { replicas: number }).replicas, 2);
-    assert.equal(deploy?.metadata.annotations?.['argocd.argoproj.io/tracking-id'], `${ns}_hello:apps/Deployment:${ns}/hello-web`);
+    assert.equal(
+      deploy?.metadata.annotations?.['argocd.argoproj.io/tracking-id'],
+      `${ns}_hello:apps/Deployment:${ns}/hello-web`,
+    );
   });
 
   test('a value file outside the repository is refused with ComparisonError', async () => {
@@ -50,11 +59,21 @@ describe('Helm Application', () => {
     const repo = await git.createRepo(ns, path.join(ROOT, 'e2e', 'fixtures'));
     await createApp(ns, 'escape', {
       project: 'default',
-      source: { repoURL: repo.url, targetRevision: 'HEAD', path: 'chart', helm: { valueFiles: ['../../../../etc/passwd'] } },
+      source: {
+        repoURL: repo.url,
+        targetRevision: 'HEAD',
+        path: 'chart',
+        helm: { valueFiles: ['../../../../etc/passwd'] },
+      },
       destination: { server: 'https://kubernetes.default.svc', namespace: ns },
       syncPolicy: { automated: {} },
     });
-    const app = await waitForApp(ns, 'escape', (a) => !!a.status?.conditions?.some((c) => c.type === 'ComparisonError'), 'ComparisonError');
+    const app = await waitForApp(
+      ns,
+      'escape',
+      (a) => !!a.status?.conditions?.some((c) => c.type === 'ComparisonError'),
+      'ComparisonError',
+    );
     const cond = app.status?.conditions?.find((c) => c.type === 'ComparisonError');
     assert.match(cond?.message ?? '', /outside the repository/);
     assert.equal(await getObject(core(ns, 'configmaps', 'escape-config')), undefined, 'nothing applied');

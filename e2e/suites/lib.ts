@@ -14,12 +14,14 @@ const run = promisify(execFile);
 /** The run's admin kubeconfig. */
 export const kubeconfig = (): string => {
   const p = process.env.CAPSTAN_E2E_KUBECONFIG;
-  if (!p) throw new Error('CAPSTAN_E2E_KUBECONFIG is not set: run the suites through `make test-e2e` (e2e/run.ts)');
+  if (!p)
+    throw new Error('CAPSTAN_E2E_KUBECONFIG is not set: run the suites through `make test-e2e` (e2e/run.ts)');
   return p;
 };
 
 /** The namespace capstan runs in. */
-export const controllerNamespace = (): string => process.env.CAPSTAN_E2E_CONTROLLER_NAMESPACE ?? 'capstan-system';
+export const controllerNamespace = (): string =>
+  process.env.CAPSTAN_E2E_CONTROLLER_NAMESPACE ?? 'capstan-system';
 
 let cached: KubeClient | undefined;
 /** A real client on the run's API server. */
@@ -36,10 +38,13 @@ export async function kubectl(...args: string[]): Promise<string> {
 
 /** Creates a namespace for one test. */
 export async function createNamespace(name: string): Promise<void> {
-  await kube().request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+  await kube().request('POST', '/api/v1/namespaces', {
+    body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+  });
 }
 
-const appPath = (ns: string, name = '') => `/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications${name ? '/' + name : ''}`;
+const appPath = (ns: string, name = '') =>
+  `/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications${name ? '/' + name : ''}`;
 
 /** An Application as the tests read it. */
 export interface AppObject extends KubeObject {
@@ -47,18 +52,39 @@ export interface AppObject extends KubeObject {
   status?: {
     sync?: { status?: string; revision?: string };
     health?: { status?: string };
-    resources?: Array<{ kind: string; name: string; namespace?: string; status?: string; requiresPruning?: boolean }>;
+    resources?: Array<{
+      kind: string;
+      name: string;
+      namespace?: string;
+      status?: string;
+      requiresPruning?: boolean;
+    }>;
     conditions?: Array<{ type: string; message: string }>;
-    operationState?: { phase?: string; message?: string; finishedAt?: string; syncResult?: { revision?: string } };
+    operationState?: {
+      phase?: string;
+      message?: string;
+      finishedAt?: string;
+      syncResult?: { revision?: string };
+    };
     history?: Array<{ id: number; revision?: string }>;
     reconciledAt?: string;
   };
 }
 
 /** Creates an Application. */
-export async function createApp(namespace: string, name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}): Promise<void> {
+export async function createApp(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  metadata: Record<string, unknown> = {},
+): Promise<void> {
   await kube().request('POST', appPath(namespace), {
-    body: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name, namespace, ...metadata }, spec },
+    body: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name, namespace, ...metadata },
+      spec,
+    },
   });
 }
 
@@ -68,12 +94,23 @@ export async function getApp(namespace: string, name: string): Promise<AppObject
 }
 
 /** Merge-patches an Application (spec, metadata, operation). */
-export async function patchApp(namespace: string, name: string, patch: Record<string, unknown>): Promise<void> {
-  await kube().request('PATCH', appPath(namespace, name), { body: patch, contentType: 'application/merge-patch+json' });
+export async function patchApp(
+  namespace: string,
+  name: string,
+  patch: Record<string, unknown>,
+): Promise<void> {
+  await kube().request('PATCH', appPath(namespace, name), {
+    body: patch,
+    contentType: 'application/merge-patch+json',
+  });
 }
 
 /** Asks for a refresh now, with Argo CD's annotation. */
-export async function refreshApp(namespace: string, name: string, kind: 'normal' | 'hard' = 'normal'): Promise<void> {
+export async function refreshApp(
+  namespace: string,
+  name: string,
+  kind: 'normal' | 'hard' = 'normal',
+): Promise<void> {
   await patchApp(namespace, name, { metadata: { annotations: { 'argocd.argoproj.io/refresh': kind } } });
 }
 
@@ -113,9 +150,11 @@ export async function getObject(path: string): Promise<KubeObject | undefined> {
 }
 
 /** Path of a namespaced core object, e.g. `core('cm', 'configmaps', 'x')`. */
-export const core = (ns: string, plural: string, name: string): string => `/api/v1/namespaces/${ns}/${plural}/${name}`;
+export const core = (ns: string, plural: string, name: string): string =>
+  `/api/v1/namespaces/${ns}/${plural}/${name}`;
 /** Path of a namespaced apps/v1 object. */
-export const apps = (ns: string, plural: string, name: string): string => `/apis/apps/v1/namespaces/${ns}/${plural}/${name}`;
+export const apps = (ns: string, plural: string, name: string): string =>
+  `/apis/apps/v1/namespaces/${ns}/${plural}/${name}`;
 
 /** A unique, DNS-safe name for a test's namespace. */
 export function uniqueName(prefix: string): string {
@@ -123,4 +162,5 @@ export function uniqueName(prefix: string): string {
 }
 
 /** True when an app is Synced at `revision` (and, when given, its last operation Succeeded). */
-export const syncedAt = (revision: string) => (a: AppObject) => a.status?.sync?.status === 'Synced' && a.status.sync.revision === revision;
+export const syncedAt = (revision: string) => (a: AppObject) =>
+  a.status?.sync?.status === 'Synced' && a.status.sync.revision === revision;

@@ -10,10 +10,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer, GitServer } from '../harness/gitserver';
 import { waitFor } from '../harness/wait';
 import { ROOT } from '../operator';
-import { apps, core, createApp, createNamespace, getApp, getObject, kube, patchApp, refreshApp, syncedAt, uniqueName, waitForApp } from './lib';
+import {
+  apps,
+  core,
+  createApp,
+  createNamespace,
+  getApp,
+  getObject,
+  kube,
+  patchApp,
+  refreshApp,
+  syncedAt,
+  uniqueName,
+  waitForApp,
+} from './lib';
 
 const FIXTURES = path.join(ROOT, 'e2e', 'fixtures');
-const appPath = (ns: string, name: string) => `/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications/${name}`;
+const appPath = (ns: string, name: string) =>
+  `/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications/${name}`;
 
 describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
   let git: GitServer;
@@ -24,7 +38,12 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
     await git?.stop();
   });
 
-  const deploy = async (prefix: string, fixture: string, spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) => {
+  const deploy = async (
+    prefix: string,
+    fixture: string,
+    spec: Record<string, unknown> = {},
+    metadata: Record<string, unknown> = {},
+  ) => {
     const ns = uniqueName(prefix);
     await createNamespace(ns);
     const repo = await git.createRepo(ns, path.join(FIXTURES, fixture));
@@ -52,11 +71,15 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
       body: { spec: { replicas: 5 } },
       contentType: 'application/merge-patch+json',
     });
-    await waitFor(async () => ((await getObject(apps(ns, 'deployments', 'healed')))?.spec as { replicas: number }).replicas === 2, {
-      timeoutMs: 20_000,
-      intervalMs: 50,
-      what: 'replicas restored to 2',
-    });
+    await waitFor(
+      async () =>
+        ((await getObject(apps(ns, 'deployments', 'healed')))?.spec as { replicas: number }).replicas === 2,
+      {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: 'replicas restored to 2',
+      },
+    );
     const scaleMs = Date.now() - started;
     // Argo CD's self-heal backoff spaces heals of the same app 2 s apart; let it pass so that the
     // second measurement is the latency of a fresh drift, not of the backoff.
@@ -69,7 +92,9 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
       what: 'ConfigMap recreated',
     });
     const deleteMs = Date.now() - started;
-    console.log(`self-heal latency: scaled Deployment ${scaleMs} ms, deleted ConfigMap ${deleteMs} ms (goal < 2000 ms)`);
+    console.log(
+      `self-heal latency: scaled Deployment ${scaleMs} ms, deleted ConfigMap ${deleteMs} ms (goal < 2000 ms)`,
+    );
     assert.ok(scaleMs < 10_000 && deleteMs < 10_000, 'healed by the watch, not the 120 s poll');
   });
 
@@ -85,7 +110,11 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
     await sleep(3000);
     const app = await getApp(ns, 'app');
     assert.equal(app.status?.sync?.status, 'Synced');
-    assert.equal(((await getObject(apps(ns, 'deployments', 'healed')))?.spec as { replicas: number }).replicas, 4, 'not reverted');
+    assert.equal(
+      ((await getObject(apps(ns, 'deployments', 'healed')))?.spec as { replicas: number }).replicas,
+      4,
+      'not reverted',
+    );
   });
 
   test('a sync that fails for a missing CRD succeeds once the CRD is added in git', async () => {
@@ -96,31 +125,65 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
       project: 'default',
       source: { repoURL: repo.url, targetRevision: 'main', path: '.' },
       destination: { server: 'https://kubernetes.default.svc', namespace: ns },
-      syncPolicy: { automated: { prune: true }, retry: { limit: 3, backoff: { duration: '1s', factor: 2, maxDuration: '5s' } } },
+      syncPolicy: {
+        automated: { prune: true },
+        retry: { limit: 3, backoff: { duration: '1s', factor: 2, maxDuration: '5s' } },
+      },
     });
     await waitForApp(ns, 'app', (a) => a.status?.operationState?.phase === 'Failed', 'first sync fails');
-    const crd = fs.readFileSync(path.join(FIXTURES, 'crd', 'crd.yaml'), 'utf8').replaceAll('widget', 'gadget').replaceAll('Widget', 'Gadget');
+    const crd = fs
+      .readFileSync(path.join(FIXTURES, 'crd', 'crd.yaml'), 'utf8')
+      .replaceAll('widget', 'gadget')
+      .replaceAll('Widget', 'Gadget');
     const next = await repo.commit('add the CRD', (dir) => fs.writeFileSync(path.join(dir, 'crd.yaml'), crd));
     await refreshApp(ns, 'app');
-    await waitForApp(ns, 'app', (a) => syncedAt(next)(a) && a.status?.operationState?.phase === 'Succeeded', 'Synced after the fix', 90_000);
+    await waitForApp(
+      ns,
+      'app',
+      (a) => syncedAt(next)(a) && a.status?.operationState?.phase === 'Succeeded',
+      'Synced after the fix',
+      90_000,
+    );
     assert.ok(await getObject(`/apis/e2e.capstan.dev/v1/namespaces/${ns}/gadgets/small`));
   });
 
   test('history records each sync; a rollback is refused under automated sync and re-applies a past commit without it', async () => {
-    const { ns, repo, sha: first } = await deploy('history', 'selfheal', { syncPolicy: { automated: { prune: true } } });
+    const {
+      ns,
+      repo,
+      sha: first,
+    } = await deploy('history', 'selfheal', { syncPolicy: { automated: { prune: true } } });
     const second = await repo.commit('change the config', (dir) => {
       const f = path.join(dir, 'configmap.yaml');
       fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('from-git', 'second-commit'));
     });
     await refreshApp(ns, 'app');
-    let app = await waitForApp(ns, 'app', (a) => syncedAt(second)(a) && (a.status?.history?.length ?? 0) >= 2, 'second sync in history');
-    assert.deepEqual(app.status?.history?.map((h) => h.revision), [first, second]);
+    let app = await waitForApp(
+      ns,
+      'app',
+      (a) => syncedAt(second)(a) && (a.status?.history?.length ?? 0) >= 2,
+      'second sync in history',
+    );
+    assert.deepEqual(
+      app.status?.history?.map((h) => h.revision),
+      [first, second],
+    );
     await patchApp(ns, 'app', { operation: { sync: { revision: first }, initiatedBy: { username: 'e2e' } } });
-    app = await waitForApp(ns, 'app', (a) => /auto-sync is enabled/.test(a.status?.operationState?.message ?? ''), 'rollback refused');
+    app = await waitForApp(
+      ns,
+      'app',
+      (a) => /auto-sync is enabled/.test(a.status?.operationState?.message ?? ''),
+      'rollback refused',
+    );
     assert.equal(app.status?.operationState?.phase, 'Failed');
     await patchApp(ns, 'app', { spec: { syncPolicy: { automated: null } } });
     await patchApp(ns, 'app', { operation: { sync: { revision: first }, initiatedBy: { username: 'e2e' } } });
-    app = await waitForApp(ns, 'app', (a) => a.status?.history?.length === 3 && a.status.operationState?.phase === 'Succeeded', 'rolled back');
+    app = await waitForApp(
+      ns,
+      'app',
+      (a) => a.status?.history?.length === 3 && a.status.operationState?.phase === 'Succeeded',
+      'rolled back',
+    );
     assert.equal(app.status?.history?.[2].revision, first);
     const cm = await getObject(core(ns, 'configmaps', 'healed-config'));
     assert.equal((cm?.data as Record<string, string>).key, 'from-git', 'the first commit is live again');
@@ -128,15 +191,34 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
   });
 
   test('deleting an app with the resources finalizer deletes its resources; without it they stay', async () => {
-    const withFinalizer = await deploy('cascade', 'selfheal', {}, { finalizers: ['resources-finalizer.argocd.argoproj.io'] });
+    const withFinalizer = await deploy(
+      'cascade',
+      'selfheal',
+      {},
+      { finalizers: ['resources-finalizer.argocd.argoproj.io'] },
+    );
     await kube().request('DELETE', appPath(withFinalizer.ns, 'app'));
-    await waitFor(async () => !(await getObject(appPath(withFinalizer.ns, 'app'))), { timeoutMs: 60_000, what: 'app gone' });
-    assert.equal(await getObject(apps(withFinalizer.ns, 'deployments', 'healed')), undefined, 'Deployment deleted');
-    assert.equal(await getObject(core(withFinalizer.ns, 'configmaps', 'healed-config')), undefined, 'ConfigMap deleted');
+    await waitFor(async () => !(await getObject(appPath(withFinalizer.ns, 'app'))), {
+      timeoutMs: 60_000,
+      what: 'app gone',
+    });
+    assert.equal(
+      await getObject(apps(withFinalizer.ns, 'deployments', 'healed')),
+      undefined,
+      'Deployment deleted',
+    );
+    assert.equal(
+      await getObject(core(withFinalizer.ns, 'configmaps', 'healed-config')),
+      undefined,
+      'ConfigMap deleted',
+    );
 
     const without = await deploy('orphan', 'selfheal');
     await kube().request('DELETE', appPath(without.ns, 'app'));
-    await waitFor(async () => !(await getObject(appPath(without.ns, 'app'))), { timeoutMs: 30_000, what: 'app gone' });
+    await waitFor(async () => !(await getObject(appPath(without.ns, 'app'))), {
+      timeoutMs: 30_000,
+      what: 'app gone',
+    });
     await sleep(1500);
     assert.ok(await getObject(apps(without.ns, 'deployments', 'healed')), 'Deployment kept');
     assert.ok(await getObject(core(without.ns, 'configmaps', 'healed-config')), 'ConfigMap kept');

@@ -8,13 +8,33 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer, GitServer } from '../harness/gitserver';
 import { ROOT } from '../operator';
-import { apps, AppObject, core, createApp, createNamespace, getObject, kube, syncedAt, uniqueName, waitForApp } from './lib';
+import {
+  apps,
+  AppObject,
+  core,
+  createApp,
+  createNamespace,
+  getObject,
+  kube,
+  syncedAt,
+  uniqueName,
+  waitForApp,
+} from './lib';
 
 const FIXTURES = path.join(ROOT, 'e2e', 'fixtures');
 
-type ResultLine = { kind: string; name: string; status?: string; hookPhase?: string; hookType?: string; syncPhase?: string; message?: string };
+type ResultLine = {
+  kind: string;
+  name: string;
+  status?: string;
+  hookPhase?: string;
+  hookType?: string;
+  syncPhase?: string;
+  message?: string;
+};
 const results = (a: AppObject): ResultLine[] =>
-  ((a.status?.operationState?.syncResult as { resources?: ResultLine[] } | undefined)?.resources ?? []) as ResultLine[];
+  ((a.status?.operationState?.syncResult as { resources?: ResultLine[] } | undefined)?.resources ??
+    []) as ResultLine[];
 
 describe('waves and hooks', () => {
   let git: GitServer;
@@ -41,25 +61,49 @@ describe('waves and hooks', () => {
 
   test('each wave starts only after the previous wave is healthy', async () => {
     const { ns, sha } = await deploy('waves', 'waves');
-    const app = await waitForApp(ns, 'app', (a) => syncedAt(sha)(a) && a.status?.operationState?.phase === 'Succeeded', 'Synced');
-    const order = results(app).map((r) => `${r.kind}/${r.name}`);
-    assert.deepEqual(order, ['ServiceAccount/wave-minus-one', 'ConfigMap/wave-zero', 'Deployment/wave-one', 'ConfigMap/wave-two']);
-    const deployment = await getObject(apps(ns, 'deployments', 'wave-one'));
-    const available = ((deployment?.status as { conditions?: Array<{ type: string; status: string; lastTransitionTime: string }> }).conditions ?? []).find(
-      (c) => c.type === 'Available' && c.status === 'True',
+    const app = await waitForApp(
+      ns,
+      'app',
+      (a) => syncedAt(sha)(a) && a.status?.operationState?.phase === 'Succeeded',
+      'Synced',
     );
+    const order = results(app).map((r) => `${r.kind}/${r.name}`);
+    assert.deepEqual(order, [
+      'ServiceAccount/wave-minus-one',
+      'ConfigMap/wave-zero',
+      'Deployment/wave-one',
+      'ConfigMap/wave-two',
+    ]);
+    const deployment = await getObject(apps(ns, 'deployments', 'wave-one'));
+    const available = (
+      (
+        deployment?.status as {
+          conditions?: Array<{ type: string; status: string; lastTransitionTime: string }>;
+        }
+      ).conditions ?? []
+    ).find((c) => c.type === 'Available' && c.status === 'True');
     assert.ok(available, 'the wave-1 Deployment became Available');
     const wave2 = await getObject(core(ns, 'configmaps', 'wave-two'));
     const wave0 = await getObject(core(ns, 'configmaps', 'wave-zero'));
     // Timestamps have one-second resolution: wave 2 is not created before wave 1 is Available.
-    assert.ok(Date.parse(wave2!.metadata.creationTimestamp!) >= Date.parse(available.lastTransitionTime), 'wave 2 after wave 1 healthy');
-    assert.ok(Date.parse(wave0!.metadata.creationTimestamp!) <= Date.parse(deployment!.metadata.creationTimestamp!));
+    assert.ok(
+      Date.parse(wave2!.metadata.creationTimestamp!) >= Date.parse(available.lastTransitionTime),
+      'wave 2 after wave 1 healthy',
+    );
+    assert.ok(
+      Date.parse(wave0!.metadata.creationTimestamp!) <= Date.parse(deployment!.metadata.creationTimestamp!),
+    );
     assert.equal(app.status?.health?.status, 'Healthy');
   });
 
   test('PreSync and PostSync hooks run in order and HookSucceeded deletes them', async () => {
     const { ns, sha } = await deploy('hooks', 'hooks');
-    const app = await waitForApp(ns, 'app', (a) => syncedAt(sha)(a) && a.status?.operationState?.phase === 'Succeeded', 'Synced');
+    const app = await waitForApp(
+      ns,
+      'app',
+      (a) => syncedAt(sha)(a) && a.status?.operationState?.phase === 'Succeeded',
+      'Synced',
+    );
     const lines = results(app);
     const idx = (pred: (r: ResultLine) => boolean) => lines.findIndex(pred);
     const pre = idx((r) => r.name === 'pre' && r.hookType === 'PreSync');
@@ -73,7 +117,9 @@ describe('waves and hooks', () => {
     const jobs = await kube().request<{ items: unknown[] }>('GET', `/apis/batch/v1/namespaces/${ns}/jobs`);
     for (let i = 0; i < 40 && jobs.items.length; i++) {
       await sleep(250);
-      jobs.items = (await kube().request<{ items: unknown[] }>('GET', `/apis/batch/v1/namespaces/${ns}/jobs`)).items;
+      jobs.items = (
+        await kube().request<{ items: unknown[] }>('GET', `/apis/batch/v1/namespaces/${ns}/jobs`)
+      ).items;
     }
     assert.equal(jobs.items.length, 0, 'hook Jobs deleted after success');
     assert.deepEqual(
@@ -85,7 +131,13 @@ describe('waves and hooks', () => {
 
   test('a failing PreSync hook fails the sync, runs SyncFail hooks and applies nothing of the Sync phase', async () => {
     const { ns } = await deploy('hookfail', 'hooks-fail');
-    const app = await waitForApp(ns, 'app', (a) => a.status?.operationState?.phase === 'Failed', 'sync Failed', 90_000);
+    const app = await waitForApp(
+      ns,
+      'app',
+      (a) => a.status?.operationState?.phase === 'Failed',
+      'sync Failed',
+      90_000,
+    );
     assert.match(app.status?.operationState?.message ?? '', /PreSync hook Job\/pre-fails failed/);
     const pre = results(app).find((r) => r.name === 'pre-fails');
     assert.equal(pre?.hookPhase, 'Failed');
@@ -95,7 +147,12 @@ describe('waves and hooks', () => {
 
   test('Helm pre-install and post-install hooks map to PreSync and PostSync; test hooks are left out', async () => {
     const { ns, sha } = await deploy('helmhooks', 'helm-hooks', { helm: {} });
-    const app = await waitForApp(ns, 'app', (a) => syncedAt(sha)(a) && a.status?.operationState?.phase === 'Succeeded', 'Synced');
+    const app = await waitForApp(
+      ns,
+      'app',
+      (a) => syncedAt(sha)(a) && a.status?.operationState?.phase === 'Succeeded',
+      'Synced',
+    );
     const lines = results(app);
     const pre = lines.findIndex((r) => r.name === 'app-pre');
     const main = lines.findIndex((r) => r.name === 'app-main');
@@ -103,7 +160,10 @@ describe('waves and hooks', () => {
     assert.ok(pre >= 0 && main > pre && post > main, JSON.stringify(lines));
     assert.equal(lines[pre].hookType, 'PreSync');
     assert.equal(lines[post].hookType, 'PostSync');
-    assert.ok(await getObject(core(ns, 'configmaps', 'app-post')), 'post-install hook object exists (no delete policy)');
+    assert.ok(
+      await getObject(core(ns, 'configmaps', 'app-post')),
+      'post-install hook object exists (no delete policy)',
+    );
     assert.equal(await getObject(core(ns, 'pods', 'app-test')), undefined, 'helm test hook not applied');
   });
 });

@@ -41,7 +41,11 @@ export async function patchApp(client: KubeClient, app: App, patch: Record<strin
 }
 
 /** JSON merge patch of the status subresource (arrays are replaced whole). Ignores a vanished app. */
-export async function patchAppStatus(client: KubeClient, app: App, status: Record<string, unknown>): Promise<void> {
+export async function patchAppStatus(
+  client: KubeClient,
+  app: App,
+  status: Record<string, unknown>,
+): Promise<void> {
   try {
     await client.request('PATCH', path(app.metadata.namespace, app.metadata.name) + '/status', {
       body: { status },

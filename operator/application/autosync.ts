@@ -90,7 +90,12 @@ export function retryPolicy(app: App): { limit: number; backoff: Backoff } {
  * @param now - current time in ms.
  * @returns a request; a request carrying `skipReason` (reported as a condition); a wait; or undefined.
  */
-export function automatedSyncDecision(app: App, cmp: Comparison, selfHealAttempts = 0, now = Date.now()): SyncRequest | SyncWait | undefined {
+export function automatedSyncDecision(
+  app: App,
+  cmp: Comparison,
+  selfHealAttempts = 0,
+  now = Date.now(),
+): SyncRequest | SyncWait | undefined {
   const automated = app.spec.syncPolicy?.automated;
   if (!automated || automated.enabled === false || cmp.status === 'Synced') return undefined;
   const last = app.status?.operationState;
@@ -105,18 +110,29 @@ export function automatedSyncDecision(app: App, cmp: Comparison, selfHealAttempt
   const targets = cmp.resources.filter((r) => r.target).length;
   const prunes = cmp.resources.filter((r) => r.requiresPruning).length;
   if (automated.prune && !automated.allowEmpty && targets === 0 && prunes > 0) {
-    return { ...base(true), skipReason: 'auto-sync will wipe out all resources: refused because allowEmpty is false' };
+    return {
+      ...base(true),
+      skipReason: 'auto-sync will wipe out all resources: refused because allowEmpty is false',
+    };
   }
   return base(automated.prune);
 }
 
-function retryDecision(app: App, cmp: Comparison, prune: boolean | undefined, sinceMs: number): SyncRequest | SyncWait {
+function retryDecision(
+  app: App,
+  cmp: Comparison,
+  prune: boolean | undefined,
+  sinceMs: number,
+): SyncRequest | SyncWait {
   const last = app.status?.operationState;
   const policy = retryPolicy(app);
   const count = last?.retryCount ?? 0;
   if (policy.limit >= 0 && count >= policy.limit) {
     const tries = count ? ` (retried ${count} times)` : '';
-    return { ...base(prune), skipReason: `Failed sync attempt to ${cmp.revisions[0]}: ${last?.message ?? ''}${tries}` };
+    return {
+      ...base(prune),
+      skipReason: `Failed sync attempt to ${cmp.revisions[0]}: ${last?.message ?? ''}${tries}`,
+    };
   }
   const wait = backoffStep(policy.backoff, count) - sinceMs;
   if (wait > 0) return { waitMs: wait };

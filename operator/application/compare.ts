@@ -59,7 +59,9 @@ export interface Comparison {
 export interface ComparableApp {
   metadata: { name: string; namespace: string };
   spec: { source?: SourceSpec; sources?: SourceSpec[]; destination: { namespace?: string }; project: string };
-  status?: { resources?: Array<{ group?: string; version?: string; kind: string; namespace?: string; name: string }> };
+  status?: {
+    resources?: Array<{ group?: string; version?: string; kind: string; namespace?: string; name: string }>;
+  };
 }
 
 const renderCache = new Map<string, { sourceType: string; objects: KubeObject[] }>();
@@ -97,7 +99,11 @@ export async function compareApp(
   const rendered: KubeObject[] = [];
   for (const source of sources) {
     const creds = await resolveRepoCredentials(ctx, source.repoURL);
-    const sha = await ctx.git.resolveRevision(source.repoURL, opts.revisionOverride ?? source.targetRevision, creds);
+    const sha = await ctx.git.resolveRevision(
+      source.repoURL,
+      opts.revisionOverride ?? source.targetRevision,
+      creds,
+    );
     revisions.push(sha);
     if (source.ref && !source.path && !source.chart) {
       sourceTypes.push('Ref');
@@ -126,7 +132,13 @@ async function renderCached(
   app: ComparableApp,
   { source, sha, creds, hard }: { source: SourceSpec; sha: string; creds?: RepoCredentials; hard?: boolean },
 ): Promise<{ sourceType: string; objects: KubeObject[] }> {
-  const key = JSON.stringify([sha, app.metadata.namespace, app.metadata.name, app.spec.destination.namespace, source]);
+  const key = JSON.stringify([
+    sha,
+    app.metadata.namespace,
+    app.metadata.name,
+    app.spec.destination.namespace,
+    source,
+  ]);
   const cached = renderCache.get(key);
   if (cached && !hard) return cached;
   const repoRoot = await ctx.git.checkout(source.repoURL, sha, creds);
@@ -149,7 +161,10 @@ async function renderCached(
 function dedupe(objects: KubeObject[]): KubeObject[] {
   const byKey = new Map<string, KubeObject>();
   for (const o of objects) {
-    byKey.set(`${groupVersion(o.apiVersion).group}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`, o);
+    byKey.set(
+      `${groupVersion(o.apiVersion).group}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`,
+      o,
+    );
   }
   return [...byKey.values()];
 }
@@ -166,7 +181,8 @@ export async function placeObject(
   try {
     const rt = await discovery.resourceFor(obj.apiVersion, obj.kind);
     const metadata = { ...obj.metadata };
-    if (rt.namespaced && !metadata.namespace && destinationNamespace) metadata.namespace = destinationNamespace;
+    if (rt.namespaced && !metadata.namespace && destinationNamespace)
+      metadata.namespace = destinationNamespace;
     if (!rt.namespaced) delete metadata.namespace;
     return { obj: { ...obj, metadata }, rt };
   } catch (err) {
@@ -198,7 +214,11 @@ async function describeTargets(
       rt,
     };
     if (!rt) {
-      out.push({ ...base, status: 'OutOfSync', message: `the server has no resource for ${target.kind} in ${target.apiVersion}` });
+      out.push({
+        ...base,
+        status: 'OutOfSync',
+        message: `the server has no resource for ${target.kind} in ${target.apiVersion}`,
+      });
       continue;
     }
     const live = await readLive(ctx, rt, target);
@@ -220,18 +240,34 @@ async function placeHooks(
     const { group, version } = groupVersion(target.apiVersion);
     out.push({
       types: h.types,
-      resource: { group, version, kind: target.kind, namespace: target.metadata.namespace ?? '', name: target.metadata.name ?? '', target, rt, status: 'Synced' },
+      resource: {
+        group,
+        version,
+        kind: target.kind,
+        namespace: target.metadata.namespace ?? '',
+        name: target.metadata.name ?? '',
+        target,
+        rt,
+        status: 'Synced',
+      },
     });
   }
   return out;
 }
 
 /** The live object: from the informer when capstan already manages it, else one GET. */
-async function readLive(ctx: ApplicationContext, rt: ResourceType, target: KubeObject): Promise<KubeObject | undefined> {
+async function readLive(
+  ctx: ApplicationContext,
+  rt: ResourceType,
+  target: KubeObject,
+): Promise<KubeObject | undefined> {
   const cached = await ctx.live.get(rt, target.metadata.namespace, target.metadata.name ?? '');
   if (cached) return cached;
   try {
-    return await ctx.client.request<KubeObject>('GET', resourcePath(rt, target.metadata.namespace, target.metadata.name));
+    return await ctx.client.request<KubeObject>(
+      'GET',
+      resourcePath(rt, target.metadata.namespace, target.metadata.name),
+    );
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

@@ -24,7 +24,11 @@ export interface AppCondition {
  * identical condition (same type and message) was already there.
  * @param now - RFC 3339 time for new conditions.
  */
-export function mergeConditions(previous: AppCondition[] | undefined, wanted: AppCondition[], now: string): AppCondition[] {
+export function mergeConditions(
+  previous: AppCondition[] | undefined,
+  wanted: AppCondition[],
+  now: string,
+): AppCondition[] {
   return wanted.map((c) => {
     const same = previous?.find((p) => p.type === c.type && p.message === c.message);
     return { ...c, lastTransitionTime: same?.lastTransitionTime ?? now };

@@ -24,7 +24,11 @@ export async function handleDeletion(ctx: ApplicationContext, app: App): Promise
   const ours = finalizers.filter((f) => OURS.includes(f));
   if (!ours.length) return {};
   const policy = ours.some((f) => f.endsWith('/background')) ? 'Background' : 'Foreground';
-  const instance = appInstanceName(app.metadata.namespace, app.metadata.name, ctx.settings.controllerNamespace);
+  const instance = appInstanceName(
+    app.metadata.namespace,
+    app.metadata.name,
+    ctx.settings.controllerNamespace,
+  );
   await watchRecordedKinds(ctx, app.status?.resources ?? []);
   // `Delete=false` (sync option): the object outlives the app (Argo CD).
   const remaining = ctx.live
@@ -32,14 +36,22 @@ export async function handleDeletion(ctx: ApplicationContext, app: App): Promise
     .filter(({ obj }) => trackedBy(obj) === instance && !syncOptionsOf(obj).includes('Delete=false'));
   for (const { rt, obj } of remaining) {
     if (obj.metadata.deletionTimestamp) continue;
-    await deleteObject(ctx.client, rt, obj.metadata.namespace, obj.metadata.name ?? '', policy).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
+    await deleteObject(ctx.client, rt, obj.metadata.namespace, obj.metadata.name ?? '', policy).catch(
+      (err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      },
+    );
   }
   if (remaining.length) {
-    ctx.log.info(`Waiting for ${remaining.length} resources to be deleted.`, { app: `${app.metadata.namespace}/${app.metadata.name}` });
+    ctx.log.info(`Waiting for ${remaining.length} resources to be deleted.`, {
+      app: `${app.metadata.namespace}/${app.metadata.name}`,
+    });
     return { requeueAfterMs: 1000 };
   }
-  await setFinalizers(ctx.client, app, finalizers.filter((f) => !OURS.includes(f)));
+  await setFinalizers(
+    ctx.client,
+    app,
+    finalizers.filter((f) => !OURS.includes(f)),
+  );
   return {};
 }

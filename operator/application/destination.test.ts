@@ -11,5 +11,8 @@ test('the in-cluster destination by server or by name is accepted', () => {
 test('other clusters and ambiguous destinations are refused with Argo CD messages', () => {
   assert.match(destinationProblem({ server: 'https://10.0.0.1:6443' }) ?? '', /no clusters with this URL/);
   assert.match(destinationProblem({ name: 'prod' }) ?? '', /no clusters with this name: prod/);
-  assert.match(destinationProblem({ name: 'in-cluster', server: 'https://kubernetes.default.svc' }) ?? '', /both name and server/);
+  assert.match(
+    destinationProblem({ name: 'in-cluster', server: 'https://kubernetes.default.svc' }) ?? '',
+    /both name and server/,
+  );
 });

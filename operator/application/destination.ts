@@ -12,7 +12,7 @@ export const IN_CLUSTER_NAME = 'in-cluster';
 /** Why the destination cannot be used; undefined when it is the in-cluster destination. */
 export function destinationProblem(dest: { server?: string; name?: string }): string | undefined {
   if (dest.server && dest.name) {
-    return 'application destination can\'t have both name and server defined';
+    return "application destination can't have both name and server defined";
   }
   if (dest.server !== undefined && dest.server.replace(/\/$/, '') !== IN_CLUSTER_SERVER) {
     return `unable to find destination server: there are no clusters with this URL: ${dest.server}`;

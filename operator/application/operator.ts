@@ -31,7 +31,9 @@ export class ApplicationOperator extends QueuedOperator {
 
   protected async init(): Promise<void> {
     this.ctx.live.onChange((_type, obj) => this.enqueueOwner(obj));
-    await this.watchAndEnqueue('argoproj.io', 'v1alpha1', 'applications', 'Application', (e) => this.relevant(e));
+    await this.watchAndEnqueue('argoproj.io', 'v1alpha1', 'applications', 'Application', (e) =>
+      this.relevant(e),
+    );
   }
 
   protected reconcile(key: string): Promise<ReconcileResult> {

@@ -23,11 +23,16 @@ export async function checkProject(ctx: ApplicationContext, app: App): Promise<s
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  if (!project) return name === 'default' ? [] : [`application references project ${name} which does not exist`];
+  if (!project)
+    return name === 'default' ? [] : [`application references project ${name} which does not exist`];
   return projectViolations(
     name,
     project.spec ?? {},
-    { repoURLs: appSources(app).map((s) => s.repoURL), destination: app.spec.destination, namespace: app.metadata.namespace },
+    {
+      repoURLs: appSources(app).map((s) => s.repoURL),
+      destination: app.spec.destination,
+      namespace: app.metadata.namespace,
+    },
     ctx.settings.controllerNamespace,
   );
 }

@@ -28,7 +28,11 @@ import { ApplicationStatus, ComparedTo, ResourceStatus, RevisionHistory } from '
  * @returns when to run again (the periodic refresh), or nothing for terminal states.
  * @throws on transient failures (git, render, API): the work queue retries with backoff.
  */
-export async function reconcileApplication(ctx: ApplicationContext, namespace: string, name: string): Promise<ReconcileResult> {
+export async function reconcileApplication(
+  ctx: ApplicationContext,
+  namespace: string,
+  name: string,
+): Promise<ReconcileResult> {
   const app = await getApp(ctx.client, namespace, name);
   if (!app) return {};
   if (app.metadata.deletionTimestamp) return handleDeletion(ctx, app);
@@ -37,7 +41,8 @@ export async function reconcileApplication(ctx: ApplicationContext, namespace: s
   try {
     return await reconcileLive(ctx, app, refresh === 'hard');
   } finally {
-    if (refresh) await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } });
+    if (refresh)
+      await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } });
   }
 }
 
@@ -45,24 +50,52 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   const now = new Date().toISOString();
   const invalid = validateResource('Application', app);
   const destination = invalid.valid ? destinationProblem(app.spec.destination) : undefined;
-  const problems = !invalid.valid ? [invalid.message] : destination ? [destination] : await checkProject(ctx, app);
+  const problems = !invalid.valid
+    ? [invalid.message]
+    : destination
+      ? [destination]
+      : await checkProject(ctx, app);
   if (problems.length) {
-    ctx.log.warn('Application spec is invalid; nothing will be applied.', { app: key(app), reason: problems.join('; ') });
-    await writeStatus(ctx, app, { sync: { status: 'Unknown' } }, [{ type: ConditionType.InvalidSpecError, message: problems.join('; ') }], now);
+    ctx.log.warn('Application spec is invalid; nothing will be applied.', {
+      app: key(app),
+      reason: problems.join('; '),
+    });
+    await writeStatus(
+      ctx,
+      app,
+      { sync: { status: 'Unknown' } },
+      [{ type: ConditionType.InvalidSpecError, message: problems.join('; ') }],
+      now,
+    );
     return {};
   }
   if (hard) clearRenderCache();
-  const instance = appInstanceName(app.metadata.namespace, app.metadata.name, ctx.settings.controllerNamespace);
+  const instance = appInstanceName(
+    app.metadata.namespace,
+    app.metadata.name,
+    ctx.settings.controllerNamespace,
+  );
   let cmp: Comparison;
   try {
     cmp = await compareApp(ctx, app, instance, { hard });
   } catch (err) {
     const message = `Failed to load target state: ${(err as Error).message}`;
-    ctx.log.warn('Comparison failed; nothing in the cluster changes.', { app: key(app), error: (err as Error).message });
-    await writeStatus(ctx, app, { sync: { status: 'Unknown', comparedTo: comparedTo(app) } }, [{ type: ConditionType.ComparisonError, message }], now);
+    ctx.log.warn('Comparison failed; nothing in the cluster changes.', {
+      app: key(app),
+      error: (err as Error).message,
+    });
+    await writeStatus(
+      ctx,
+      app,
+      { sync: { status: 'Unknown', comparedTo: comparedTo(app) } },
+      [{ type: ConditionType.ComparisonError, message }],
+      now,
+    );
     throw err;
   }
-  const decision = app.operation?.sync ? manualRequest(app) : automatedSyncDecision(app, cmp, selfHealAttempts.get(key(app)) ?? 0);
+  const decision = app.operation?.sync
+    ? manualRequest(app)
+    : automatedSyncDecision(app, cmp, selfHealAttempts.get(key(app)) ?? 0);
   const request = decision && 'manual' in decision ? decision : undefined;
   let extra: ApplicationStatus = {};
   const conditions: AppCondition[] = [];
@@ -186,53 +219,95 @@ function hasSyncOption(app: App, option: string): boolean {
 function selected(resources: ManagedResource[], filter: SyncRequest['resources']): ManagedResource[] {
   if (!filter?.length) return resources;
   return resources.filter((r) =>
-    filter.some((f) => (f.group ?? '') === r.group && f.kind === r.kind && f.name === r.name && (!f.namespace || f.namespace === r.namespace)),
+    filter.some(
+      (f) =>
+        (f.group ?? '') === r.group &&
+        f.kind === r.kind &&
+        f.name === r.name &&
+        (!f.namespace || f.namespace === r.namespace),
+    ),
   );
 }
 
 /** Runs one sync operation and returns the status fields it changes (operationState, history). */
-async function sync(ctx: ApplicationContext, app: App, instance: string, cmp: Comparison, req: SyncRequest): Promise<ApplicationStatus> {
+async function sync(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+  req: SyncRequest,
+): Promise<ApplicationStatus> {
   const startedAt = new Date().toISOString();
   const operation = {
-    sync: { revision: req.revision ?? cmp.revisions[0], prune: req.prune, syncOptions: app.spec.syncPolicy?.syncOptions },
+    sync: {
+      revision: req.revision ?? cmp.revisions[0],
+      prune: req.prune,
+      syncOptions: app.spec.syncPolicy?.syncOptions,
+    },
     initiatedBy: req.initiatedBy,
   };
-  await patchAppStatus(ctx.client, app, { operationState: { operation, phase: 'Running', message: 'one or more tasks are running', startedAt } });
+  await patchAppStatus(ctx.client, app, {
+    operationState: { operation, phase: 'Running', message: 'one or more tasks are running', startedAt },
+  });
   let outcome: SyncOutcome;
   let revisions = cmp.revisions;
   try {
-    const target = req.revision ? await compareApp(ctx, app, instance, { revisionOverride: req.revision }) : cmp;
+    const target = req.revision
+      ? await compareApp(ctx, app, instance, { revisionOverride: req.revision })
+      : cmp;
     revisions = target.revisions;
-    if (req.manual && app.spec.syncPolicy?.automated && app.spec.syncPolicy.automated.enabled !== false && target.revisions[0] !== cmp.revisions[0]) {
+    if (
+      req.manual &&
+      app.spec.syncPolicy?.automated &&
+      app.spec.syncPolicy.automated.enabled !== false &&
+      target.revisions[0] !== cmp.revisions[0]
+    ) {
       // As Argo CD: automated sync would undo a rollback at once.
       throw new Error('rollback cannot be initiated when auto-sync is enabled');
     }
     const dest = app.spec.destination.namespace;
     outcome = req.dryRun
       ? { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] }
-      : await executeSync(ctx, planSync(selected(target.resources, req.resources), req.resources?.length ? [] : target.hooks, { pruneLast: hasSyncOption(app, 'PruneLast=true') }), {
-          prune: req.prune,
-          syncOptions: app.spec.syncPolicy?.syncOptions,
-          appInstance: instance,
-          prunePropagationPolicy: propagationPolicy(app),
-          createNamespace:
-            hasSyncOption(app, 'CreateNamespace=true') && dest
-              ? { name: dest, ...(app.spec.syncPolicy?.managedNamespaceMetadata ?? {}) }
-              : undefined,
-          onProgress: (resources) =>
-            patchAppStatus(ctx.client, app, {
-              operationState: { operation, phase: 'Running', message: 'one or more tasks are running', startedAt, syncResult: { resources } },
-            }),
-        });
+      : await executeSync(
+          ctx,
+          planSync(selected(target.resources, req.resources), req.resources?.length ? [] : target.hooks, {
+            pruneLast: hasSyncOption(app, 'PruneLast=true'),
+          }),
+          {
+            prune: req.prune,
+            syncOptions: app.spec.syncPolicy?.syncOptions,
+            appInstance: instance,
+            prunePropagationPolicy: propagationPolicy(app),
+            createNamespace:
+              hasSyncOption(app, 'CreateNamespace=true') && dest
+                ? { name: dest, ...(app.spec.syncPolicy?.managedNamespaceMetadata ?? {}) }
+                : undefined,
+            onProgress: (resources) =>
+              patchAppStatus(ctx.client, app, {
+                operationState: {
+                  operation,
+                  phase: 'Running',
+                  message: 'one or more tasks are running',
+                  startedAt,
+                  syncResult: { resources },
+                },
+              }),
+          },
+        );
   } catch (err) {
     outcome = { phase: 'Failed', message: (err as Error).message, resources: [] };
   }
   const finishedAt = new Date().toISOString();
-  ctx.log.info(`Sync ${outcome.phase.toLowerCase()}: ${outcome.message}`, { app: key(app), revision: revisions[0] });
+  ctx.log.info(`Sync ${outcome.phase.toLowerCase()}: ${outcome.message}`, {
+    app: key(app),
+    revision: revisions[0],
+  });
   const multi = !!app.spec.sources?.length;
   const syncResult = {
     resources: outcome.resources,
-    ...(multi ? { revisions, sources: app.spec.sources } : { revision: revisions[0], source: app.spec.source }),
+    ...(multi
+      ? { revisions, sources: app.spec.sources }
+      : { revision: revisions[0], source: app.spec.source }),
   };
   const status: ApplicationStatus = {
     operationState: {
@@ -245,12 +320,19 @@ async function sync(ctx: ApplicationContext, app: App, instance: string, cmp: Co
       ...(req.retryCount ? { retryCount: req.retryCount } : {}),
     },
   };
-  if (outcome.phase === 'Succeeded' && !req.dryRun) status.history = appendHistory(app, revisions, startedAt, finishedAt, req);
+  if (outcome.phase === 'Succeeded' && !req.dryRun)
+    status.history = appendHistory(app, revisions, startedAt, finishedAt, req);
   if (req.manual) await patchApp(ctx.client, app, { operation: null });
   return status;
 }
 
-function appendHistory(app: App, revisions: string[], startedAt: string, finishedAt: string, req: SyncRequest): RevisionHistory[] {
+function appendHistory(
+  app: App,
+  revisions: string[],
+  startedAt: string,
+  finishedAt: string,
+  req: SyncRequest,
+): RevisionHistory[] {
   const history = [...(app.status?.history ?? [])];
   const id = history.reduce((max, h) => Math.max(max, Number(h.id ?? 0)), -1) + 1;
   const multi = !!app.spec.sources?.length;
@@ -259,7 +341,9 @@ function appendHistory(app: App, revisions: string[], startedAt: string, finishe
     deployStartedAt: startedAt,
     deployedAt: finishedAt,
     initiatedBy: req.initiatedBy,
-    ...(multi ? { revisions, sources: app.spec.sources } : { revision: revisions[0], source: app.spec.source }),
+    ...(multi
+      ? { revisions, sources: app.spec.sources }
+      : { revision: revisions[0], source: app.spec.source }),
   });
   const limit = app.spec.revisionHistoryLimit ?? 10;
   return history.slice(Math.max(0, history.length - limit));

@@ -14,13 +14,17 @@ interface SecretList {
   items: Array<{ metadata: { labels?: Record<string, string> }; data?: Record<string, string> }>;
 }
 
-const decode = (v: string | undefined): string | undefined => (v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8'));
+const decode = (v: string | undefined): string | undefined =>
+  v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 
 /**
  * The credentials for a repository URL, or undefined for anonymous access.
  * @throws KubeApiError when the Secrets cannot be listed.
  */
-export async function resolveRepoCredentials(ctx: ApplicationContext, repoURL: string): Promise<RepoCredentials | undefined> {
+export async function resolveRepoCredentials(
+  ctx: ApplicationContext,
+  repoURL: string,
+): Promise<RepoCredentials | undefined> {
   const list = await ctx.client.request<SecretList>(
     'GET',
     `/api/v1/namespaces/${encodeURIComponent(ctx.settings.controllerNamespace)}/secrets`,
@@ -29,7 +33,8 @@ export async function resolveRepoCredentials(ctx: ApplicationContext, repoURL: s
   const entries = list.items
     .map((s) => {
       const d = s.data ?? {};
-      const type: 'repository' | 'repo-creds' = s.metadata.labels?.[SECRET_TYPE_LABEL] === 'repo-creds' ? 'repo-creds' : 'repository';
+      const type: 'repository' | 'repo-creds' =
+        s.metadata.labels?.[SECRET_TYPE_LABEL] === 'repo-creds' ? 'repo-creds' : 'repository';
       const creds: RepoCredentials = {
         username: decode(d.username),
         password: decode(d.password),

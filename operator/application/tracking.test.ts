@@ -16,7 +16,10 @@ const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
 test('app instance name: bare in the controller namespace, namespace_name elsewhere (Argo CD)', () => {
   assert.equal(appInstanceName('argocd', 'guestbook', 'argocd'), 'guestbook');
   assert.equal(appInstanceName('team-a', 'guestbook', 'argocd'), 'team-a_guestbook');
-  assert.deepEqual(parseAppInstance('team-a_guestbook', 'argocd'), { namespace: 'team-a', name: 'guestbook' });
+  assert.deepEqual(parseAppInstance('team-a_guestbook', 'argocd'), {
+    namespace: 'team-a',
+    name: 'guestbook',
+  });
   assert.deepEqual(parseAppInstance('guestbook', 'argocd'), { namespace: 'argocd', name: 'guestbook' });
 });
 

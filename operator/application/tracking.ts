@@ -35,7 +35,10 @@ export function appInstanceName(appNamespace: string, appName: string, controlle
 }
 
 /** Splits an app instance name back into namespace and name. */
-export function parseAppInstance(instance: string, controllerNamespace: string): { namespace: string; name: string } {
+export function parseAppInstance(
+  instance: string,
+  controllerNamespace: string,
+): { namespace: string; name: string } {
   const i = instance.indexOf('_');
   return i < 0
     ? { namespace: controllerNamespace, name: instance }
@@ -62,7 +65,10 @@ export function withTracking(obj: KubeObject, appInstance: string): KubeObject {
     metadata: {
       ...obj.metadata,
       labels: { ...obj.metadata.labels, [MANAGED_LABEL]: 'true' },
-      annotations: { ...obj.metadata.annotations, [TRACKING_ID_ANNOTATION]: formatTrackingId(appInstance, obj) },
+      annotations: {
+        ...obj.metadata.annotations,
+        [TRACKING_ID_ANNOTATION]: formatTrackingId(appInstance, obj),
+      },
     },
   };
 }

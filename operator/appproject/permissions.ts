@@ -25,7 +25,10 @@ export function globListPermits(patterns: string[] | undefined, value: string): 
 
 /** Normalises a repository URL for comparison (Argo CD ignores a trailing `.git` and `/`). */
 export function normalizeRepoURL(url: string): string {
-  return url.trim().replace(/\/+$/, '').replace(/\.git$/, '');
+  return url
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
 }
 
 /**
@@ -35,12 +38,18 @@ export function normalizeRepoURL(url: string): string {
 export function projectViolations(
   projectName: string,
   project: ProjectSpec,
-  app: { repoURLs: string[]; destination: { server?: string; name?: string; namespace?: string }; namespace: string },
+  app: {
+    repoURLs: string[];
+    destination: { server?: string; name?: string; namespace?: string };
+    namespace: string;
+  },
   controllerNamespace: string,
 ): string[] {
   const out: string[] = [];
   for (const url of app.repoURLs) {
-    const ok = (project.sourceRepos ?? []).some((p) => p === '*' || matches(normalizeRepoURL(p), normalizeRepoURL(url)));
+    const ok = (project.sourceRepos ?? []).some(
+      (p) => p === '*' || matches(normalizeRepoURL(p), normalizeRepoURL(url)),
+    );
     if (!ok) out.push(`application repo ${url} is not permitted in project '${projectName}'`);
   }
   const d = app.destination;
@@ -57,7 +66,9 @@ export function projectViolations(
     );
   }
   if (app.namespace !== controllerNamespace && !globListPermits(project.sourceNamespaces, app.namespace)) {
-    out.push(`application in namespace '${app.namespace}' is not permitted by project '${projectName}' (sourceNamespaces)`);
+    out.push(
+      `application in namespace '${app.namespace}' is not permitted by project '${projectName}' (sourceNamespaces)`,
+    );
   }
   return out;
 }

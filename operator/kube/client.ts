@@ -86,8 +86,18 @@ export class KubeClient {
    * signal aborts, or an error occurs. Resolves when the stream ends normally.
    * @throws KubeApiError when the watch cannot be opened.
    */
-  async watch<T>(path: string, query: RequestOptions['query'], onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
-    const { res } = await this.send('GET', path, { query: { ...query, watch: true }, signal, timeoutMs: 0 }, false);
+  async watch<T>(
+    path: string,
+    query: RequestOptions['query'],
+    onEvent: (e: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { res } = await this.send(
+      'GET',
+      path,
+      { query: { ...query, watch: true }, signal, timeoutMs: 0 },
+      false,
+    );
     if (res.statusCode === undefined || res.statusCode >= 300) {
       const text = await readAll(res);
       throw toApiError(res.statusCode ?? 0, text);
@@ -117,7 +127,8 @@ export class KubeClient {
     buffer: boolean,
   ): Promise<{ res: http.IncomingMessage; text: string }> {
     const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const reqOpts: https.RequestOptions = {
       method,
@@ -127,7 +138,10 @@ export class KubeClient {
       headers: {
         Accept: 'application/json',
         ...(body !== undefined
-          ? { 'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) }
+          ? {
+              'Content-Type': opts.contentType ?? 'application/json',
+              'Content-Length': Buffer.byteLength(body),
+            }
           : {}),
       },
     };
@@ -139,12 +153,15 @@ export class KubeClient {
         readAll(res).then((text) => resolve({ res, text }), reject);
       });
       const timeout = opts.timeoutMs ?? 30_000;
-      if (timeout > 0) req.setTimeout(timeout, () => req.destroy(new Error(`request timed out after ${timeout} ms`)));
+      if (timeout > 0)
+        req.setTimeout(timeout, () => req.destroy(new Error(`request timed out after ${timeout} ms`)));
       if (opts.signal) {
         if (opts.signal.aborted) req.destroy(new Error('aborted'));
         opts.signal.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true });
       }
-      req.on('error', (err) => reject(new KubeApiError(0, 'TransportError', `${method} ${path}: ${err.message}`)));
+      req.on('error', (err) =>
+        reject(new KubeApiError(0, 'TransportError', `${method} ${path}: ${err.message}`)),
+      );
       if (body !== undefined) req.write(body);
       req.end();
     });

@@ -84,7 +84,8 @@ export class Informer {
       seen.add(key);
       const old = this.store.get(key);
       this.store.set(key, item);
-      if (emit && old?.metadata.resourceVersion !== item.metadata.resourceVersion) this.onChange('upsert', item, this.rt);
+      if (emit && old?.metadata.resourceVersion !== item.metadata.resourceVersion)
+        this.onChange('upsert', item, this.rt);
     }
     for (const [key, obj] of this.store) {
       if (seen.has(key)) continue;

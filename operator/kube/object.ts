@@ -31,5 +31,7 @@ export interface KubeObject {
 /** Splits an apiVersion into group and version: `apps/v1` -> `{group: 'apps', version: 'v1'}`, `v1` -> core. */
 export function groupVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.indexOf('/');
-  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+  return i < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }

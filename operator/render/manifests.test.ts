@@ -142,7 +142,10 @@ describe('parseManifests', () => {
 });
 
 it('reads a lone "." as a string, as go-yaml v2 does (app paths are often ".")', () => {
-  const [obj] = parseManifests('apiVersion: v1\nkind: X\nmetadata: {name: a}\npath: .\nhalf: .5\nfloat: 1.5\n', 'x.yaml');
+  const [obj] = parseManifests(
+    'apiVersion: v1\nkind: X\nmetadata: {name: a}\npath: .\nhalf: .5\nfloat: 1.5\n',
+    'x.yaml',
+  );
   assert.equal(obj.path, '.');
   assert.equal(obj.half, 0.5);
   assert.equal(obj.float, 1.5);

@@ -83,7 +83,11 @@ export abstract class QueuedOperator extends Operator {
     kind: string,
     relevant: (e: ResourceEvent) => boolean = () => true,
   ): Promise<void> {
-    await waitUntilWatchable(new KubeClient(this.kubeConfig), group ? `/apis/${group}/${version}/${plural}` : `/api/${version}/${plural}`, this.log);
+    await waitUntilWatchable(
+      new KubeClient(this.kubeConfig),
+      group ? `/apis/${group}/${version}/${plural}` : `/api/${version}/${plural}`,
+      this.log,
+    );
     await this.watchResource(group, version, plural, async (e) => {
       const key = `${kind}/${e.meta.namespace ?? ''}/${e.meta.name}`;
       if (e.type === ResourceEventType.Deleted) this.queue.forget(key);

@@ -5,7 +5,10 @@ import { KeyedWorkQueue, backoffDelay } from './workqueue';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('backoffDelay doubles from the base and caps', () => {
-  assert.deepEqual([1, 2, 3, 4, 10].map((n) => backoffDelay(n, 100, 1000)), [100, 200, 400, 800, 1000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 10].map((n) => backoffDelay(n, 100, 1000)),
+    [100, 200, 400, 800, 1000],
+  );
 });
 
 test('a key queued many times before it runs is reconciled once', async () => {

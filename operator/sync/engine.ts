@@ -22,7 +22,16 @@ import { assessHealth } from '../health';
 import { ManagedResource } from '../application/compare';
 import { hookDeletePolicies } from './hooks';
 import { SyncPhase, SyncTask, wavesOf } from './plan';
-import { ResourceResult, SyncDeps, SyncOptions, SyncOutcome, applyOne, ensureNamespace, pruneOne, resultLine } from './sync';
+import {
+  ResourceResult,
+  SyncDeps,
+  SyncOptions,
+  SyncOutcome,
+  applyOne,
+  ensureNamespace,
+  pruneOne,
+  resultLine,
+} from './sync';
 
 /** Options of one run of the engine. */
 export interface EngineOptions extends SyncOptions {
@@ -40,7 +49,11 @@ class SyncFailure extends Error {}
  * Runs the tasks. Never throws for the failure of one object: the outcome says what failed.
  * @returns Succeeded or Failed with a message and one result line per task.
  */
-export async function executeSync(deps: SyncDeps, tasks: SyncTask[], opts: EngineOptions): Promise<SyncOutcome> {
+export async function executeSync(
+  deps: SyncDeps,
+  tasks: SyncTask[],
+  opts: EngineOptions,
+): Promise<SyncOutcome> {
   const results: ResourceResult[] = [];
   if (opts.createNamespace) await ensureNamespace(deps, opts.createNamespace, results);
   try {
@@ -63,10 +76,19 @@ export async function executeSync(deps: SyncDeps, tasks: SyncTask[], opts: Engin
   }
 }
 
-async function runWave(deps: SyncDeps, wave: SyncTask[], opts: EngineOptions, results: ResourceResult[]): Promise<void> {
+async function runWave(
+  deps: SyncDeps,
+  wave: SyncTask[],
+  opts: EngineOptions,
+  results: ResourceResult[],
+): Promise<void> {
   for (const t of wave) {
     const line =
-      t.action === 'apply' ? await applyOne(deps, t.resource, opts) : t.action === 'prune' ? await pruneOne(deps, t.resource, opts) : await startHook(deps, t);
+      t.action === 'apply'
+        ? await applyOne(deps, t.resource, opts)
+        : t.action === 'prune'
+          ? await pruneOne(deps, t.resource, opts)
+          : await startHook(deps, t);
     results.push(t.action === 'hook' ? { ...line, syncPhase: t.phase } : { ...line, syncPhase: t.phase });
   }
   const failed = results.find((r) => r.status === 'SyncFailed');
@@ -84,14 +106,26 @@ async function startHook(deps: SyncDeps, t: SyncTask): Promise<ResourceResult> {
       if (policies.includes('BeforeHookCreation')) await deleteAndWait(deps, t.resource, obj.metadata.name);
       await serverSideApply(deps.client, rt, obj);
     } else {
-      const created = await deps.client.request<KubeObject>('POST', resourcePath(rt, obj.metadata.namespace), { body: obj });
+      const created = await deps.client.request<KubeObject>(
+        'POST',
+        resourcePath(rt, obj.metadata.namespace),
+        { body: obj },
+      );
       t.resource.name = created.metadata.name ?? '';
     }
   } catch (err) {
-    return { ...resultLine(t.resource, 'SyncFailed', (err as Error).message), hookType: t.hookType, hookPhase: 'Failed' };
+    return {
+      ...resultLine(t.resource, 'SyncFailed', (err as Error).message),
+      hookType: t.hookType,
+      hookPhase: 'Failed',
+    };
   }
   t.resource.name ||= obj.metadata.name ?? '';
-  return { ...resultLine(t.resource, 'Synced', `${obj.kind.toLowerCase()}/${t.resource.name} created`), hookType: t.hookType, hookPhase: 'Running' };
+  return {
+    ...resultLine(t.resource, 'Synced', `${obj.kind.toLowerCase()}/${t.resource.name} created`),
+    hookType: t.hookType,
+    hookPhase: 'Running',
+  };
 }
 
 async function deleteAndWait(deps: SyncDeps, r: ManagedResource, name: string): Promise<void> {
@@ -141,7 +175,9 @@ async function waitWave(
     if (!pending.size) return;
     if (Date.now() > deadline) {
       const names = [...pending].map((t) => `${t.resource.kind}/${t.resource.name}`).join(', ');
-      throw new SyncFailure(`timed out after ${Math.round((opts.waveTimeoutMs ?? 600_000) / 1000)} s waiting for ${names} to become healthy`);
+      throw new SyncFailure(
+        `timed out after ${Math.round((opts.waveTimeoutMs ?? 600_000) / 1000)} s waiting for ${names} to become healthy`,
+      );
     }
     await sleep(opts.pollMs ?? 500);
   }
@@ -153,23 +189,41 @@ async function checkTask(deps: SyncDeps, t: SyncTask, results: ResourceResult[])
   const health = assessHealth(live);
   if (t.action === 'apply') {
     if (!health || health.status === 'Healthy') return true;
-    if (health.status === 'Degraded') throw new SyncFailure(`${t.resource.kind}/${t.resource.name} is Degraded: ${health.message ?? ''}`);
+    if (health.status === 'Degraded')
+      throw new SyncFailure(`${t.resource.kind}/${t.resource.name} is Degraded: ${health.message ?? ''}`);
     return false;
   }
   // A hook: Healthy means completed (a Job Complete, a Pod Succeeded); Degraded means failed.
   const status = health?.status ?? 'Healthy';
   if (status !== 'Healthy' && status !== 'Degraded') return false;
   const succeeded = status === 'Healthy';
-  const line = results.find((r) => r.hookType === t.hookType && r.kind === t.resource.kind && r.name === t.resource.name && r.hookPhase === 'Running');
+  const line = results.find(
+    (r) =>
+      r.hookType === t.hookType &&
+      r.kind === t.resource.kind &&
+      r.name === t.resource.name &&
+      r.hookPhase === 'Running',
+  );
   if (line) {
     line.hookPhase = succeeded ? 'Succeeded' : 'Failed';
-    line.message = succeeded ? `${t.resource.kind.toLowerCase()}/${t.resource.name} succeeded` : `${t.resource.kind}/${t.resource.name} failed: ${health?.message ?? ''}`;
+    line.message = succeeded
+      ? `${t.resource.kind.toLowerCase()}/${t.resource.name} succeeded`
+      : `${t.resource.kind}/${t.resource.name} failed: ${health?.message ?? ''}`;
     if (!succeeded) line.status = 'SyncFailed';
   }
   const policies = hookDeletePolicies(t.resource.target!);
   if ((succeeded && policies.includes('HookSucceeded')) || (!succeeded && policies.includes('HookFailed'))) {
-    await deleteObject(deps.client, t.resource.rt!, t.resource.namespace || undefined, t.resource.name, 'Background').catch(() => undefined);
+    await deleteObject(
+      deps.client,
+      t.resource.rt!,
+      t.resource.namespace || undefined,
+      t.resource.name,
+      'Background',
+    ).catch(() => undefined);
   }
-  if (!succeeded) throw new SyncFailure(`${t.phase} hook ${t.resource.kind}/${t.resource.name} failed: ${health?.message ?? ''}`);
+  if (!succeeded)
+    throw new SyncFailure(
+      `${t.phase} hook ${t.resource.kind}/${t.resource.name} failed: ${health?.message ?? ''}`,
+    );
   return true;
 }

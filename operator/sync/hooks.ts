@@ -58,7 +58,9 @@ export type HookClass =
 /** Classifies an object: an ordinary resource, a hook (with its types), skipped, or unsupported. */
 export function classifyHook(obj: KubeObject): HookClass {
   const annotations = obj.metadata.annotations ?? {};
-  const argo = list(annotations[HOOK_ANNOTATION]).filter((t): t is HookType => (HOOK_TYPES as string[]).includes(t));
+  const argo = list(annotations[HOOK_ANNOTATION]).filter((t): t is HookType =>
+    (HOOK_TYPES as string[]).includes(t),
+  );
   if (argo.includes('Skip')) return { kind: 'skip' };
   if (argo.length) return { kind: 'hook', types: argo };
   const helm = list(annotations[HELM_HOOK_ANNOTATION]);

@@ -53,11 +53,15 @@ export function planSync(
   const tasks: SyncTask[] = [];
   for (const r of resources) {
     if (r.target) tasks.push({ phase: 'Sync', wave: syncWave(r.target), action: 'apply', resource: r });
-    else if (r.requiresPruning && r.live) tasks.push({ phase: 'Sync', wave: syncWave(r.live), action: 'prune', resource: r });
+    else if (r.requiresPruning && r.live)
+      tasks.push({ phase: 'Sync', wave: syncWave(r.live), action: 'prune', resource: r });
   }
   const lastWave = Math.max(0, ...tasks.map((t) => t.wave));
   for (const t of tasks) {
-    if (t.action === 'prune' && (opts.pruneLast || resourceSyncOptions(t.resource).includes('PruneLast=true'))) {
+    if (
+      t.action === 'prune' &&
+      (opts.pruneLast || resourceSyncOptions(t.resource).includes('PruneLast=true'))
+    ) {
       t.wave = lastWave + 1;
     }
   }
@@ -65,7 +69,13 @@ export function planSync(
     for (const type of h.types) {
       if (type === 'PostDelete' || type === 'Skip') continue;
       const phase: SyncPhase = type;
-      tasks.push({ phase, wave: syncWave(h.resource.target!), action: 'hook', resource: h.resource, hookType: type });
+      tasks.push({
+        phase,
+        wave: syncWave(h.resource.target!),
+        action: 'hook',
+        resource: h.resource,
+        hookType: type,
+      });
     }
   }
   return tasks.sort(compareTasks);
@@ -85,6 +95,7 @@ function compareTasks(a: SyncTask, b: SyncTask): number {
 /** Groups tasks of one phase by wave, lowest wave first. */
 export function wavesOf(tasks: SyncTask[], phase: SyncPhase): SyncTask[][] {
   const byWave = new Map<number, SyncTask[]>();
-  for (const t of tasks.filter((x) => x.phase === phase)) byWave.set(t.wave, [...(byWave.get(t.wave) ?? []), t]);
+  for (const t of tasks.filter((x) => x.phase === phase))
+    byWave.set(t.wave, [...(byWave.get(t.wave) ?? []), t]);
   return [...byWave.entries()].sort((a, b) => a[0] - b[0]).map(([, ts]) => ts);
 }

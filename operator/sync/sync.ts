@@ -83,11 +83,24 @@ export function resultLine(
   status: ResultCode,
   message: string,
 ): ResourceResult {
-  return { group: r.group, version: r.version, kind: r.kind, namespace: r.namespace, name: r.name, status, message, syncPhase: 'Sync' };
+  return {
+    group: r.group,
+    version: r.version,
+    kind: r.kind,
+    namespace: r.namespace,
+    name: r.name,
+    status,
+    message,
+    syncPhase: 'Sync',
+  };
 }
 
 /** Creates (server-side applies) the destination namespace of `CreateNamespace=true`. */
-export async function ensureNamespace(deps: SyncDeps, ns: NonNullable<SyncOptions['createNamespace']>, results: ResourceResult[]): Promise<void> {
+export async function ensureNamespace(
+  deps: SyncDeps,
+  ns: NonNullable<SyncOptions['createNamespace']>,
+  results: ResourceResult[],
+): Promise<void> {
   const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name } };
   if (ns.labels) obj.metadata.labels = ns.labels;
   if (ns.annotations) obj.metadata.annotations = ns.annotations;
@@ -95,12 +108,22 @@ export async function ensureNamespace(deps: SyncDeps, ns: NonNullable<SyncOption
   try {
     await serverSideApply(deps.client, rt, obj);
   } catch (err) {
-    results.push(resultLine({ group: '', version: 'v1', kind: 'Namespace', namespace: '', name: ns.name }, 'SyncFailed', (err as Error).message));
+    results.push(
+      resultLine(
+        { group: '', version: 'v1', kind: 'Namespace', namespace: '', name: ns.name },
+        'SyncFailed',
+        (err as Error).message,
+      ),
+    );
   }
 }
 
 /** Applies one desired object; a CRD is waited for until Established. */
-export async function applyOne(deps: SyncDeps, r: ManagedResource, opts: SyncOptions): Promise<ResourceResult> {
+export async function applyOne(
+  deps: SyncDeps,
+  r: ManagedResource,
+  opts: SyncOptions,
+): Promise<ResourceResult> {
   const target = r.target as KubeObject;
   let rt = r.rt;
   try {
@@ -110,32 +133,55 @@ export async function applyOne(deps: SyncDeps, r: ManagedResource, opts: SyncOpt
   }
   const options = optionsFor(r, opts);
   if (options.has('ApplyOutOfSyncOnly=true') && r.live && r.status === 'Synced') {
-    return resultLine(r, 'Synced', `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} unchanged`);
+    return resultLine(
+      r,
+      'Synced',
+      `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} unchanged`,
+    );
   }
   const owner = r.live ? trackedBy(r.live) : undefined;
   if (owner && opts.appInstance && owner !== opts.appInstance && options.has('FailOnSharedResource=true')) {
-    return resultLine(r, 'SyncFailed', `${r.kind}/${r.name} is part of application ${owner} and FailOnSharedResource is set`);
+    return resultLine(
+      r,
+      'SyncFailed',
+      `${r.kind}/${r.name} is part of application ${owner} and FailOnSharedResource is set`,
+    );
   }
   try {
     const desired = opts.prepare ? opts.prepare(r) : target;
-    if (options.has('Replace=true')) await replaceObject(deps, rt, desired, r.live, options.has('Force=true'));
-    else await serverSideApply(deps.client, rt, desired, { fieldValidation: options.has('Validate=false') ? 'Ignore' : 'Strict' });
+    if (options.has('Replace=true'))
+      await replaceObject(deps, rt, desired, r.live, options.has('Force=true'));
+    else
+      await serverSideApply(deps.client, rt, desired, {
+        fieldValidation: options.has('Validate=false') ? 'Ignore' : 'Strict',
+      });
   } catch (err) {
     return resultLine(r, 'SyncFailed', (err as Error).message);
   }
   if (target.kind === 'CustomResourceDefinition' && rt.group === 'apiextensions.k8s.io') {
     const established = await waitEstablished(deps, rt, target, opts.crdEstablishTimeoutMs ?? 60_000);
-    if (!established) return resultLine(r, 'SyncFailed', 'CustomResourceDefinition did not become Established in time');
+    if (!established)
+      return resultLine(r, 'SyncFailed', 'CustomResourceDefinition did not become Established in time');
   }
   const verb = !r.live ? 'created' : r.status === 'Synced' ? 'unchanged' : 'configured';
-  return resultLine(r, 'Synced', `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} ${verb}`);
+  return resultLine(
+    r,
+    'Synced',
+    `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} ${verb}`,
+  );
 }
 
 /**
  * `Replace=true` (Argo CD): create, or replace the whole object (PUT) instead of applying a patch;
  * with `Force=true` too, delete and recreate it (for immutable fields).
  */
-async function replaceObject(deps: SyncDeps, rt: ResourceType, obj: KubeObject, live: KubeObject | undefined, force: boolean): Promise<void> {
+async function replaceObject(
+  deps: SyncDeps,
+  rt: ResourceType,
+  obj: KubeObject,
+  live: KubeObject | undefined,
+  force: boolean,
+): Promise<void> {
   const { namespace, name } = obj.metadata;
   if (live && force) {
     await deleteObject(deps.client, rt, namespace, name ?? '', 'Foreground');
@@ -151,19 +197,30 @@ async function replaceObject(deps: SyncDeps, rt: ResourceType, obj: KubeObject, 
     }
   }
   if (!live || force) {
-    await deps.client.request('POST', resourcePath(rt, namespace), { body: obj, query: { fieldManager: FIELD_MANAGER } });
+    await deps.client.request('POST', resourcePath(rt, namespace), {
+      body: obj,
+      query: { fieldManager: FIELD_MANAGER },
+    });
     return;
   }
   const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: live.metadata.resourceVersion } };
-  await deps.client.request('PUT', resourcePath(rt, namespace, name), { body, query: { fieldManager: FIELD_MANAGER } });
+  await deps.client.request('PUT', resourcePath(rt, namespace, name), {
+    body,
+    query: { fieldManager: FIELD_MANAGER },
+  });
 }
 
 /** Polls a CRD until its Established condition is True, then forgets discovery of its group-versions. */
-async function waitEstablished(deps: SyncDeps, rt: ResourceType, crd: KubeObject, timeoutMs: number): Promise<boolean> {
+async function waitEstablished(
+  deps: SyncDeps,
+  rt: ResourceType,
+  crd: KubeObject,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const live = await deps.client.request<KubeObject>('GET', resourcePath(rt, undefined, crd.metadata.name));
-    const conds = ((live.status as { conditions?: Array<{ type: string; status: string }> })?.conditions ?? []);
+    const conds = (live.status as { conditions?: Array<{ type: string; status: string }> })?.conditions ?? [];
     if (conds.some((c) => c.type === 'Established' && c.status === 'True')) {
       const spec = live.spec as { group: string; versions: Array<{ name: string }> };
       for (const v of spec.versions) deps.discovery.invalidate(`${spec.group}/${v.name}`);
@@ -175,11 +232,21 @@ async function waitEstablished(deps: SyncDeps, rt: ResourceType, crd: KubeObject
 }
 
 /** Deletes one object no longer in git, or reports it PruneSkipped when pruning is off. */
-export async function pruneOne(deps: SyncDeps, r: ManagedResource, opts: SyncOptions): Promise<ResourceResult> {
+export async function pruneOne(
+  deps: SyncDeps,
+  r: ManagedResource,
+  opts: SyncOptions,
+): Promise<ResourceResult> {
   if (!opts.prune || !r.rt) return resultLine(r, 'PruneSkipped', 'ignored (requires pruning)');
   if (optionsFor(r, opts).has('Prune=false')) return resultLine(r, 'PruneSkipped', 'ignored (no prune)');
   try {
-    await deleteObject(deps.client, r.rt, r.namespace || undefined, r.name, opts.prunePropagationPolicy ?? 'Foreground');
+    await deleteObject(
+      deps.client,
+      r.rt,
+      r.namespace || undefined,
+      r.name,
+      opts.prunePropagationPolicy ?? 'Foreground',
+    );
   } catch (err) {
     if (!isNotFound(err)) return resultLine(r, 'SyncFailed', (err as Error).message);
   }
