@@ -35,14 +35,16 @@ async function main(): Promise<void> {
     await cp?.stop();
   };
   const state: { operator?: ManagedProcess } = {};
-  process.on('SIGINT', () => {
+  const onSignal = () => {
     console.log('\nStopping capstan, the git daemon and the control plane...');
     void (async () => {
       await state.operator?.stop();
       await stopAll();
       process.exit(0);
     })();
-  });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   await installCrds(kubeconfig);
   await ensureNamespace(kubeconfig, NAMESPACE);
   const repo = await git.createRepo('examples', path.join(ROOT, 'examples'));

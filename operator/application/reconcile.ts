@@ -10,9 +10,9 @@ import { ApplicationContext } from './context';
 import { AppCondition, ConditionType, mergeConditions } from './conditions';
 import { Comparison, ManagedResource, clearRenderCache, compareApp } from './compare';
 import { appInstanceName, trackedBy } from './tracking';
-import { App, getApp, patchApp, patchAppStatus, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
+import { App, setFinalizers, getApp, patchApp, patchAppStatus, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
 import { automatedSyncDecision, SELF_HEAL_RESET_MS, SyncRequest } from './autosync';
-import { handleDeletion } from './deletion';
+import { handleDeletion, needsPostDeleteFinalizer, POST_DELETE_FINALIZER } from './deletion';
 import { checkProject } from './project';
 import { destinationProblem } from './destination';
 import { validateResource } from '../validation/validate';
@@ -92,6 +92,9 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
       now,
     );
     throw err;
+  }
+  if (needsPostDeleteFinalizer(app, cmp.hooks)) {
+    await setFinalizers(ctx.client, app, [...(app.metadata.finalizers ?? []), POST_DELETE_FINALIZER]);
   }
   const decision = app.operation?.sync
     ? manualRequest(app)
