@@ -7,6 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { KubeObject } from '../kube/object';
+import { IgnoreRule, applyIgnoreRules } from './ignore';
 
 const VOLATILE_METADATA = ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'];
 
@@ -21,4 +22,23 @@ export function normalizeForDiff(obj: KubeObject): KubeObject {
 /** True when `live` already is what applying the desired state would produce (`dryRun`). */
 export function inSync(dryRun: KubeObject, live: KubeObject): boolean {
   return isDeepStrictEqual(normalizeForDiff(dryRun), normalizeForDiff(live));
+}
+
+/**
+ * {@link inSync} under an Application's `spec.ignoreDifferences`: the ignored fields are removed from
+ * both sides first, on the raw objects, because `managedFieldsManagers` reads the live object's
+ * managedFields, which {@link normalizeForDiff} drops. The desired side's owned fields are found
+ * with the live object's managedFields too, as Argo CD does.
+ * @param dryRun - the server-side dry-run of the desired object.
+ * @param live - the live object.
+ * @param rules - the Application's ignoreDifferences; rules for other resources are skipped.
+ * @returns true when the two objects are equal apart from volatile and ignored fields.
+ * @throws IgnoreRuleError (./ignore) for a malformed pointer or an unusable jq expression.
+ */
+export function inSyncWith(dryRun: KubeObject, live: KubeObject, rules: readonly IgnoreRule[]): boolean {
+  if (rules.length === 0) return inSync(dryRun, live);
+  return isDeepStrictEqual(
+    normalizeForDiff(applyIgnoreRules(dryRun, rules, live)),
+    normalizeForDiff(applyIgnoreRules(live, rules)),
+  );
 }
