@@ -225,11 +225,28 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
   });
 
   test('PostDelete hooks run after the resources are deleted with the app', async () => {
-    const { ns } = await deploy('postdelete', 'postdelete', {}, { finalizers: ['resources-finalizer.argocd.argoproj.io'] });
-    await waitForApp(ns, 'app', (a) => (a.metadata.finalizers ?? []).includes('post-delete-finalizer.argocd.argoproj.io'), 'post-delete finalizer added');
-    assert.equal(await getObject(core(ns, 'configmaps', 'cleanup-done')), undefined, 'the hook does not run on sync');
+    const { ns } = await deploy(
+      'postdelete',
+      'postdelete',
+      {},
+      { finalizers: ['resources-finalizer.argocd.argoproj.io'] },
+    );
+    await waitForApp(
+      ns,
+      'app',
+      (a) => (a.metadata.finalizers ?? []).includes('post-delete-finalizer.argocd.argoproj.io'),
+      'post-delete finalizer added',
+    );
+    assert.equal(
+      await getObject(core(ns, 'configmaps', 'cleanup-done')),
+      undefined,
+      'the hook does not run on sync',
+    );
     await kube().request('DELETE', appPath(ns, 'app'));
-    await waitFor(async () => !(await getObject(appPath(ns, 'app'))), { timeoutMs: 60_000, what: 'app gone' });
+    await waitFor(async () => !(await getObject(appPath(ns, 'app'))), {
+      timeoutMs: 60_000,
+      what: 'app gone',
+    });
     assert.equal(await getObject(core(ns, 'configmaps', 'main')), undefined, 'resources deleted');
     assert.ok(await getObject(core(ns, 'configmaps', 'cleanup-done')), 'PostDelete hook ran');
   });

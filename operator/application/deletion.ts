@@ -22,7 +22,11 @@ import { appInstanceName, trackedBy } from './tracking';
 
 /** Argo CD's finalizer that holds an app until its PostDelete hooks have run. */
 export const POST_DELETE_FINALIZER = 'post-delete-finalizer.argocd.argoproj.io';
-const RESOURCE_FINALIZERS = [RESOURCES_FINALIZER, `${RESOURCES_FINALIZER}/foreground`, `${RESOURCES_FINALIZER}/background`];
+const RESOURCE_FINALIZERS = [
+  RESOURCES_FINALIZER,
+  `${RESOURCES_FINALIZER}/foreground`,
+  `${RESOURCES_FINALIZER}/background`,
+];
 
 const syncOptionsOf = (obj: KubeObject): string[] =>
   (obj.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '').split(',').map((s) => s.trim());
@@ -37,7 +41,11 @@ export async function handleDeletion(ctx: ApplicationContext, app: App): Promise
   const finalizers = app.metadata.finalizers ?? [];
   const cascade = finalizers.filter((f) => RESOURCE_FINALIZERS.includes(f));
   if (cascade.length) {
-    const remaining = await deleteTrackedObjects(ctx, app, cascade.some((f) => f.endsWith('/background')) ? 'Background' : 'Foreground');
+    const remaining = await deleteTrackedObjects(
+      ctx,
+      app,
+      cascade.some((f) => f.endsWith('/background')) ? 'Background' : 'Foreground',
+    );
     if (remaining) {
       ctx.log.info(`Waiting for ${remaining} resources to be deleted.`, { app: appKey(app) });
       return { requeueAfterMs: 1000 };
@@ -50,34 +58,61 @@ export async function handleDeletion(ctx: ApplicationContext, app: App): Promise
 }
 
 /** Deletes every tracked object not yet being deleted; returns how many are still there. */
-async function deleteTrackedObjects(ctx: ApplicationContext, app: App, policy: 'Foreground' | 'Background'): Promise<number> {
-  const instance = appInstanceName(app.metadata.namespace, app.metadata.name, ctx.settings.controllerNamespace);
+async function deleteTrackedObjects(
+  ctx: ApplicationContext,
+  app: App,
+  policy: 'Foreground' | 'Background',
+): Promise<number> {
+  const instance = appInstanceName(
+    app.metadata.namespace,
+    app.metadata.name,
+    ctx.settings.controllerNamespace,
+  );
   await watchRecordedKinds(ctx, app.status?.resources ?? []);
   const remaining = ctx.live
     .all()
     .filter(({ obj }) => trackedBy(obj) === instance && !syncOptionsOf(obj).includes('Delete=false'));
   for (const { rt, obj } of remaining) {
     if (obj.metadata.deletionTimestamp) continue;
-    await deleteObject(ctx.client, rt, obj.metadata.namespace, obj.metadata.name ?? '', policy).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
+    await deleteObject(ctx.client, rt, obj.metadata.namespace, obj.metadata.name ?? '', policy).catch(
+      (err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      },
+    );
   }
   return remaining.length;
 }
 
 async function runPostDeleteHooks(ctx: ApplicationContext, app: App): Promise<void> {
-  const instance = appInstanceName(app.metadata.namespace, app.metadata.name, ctx.settings.controllerNamespace);
+  const instance = appInstanceName(
+    app.metadata.namespace,
+    app.metadata.name,
+    ctx.settings.controllerNamespace,
+  );
   const cmp = await compareApp(ctx, app, instance);
   const tasks: SyncTask[] = cmp.hooks
     .filter((h) => h.types.includes('PostDelete'))
-    .map((h) => ({ phase: 'Sync', wave: syncWave(h.resource.target!), action: 'hook', resource: h.resource, hookType: 'PostDelete' }));
+    .map((h) => ({
+      phase: 'Sync',
+      wave: syncWave(h.resource.target!),
+      action: 'hook',
+      resource: h.resource,
+      hookType: 'PostDelete',
+    }));
   if (!tasks.length) return;
-  const outcome = await executeSync(ctx, tasks.sort((a, b) => a.wave - b.wave), { prune: false });
+  const outcome = await executeSync(
+    ctx,
+    tasks.sort((a, b) => a.wave - b.wave),
+    { prune: false },
+  );
   ctx.log.info(`PostDelete hooks ${outcome.phase.toLowerCase()}: ${outcome.message}`, { app: appKey(app) });
   if (outcome.phase !== 'Succeeded') throw new Error(`PostDelete hooks failed: ${outcome.message}`);
 }
 
 /** True when the app's manifests hold PostDelete hooks and it lacks the finalizer that runs them. */
 export function needsPostDeleteFinalizer(app: App, hooks: Array<{ types: string[] }>): boolean {
-  return hooks.some((h) => h.types.includes('PostDelete')) && !(app.metadata.finalizers ?? []).includes(POST_DELETE_FINALIZER);
+  return (
+    hooks.some((h) => h.types.includes('PostDelete')) &&
+    !(app.metadata.finalizers ?? []).includes(POST_DELETE_FINALIZER)
+  );
 }

@@ -10,7 +10,15 @@ import { ApplicationContext } from './context';
 import { AppCondition, ConditionType, mergeConditions } from './conditions';
 import { Comparison, ManagedResource, clearRenderCache, compareApp } from './compare';
 import { appInstanceName, trackedBy } from './tracking';
-import { App, setFinalizers, getApp, patchApp, patchAppStatus, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
+import {
+  App,
+  setFinalizers,
+  getApp,
+  patchApp,
+  patchAppStatus,
+  REFRESH_ANNOTATION,
+  SKIP_RECONCILE_ANNOTATION,
+} from './api';
 import { automatedSyncDecision, SELF_HEAL_RESET_MS, SyncRequest } from './autosync';
 import { handleDeletion, needsPostDeleteFinalizer, POST_DELETE_FINALIZER } from './deletion';
 import { checkProject } from './project';

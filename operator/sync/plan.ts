@@ -5,7 +5,7 @@
  * kind order. A prune runs in the wave of the live object, or after every wave with `PruneLast=true`.
  */
 import { ManagedResource } from '../application/compare';
-import { SYNC_OPTIONS_ANNOTATION } from './annotations';
+import { optionsFor } from './sync';
 import { HookType } from './hooks';
 import { compareByKindAndName } from './order';
 import { syncWave } from './waves';
@@ -23,15 +23,6 @@ export interface SyncTask {
   resource: ManagedResource;
   /** The hook type the task runs as (hooks only). */
   hookType?: HookType;
-}
-
-/** Per-resource sync options from `argocd.argoproj.io/sync-options` (e.g. `Prune=false,PruneLast=true`). */
-export function resourceSyncOptions(r: ManagedResource): string[] {
-  const obj = r.target ?? r.live;
-  return (obj?.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 }
 
 /** Options that shape the plan. */
@@ -58,10 +49,7 @@ export function planSync(
   }
   const lastWave = Math.max(0, ...tasks.map((t) => t.wave));
   for (const t of tasks) {
-    if (
-      t.action === 'prune' &&
-      (opts.pruneLast || resourceSyncOptions(t.resource).includes('PruneLast=true'))
-    ) {
+    if (t.action === 'prune' && (opts.pruneLast || optionsFor(t.resource, {}).has('PruneLast=true'))) {
       t.wave = lastWave + 1;
     }
   }

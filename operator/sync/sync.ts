@@ -62,7 +62,7 @@ export interface SyncOptions {
 }
 
 /** All sync options in force for one resource: the app's plus the resource's annotation. */
-export function optionsFor(r: ManagedResource, opts: SyncOptions): Set<string> {
+export function optionsFor(r: ManagedResource, opts: Pick<SyncOptions, 'syncOptions'>): Set<string> {
   const own = ((r.target ?? r.live)?.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '')
     .split(',')
     .map((x) => x.trim())
