@@ -11,7 +11,8 @@ import { serverSideApply } from '../kube/apply';
 import { isNotFound } from '../kube/client';
 import { Discovery, ResourceType, UnknownKindError, resourcePath } from '../kube/discovery';
 import { KubeObject, groupVersion } from '../kube/object';
-import { inSync } from '../diff/normalize';
+import { inSyncWith } from '../diff/normalize';
+import { IgnoreRule, IgnoreRuleError, hasCompareOption, rulesFor, validateIgnoreRules } from '../diff/ignore';
 import { renderSource, SourceSpec } from '../render';
 import { resolveRepoCredentials } from './repocreds';
 import { RepoCredentials } from '../sources/credentials';
@@ -58,7 +59,13 @@ export interface Comparison {
 /** Minimal view of an Application that comparison reads. */
 export interface ComparableApp {
   metadata: { name: string; namespace: string };
-  spec: { source?: SourceSpec; sources?: SourceSpec[]; destination: { namespace?: string }; project: string };
+  spec: {
+    source?: SourceSpec;
+    sources?: SourceSpec[];
+    destination: { namespace?: string };
+    project: string;
+    ignoreDifferences?: IgnoreRule[];
+  };
   status?: {
     resources?: Array<{ group?: string; version?: string; kind: string; namespace?: string; name: string }>;
   };
@@ -93,6 +100,7 @@ export async function compareApp(
   appInstance: string,
   opts: { revisionOverride?: string; hard?: boolean } = {},
 ): Promise<Comparison> {
+  validateIgnoreRules(app.spec.ignoreDifferences ?? []);
   const sources = appSources(app);
   const revisions: string[] = [];
   const sourceTypes: string[] = [];
@@ -123,7 +131,9 @@ export async function compareApp(
   const resources = await describeTargets(ctx, app, appInstance, plain);
   resources.push(...(await pruneCandidates(ctx, app, appInstance, resources)));
   const hooks = await placeHooks(ctx, app, appInstance, hookObjects);
-  const status = resources.every((r) => r.status === 'Synced') ? 'Synced' : 'OutOfSync';
+  // IgnoreExtraneous (compare option): an object no longer in git does not make the app OutOfSync.
+  const counted = resources.filter((r) => !(r.requiresPruning && r.live && hasCompareOption(r.live, 'IgnoreExtraneous')));
+  const status = counted.every((r) => r.status === 'Synced') ? 'Synced' : 'OutOfSync';
   return { revisions, sourceTypes, resources, hooks, status };
 }
 
@@ -222,7 +232,7 @@ async function describeTargets(
       continue;
     }
     const live = await readLive(ctx, rt, target);
-    out.push({ ...base, live, ...(await diffOne(ctx, rt, target, live)) });
+    out.push({ ...base, live, ...(await diffOne(ctx, rt, target, live, app.spec.ignoreDifferences ?? [])) });
   }
   return out;
 }
@@ -279,15 +289,18 @@ async function diffOne(
   rt: ResourceType,
   target: KubeObject,
   live: KubeObject | undefined,
+  ignore: IgnoreRule[],
 ): Promise<{ status: ResourceSyncStatus; message?: string }> {
   if (!live) return { status: 'OutOfSync', message: 'missing' };
-  const key = `${live.metadata.uid}|${live.metadata.resourceVersion}|${hashObject(target)}`;
+  const rules = rulesFor(ignore, target);
+  const key = `${live.metadata.uid}|${live.metadata.resourceVersion}|${hashObject(target)}|${rules.length ? hashObject(rules) : ''}`;
   let same = dryRunCache.get(key);
   if (same === undefined) {
     try {
       const dry = await serverSideApply(ctx.client, rt, target, { dryRun: true });
-      same = inSync(dry, live);
+      same = inSyncWith(dry, live, rules);
     } catch (err) {
+      if (err instanceof IgnoreRuleError) throw err;
       // A dry-run the server refuses (invalid object, immutable field) is drift the sync will report.
       return { status: 'OutOfSync', message: (err as Error).message };
     }
@@ -297,7 +310,7 @@ async function diffOne(
   return same ? { status: 'Synced' } : { status: 'OutOfSync', message: 'live state differs from git' };
 }
 
-function hashObject(obj: KubeObject): string {
+function hashObject(obj: unknown): string {
   return createHash('sha256').update(JSON.stringify(obj)).digest('hex');
 }
 

@@ -25,6 +25,7 @@ import { checkProject } from './project';
 import { destinationProblem } from './destination';
 import { validateResource } from '../validation/validate';
 import { SyncOutcome } from '../sync/sync';
+import { mergeIgnoredFromLive } from '../diff/ignore';
 import { executeSync } from '../sync/engine';
 import { planSync } from '../sync/plan';
 import { aggregateHealth, assessHealth } from '../health';
@@ -289,6 +290,9 @@ async function sync(
             syncOptions: app.spec.syncPolicy?.syncOptions,
             appInstance: instance,
             prunePropagationPolicy: propagationPolicy(app),
+            prepare: hasSyncOption(app, 'RespectIgnoreDifferences=true')
+              ? (r) => mergeIgnoredFromLive(r.target!, r.live, app.spec.ignoreDifferences ?? [])
+              : undefined,
             createNamespace:
               hasSyncOption(app, 'CreateNamespace=true') && dest
                 ? { name: dest, ...(app.spec.syncPolicy?.managedNamespaceMetadata ?? {}) }

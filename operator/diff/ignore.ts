@@ -57,7 +57,10 @@ export class IgnoreRuleError extends Error {
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`ignoreDifferences for ${ruleTarget(rule)}: ${field} entry ${JSON.stringify(entry)}: ${reason}`, options);
+    super(
+      `ignoreDifferences for ${ruleTarget(rule)}: ${field} entry ${JSON.stringify(entry)}: ${reason}`,
+      options,
+    );
     this.name = 'IgnoreRuleError';
   }
 }
@@ -179,7 +182,11 @@ export function ignoredPaths(obj: KubeObject, rules: readonly IgnoreRule[], live
  * @returns the copy (a copy even when nothing is ignored).
  * @throws IgnoreRuleError for a malformed pointer or an unusable jq expression.
  */
-export function applyIgnoreRules(obj: KubeObject, rules: readonly IgnoreRule[], live: KubeObject = obj): KubeObject {
+export function applyIgnoreRules(
+  obj: KubeObject,
+  rules: readonly IgnoreRule[],
+  live: KubeObject = obj,
+): KubeObject {
   const copy = structuredClone(obj);
   deletePaths(copy, ignoredPaths(obj, rules, live));
   return copy;

@@ -70,7 +70,9 @@ function evaluator(expression: string, program: JqProgram): JqPathEvaluator {
     try {
       for (const out of program(doc)) {
         if (!isPath(out)) throw new JqPathError(expression, 'is not a path expression');
-        if (paths.length === MAX_PATHS) throw new JqPathError(expression, `yields more than ${MAX_PATHS} paths`);
+        if (paths.length === MAX_PATHS) {
+          throw new JqPathError(expression, `yields more than ${MAX_PATHS} paths`);
+        }
         paths.push(out);
       }
     } catch (err) {

@@ -49,7 +49,9 @@ function elementIndex(key: string, list: unknown[]): number {
   if (!parsed.ok) return -1;
   const value = parsed.value;
   if (kind === 'k:' && isObject(value)) {
-    return list.findIndex((e) => isObject(e) && Object.entries(value).every(([k, v]) => isDeepStrictEqual(e[k], v)));
+    return list.findIndex(
+      (e) => isObject(e) && Object.entries(value).every(([k, v]) => isDeepStrictEqual(e[k], v)),
+    );
   }
   if (kind === 'v:') return list.findIndex((e) => isDeepStrictEqual(e, value));
   if (kind === 'i:' && typeof value === 'number') return value < list.length ? value : -1;

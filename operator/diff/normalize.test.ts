@@ -10,7 +10,11 @@ const live = {
 };
 
 test('bookkeeping fields and status are ignored', () => {
-  const dry = { ...live, metadata: { ...live.metadata, resourceVersion: '6', managedFields: [] }, status: { x: 1 } };
+  const dry = {
+    ...live,
+    metadata: { ...live.metadata, resourceVersion: '6', managedFields: [] },
+    status: { x: 1 },
+  };
   assert.equal(inSync(dry, live), true);
   assert.equal(normalizeForDiff(live).metadata.uid, undefined);
   assert.equal(live.metadata.uid, 'u', 'input untouched');

@@ -7,9 +7,16 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { KubeObject } from '../kube/object';
-import { IgnoreRule, applyIgnoreRules } from './ignore';
+import { IgnoreRule, applyIgnoreRules, rulesFor } from './ignore';
 
-const VOLATILE_METADATA = ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'];
+const VOLATILE_METADATA = [
+  'managedFields',
+  'resourceVersion',
+  'generation',
+  'uid',
+  'creationTimestamp',
+  'selfLink',
+];
 
 /** Returns a deep copy of `obj` without the fields that never count as drift. */
 export function normalizeForDiff(obj: KubeObject): KubeObject {
@@ -36,7 +43,7 @@ export function inSync(dryRun: KubeObject, live: KubeObject): boolean {
  * @throws IgnoreRuleError (./ignore) for a malformed pointer or an unusable jq expression.
  */
 export function inSyncWith(dryRun: KubeObject, live: KubeObject, rules: readonly IgnoreRule[]): boolean {
-  if (rules.length === 0) return inSync(dryRun, live);
+  if (rulesFor(rules, live).length === 0) return inSync(dryRun, live);
   return isDeepStrictEqual(
     normalizeForDiff(applyIgnoreRules(dryRun, rules, live)),
     normalizeForDiff(applyIgnoreRules(live, rules)),

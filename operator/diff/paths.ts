@@ -92,7 +92,8 @@ export function comparePaths(a: Path, b: Path): number {
 /** Distinct paths in jq order, without those inside another path of the set. */
 export function outermostPaths(paths: readonly Path[]): Path[] {
   const keys = new Set(paths.map((p) => JSON.stringify(p)));
-  const insideAnother = (p: Path): boolean => p.some((_, i) => i > 0 && keys.has(JSON.stringify(p.slice(0, i))));
+  const insideAnother = (p: Path): boolean =>
+    p.some((_, i) => i > 0 && keys.has(JSON.stringify(p.slice(0, i))));
   const seen = new Set<string>();
   const out: Path[] = [];
   for (const p of [...paths].sort(comparePaths)) {
@@ -158,7 +159,9 @@ function locateElement(target: unknown[], element: unknown, srcIndex: number): n
 function placeValue(target: Container, srcParent: unknown, seg: string | number, value: unknown): void {
   if (Array.isArray(target) && typeof seg === 'number') {
     const named = isObject(value) && typeof value.name === 'string';
-    const at = named ? locateElement(target, value, -1) : target.findIndex((t) => isDeepStrictEqual(t, value));
+    const at = named
+      ? locateElement(target, value, -1)
+      : target.findIndex((t) => isDeepStrictEqual(t, value));
     if (at !== undefined && at >= 0) target[at] = value;
     else target.splice(Math.min(seg, target.length), 0, value);
   } else if (!Array.isArray(target) && !Array.isArray(srcParent)) {
