@@ -177,7 +177,11 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
     );
     assert.equal(app.status?.operationState?.phase, 'Failed');
     await patchApp(ns, 'app', { spec: { syncPolicy: { automated: null } } });
-    await patchApp(ns, 'app', { operation: { sync: { revision: first }, initiatedBy: { username: 'e2e' } } });
+    // Rollback to history id 0, as `argocd app rollback app 0` writes it: that entry's revision and source.
+    const entry = app.status?.history?.find((h) => h.id === 0) as { revision?: string; source?: unknown };
+    await patchApp(ns, 'app', {
+      operation: { sync: { revision: entry.revision, source: entry.source }, initiatedBy: { username: 'e2e' } },
+    });
     app = await waitForApp(
       ns,
       'app',

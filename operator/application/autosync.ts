@@ -11,6 +11,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { App } from './api';
+import { ApplicationSource } from '../../generated/application';
 import { Comparison } from './compare';
 
 /** A sync to run, manual (the `operation` field) or automated. */
@@ -18,6 +19,8 @@ export interface SyncRequest {
   manual: boolean;
   /** Revision to sync to instead of targetRevision (manual only). */
   revision?: string;
+  /** Source to sync instead of spec.source (manual only: a rollback to a history entry). */
+  source?: ApplicationSource;
   prune: boolean;
   dryRun: boolean;
   /** Selective sync: only these resources. */

@@ -210,6 +210,7 @@ function manualRequest(app: App): SyncRequest {
   return {
     manual: true,
     revision: op.revision,
+    source: op.source,
     prune: op.prune ?? false,
     dryRun: op.dryRun ?? false,
     resources: op.resources,
@@ -264,15 +265,16 @@ async function sync(
   let outcome: SyncOutcome;
   let revisions = cmp.revisions;
   try {
-    const target = req.revision
-      ? await compareApp(ctx, app, instance, { revisionOverride: req.revision })
-      : cmp;
+    // A rollback as `argocd app rollback` writes it: the revision and source of a history entry.
+    const syncApp = req.source ? { ...app, spec: { ...app.spec, source: req.source, sources: undefined } } : app;
+    const target =
+      req.revision || req.source ? await compareApp(ctx, syncApp, instance, { revisionOverride: req.revision }) : cmp;
     revisions = target.revisions;
     if (
       req.manual &&
       app.spec.syncPolicy?.automated &&
       app.spec.syncPolicy.automated.enabled !== false &&
-      target.revisions[0] !== cmp.revisions[0]
+      (target.revisions[0] !== cmp.revisions[0] || req.source)
     ) {
       // As Argo CD: automated sync would undo a rollback at once.
       throw new Error('rollback cannot be initiated when auto-sync is enabled');
@@ -317,12 +319,12 @@ async function sync(
     app: key(app),
     revision: revisions[0],
   });
-  const multi = !!app.spec.sources?.length;
+  const multi = !!app.spec.sources?.length && !req.source;
   const syncResult = {
     resources: outcome.resources,
     ...(multi
       ? { revisions, sources: app.spec.sources }
-      : { revision: revisions[0], source: app.spec.source }),
+      : { revision: revisions[0], source: req.source ?? app.spec.source }),
   };
   const status: ApplicationStatus = {
     operationState: {
@@ -350,7 +352,7 @@ function appendHistory(
 ): RevisionHistory[] {
   const history = [...(app.status?.history ?? [])];
   const id = history.reduce((max, h) => Math.max(max, Number(h.id ?? 0)), -1) + 1;
-  const multi = !!app.spec.sources?.length;
+  const multi = !!app.spec.sources?.length && !req.source;
   history.push({
     id,
     deployStartedAt: startedAt,
@@ -358,7 +360,7 @@ function appendHistory(
     initiatedBy: req.initiatedBy,
     ...(multi
       ? { revisions, sources: app.spec.sources }
-      : { revision: revisions[0], source: app.spec.source }),
+      : { revision: revisions[0], source: req.source ?? app.spec.source }),
   });
   const limit = app.spec.revisionHistoryLimit ?? 10;
   return history.slice(Math.max(0, history.length - limit));
