@@ -11,6 +11,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { App } from './api';
+import { parseGoDuration } from '../common/goduration';
 import { ApplicationSource } from '../../generated/application';
 import { Comparison } from './compare';
 
@@ -58,18 +59,9 @@ export function backoffStep(b: Backoff, n: number): number {
   return Math.min(b.maxDurationMs, b.durationMs * b.factor ** n);
 }
 
-/** Parses a Go duration as Argo CD's retry backoff writes it (`5s`, `3m`, `1h30m`) into ms. */
+/** A Go duration (`5s`, `3m`, `1h30m`) in ms, or `fallback` when absent or malformed. */
 export function durationMs(value: string | undefined, fallback: number): number {
-  if (!value) return fallback;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let consumed = '';
-  for (const m of value.matchAll(re)) {
-    total += Number(m[1]) * unit[m[2]];
-    consumed += m[0];
-  }
-  return consumed === value ? total : fallback;
+  return (value !== undefined ? parseGoDuration(value) : undefined) ?? fallback;
 }
 
 /** The app's retry policy, with capstan's defaults. */

@@ -132,7 +132,9 @@ export async function compareApp(
   resources.push(...(await pruneCandidates(ctx, app, appInstance, resources)));
   const hooks = await placeHooks(ctx, app, appInstance, hookObjects);
   // IgnoreExtraneous (compare option): an object no longer in git does not make the app OutOfSync.
-  const counted = resources.filter((r) => !(r.requiresPruning && r.live && hasCompareOption(r.live, 'IgnoreExtraneous')));
+  const counted = resources.filter(
+    (r) => !(r.requiresPruning && r.live && hasCompareOption(r.live, 'IgnoreExtraneous')),
+  );
   const status = counted.every((r) => r.status === 'Synced') ? 'Synced' : 'OutOfSync';
   return { revisions, sourceTypes, resources, hooks, status };
 }

@@ -266,9 +266,13 @@ async function sync(
   let revisions = cmp.revisions;
   try {
     // A rollback as `argocd app rollback` writes it: the revision and source of a history entry.
-    const syncApp = req.source ? { ...app, spec: { ...app.spec, source: req.source, sources: undefined } } : app;
+    const syncApp = req.source
+      ? { ...app, spec: { ...app.spec, source: req.source, sources: undefined } }
+      : app;
     const target =
-      req.revision || req.source ? await compareApp(ctx, syncApp, instance, { revisionOverride: req.revision }) : cmp;
+      req.revision || req.source
+        ? await compareApp(ctx, syncApp, instance, { revisionOverride: req.revision })
+        : cmp;
     revisions = target.revisions;
     if (
       req.manual &&

@@ -32,7 +32,7 @@
 export * from './types';
 export { providerFor, registerProvider, registeredProviders, unregisterProvider } from './registry';
 export { decodeMap, decodeValue, convertKeys, convertKey } from './decoding';
-export { parseGoDuration } from './duration';
+export { parseGoDuration } from '../common/goduration';
 export { fakeProvider, FakeSecretsClient, type FakeProviderConfig, type FakeProviderData } from './fake';
 export { kubernetesProvider, KubernetesSecretsClient, type KubernetesProviderConfig } from './kubernetes';
 export {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { convertKeys, decodeValue } from './decoding';
-import { parseGoDuration } from './duration';
+import { parseGoDuration } from '../common/goduration';
 import { compileGoTemplate, GoTemplateError, goQueryEscape } from './gotemplate';
 import { goFormatFloat, goJson, jsonGet, jsonRawMembers } from './json';
 import { ProviderError } from './types';

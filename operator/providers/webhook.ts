@@ -28,7 +28,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { JSONPath } from 'jsonpath-plus';
-import { parseGoDuration } from './duration';
+import { parseGoDuration } from '../common/goduration';
 import {
   compileGoTemplate,
   GoTemplateError,

@@ -9,6 +9,10 @@
  * (it rejects them only when a client asks for strict field validation), so an object read from the cluster
  * never has any, and rejecting them here would make capstan stricter than the cluster that stored the object.
  */
+import { parseGoDuration } from '../common/goduration';
+
+/** Re-exported: callers used it from here first. */
+export { parseGoDuration };
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { schemas } from '../../generated/schemas';
 
@@ -188,46 +192,6 @@ export function appProjectSpecErrors(spec: unknown): string[] {
 // ----------------------------------------------------------------------------------------------------------------
 // External Secrets Operator kinds (external-secrets.io/v1): ESO's admission webhook rules and the "exactly one of"
 // constraints of its CRDs, with ESO's wording where ESO has one.
-
-/** Milliseconds per Go duration unit (time.ParseDuration accepts both micro signs). */
-const GO_DURATION_UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-/** One `<number><unit>` component; the unit alternatives are ordered so that `ms` wins over `m`. */
-const GO_DURATION_PART = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
-/** The largest Go duration (int64 nanoseconds), in milliseconds. */
-const GO_DURATION_MAX_MS = 9_223_372_036_854.775;
-
-/**
- * Parses a duration as Go's `time.ParseDuration` does (ESO reads refreshInterval, webhook timeouts and retry
- * intervals with it): an optional sign and one or more `<decimal><unit>` parts with units ns, us (µs), ms, s, m,
- * h, such as `1h30m`, `1.5h`, `15s`; or a bare `0`.
- * @param text - the duration text.
- * @returns the duration in milliseconds (fractional below 1 ms, negative with a `-` sign), or undefined when Go
- *   would refuse the text.
- */
-export function parseGoDuration(text: string): number | undefined {
-  const signed = /^[-+]/.test(text);
-  let rest = signed ? text.slice(1) : text;
-  if (rest === '0') return 0;
-  if (rest === '') return undefined;
-  let total = 0;
-  while (rest !== '') {
-    const part = GO_DURATION_PART.exec(rest);
-    if (!part || (part[1] === '' && (part[2] ?? '') === '')) return undefined;
-    total += Number(`${part[1] || '0'}.${part[2] || '0'}`) * GO_DURATION_UNITS[part[3]];
-    rest = rest.slice(part[0].length);
-  }
-  if (total > GO_DURATION_MAX_MS) return undefined;
-  return text.startsWith('-') ? -total : total;
-}
 
 /** Translates the group syntax at `source[i]` (just after `(?`) for {@link goRegExpError}; throws as Go does. */
 function goGroup(rest: string): { js: string; length: number } {

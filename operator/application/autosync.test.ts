@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { App } from './api';
+import { automatedSyncDecision, backoffStep, durationMs, retryPolicy, SELF_HEAL_BACKOFF } from './autosync';
+import { Comparison } from './compare';
+
+const source = { repoURL: 'git://x/r.git', path: '.' };
+const app = (syncPolicy: object, operationState?: object): App =>
+  ({
+    metadata: { name: 'a', namespace: 'n' },
+    spec: { project: 'default', source, destination: { name: 'in-cluster' }, syncPolicy },
+    status: operationState ? { operationState } : {},
+  }) as unknown as App;
+const cmp = (status: 'Synced' | 'OutOfSync', revision = 'r2'): Comparison => ({
+  revisions: [revision],
+  sourceTypes: ['Directory'],
+  resources: [
+    {
+      group: '',
+      version: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'n',
+      name: 'c',
+      status,
+      target: { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} },
+    },
+  ],
+  hooks: [],
+  status,
+});
+const finished = (phase: string, msAgo: number, revision = 'r2', retryCount?: number) => ({
+  phase,
+  message: 'boom',
+  finishedAt: new Date(Date.now() - msAgo).toISOString(),
+  syncResult: { revision, source },
+  ...(retryCount ? { retryCount } : {}),
+});
+
+test('no automated policy, or Synced: nothing to do', () => {
+  assert.equal(automatedSyncDecision(app({}), cmp('OutOfSync')), undefined);
+  assert.equal(automatedSyncDecision(app({ automated: {} }), cmp('Synced')), undefined);
+});
+
+test('a new revision syncs; the same revision again only with self-heal', () => {
+  assert.deepEqual(
+    automatedSyncDecision(
+      app({ automated: { prune: true } }, finished('Succeeded', 10, 'r1')),
+      cmp('OutOfSync'),
+    ),
+    {
+      manual: false,
+      prune: true,
+      dryRun: false,
+      initiatedBy: { automated: true },
+    },
+  );
+  assert.equal(
+    automatedSyncDecision(app({ automated: {} }, finished('Succeeded', 10)), cmp('OutOfSync')),
+    undefined,
+  );
+  const heal = automatedSyncDecision(
+    app({ automated: { selfHeal: true } }, finished('Succeeded', 10)),
+    cmp('OutOfSync'),
+  );
+  assert.equal((heal as { selfHeal?: boolean }).selfHeal, true, 'first heal at once');
+  const wait = automatedSyncDecision(
+    app({ automated: { selfHeal: true } }, finished('Succeeded', 500)),
+    cmp('OutOfSync'),
+    1,
+  );
+  assert.ok((wait as { waitMs: number }).waitMs > 1000, 'second heal waits for the 2 s backoff');
+});
+
+test('a failed revision is retried with backoff, then reported', () => {
+  const policy = {
+    automated: {},
+    retry: { limit: 2, backoff: { duration: '1s', factor: 2, maxDuration: '1m' } },
+  };
+  assert.ok(
+    'waitMs' in (automatedSyncDecision(app(policy, finished('Failed', 100)), cmp('OutOfSync')) ?? {}),
+  );
+  assert.equal(
+    (automatedSyncDecision(app(policy, finished('Failed', 1500)), cmp('OutOfSync')) as { retryCount: number })
+      .retryCount,
+    1,
+  );
+  const gaveUp = automatedSyncDecision(app(policy, finished('Failed', 60_000, 'r2', 2)), cmp('OutOfSync'));
+  assert.match(
+    (gaveUp as { skipReason: string }).skipReason,
+    /Failed sync attempt to r2: boom \(retried 2 times\)/,
+  );
+});
+
+test('allowEmpty false refuses an automated sync that would prune everything', () => {
+  const empty: Comparison = {
+    ...cmp('OutOfSync'),
+    resources: [{ ...cmp('OutOfSync').resources[0], target: undefined, requiresPruning: true }],
+  };
+  assert.match(
+    (automatedSyncDecision(app({ automated: { prune: true } }), empty) as { skipReason: string }).skipReason,
+    /allowEmpty/,
+  );
+});
+
+test('backoff and duration helpers', () => {
+  assert.deepEqual(
+    [0, 1, 2, 10].map((n) => backoffStep(SELF_HEAL_BACKOFF, n)),
+    [2000, 6000, 18000, 300000],
+  );
+  assert.equal(durationMs('1m30s', 0), 90_000);
+  assert.equal(durationMs('bogus', 7), 7);
+  assert.deepEqual(retryPolicy(app({ automated: {} })).limit, 5);
+});
