@@ -8,22 +8,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startGitServer, GitServer, GitRepo } from '../harness/gitserver';
 import { waitFor } from '../harness/wait';
-import { ROOT } from '../operator';
 import {
+  appFromFixture,
   apps,
   core,
-  createApp,
-  createNamespace,
   getApp,
   getObject,
   kube,
   refreshApp,
   syncedAt,
-  uniqueName,
   waitForApp,
 } from './lib';
 
-const PLAIN = path.join(ROOT, 'e2e', 'fixtures', 'plain');
 
 describe('directory Application', () => {
   let git: GitServer;
@@ -34,23 +30,18 @@ describe('directory Application', () => {
     await git?.stop();
   });
 
-  const newApp = async (
+  const newApp = (
     prefix: string,
     syncPolicy: Record<string, unknown>,
     directory: Record<string, unknown> = { recurse: true },
-  ) => {
-    const ns = uniqueName(prefix);
-    await createNamespace(ns);
-    const repo = await git.createRepo(ns, PLAIN);
-    const sha = await repo.headSha();
-    await createApp(ns, 'plain', {
-      project: 'default',
-      source: { repoURL: repo.url, targetRevision: 'main', path: '.', directory },
-      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
-      syncPolicy,
+  ) =>
+    appFromFixture(git, {
+      prefix,
+      fixture: 'plain',
+      name: 'plain',
+      source: { directory },
+      spec: { syncPolicy },
     });
-    return { ns, repo, sha };
-  };
 
   test('a recursive directory is applied with tracking, and the app is Synced at the commit SHA', async () => {
     const { ns, sha } = await newApp('dir', { automated: {} });

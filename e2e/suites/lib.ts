@@ -8,6 +8,11 @@ import { KubeClient, isNotFound, loadKubeConfig } from '../../operator/kube/clie
 import { KubeObject } from '../../operator/kube/object';
 import { toolPath } from '../harness/tools';
 import { waitFor } from '../harness/wait';
+import type { GitRepo, GitServer } from '../harness/gitserver';
+import path from 'node:path';
+
+/** The fixture folders of the end-to-end suites. */
+export const FIXTURES = path.resolve(__dirname, '..', 'fixtures');
 
 const run = promisify(execFile);
 
@@ -164,3 +169,48 @@ export function uniqueName(prefix: string): string {
 /** True when an app is Synced at `revision` (and, when given, its last operation Succeeded). */
 export const syncedAt = (revision: string) => (a: AppObject) =>
   a.status?.sync?.status === 'Synced' && a.status.sync.revision === revision;
+
+/** What {@link appFromFixture} creates. */
+export interface FixtureApp {
+  /** The test's namespace: the app lives there and deploys there. */
+  ns: string;
+  repo: GitRepo;
+  /** The repository's first commit. */
+  sha: string;
+}
+
+/**
+ * The common start of a test: a fresh namespace, a git repository on `git` holding the fixture folder
+ * `e2e/fixtures/<fixture>`, and an Application `name` in that namespace deploying the repository's
+ * root into it (in-cluster, project default).
+ * @param source - merged into `spec.source` (path, directory, helm, ...).
+ * @param spec - merged into `spec` (syncPolicy, ignoreDifferences, ...).
+ */
+export async function appFromFixture(
+  git: GitServer,
+  opts: {
+    prefix: string;
+    fixture: string;
+    name?: string;
+    source?: Record<string, unknown>;
+    spec?: Record<string, unknown>;
+    metadata?: Record<string, unknown>;
+  },
+): Promise<FixtureApp> {
+  const ns = uniqueName(opts.prefix);
+  await createNamespace(ns);
+  const repo = await git.createRepo(ns, path.join(FIXTURES, opts.fixture));
+  const sha = await repo.headSha();
+  await createApp(
+    ns,
+    opts.name ?? 'app',
+    {
+      project: 'default',
+      source: { repoURL: repo.url, targetRevision: 'main', path: '.', ...opts.source },
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+      ...opts.spec,
+    },
+    opts.metadata,
+  );
+  return { ns, repo, sha };
+}

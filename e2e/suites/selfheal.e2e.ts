@@ -11,6 +11,7 @@ import { startGitServer, GitServer } from '../harness/gitserver';
 import { waitFor } from '../harness/wait';
 import { ROOT } from '../operator';
 import {
+  appFromFixture,
   apps,
   core,
   createApp,
@@ -38,30 +39,21 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
     await git?.stop();
   });
 
+  /** An app on a fixture with automated sync, prune and self-heal (unless `spec` says otherwise), synced once. */
   const deploy = async (
     prefix: string,
     fixture: string,
     spec: Record<string, unknown> = {},
     metadata: Record<string, unknown> = {},
   ) => {
-    const ns = uniqueName(prefix);
-    await createNamespace(ns);
-    const repo = await git.createRepo(ns, path.join(FIXTURES, fixture));
-    const sha = await repo.headSha();
-    await createApp(
-      ns,
-      'app',
-      {
-        project: 'default',
-        source: { repoURL: repo.url, targetRevision: 'main', path: '.' },
-        destination: { server: 'https://kubernetes.default.svc', namespace: ns },
-        syncPolicy: { automated: { prune: true, selfHeal: true } },
-        ...spec,
-      },
+    const fx = await appFromFixture(git, {
+      prefix,
+      fixture,
+      spec: { syncPolicy: { automated: { prune: true, selfHeal: true } }, ...spec },
       metadata,
-    );
-    await waitForApp(ns, 'app', syncedAt(sha), 'first sync');
-    return { ns, repo, sha };
+    });
+    await waitForApp(fx.ns, 'app', syncedAt(fx.sha), 'first sync');
+    return fx;
   };
 
   test('self-heal restores a scaled Deployment and a deleted ConfigMap within seconds', async () => {
@@ -180,7 +172,10 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
     // Rollback to history id 0, as `argocd app rollback app 0` writes it: that entry's revision and source.
     const entry = app.status?.history?.find((h) => h.id === 0) as { revision?: string; source?: unknown };
     await patchApp(ns, 'app', {
-      operation: { sync: { revision: entry.revision, source: entry.source }, initiatedBy: { username: 'e2e' } },
+      operation: {
+        sync: { revision: entry.revision, source: entry.source },
+        initiatedBy: { username: 'e2e' },
+      },
     });
     app = await waitForApp(
       ns,

@@ -4,24 +4,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer, GitServer } from '../harness/gitserver';
-import { ROOT } from '../operator';
 import {
+  appFromFixture,
   apps,
   AppObject,
   core,
-  createApp,
-  createNamespace,
   getObject,
   kube,
   syncedAt,
-  uniqueName,
   waitForApp,
 } from './lib';
 
-const FIXTURES = path.join(ROOT, 'e2e', 'fixtures');
 
 type ResultLine = {
   kind: string;
@@ -45,19 +40,8 @@ describe('waves and hooks', () => {
     await git?.stop();
   });
 
-  const deploy = async (prefix: string, fixture: string, extra: Record<string, unknown> = {}) => {
-    const ns = uniqueName(prefix);
-    await createNamespace(ns);
-    const repo = await git.createRepo(ns, path.join(FIXTURES, fixture));
-    const sha = await repo.headSha();
-    await createApp(ns, 'app', {
-      project: 'default',
-      source: { repoURL: repo.url, targetRevision: 'main', path: '.', ...extra },
-      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
-      syncPolicy: { automated: { prune: true } },
-    });
-    return { ns, repo, sha };
-  };
+  const deploy = (prefix: string, fixture: string, source: Record<string, unknown> = {}) =>
+    appFromFixture(git, { prefix, fixture, source, spec: { syncPolicy: { automated: { prune: true } } } });
 
   test('each wave starts only after the previous wave is healthy', async () => {
     const { ns, sha } = await deploy('waves', 'waves');
