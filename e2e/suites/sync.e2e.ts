@@ -1,9 +1,10 @@
 /**
  * Sync mechanics: a CRD and its custom resource in the same sync; a manual sync through the top-level
- * `operation` field, cleared when done and recorded in `operationState` and `history`.
+ * `operation` field, cleared when done and recorded in `operationState` and `history`; sync options.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer, GitServer } from '../harness/gitserver';
@@ -15,6 +16,7 @@ import {
   getApp,
   getObject,
   patchApp,
+  refreshApp,
   syncedAt,
   uniqueName,
   waitForApp,
@@ -85,5 +87,80 @@ describe('sync', () => {
     assert.equal(app.status?.history?.[0].revision, sha);
     const after = await getApp(ns, 'manual');
     assert.equal((after as unknown as { operation?: unknown }).operation, undefined, 'operation cleared');
+  });
+});
+
+describe('sync options', () => {
+  let git: GitServer;
+  before(async () => {
+    git = await startGitServer();
+  });
+  after(async () => {
+    await git?.stop();
+  });
+
+  test('CreateNamespace with managedNamespaceMetadata, Prune=false, Replace=true', async () => {
+    const ns = uniqueName('options');
+    const target = `${ns}-target`;
+    await createNamespace(ns);
+    const repo = await git.createRepo(ns, path.join(ROOT, 'e2e', 'fixtures', 'options'));
+    const sha = await repo.headSha();
+    await createApp(ns, 'app', {
+      project: 'default',
+      source: { repoURL: repo.url, targetRevision: 'main', path: '.' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: target },
+      syncPolicy: {
+        automated: { prune: true },
+        syncOptions: ['CreateNamespace=true'],
+        managedNamespaceMetadata: { labels: { team: 'payments' } },
+      },
+    });
+    await waitForApp(ns, 'app', syncedAt(sha), 'Synced');
+    const created = await getObject(`/api/v1/namespaces/${target}`);
+    assert.equal(created?.metadata.labels?.team, 'payments');
+    assert.ok(await getObject(core(target, 'configmaps', 'replaced')), 'Replace=true created the object');
+    const next = await repo.commit('remove keep-me', (dir) => fs.rmSync(path.join(dir, 'keep.yaml')));
+    await refreshApp(ns, 'app');
+    const app = await waitForApp(
+      ns,
+      'app',
+      (a) => a.status?.sync?.revision === next && a.status.operationState?.phase === 'Succeeded',
+      'second sync',
+    );
+    const line = (
+      app.status?.operationState?.syncResult as { resources?: Array<{ name: string; status: string }> }
+    ).resources?.find((r) => r.name === 'keep-me');
+    assert.equal(line?.status, 'PruneSkipped');
+    assert.ok(await getObject(core(target, 'configmaps', 'keep-me')), 'Prune=false keeps the object');
+  });
+
+  test('an object tracked by another app is reported SharedResourceWarning; FailOnSharedResource fails the sync', async () => {
+    const ns = uniqueName('shared');
+    await createNamespace(ns);
+    const repo = await git.createRepo(ns, path.join(ROOT, 'e2e', 'fixtures', 'options'));
+    const sha = await repo.headSha();
+    const spec = (syncOptions: string[]) => ({
+      project: 'default',
+      source: { repoURL: repo.url, targetRevision: 'main', path: '.', directory: { include: 'shared.yaml' } },
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+      syncPolicy: { automated: {}, syncOptions },
+    });
+    await createApp(ns, 'first', spec([]));
+    await waitForApp(ns, 'first', syncedAt(sha), 'first Synced');
+    await createApp(ns, 'second', spec(['FailOnSharedResource=true']));
+    const second = await waitForApp(
+      ns,
+      'second',
+      (a) => a.status?.operationState?.phase === 'Failed',
+      'second fails',
+    );
+    assert.match(second.status?.operationState?.message ?? '', /FailOnSharedResource/);
+    assert.ok(second.status?.conditions?.some((c) => c.type === 'SharedResourceWarning'));
+    const cm = await getObject(core(ns, 'configmaps', 'shared'));
+    assert.equal(
+      cm?.metadata.annotations?.['argocd.argoproj.io/tracking-id'],
+      `${ns}_first:/ConfigMap:${ns}/shared`,
+      'not taken over',
+    );
   });
 });
