@@ -8,18 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startGitServer, GitServer, GitRepo } from '../harness/gitserver';
 import { waitFor } from '../harness/wait';
-import {
-  appFromFixture,
-  apps,
-  core,
-  getApp,
-  getObject,
-  kube,
-  refreshApp,
-  syncedAt,
-  waitForApp,
-} from './lib';
-
+import { appFromFixture, apps, core, getApp, getObject, kube, refreshApp, syncedAt, waitForApp } from './lib';
 
 describe('directory Application', () => {
   let git: GitServer;

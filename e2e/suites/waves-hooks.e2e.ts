@@ -6,17 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer, GitServer } from '../harness/gitserver';
-import {
-  appFromFixture,
-  apps,
-  AppObject,
-  core,
-  getObject,
-  kube,
-  syncedAt,
-  waitForApp,
-} from './lib';
-
+import { appFromFixture, apps, AppObject, core, getObject, kube, syncedAt, waitForApp } from './lib';
 
 type ResultLine = {
   kind: string;
