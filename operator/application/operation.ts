@@ -1,0 +1,182 @@
+/**
+ * One sync operation of an Application, as Argo CD's `operation` / `operationState`: plan the tasks
+ * (phases, waves, hooks, prunes), run them with the sync engine while `operationState` shows progress,
+ * then record the outcome, `history` (capped by `revisionHistoryLimit`) and clear a manual operation.
+ */
+import { ApplicationStatus, RevisionHistory } from '../../generated/application';
+import { mergeIgnoredFromLive } from '../diff/ignore';
+import { executeSync } from '../sync/engine';
+import { planSync } from '../sync/plan';
+import { SyncOutcome } from '../sync/sync';
+import { App, patchApp, patchAppStatus } from './api';
+import { SyncRequest } from './autosync';
+import { Comparison, ManagedResource, compareApp } from './compare';
+import { ApplicationContext } from './context';
+
+const key = (app: App): string => `${app.metadata.namespace}/${app.metadata.name}`;
+
+/** The sync request of the top-level `operation.sync` field (a manual sync or a rollback). */
+export function manualRequest(app: App): SyncRequest {
+  const op = app.operation?.sync ?? {};
+  return {
+    manual: true,
+    revision: op.revision,
+    source: op.source,
+    prune: op.prune ?? false,
+    dryRun: op.dryRun ?? false,
+    resources: op.resources,
+    initiatedBy: app.operation?.initiatedBy ?? { username: 'unknown' },
+  };
+}
+
+/** `PrunePropagationPolicy=foreground|background|orphan` (Argo CD; default foreground). */
+function propagationPolicy(app: App): 'Foreground' | 'Background' | 'Orphan' {
+  const opt = (app.spec.syncPolicy?.syncOptions ?? []).find((o) => o.startsWith('PrunePropagationPolicy='));
+  const v = opt?.split('=')[1]?.toLowerCase();
+  return v === 'background' ? 'Background' : v === 'orphan' ? 'Orphan' : 'Foreground';
+}
+
+function hasSyncOption(app: App, option: string): boolean {
+  return (app.spec.syncPolicy?.syncOptions ?? []).includes(option);
+}
+
+function selected(resources: ManagedResource[], filter: SyncRequest['resources']): ManagedResource[] {
+  if (!filter?.length) return resources;
+  return resources.filter((r) =>
+    filter.some(
+      (f) =>
+        (f.group ?? '') === r.group &&
+        f.kind === r.kind &&
+        f.name === r.name &&
+        (!f.namespace || f.namespace === r.namespace),
+    ),
+  );
+}
+
+/** Runs one sync operation and returns the status fields it changes (operationState, history). */
+export async function runSyncOperation(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+  req: SyncRequest,
+): Promise<ApplicationStatus> {
+  const startedAt = new Date().toISOString();
+  const operation = {
+    sync: {
+      revision: req.revision ?? cmp.revisions[0],
+      prune: req.prune,
+      syncOptions: app.spec.syncPolicy?.syncOptions,
+    },
+    initiatedBy: req.initiatedBy,
+  };
+  await patchAppStatus(ctx.client, app, {
+    operationState: { operation, phase: 'Running', message: 'one or more tasks are running', startedAt },
+  });
+  let outcome: SyncOutcome;
+  let revisions = cmp.revisions;
+  try {
+    // A rollback as `argocd app rollback` writes it: the revision and source of a history entry.
+    const syncApp = req.source
+      ? { ...app, spec: { ...app.spec, source: req.source, sources: undefined } }
+      : app;
+    const target =
+      req.revision || req.source
+        ? await compareApp(ctx, syncApp, instance, { revisionOverride: req.revision })
+        : cmp;
+    revisions = target.revisions;
+    if (
+      req.manual &&
+      app.spec.syncPolicy?.automated &&
+      app.spec.syncPolicy.automated.enabled !== false &&
+      (target.revisions[0] !== cmp.revisions[0] || req.source)
+    ) {
+      // As Argo CD: automated sync would undo a rollback at once.
+      throw new Error('rollback cannot be initiated when auto-sync is enabled');
+    }
+    const dest = app.spec.destination.namespace;
+    outcome = req.dryRun
+      ? { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] }
+      : await executeSync(
+          ctx,
+          planSync(selected(target.resources, req.resources), req.resources?.length ? [] : target.hooks, {
+            pruneLast: hasSyncOption(app, 'PruneLast=true'),
+          }),
+          {
+            prune: req.prune,
+            syncOptions: app.spec.syncPolicy?.syncOptions,
+            appInstance: instance,
+            prunePropagationPolicy: propagationPolicy(app),
+            prepare: hasSyncOption(app, 'RespectIgnoreDifferences=true')
+              ? (r) => mergeIgnoredFromLive(r.target!, r.live, app.spec.ignoreDifferences ?? [])
+              : undefined,
+            createNamespace:
+              hasSyncOption(app, 'CreateNamespace=true') && dest
+                ? { name: dest, ...(app.spec.syncPolicy?.managedNamespaceMetadata ?? {}) }
+                : undefined,
+            onProgress: (resources) =>
+              patchAppStatus(ctx.client, app, {
+                operationState: {
+                  operation,
+                  phase: 'Running',
+                  message: 'one or more tasks are running',
+                  startedAt,
+                  syncResult: { resources },
+                },
+              }),
+          },
+        );
+  } catch (err) {
+    outcome = { phase: 'Failed', message: (err as Error).message, resources: [] };
+  }
+  const finishedAt = new Date().toISOString();
+  ctx.log.info(`Sync ${outcome.phase.toLowerCase()}: ${outcome.message}`, {
+    app: key(app),
+    revision: revisions[0],
+  });
+  const multi = !!app.spec.sources?.length && !req.source;
+  const syncResult = {
+    resources: outcome.resources,
+    ...(multi
+      ? { revisions, sources: app.spec.sources }
+      : { revision: revisions[0], source: req.source ?? app.spec.source }),
+  };
+  const status: ApplicationStatus = {
+    operationState: {
+      operation,
+      phase: outcome.phase,
+      message: outcome.message,
+      startedAt,
+      finishedAt,
+      syncResult,
+      ...(req.retryCount ? { retryCount: req.retryCount } : {}),
+    },
+  };
+  if (outcome.phase === 'Succeeded' && !req.dryRun)
+    status.history = appendHistory(app, revisions, startedAt, finishedAt, req);
+  if (req.manual) await patchApp(ctx.client, app, { operation: null });
+  return status;
+}
+
+function appendHistory(
+  app: App,
+  revisions: string[],
+  startedAt: string,
+  finishedAt: string,
+  req: SyncRequest,
+): RevisionHistory[] {
+  const history = [...(app.status?.history ?? [])];
+  const id = history.reduce((max, h) => Math.max(max, Number(h.id ?? 0)), -1) + 1;
+  const multi = !!app.spec.sources?.length && !req.source;
+  history.push({
+    id,
+    deployStartedAt: startedAt,
+    deployedAt: finishedAt,
+    initiatedBy: req.initiatedBy,
+    ...(multi
+      ? { revisions, sources: app.spec.sources }
+      : { revision: revisions[0], source: req.source ?? app.spec.source }),
+  });
+  const limit = app.spec.revisionHistoryLimit ?? 10;
+  return history.slice(Math.max(0, history.length - limit));
+}

@@ -1,0 +1,71 @@
+/**
+ * The Application status capstan writes: sync state and revision(s), resources with their health, app
+ * health, conditions and `reconciledAt`, as Argo CD's `status` shape.
+ */
+import { ApplicationStatus, ComparedTo, ResourceStatus } from '../../generated/application';
+import { aggregateHealth, assessHealth } from '../health';
+import { App, patchAppStatus } from './api';
+import { Comparison, ManagedResource } from './compare';
+import { AppCondition, mergeConditions } from './conditions';
+import { ApplicationContext } from './context';
+
+/** What the comparison was made against, as Argo CD's `status.sync.comparedTo`. */
+export function comparedTo(app: App): ComparedTo {
+  return { source: app.spec.source, sources: app.spec.sources, destination: app.spec.destination };
+}
+
+/** The status fields a comparison sets: sync, source type(s), resources with health, app health. */
+export function comparisonStatus(app: App, cmp: Comparison): ApplicationStatus {
+  const multi = !!app.spec.sources?.length;
+  return {
+    sync: {
+      status: cmp.status,
+      comparedTo: comparedTo(app),
+      ...(multi ? { revisions: cmp.revisions } : { revision: cmp.revisions[0] }),
+    },
+    ...(multi ? { sourceTypes: cmp.sourceTypes } : { sourceType: cmp.sourceTypes[0] }),
+    resources: cmp.resources.map(resourceStatus),
+    health: appHealth(cmp),
+  };
+}
+
+/** The app's health: the worst health of its resources (hooks and prune candidates left out). */
+function appHealth(cmp: Comparison): NonNullable<ApplicationStatus['health']> {
+  const h = aggregateHealth(cmp.resources.filter((r) => !r.requiresPruning).map((r) => assessHealth(r.live)));
+  return h.message ? { status: h.status, message: h.message } : { status: h.status };
+}
+
+function resourceStatus(r: ManagedResource): ResourceStatus {
+  return {
+    group: r.group || undefined,
+    version: r.version,
+    kind: r.kind,
+    namespace: r.namespace || undefined,
+    name: r.name,
+    status: r.status,
+    ...healthOf(r),
+    ...(r.requiresPruning ? { requiresPruning: true } : {}),
+  };
+}
+
+function healthOf(r: ManagedResource): Pick<ResourceStatus, 'health'> {
+  if (r.requiresPruning) return {};
+  const h = assessHealth(r.live);
+  if (!h) return {};
+  return { health: h.message ? { status: h.status, message: h.message } : { status: h.status } };
+}
+
+/** Patches status with `conditions` (merged, keeping transition times) and `reconciledAt`. */
+export async function writeStatus(
+  ctx: ApplicationContext,
+  app: App,
+  status: ApplicationStatus,
+  conditions: AppCondition[],
+  now: string,
+): Promise<void> {
+  await patchAppStatus(ctx.client, app, {
+    ...status,
+    conditions: mergeConditions(app.status?.conditions as AppCondition[] | undefined, conditions, now),
+    reconciledAt: now,
+  });
+}
