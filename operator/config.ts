@@ -8,7 +8,7 @@ import path from 'node:path';
 import { LogFormat } from './log';
 
 /** The operators capstan can run; `--controllers` selects a subset. */
-export const CONTROLLERS = ['application'] as const;
+export const CONTROLLERS = ['application', 'externalsecret'] as const;
 
 /** The process configuration. */
 export interface Config {
@@ -30,6 +30,8 @@ export interface Config {
   logFormat: LogFormat;
   /** Port of /healthz, /readyz and /metrics; 0 turns the server off. */
   metricsPort: number;
+  /** Provider requests a second per secret store (ExternalSecrets); 0: unlimited. */
+  storeRateLimit: number;
 }
 
 /**
@@ -52,6 +54,7 @@ export function parseConfig(argv: string[]): Config {
     .option('--log-level <level>', 'error, warn, info or debug', env.CAPSTAN_LOG_LEVEL ?? 'info')
     .addOption(new Option('--log-format <format>', 'json or text').choices(['json', 'text']).default(env.CAPSTAN_LOG_FORMAT ?? 'text'))
     .option('--metrics-port <port>', 'port of /healthz, /readyz, /metrics (0: off)', env.CAPSTAN_METRICS_PORT ?? '8080')
+    .option('--store-rate-limit <n>', 'provider requests a second per secret store (0: unlimited)', env.CAPSTAN_STORE_RATE_LIMIT ?? '10')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts<Record<string, string>>();
@@ -76,5 +79,6 @@ export function parseConfig(argv: string[]): Config {
     logLevel: o.logLevel,
     logFormat: o.logFormat as LogFormat,
     metricsPort: num('metrics-port', o.metricsPort),
+    storeRateLimit: num('store-rate-limit', o.storeRateLimit),
   };
 }

@@ -11,6 +11,7 @@ import { LiveCache } from './kube/livecache';
 import { GitRepoCache } from './sources/git';
 import { ApplicationOperator } from './application/operator';
 import { MANAGED_SELECTOR } from './application/tracking';
+import { startExternalSecretOperators } from './externalsecret';
 import { registry } from './runtime/metrics';
 
 interface Stoppable {
@@ -80,6 +81,12 @@ async function main(): Promise<void> {
     );
     await op.start();
     stoppables.push(op);
+  }
+  if (config.controllers.includes('externalsecret')) {
+    const ops = await startExternalSecretOperators(client, log, config.concurrency, {
+      storeRatePerSecond: config.storeRateLimit,
+    });
+    stoppables.push(...ops);
   }
   started = true;
   log.info(`capstan started: ${config.controllers.join(', ')} against ${client.server}.`);

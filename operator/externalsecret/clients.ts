@@ -1,0 +1,69 @@
+/**
+ * The provider clients of one ExternalSecret reconcile, one per store, made on first use and closed
+ * at the end (ESO's client manager). Every provider request waits for its store's rate limiter first.
+ */
+import { providerFor, type SecretsClient } from '../providers';
+import { MSG_STORE_CLIENT } from './constants';
+import type { ExternalSecretContext } from './context';
+import { asSyncError, SyncError } from './errors';
+import type { ResolvedStore } from './stores';
+import type { ExternalSecretObject } from './types';
+
+/** Lazily made, rate-limited provider clients for one reconcile. */
+export class StoreClients {
+  private readonly clients = new Map<string, Promise<SecretsClient>>();
+
+  /**
+   * @param ctx - shared context (client, limiter).
+   * @param es - the ExternalSecret (its namespace is where SecretStore credentials are read).
+   * @param stores - the resolved stores by key.
+   */
+  constructor(
+    private readonly ctx: ExternalSecretContext,
+    private readonly es: ExternalSecretObject,
+    private readonly stores: Map<string, ResolvedStore>,
+  ) {}
+
+  /**
+   * Runs one provider request on the store's client, after its rate limiter allows it.
+   * @throws whatever the provider throws (NoSecretError, ProviderError), or a SyncError when no client can be made.
+   */
+  async call<T>(key: string, request: (client: SecretsClient) => Promise<T>): Promise<T> {
+    const client = await this.client(key);
+    await this.ctx.limiter.wait(key);
+    return request(client);
+  }
+
+  /** Closes every client made (errors are ignored: closing is best effort). */
+  async close(): Promise<void> {
+    const made = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(made.map((p) => p.then((c) => c.close()).catch(() => undefined)));
+  }
+
+  private client(key: string): Promise<SecretsClient> {
+    let p = this.clients.get(key);
+    if (!p) {
+      p = this.make(key);
+      this.clients.set(key, p);
+    }
+    return p;
+  }
+
+  private async make(key: string): Promise<SecretsClient> {
+    const resolved = this.stores.get(key);
+    if (!resolved) throw new SyncError(MSG_STORE_CLIENT, `store ${key} was not resolved`);
+    const { ref, store } = resolved;
+    try {
+      const { provider } = providerFor(store.spec as { provider?: Record<string, unknown> });
+      return await provider.newClient({
+        store: { kind: ref.kind, name: ref.name, namespace: store.metadata.namespace, spec: store.spec },
+        namespace: this.es.metadata.namespace,
+        kube: this.ctx.client,
+        log: this.ctx.log,
+      });
+    } catch (err) {
+      throw asSyncError(err, MSG_STORE_CLIENT, `${ref.kind} "${ref.name}"`);
+    }
+  }
+}

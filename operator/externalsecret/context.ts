@@ -1,0 +1,82 @@
+/**
+ * What the ExternalSecret family's reconciles share: the API client, the logger, the per-store rate
+ * limiter, the retry gate, the reverse reference index and the settings. One context serves the three
+ * operators of a process, so that a store's rate limit holds across all of them.
+ */
+import type { KubeClient } from '../kube/client';
+import type { Logger } from '../log';
+import { StoreRateLimiter } from './ratelimit';
+import { ReferenceIndex } from './refs';
+import { DEFAULT_JITTER_FRACTION, DEFAULT_REFRESH_INTERVAL_MS, RETRY_BASE_MS, RETRY_MAX_MS } from './refresh';
+import { RetryGate } from './retry';
+
+/** ESO's default store re-validation interval: 5 minutes. */
+export const DEFAULT_STORE_REFRESH_INTERVAL_MS = 300_000;
+
+/** Tunables of the ExternalSecret family. */
+export interface ExternalSecretSettings {
+  /** defaultRefreshIntervalMs - an ExternalSecret's refreshInterval when unset (1 h). */
+  defaultRefreshIntervalMs: number;
+  /** storeRefreshIntervalMs - a store's re-validation interval when its refreshInterval is unset (5 min). */
+  storeRefreshIntervalMs: number;
+  /** jitterFraction - share of the refresh interval added at random to each refresh (0.1). */
+  jitterFraction: number;
+  /** retryBaseMs - first retry delay after a failure (1 s). */
+  retryBaseMs: number;
+  /** retryMaxMs - longest retry delay (5 min; the refresh interval bounds it further). */
+  retryMaxMs: number;
+  /** storeRatePerSecond - provider requests a second per store (10; 0: unlimited). */
+  storeRatePerSecond: number;
+}
+
+/** The defaults of {@link ExternalSecretSettings}. */
+export const DEFAULT_SETTINGS: ExternalSecretSettings = {
+  defaultRefreshIntervalMs: DEFAULT_REFRESH_INTERVAL_MS,
+  storeRefreshIntervalMs: DEFAULT_STORE_REFRESH_INTERVAL_MS,
+  jitterFraction: DEFAULT_JITTER_FRACTION,
+  retryBaseMs: RETRY_BASE_MS,
+  retryMaxMs: RETRY_MAX_MS,
+  storeRatePerSecond: 10,
+};
+
+/** The shared state of the ExternalSecret, SecretStore and ClusterSecretStore operators. */
+export interface ExternalSecretContext {
+  /** client - the operator's API client (never used to read remote secrets: see providers/). */
+  client: KubeClient;
+  /** log - logger; lines carry names and key names only. */
+  log: Logger;
+  /** settings - tunables. */
+  settings: ExternalSecretSettings;
+  /** limiter - one token bucket per store. */
+  limiter: StoreRateLimiter;
+  /** retries - backoff pacing per ExternalSecret and per store. */
+  retries: RetryGate;
+  /** refs - target Secret and store -> ExternalSecrets. */
+  refs: ReferenceIndex;
+  /** now - clock (epoch ms). */
+  now: () => number;
+  /** random - uniform [0, 1) source for jitter. */
+  random: () => number;
+}
+
+/**
+ * Builds a context.
+ * @param settings - overrides of {@link DEFAULT_SETTINGS}.
+ */
+export function createContext(
+  client: KubeClient,
+  log: Logger,
+  settings: Partial<ExternalSecretSettings> = {},
+): ExternalSecretContext {
+  const s = { ...DEFAULT_SETTINGS, ...settings };
+  return {
+    client,
+    log,
+    settings: s,
+    limiter: new StoreRateLimiter({ ratePerSecond: s.storeRatePerSecond }),
+    retries: new RetryGate(),
+    refs: new ReferenceIndex(),
+    now: Date.now,
+    random: Math.random,
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The ExternalSecret operator: watches ExternalSecrets, the stores they use, and the Secrets they
+ * write, and reconciles each ExternalSecret in its own keyed work queue.
+ *
+ * Which events enqueue an ExternalSecret:
+ * - its creation, deletion, or a change of generation, labels or annotations (its own status writes
+ *   do not: that is ESO's `syncedResourceVersion`);
+ * - a change of a target Secret (hand edit, deletion, label removed), seen by a label-filtered informer
+ *   of Secrets carrying `reconcile.external-secrets.io/managed=true`: that is how drift is reverted;
+ * - a store's spec or Ready condition changing: the ExternalSecrets that use it run at once, past
+ *   their retry backoff.
+ */
+import { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
+import { isDeepStrictEqual } from 'node:util';
+import { Informer } from '../kube/informer';
+import type { KubeObject } from '../kube/object';
+import type { Logger } from '../log';
+import { QueuedOperator, parseKey, waitUntilWatchable } from '../runtime/operator';
+import type { ReconcileResult } from '../runtime/workqueue';
+import { SECRETS } from './api';
+import { CONDITION_READY, ES_GROUP, ES_VERSION, Kind, MANAGED_SECRET_SELECTOR } from './constants';
+import { getCondition, type Condition } from './conditions';
+import type { ExternalSecretContext } from './context';
+import { metadataFingerprint } from './fingerprint';
+import { reconcileExternalSecret } from './reconcile';
+import { externalSecretKey } from './refs';
+import { storeObjectKey } from './store-reconcile';
+import type { ExternalSecretObject, StoreKind } from './types';
+
+/** The ExternalSecret operator (see the module comment). */
+export class ExternalSecretOperator extends QueuedOperator {
+  private readonly seen = new Map<string, unknown>();
+  private readonly storesSeen = new Map<string, unknown>();
+  private secrets?: Informer;
+
+  /**
+   * @param ctx - the family's shared context.
+   * @param log - logger.
+   * @param concurrency - ExternalSecrets reconciled at once.
+   */
+  constructor(
+    private readonly ctx: ExternalSecretContext,
+    log: Logger,
+    concurrency: number,
+  ) {
+    super(log, { name: 'externalsecret', concurrency });
+  }
+
+  protected async init(): Promise<void> {
+    this.secrets = new Informer(
+      this.ctx.client,
+      SECRETS,
+      MANAGED_SECRET_SELECTOR,
+      (_type, obj) => this.onSecret(obj),
+      (err) => this.log.warn('Watch of managed Secrets failed; retrying.', { error: (err as Error).message }),
+    );
+    await this.secrets.start();
+    await this.watchAndEnqueue(ES_GROUP, ES_VERSION, 'externalsecrets', Kind.ExternalSecret, (e) =>
+      this.onExternalSecret(e),
+    );
+    await this.watchStores('secretstores', Kind.SecretStore);
+    await this.watchStores('clustersecretstores', Kind.ClusterSecretStore);
+  }
+
+  protected reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = parseKey(key);
+    return reconcileExternalSecret(this.ctx, namespace, name);
+  }
+
+  override stop(): void {
+    this.secrets?.stop();
+    super.stop();
+  }
+
+  private onExternalSecret(e: ResourceEvent): boolean {
+    const id = `${e.meta.namespace}/${e.meta.name}`;
+    const key = externalSecretKey(e.meta.namespace ?? '', e.meta.name);
+    if (e.type === ResourceEventType.Deleted) {
+      this.seen.delete(id);
+      this.ctx.refs.delete(key);
+      this.ctx.retries.forget(key);
+      return true;
+    }
+    const obj = e.object as unknown as ExternalSecretObject;
+    this.ctx.refs.set(obj);
+    const fingerprint = metadataFingerprint(obj as unknown as KubeObject);
+    const changed = !isDeepStrictEqual(this.seen.get(id), fingerprint);
+    this.seen.set(id, fingerprint);
+    return changed;
+  }
+
+  /** A managed Secret changed or went away: its writers (index) and its controller ExternalSecret run. */
+  private onSecret(obj: KubeObject): void {
+    const ns = obj.metadata.namespace ?? '';
+    const keys = new Set(this.ctx.refs.writersOf(ns, obj.metadata.name ?? ''));
+    const ctrl = obj.metadata.ownerReferences?.find(
+      (r) => r.controller === true && r.kind === Kind.ExternalSecret,
+    );
+    if (ctrl) keys.add(externalSecretKey(ns, String(ctrl.name)));
+    for (const k of keys) this.queue.add(k);
+  }
+
+  private async watchStores(plural: string, kind: StoreKind): Promise<void> {
+    await waitUntilWatchable(this.ctx.client, `/apis/${ES_GROUP}/${ES_VERSION}/${plural}`, this.log);
+    await this.watchResource(ES_GROUP, ES_VERSION, plural, async (e) => this.onStore(kind, e));
+  }
+
+  /** A store's spec or Ready condition changed: its users run now, past their backoff. */
+  private onStore(kind: StoreKind, e: ResourceEvent): void {
+    const key = storeObjectKey(kind, e.meta.namespace, e.meta.name);
+    let changed = true;
+    if (e.type === ResourceEventType.Deleted) this.storesSeen.delete(key);
+    else {
+      const obj = e.object as unknown as KubeObject & { status?: { conditions?: Condition[] } };
+      const ready = getCondition(obj.status?.conditions, CONDITION_READY);
+      const fingerprint = [obj.metadata.generation, ready?.status, ready?.reason, ready?.message];
+      changed = !isDeepStrictEqual(this.storesSeen.get(key), fingerprint);
+      this.storesSeen.set(key, fingerprint);
+    }
+    if (!changed) return;
+    for (const user of this.ctx.refs.usersOf(key)) {
+      this.ctx.retries.release(user);
+      this.queue.add(user);
+    }
+  }
+}

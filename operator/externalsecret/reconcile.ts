@@ -1,0 +1,244 @@
+/**
+ * One reconcile of one ExternalSecret, level-based (it reads the ExternalSecret and its Secret, never
+ * trusts the event), as ESO's `Reconcile`:
+ *
+ *   get -> spec check (terminal: Ready False, nothing written) -> retry gate (backoff after a failure)
+ *   -> nothing due and the Secret intact? requeue at the next refresh (+ jitter)
+ *   -> may this ExternalSecret write the target? -> resolve stores (exists, allowed, Ready)
+ *   -> fetch (rate-limited per store) -> deletionPolicy on an empty fetch -> templateFrom + template
+ *   -> write by creationPolicy (server-side apply) -> events -> status -> requeue.
+ *
+ * A failure keeps the existing Secret, sets Ready False (SecretSyncedError) with a message naming the
+ * field, key or store, and is retried with backoff bounded by the refresh interval.
+ */
+import { renderTemplate, type ExternalSecretTemplate } from '../templates';
+import type { ReconcileResult } from '../runtime/workqueue';
+import { getExternalSecret, getSecret } from './api';
+import { StoreClients } from './clients';
+import {
+  EsReason,
+  EVENT_CREATED,
+  EVENT_DELETED,
+  EVENT_UPDATED,
+  EventReason,
+  MSG_APPLY_TEMPLATE,
+  MSG_DELETE_SECRET,
+  MSG_DELETED,
+  MSG_INVALID_SPEC,
+  MSG_SYNCED,
+  MSG_SYNCED_NONE,
+  MSG_SYNCED_RETAIN,
+  MSG_UPDATE_SECRET,
+} from './constants';
+import type { ExternalSecretContext } from './context';
+import { asSyncError, SyncError } from './errors';
+import { recordEvent } from './events';
+import { fetchSecretData, type FetchResult } from './fetch';
+import { externalSecretRefreshes } from './metrics';
+import { creationPolicyOf, deletionPolicyOf, emptyDataAction, secretInSync } from './policies';
+import { externalSecretKey, targetName } from './refs';
+import {
+  nextRefreshDelay,
+  refreshIntervalMs,
+  retryDelay,
+  shouldRefresh,
+  syncedResourceVersion,
+} from './refresh';
+import { readTemplateSources } from './sources';
+import { specProblems } from './spec';
+import { markDone, markFailed, lastRefreshDeleted, lastRefreshSucceeded } from './status';
+import { resolveStores } from './stores';
+import type { ExternalSecretObject, SecretObject } from './types';
+import { assertWritable, deleteTargetSecret, writeSecret } from './write';
+
+function requeue(ctx: ExternalSecretContext, es: ExternalSecretObject): ReconcileResult {
+  const delay = nextRefreshDelay(es, ctx.now(), {
+    defaultMs: ctx.settings.defaultRefreshIntervalMs,
+    random: ctx.random,
+    jitterFraction: ctx.settings.jitterFraction,
+  });
+  return delay === undefined ? {} : { requeueAfterMs: delay };
+}
+
+/** Whether this reconcile fetches: a refresh is due, the last one failed, or the Secret drifted or vanished. */
+function needsRefresh(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  existing: SecretObject | undefined,
+): boolean {
+  if (shouldRefresh(es, ctx.now(), ctx.settings.defaultRefreshIntervalMs)) return true;
+  if (!lastRefreshSucceeded(es)) return true;
+  if (!existing && lastRefreshDeleted(es)) return false;
+  return !secretInSync(existing, creationPolicyOf(es));
+}
+
+/** Fetches through the ExternalSecret's stores; the clients are closed whatever happens. */
+async function fetchAll(ctx: ExternalSecretContext, es: ExternalSecretObject): Promise<FetchResult> {
+  const clients = new StoreClients(ctx, es, await resolveStores(ctx, es));
+  try {
+    return await fetchSecretData(clients, es);
+  } finally {
+    await clients.close();
+  }
+}
+
+/**
+ * deletionPolicy on an empty fetch (ESO's switch).
+ * @returns true when the refresh is finished (retained or deleted), false when the empty data is to be written.
+ */
+async function applyDeletionPolicy(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  existing: SecretObject | undefined,
+): Promise<boolean> {
+  const decision = emptyDataAction(deletionPolicyOf(es), creationPolicyOf(es));
+  switch (decision.action) {
+    case 'retain':
+      await markDone(
+        ctx,
+        es,
+        EsReason.SecretSynced,
+        MSG_SYNCED_RETAIN,
+        existing ? targetName(es) : undefined,
+      );
+      return true;
+    case 'delete':
+      if (await deleteTargetSecret(ctx, es, existing)) {
+        await recordEvent(ctx.client, ctx.log, es, {
+          type: 'Normal',
+          reason: EventReason.Deleted,
+          message: EVENT_DELETED,
+        });
+        ctx.log.info(
+          'Deleted the target Secret: every remote key is gone (deletionPolicy Delete).',
+          logFields(es),
+        );
+      }
+      await markDone(ctx, es, EsReason.SecretDeleted, MSG_DELETED);
+      return true;
+    case 'refuse':
+      throw new SyncError(MSG_DELETE_SECRET, decision.message);
+    default:
+      return false;
+  }
+}
+
+/** One refresh: fetch, apply the policies, render, write, report. */
+async function refresh(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  existing: SecretObject | undefined,
+): Promise<void> {
+  const creation = creationPolicyOf(es);
+  if (creation !== 'None') assertWritable(existing, es, creation);
+  const fetched = await fetchAll(ctx, es);
+  if (fetched.missing.length) {
+    ctx.log.info('Remote keys are gone; left out of the Secret by deletionPolicy.', {
+      ...logFields(es),
+      missing: fetched.missing,
+    });
+  }
+  if (!Object.keys(fetched.data).length && (await applyDeletionPolicy(ctx, es, existing))) return;
+  if (creation === 'None') return markDone(ctx, es, EsReason.SecretSynced, MSG_SYNCED_NONE);
+  const sources = await readTemplateSources(ctx, es);
+  let rendered;
+  try {
+    rendered = renderTemplate(
+      es.spec.target?.template as ExternalSecretTemplate | undefined,
+      fetched.data,
+      sources,
+    );
+  } catch (err) {
+    throw asSyncError(err, MSG_APPLY_TEMPLATE);
+  }
+  const outcome = await writeSecret(ctx, es, existing, rendered, creation);
+  if (outcome !== 'unchanged') {
+    const created = outcome === 'created';
+    await recordEvent(ctx.client, ctx.log, es, {
+      type: 'Normal',
+      reason: created ? EventReason.Created : EventReason.Updated,
+      message: created ? EVENT_CREATED : EVENT_UPDATED,
+    });
+    ctx.log.info(`${created ? 'Created' : 'Updated'} the target Secret.`, {
+      ...logFields(es),
+      keys: Object.keys(rendered.data).sort(),
+    });
+  }
+  await markDone(ctx, es, EsReason.SecretSynced, MSG_SYNCED, targetName(es));
+}
+
+function logFields(es: ExternalSecretObject): Record<string, string> {
+  return { externalSecret: `${es.metadata.namespace}/${es.metadata.name}`, secret: targetName(es) };
+}
+
+/** Records a failed refresh and returns when to retry. */
+async function failed(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  err: unknown,
+): Promise<ReconcileResult> {
+  const e = asSyncError(err, MSG_UPDATE_SECRET);
+  const key = externalSecretKey(es.metadata.namespace, es.metadata.name);
+  const interval = refreshIntervalMs(es, ctx.settings.defaultRefreshIntervalMs);
+  const delay = ctx.retries.fail(key, syncedResourceVersion(es), ctx.now(), (n) =>
+    retryDelay(e.retryable ? n : Number.MAX_SAFE_INTEGER, interval, {
+      baseMs: ctx.settings.retryBaseMs,
+      maxMs: ctx.settings.retryMaxMs,
+    }),
+  );
+  externalSecretRefreshes.inc({ result: 'failed' });
+  const fresh = await markFailed(ctx, es, e.message);
+  const level = fresh ? 'warn' : 'debug';
+  ctx.log[level](`Refresh failed; the Secret is left as it was. Retrying in ${Math.round(delay / 1000)}s.`, {
+    ...logFields(es),
+    reason: e.message,
+  });
+  return { requeueAfterMs: delay };
+}
+
+/**
+ * Reconciles the ExternalSecret `namespace/name`.
+ * @returns when to run again (next refresh, or retry after a failure).
+ * @throws on API errors reading the ExternalSecret or its Secret, or writing status (the queue retries).
+ */
+export async function reconcileExternalSecret(
+  ctx: ExternalSecretContext,
+  namespace: string,
+  name: string,
+): Promise<ReconcileResult> {
+  const key = externalSecretKey(namespace, name);
+  const es = await getExternalSecret(ctx.client, namespace, name);
+  if (!es) {
+    ctx.retries.forget(key);
+    ctx.refs.delete(key);
+    return {};
+  }
+  ctx.refs.set(es);
+  if (es.metadata.deletionTimestamp) return {}; // the garbage collector removes an owned Secret
+  const problems = specProblems(es);
+  if (problems.length) {
+    ctx.retries.forget(key);
+    if (await markFailed(ctx, es, `${MSG_INVALID_SPEC}: ${problems.join('; ')}`))
+      ctx.log.warn('ExternalSecret spec is invalid; nothing is written.', {
+        ...logFields(es),
+        reason: problems.join('; '),
+      });
+    return {};
+  }
+  const wait = ctx.retries.blockedFor(key, syncedResourceVersion(es), ctx.now());
+  if (wait !== undefined) return { requeueAfterMs: wait };
+  const creation = creationPolicyOf(es);
+  const existing = creation === 'None' ? undefined : await getSecret(ctx.client, namespace, targetName(es));
+  if (!needsRefresh(ctx, es, existing)) {
+    externalSecretRefreshes.inc({ result: 'skipped' });
+    return requeue(ctx, es);
+  }
+  try {
+    await refresh(ctx, es, existing);
+  } catch (err) {
+    return failed(ctx, es, err);
+  }
+  ctx.retries.forget(key);
+  externalSecretRefreshes.inc({ result: 'synced' });
+  return requeue(ctx, es);
+}

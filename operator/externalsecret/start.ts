@@ -1,0 +1,45 @@
+/**
+ * Starting the ExternalSecret family in one process (`--controllers=externalsecret`): the SecretStore,
+ * ClusterSecretStore and ExternalSecret operators, each with its own watches and queue, sharing one
+ * context (so a store's rate limit holds across them).
+ */
+import type { KubeClient } from '../kube/client';
+import type { Logger } from '../log';
+import { createContext, type ExternalSecretSettings } from './context';
+import { ExternalSecretOperator } from './operator';
+import { ClusterSecretStoreOperator, SecretStoreOperator } from './store-operator';
+
+/** Something main() stops on shutdown. */
+export interface StoppableOperator {
+  stop(): void;
+}
+
+/**
+ * Starts the three operators; resolves once their watches are open.
+ * @param concurrency - keys reconciled at once per operator.
+ * @param settings - overrides of the defaults (refresh intervals, rate limit, backoff).
+ */
+export async function startExternalSecretOperators(
+  client: KubeClient,
+  log: Logger,
+  concurrency: number,
+  settings: Partial<ExternalSecretSettings> = {},
+): Promise<StoppableOperator[]> {
+  const ctx = createContext(client, log, settings);
+  const operators = [
+    new SecretStoreOperator(ctx, log, concurrency),
+    new ClusterSecretStoreOperator(ctx, log, concurrency),
+    new ExternalSecretOperator(ctx, log, concurrency),
+  ];
+  const started: StoppableOperator[] = [];
+  try {
+    for (const op of operators) {
+      await op.start();
+      started.push(op);
+    }
+  } catch (err) {
+    started.forEach((op) => op.stop());
+    throw err;
+  }
+  return started;
+}

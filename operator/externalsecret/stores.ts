@@ -1,0 +1,74 @@
+/**
+ * Resolving the stores an ExternalSecret reads from (ESO's client manager): a SecretStore of the
+ * ExternalSecret's namespace or a ClusterSecretStore; a ClusterSecretStore's `spec.conditions` must
+ * allow the namespace; the store must be Ready (validated by the store operator). Any failure is a
+ * SyncError naming the store, and nothing is written.
+ */
+import type { ClusterSecretStoreSpec } from '../../generated/clustersecretstore';
+import { getNamespaceLabels, getStore } from './api';
+import { CONDITION_READY, MSG_STORE } from './constants';
+import { getCondition, type Condition } from './conditions';
+import type { ExternalSecretContext } from './context';
+import { SyncError } from './errors';
+import { conditionsNeedLabels, namespaceAllowed } from './namespaces';
+import { storeKey, storeRefsOf, type StoreRef } from './refs';
+import type { ExternalSecretObject, StoreObject } from './types';
+
+/** A store an ExternalSecret may read from. */
+export interface ResolvedStore {
+  /** key - `SecretStore/<ns>/<name>` or `ClusterSecretStore//<name>` (the rate limiter's key). */
+  key: string;
+  /** ref - kind and name. */
+  ref: StoreRef;
+  /** store - the store object. */
+  store: StoreObject;
+}
+
+/** ESO's message for a namespace a ClusterSecretStore's conditions refuse. */
+export function notAllowedMessage(store: string, namespace: string): string {
+  return `using ClusterSecretStore "${store}" is not allowed from namespace "${namespace}": denied by spec.conditions`;
+}
+
+async function checkNamespace(
+  ctx: ExternalSecretContext,
+  store: StoreObject,
+  namespace: string,
+): Promise<void> {
+  const conditions = (store.spec as ClusterSecretStoreSpec).conditions;
+  if (!conditions?.length) return;
+  const labels = conditionsNeedLabels(conditions) ? await getNamespaceLabels(ctx.client, namespace) : {};
+  if (!namespaceAllowed(conditions, { name: namespace, labels: labels ?? {} })) {
+    throw new SyncError(MSG_STORE, notAllowedMessage(store.metadata.name, namespace));
+  }
+}
+
+function checkReady(ref: StoreRef, store: StoreObject): void {
+  const ready = getCondition(store.status?.conditions as Condition[] | undefined, CONDITION_READY);
+  if (ready?.status === 'True') return;
+  const why = ready ? `${ready.reason ?? 'NotReady'}: ${ready.message ?? ''}` : 'not validated yet';
+  throw new SyncError(MSG_STORE, `${ref.kind} "${ref.name}" is not ready (${why})`);
+}
+
+/**
+ * Resolves every store of the ExternalSecret.
+ * @returns the stores by key.
+ * @throws SyncError when a store is missing (retryable), not allowed in this namespace, or not Ready.
+ */
+export async function resolveStores(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+): Promise<Map<string, ResolvedStore>> {
+  const namespace = es.metadata.namespace;
+  const out = new Map<string, ResolvedStore>();
+  for (const ref of storeRefsOf(es)) {
+    const store = await getStore(ctx.client, ref.kind, namespace, ref.name);
+    if (!store) {
+      const where = ref.kind === 'SecretStore' ? ` in namespace "${namespace}"` : '';
+      throw new SyncError(MSG_STORE, `${ref.kind} "${ref.name}" not found${where}`, true);
+    }
+    if (ref.kind === 'ClusterSecretStore') await checkNamespace(ctx, store, namespace);
+    checkReady(ref, store);
+    out.set(storeKey(ref, namespace), { key: storeKey(ref, namespace), ref, store });
+  }
+  return out;
+}
