@@ -29,11 +29,18 @@ describe('ClusterSecretStore namespace conditions', () => {
     await createNamespace(allowed);
     await createNamespace(denied);
     await kube().request('POST', '/api/v1/namespaces', {
-      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: labelled, labels: { 'capstan-e2e/team': store } } },
+      body: {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: labelled, labels: { 'capstan-e2e/team': store } },
+      },
     });
     await createClusterSecretStore(store, {
       provider: { fake: { data: [{ key: 'shared', value: 'v1' }] } },
-      conditions: [{ namespaces: [allowed] }, { namespaceSelector: { matchLabels: { 'capstan-e2e/team': store } } }],
+      conditions: [
+        { namespaces: [allowed] },
+        { namespaceSelector: { matchLabels: { 'capstan-e2e/team': store } } },
+      ],
     });
     await waitForReady(clusterStorePath(store), 'True', 'Valid');
     const spec = {
@@ -52,6 +59,10 @@ describe('ClusterSecretStore namespace conditions', () => {
       readyOf(es)?.message,
       `could not use secret store: using ClusterSecretStore "${store}" is not allowed from namespace "${denied}": denied by spec.conditions`,
     );
-    assert.equal(await read(secretPath(denied, 'shared')), undefined, 'nothing written in the denied namespace');
+    assert.equal(
+      await read(secretPath(denied, 'shared')),
+      undefined,
+      'nothing written in the denied namespace',
+    );
   });
 });

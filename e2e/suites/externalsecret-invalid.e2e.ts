@@ -39,7 +39,7 @@ describe('invalid ExternalSecrets and stores', () => {
     await createNamespace(ns);
     await createSecretStore(ns, 'two', {
       fake: { data: [{ key: 'k', value: 'v' }] },
-      webhook: { url: 'http://127.0.0.1:1/{{ .remoteRef.key }}' },
+      kubernetes: { remoteNamespace: 'default' },
     });
     const store = await waitForReady(storePath(ns, 'two'), 'False', 'InvalidProviderConfig');
     assert.match(readyOf(store)?.message ?? '', /spec\.provider: .*exactly one backend specified, found 2/);

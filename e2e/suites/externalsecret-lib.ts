@@ -51,14 +51,25 @@ export const esPath = (ns: string, name = ''): string =>
 export const storePath = (ns: string, name = ''): string =>
   `${ES_API}/namespaces/${ns}/secretstores${name ? '/' + name : ''}`;
 /** Path of a ClusterSecretStore. */
-export const clusterStorePath = (name = ''): string => `${ES_API}/clustersecretstores${name ? '/' + name : ''}`;
+export const clusterStorePath = (name = ''): string =>
+  `${ES_API}/clustersecretstores${name ? '/' + name : ''}`;
 /** Path of a Secret. */
-export const secretPath = (ns: string, name = ''): string => `/api/v1/namespaces/${ns}/secrets${name ? '/' + name : ''}`;
+export const secretPath = (ns: string, name = ''): string =>
+  `/api/v1/namespaces/${ns}/secrets${name ? '/' + name : ''}`;
 
 /** Creates an ExternalSecret. */
-export async function createExternalSecret(ns: string, name: string, spec: Record<string, unknown>): Promise<void> {
+export async function createExternalSecret(
+  ns: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<void> {
   await kube().request('POST', esPath(ns), {
-    body: { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name, namespace: ns }, spec },
+    body: {
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name, namespace: ns },
+      spec,
+    },
   });
 }
 
@@ -188,13 +199,18 @@ export function valueMismatch(
   if (!actual) return 'the Secret does not exist';
   const have = Object.keys(actual).sort();
   const want = Object.keys(expected).sort();
-  if (have.join(',') !== want.join(',')) return `keys are [${have.join(', ')}], expected [${want.join(', ')}]`;
+  if (have.join(',') !== want.join(','))
+    return `keys are [${have.join(', ')}], expected [${want.join(', ')}]`;
   const wrong = want.filter((k) => actual[k] !== expected[k]);
   return wrong.length ? `keys [${wrong.join(', ')}] do not hold the expected values` : undefined;
 }
 
 /** Fails (naming keys, not values) unless Secret `ns/name` holds exactly `expected`. */
-export async function assertSecretValues(ns: string, name: string, expected: Record<string, string>): Promise<void> {
+export async function assertSecretValues(
+  ns: string,
+  name: string,
+  expected: Record<string, string>,
+): Promise<void> {
   const why = valueMismatch(await secretValues(ns, name), expected);
   if (why) throw new Error(`Secret ${ns}/${name}: ${why}`);
 }
@@ -222,16 +238,19 @@ export async function waitForSecretValues(
 }
 
 /** Waits until Secret `ns/name` is gone. */
-export async function waitForSecretGone(ns: string, name: string, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForSecretGone(
+  ns: string,
+  name: string,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   await waitFor(async () => !(await read(secretPath(ns, name))), { timeoutMs, what });
 }
 
 /** The reasons of the Events recorded about an object. */
 export async function eventReasons(ns: string, name: string): Promise<string[]> {
-  const list = await kube().request<{ items: Array<{ reason?: string; involvedObject?: { name?: string } }> }>(
-    'GET',
-    `/api/v1/namespaces/${ns}/events`,
-    { query: { fieldSelector: `involvedObject.name=${name}` } },
-  );
+  const list = await kube().request<{
+    items: Array<{ reason?: string; involvedObject?: { name?: string } }>;
+  }>('GET', `/api/v1/namespaces/${ns}/events`, { query: { fieldSelector: `involvedObject.name=${name}` } });
   return list.items.map((e) => e.reason ?? '');
 }

@@ -92,7 +92,10 @@ describe('ExternalSecret target policies', () => {
     await assertSecretValues(ns, 'drift', VALUES);
 
     await mergePatch(secretPath(ns, 'drift'), {
-      data: { password: Buffer.from('hacked').toString('base64'), extra: Buffer.from('x').toString('base64') },
+      data: {
+        password: Buffer.from('hacked').toString('base64'),
+        extra: Buffer.from('x').toString('base64'),
+      },
     });
     await waitForSecretValues(ns, 'drift', VALUES, 'the hand edit to be reverted', 20_000);
 
@@ -102,12 +105,25 @@ describe('ExternalSecret target policies', () => {
     assert.equal(secret?.metadata.ownerReferences?.[0]?.kind, 'ExternalSecret', 're-created with its owner');
   });
 
+  test('a new target name (Owner) moves the Secret: the one of the old name is deleted', async () => {
+    const ns = await setUp('es-rename');
+    await createExternalSecret(ns, 'moving', spec({ name: 'before' }));
+    await waitForReady(esPath(ns, 'moving'), 'True', 'SecretSynced');
+    await assertSecretValues(ns, 'before', VALUES);
+    await mergePatch(esPath(ns, 'moving'), { spec: { target: { name: 'after' } } });
+    await waitForSecretValues(ns, 'after', VALUES, 'the Secret under its new name', 20_000);
+    await waitForSecretGone(ns, 'before', 'the Secret of the old name to be deleted', 20_000);
+  });
+
   test('creationPolicy Owner never takes over a Secret it did not create', async () => {
     const ns = await setUp('es-takeover');
     await createSecret(ns, 'taken', { theirs: 'x' });
     await createExternalSecret(ns, 'grab', spec({ name: 'taken' }));
     const es = await waitForReady(esPath(ns, 'grab'), 'False', 'SecretSyncedError');
-    assert.match(readyOf(es)?.message ?? '', /Secret "taken" already exists and capstan does not take it over/);
+    assert.match(
+      readyOf(es)?.message ?? '',
+      /Secret "taken" already exists and capstan does not take it over/,
+    );
     await assertSecretValues(ns, 'taken', { theirs: 'x' });
     const secret = await read<SecretObj>(secretPath(ns, 'taken'));
     assert.equal(secret?.metadata.ownerReferences, undefined, 'no ownerReference added');

@@ -22,6 +22,18 @@ import {
   type SecretObj,
 } from './externalsecret-lib';
 
+/** The target Secret carries ESO's and capstan's marks and a controller ownerReference to the ExternalSecret. */
+async function assertManagedByOwner(ns: string, name: string, uid: string | undefined): Promise<void> {
+  const secret = await read<SecretObj>(secretPath(ns, name));
+  const meta = secret?.metadata;
+  assert.equal(meta?.labels?.['reconcile.external-secrets.io/managed'], 'true');
+  assert.ok(meta?.annotations?.['reconcile.external-secrets.io/data-hash'], 'data hash annotation');
+  assert.equal(meta?.annotations?.['capstan.dev/external-secret'], name);
+  const owner = meta?.ownerReferences?.find((r) => r.controller);
+  assert.equal(owner?.kind, 'ExternalSecret');
+  assert.equal(owner?.uid, uid);
+}
+
 const DB = JSON.stringify({ username: 'app', password: 's3cret' });
 
 describe('ExternalSecret with the fake provider', () => {
@@ -54,13 +66,7 @@ describe('ExternalSecret with the fake provider', () => {
     assert.match(es.status?.syncedResourceVersion ?? '', /^1-/);
     await assertSecretValues(ns, 'db', { user: 'app', password: 's3cret', api: 'k-1' });
 
-    const secret = await read<SecretObj>(secretPath(ns, 'db'));
-    assert.equal(secret?.metadata.labels?.['reconcile.external-secrets.io/managed'], 'true');
-    assert.ok(secret?.metadata.annotations?.['reconcile.external-secrets.io/data-hash'], 'data hash annotation');
-    assert.equal(secret?.metadata.annotations?.['capstan.dev/external-secret'], 'db');
-    const owner = secret?.metadata.ownerReferences?.find((r) => r.controller);
-    assert.equal(owner?.kind, 'ExternalSecret');
-    assert.equal(owner?.uid, es.metadata.uid);
+    await assertManagedByOwner(ns, 'db', es.metadata.uid);
     assert.ok((await eventReasons(ns, 'db')).includes('Created'), 'a Created event on the ExternalSecret');
 
     // the store's data changes: the next periodic refresh (2 s + jitter) writes the new value
@@ -76,7 +82,13 @@ describe('ExternalSecret with the fake provider', () => {
         },
       },
     });
-    await waitForSecretValues(ns, 'db', { user: 'app', password: 's3cret-2', api: 'k-1' }, 'the refreshed value', 30_000);
+    await waitForSecretValues(
+      ns,
+      'db',
+      { user: 'app', password: 's3cret-2', api: 'k-1' },
+      'the refreshed value',
+      30_000,
+    );
     assert.ok((await eventReasons(ns, 'db')).includes('Updated'), 'an Updated event on the ExternalSecret');
     assert.equal(readyOf(await read(esPath(ns, 'db')))?.status, 'True');
   });

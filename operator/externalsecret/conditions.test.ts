@@ -73,10 +73,24 @@ describe('reference index and retry gate', () => {
       1000,
       'second failure backs off more',
     );
-    gate.release('k');
+    gate.release('k', 2001);
     assert.equal(gate.blockedFor('k', 'v1', 2001), undefined);
     assert.equal(gate.failures('k'), 2, 'release keeps the count');
     gate.forget('k');
     assert.equal(gate.failures('k'), 0);
+  });
+
+  test('a failure of an attempt that started before its store became ready is retried at once', () => {
+    const gate = new RetryGate();
+    gate.release('k', 1500); // the store turned ready while the attempt that started at 1000 ran
+    assert.equal(
+      gate.fail('k', 'v1', 2000, () => 60_000, 1000),
+      0,
+    );
+    assert.equal(
+      gate.fail('k', 'v1', 3000, () => 60_000, 2500),
+      60_000,
+      'a later attempt is gated again',
+    );
   });
 });

@@ -89,6 +89,8 @@ export const MSG_FETCH_TEMPLATE_FROM = 'error fetching templateFrom data';
 export const MSG_UPDATE_SECRET = 'could not update secret';
 /** Deleting the Secret failed or was refused. */
 export const MSG_DELETE_SECRET = 'could not delete secret';
+/** Secrets of an earlier target name could not be deleted. */
+export const MSG_DELETE_ORPHANED = 'could not delete orphaned secrets';
 /** The target is immutable and the data changed. */
 export const MSG_UPDATE_IMMUTABLE = 'could not update secret, target is immutable';
 /** Another ExternalSecret owns the target. */
@@ -117,3 +119,5 @@ export const EVENT_CREATED = 'secret created';
 export const EVENT_UPDATED = 'secret updated';
 /** Event Deleted. */
 export const EVENT_DELETED = 'secret deleted due to DeletionPolicy=Delete';
+/** Event Deleted, for a Secret of an earlier target name. */
+export const EVENT_DELETED_ORPHANED = 'secret deleted because it was orphaned';

@@ -119,7 +119,7 @@ export class ExternalSecretOperator extends QueuedOperator {
     }
     if (!changed) return;
     for (const user of this.ctx.refs.usersOf(key)) {
-      this.ctx.retries.release(user);
+      this.ctx.retries.release(user, this.ctx.now());
       this.queue.add(user);
     }
   }

@@ -19,6 +19,7 @@ import {
   EsReason,
   EVENT_CREATED,
   EVENT_DELETED,
+  EVENT_DELETED_ORPHANED,
   EVENT_UPDATED,
   EventReason,
   MSG_APPLY_TEMPLATE,
@@ -49,7 +50,7 @@ import { specProblems } from './spec';
 import { markDone, markFailed, lastRefreshDeleted, lastRefreshSucceeded } from './status';
 import { resolveStores } from './stores';
 import type { ExternalSecretObject, SecretObject } from './types';
-import { assertWritable, deleteTargetSecret, writeSecret } from './write';
+import { assertWritable, deleteOrphanedSecrets, deleteTargetSecret, writeSecret } from './write';
 
 function requeue(ctx: ExternalSecretContext, es: ExternalSecretObject): ReconcileResult {
   const delay = nextRefreshDelay(es, ctx.now(), {
@@ -152,19 +153,40 @@ async function refresh(
     throw asSyncError(err, MSG_APPLY_TEMPLATE);
   }
   const outcome = await writeSecret(ctx, es, existing, rendered, creation);
-  if (outcome !== 'unchanged') {
-    const created = outcome === 'created';
+  if (outcome !== 'unchanged') await reportWrite(ctx, es, outcome, Object.keys(rendered.data));
+  if (outcome === 'created' && creation === 'Owner') await cleanUpOrphans(ctx, es);
+  await markDone(ctx, es, EsReason.SecretSynced, MSG_SYNCED, targetName(es));
+}
+
+/** Event and log line for a write. */
+async function reportWrite(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  outcome: 'created' | 'updated',
+  keys: string[],
+): Promise<void> {
+  const created = outcome === 'created';
+  await recordEvent(ctx.client, ctx.log, es, {
+    type: 'Normal',
+    reason: created ? EventReason.Created : EventReason.Updated,
+    message: created ? EVENT_CREATED : EVENT_UPDATED,
+  });
+  ctx.log.info(`${created ? 'Created' : 'Updated'} the target Secret.`, {
+    ...logFields(es),
+    keys: keys.sort(),
+  });
+}
+
+/** After the target moved to a new name (Owner): the Secrets of the old names go, as ESO. */
+async function cleanUpOrphans(ctx: ExternalSecretContext, es: ExternalSecretObject): Promise<void> {
+  for (const name of await deleteOrphanedSecrets(ctx, es, targetName(es))) {
     await recordEvent(ctx.client, ctx.log, es, {
       type: 'Normal',
-      reason: created ? EventReason.Created : EventReason.Updated,
-      message: created ? EVENT_CREATED : EVENT_UPDATED,
+      reason: EventReason.Deleted,
+      message: EVENT_DELETED_ORPHANED,
     });
-    ctx.log.info(`${created ? 'Created' : 'Updated'} the target Secret.`, {
-      ...logFields(es),
-      keys: Object.keys(rendered.data).sort(),
-    });
+    ctx.log.info('Deleted a Secret of an earlier target name.', { ...logFields(es), orphan: name });
   }
-  await markDone(ctx, es, EsReason.SecretSynced, MSG_SYNCED, targetName(es));
 }
 
 function logFields(es: ExternalSecretObject): Record<string, string> {
@@ -176,15 +198,21 @@ async function failed(
   ctx: ExternalSecretContext,
   es: ExternalSecretObject,
   err: unknown,
+  startedAt: number,
 ): Promise<ReconcileResult> {
   const e = asSyncError(err, MSG_UPDATE_SECRET);
   const key = externalSecretKey(es.metadata.namespace, es.metadata.name);
   const interval = refreshIntervalMs(es, ctx.settings.defaultRefreshIntervalMs);
-  const delay = ctx.retries.fail(key, syncedResourceVersion(es), ctx.now(), (n) =>
-    retryDelay(e.retryable ? n : Number.MAX_SAFE_INTEGER, interval, {
-      baseMs: ctx.settings.retryBaseMs,
-      maxMs: ctx.settings.retryMaxMs,
-    }),
+  const delay = ctx.retries.fail(
+    key,
+    syncedResourceVersion(es),
+    ctx.now(),
+    (n) =>
+      retryDelay(e.retryable ? n : Number.MAX_SAFE_INTEGER, interval, {
+        baseMs: ctx.settings.retryBaseMs,
+        maxMs: ctx.settings.retryMaxMs,
+      }),
+    startedAt,
   );
   externalSecretRefreshes.inc({ result: 'failed' });
   const fresh = await markFailed(ctx, es, e.message);
@@ -207,6 +235,7 @@ export async function reconcileExternalSecret(
   name: string,
 ): Promise<ReconcileResult> {
   const key = externalSecretKey(namespace, name);
+  const startedAt = ctx.now();
   const es = await getExternalSecret(ctx.client, namespace, name);
   if (!es) {
     ctx.retries.forget(key);
@@ -236,7 +265,7 @@ export async function reconcileExternalSecret(
   try {
     await refresh(ctx, es, existing);
   } catch (err) {
-    return failed(ctx, es, err);
+    return failed(ctx, es, err, startedAt);
   }
   ctx.retries.forget(key);
   externalSecretRefreshes.inc({ result: 'synced' });

@@ -16,6 +16,7 @@ interface RetryState {
 /** Failure counts and the earliest next attempt, per ExternalSecret key. */
 export class RetryGate {
   private readonly state = new Map<string, RetryState>();
+  private readonly releasedAt = new Map<string, number>();
 
   /**
    * How long the key must still wait, or undefined when it may run now.
@@ -29,12 +30,21 @@ export class RetryGate {
   }
 
   /**
-   * Records a failure and returns the delay before the next attempt.
+   * Records a failure and returns the delay before the next attempt: none when the key was released
+   * while the failed attempt ran (its store became ready meanwhile), else `delay(failures)`.
    * @param delay - maps the consecutive failure count (1, 2, ...) to a delay in ms.
+   * @param startedAt - when the failed attempt started (default `now`).
    */
-  fail(key: string, version: string, now: number, delay: (failures: number) => number): number {
+  fail(
+    key: string,
+    version: string,
+    now: number,
+    delay: (failures: number) => number,
+    startedAt = now,
+  ): number {
     const failures = (this.state.get(key)?.failures ?? 0) + 1;
-    const ms = delay(failures);
+    const ms = (this.releasedAt.get(key) ?? -Infinity) >= startedAt ? 0 : delay(failures);
+    this.releasedAt.delete(key);
     this.state.set(key, { failures, notBefore: now + ms, version });
     return ms;
   }
@@ -44,14 +54,21 @@ export class RetryGate {
     return this.state.get(key)?.failures ?? 0;
   }
 
-  /** Lets the key run now (its store changed) while keeping its failure count for the next backoff. */
-  release(key: string): void {
+  /**
+   * Lets the key run now (its store changed) while keeping its failure count for the next backoff; an
+   * attempt already running when this is called is not gated by its failure.
+   * @param now - epoch ms.
+   */
+  release(key: string, now: number): void {
     const s = this.state.get(key);
     if (s) s.notBefore = 0;
+    this.releasedAt.set(key, now);
+    if (this.releasedAt.size > 10_000) this.releasedAt.delete(this.releasedAt.keys().next().value as string);
   }
 
   /** Forgets the key (success or deletion). */
   forget(key: string): void {
     this.state.delete(key);
+    this.releasedAt.delete(key);
   }
 }

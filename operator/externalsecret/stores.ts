@@ -46,7 +46,8 @@ function checkReady(ref: StoreRef, store: StoreObject): void {
   const ready = getCondition(store.status?.conditions as Condition[] | undefined, CONDITION_READY);
   if (ready?.status === 'True') return;
   const why = ready ? `${ready.reason ?? 'NotReady'}: ${ready.message ?? ''}` : 'not validated yet';
-  throw new SyncError(MSG_STORE, `${ref.kind} "${ref.name}" is not ready (${why})`);
+  // retryable: cheap to retry (no provider call), and the store's status event also re-queues at once
+  throw new SyncError(MSG_STORE, `${ref.kind} "${ref.name}" is not ready (${why})`, true);
 }
 
 /**

@@ -9,9 +9,17 @@ import { isNotFound } from '../kube/client';
 import type { KubeObject } from '../kube/object';
 import type { RenderedSecret } from '../templates';
 import { corePath, SECRETS } from './api';
-import { MSG_DELETE_SECRET, MSG_MERGE_MISSING, MSG_UPDATE_IMMUTABLE, MSG_UPDATE_SECRET } from './constants';
+import {
+  LABEL_OWNER,
+  MSG_DELETE_ORPHANED,
+  MSG_DELETE_SECRET,
+  MSG_MERGE_MISSING,
+  MSG_UPDATE_IMMUTABLE,
+  MSG_UPDATE_SECRET,
+} from './constants';
 import type { ExternalSecretContext } from './context';
 import { asSyncError, SyncError } from './errors';
+import { ownerLabelValue } from './hash';
 import { createdFor, ownershipProblem } from './policies';
 import { desiredSecret, extraKeys, fieldManagerFor, immutableConflict, secretUpToDate } from './target';
 import type { CreationPolicy, ExternalSecretObject, SecretObject } from './types';
@@ -109,4 +117,37 @@ export async function deleteTargetSecret(
     if (isNotFound(err)) return false;
     throw asSyncError(err, MSG_DELETE_SECRET, `Secret "${existing.metadata.name}"`);
   }
+}
+
+/**
+ * Deletes the Secrets this ExternalSecret created with creationPolicy Owner under an earlier target
+ * name (ESO's `deleteOrphanedSecrets`): found by ESO's owner label, and deleted only when capstan
+ * created them for this ExternalSecret.
+ * @param keep - the current target's name.
+ * @returns the names deleted.
+ */
+export async function deleteOrphanedSecrets(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  keep: string,
+): Promise<string[]> {
+  const { namespace, name } = es.metadata;
+  const deleted: string[] = [];
+  try {
+    const list = await ctx.client.request<{ items?: SecretObject[] }>(
+      'GET',
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
+      { query: { labelSelector: `${LABEL_OWNER}=${ownerLabelValue(namespace, name)}` } },
+    );
+    for (const s of list.items ?? []) {
+      if (s.metadata.name === keep || !createdFor(s, es)) continue;
+      await deleteObject(ctx.client, SECRETS, namespace, s.metadata.name).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+      deleted.push(s.metadata.name);
+    }
+  } catch (err) {
+    throw asSyncError(err, MSG_DELETE_ORPHANED);
+  }
+  return deleted;
 }
