@@ -32,6 +32,8 @@ export interface Config {
   metricsPort: number;
   /** Provider requests a second per secret store (ExternalSecrets); 0: unlimited. */
   storeRateLimit: number;
+  /** Run the operators only while holding the `capstan-leader` Lease in the controller namespace. */
+  leaderElect: boolean;
 }
 
 /**
@@ -42,19 +44,64 @@ export function parseConfig(argv: string[]): Config {
   const env = process.env;
   const cmd = new Command('capstan')
     .description('GitOps operator: Argo CD Applications and External Secrets in one process.')
-    .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster)', env.KUBECONFIG)
-    .option('--controllers <list>', `operators to run: ${CONTROLLERS.join(',')}`, env.CAPSTAN_CONTROLLERS ?? CONTROLLERS.join(','))
-    .option('--controller-namespace <ns>', 'namespace capstan runs in (repository Secrets, AppProjects)', env.POD_NAMESPACE ?? 'argocd')
-    .option('--refresh-interval <seconds>', 'periodic refresh of each Application', env.CAPSTAN_REFRESH_INTERVAL ?? '120')
-    .option('--refresh-jitter <seconds>', 'random delay added to each refresh', env.CAPSTAN_REFRESH_JITTER ?? '60')
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster)',
+      env.KUBECONFIG,
+    )
+    .option(
+      '--controllers <list>',
+      `operators to run: ${CONTROLLERS.join(',')}`,
+      env.CAPSTAN_CONTROLLERS ?? CONTROLLERS.join(','),
+    )
+    .option(
+      '--controller-namespace <ns>',
+      'namespace capstan runs in (repository Secrets, AppProjects)',
+      env.POD_NAMESPACE ?? 'argocd',
+    )
+    .option(
+      '--refresh-interval <seconds>',
+      'periodic refresh of each Application',
+      env.CAPSTAN_REFRESH_INTERVAL ?? '120',
+    )
+    .option(
+      '--refresh-jitter <seconds>',
+      'random delay added to each refresh',
+      env.CAPSTAN_REFRESH_JITTER ?? '60',
+    )
     .option('--concurrency <n>', 'Applications reconciled at once', env.CAPSTAN_CONCURRENCY ?? '10')
-    .option('--cache-dir <path>', 'git clone cache', env.CAPSTAN_CACHE_DIR ?? path.join(os.tmpdir(), 'capstan-cache'))
+    .option(
+      '--cache-dir <path>',
+      'git clone cache',
+      env.CAPSTAN_CACHE_DIR ?? path.join(os.tmpdir(), 'capstan-cache'),
+    )
     .option('--helm <path>', 'helm binary', env.HELM_BINARY ?? 'helm')
-    .option('--render-timeout <seconds>', 'timeout of one helm/kustomize render', env.CAPSTAN_RENDER_TIMEOUT ?? '90')
+    .option(
+      '--render-timeout <seconds>',
+      'timeout of one helm/kustomize render',
+      env.CAPSTAN_RENDER_TIMEOUT ?? '90',
+    )
     .option('--log-level <level>', 'error, warn, info or debug', env.CAPSTAN_LOG_LEVEL ?? 'info')
-    .addOption(new Option('--log-format <format>', 'json or text').choices(['json', 'text']).default(env.CAPSTAN_LOG_FORMAT ?? 'text'))
-    .option('--metrics-port <port>', 'port of /healthz, /readyz, /metrics (0: off)', env.CAPSTAN_METRICS_PORT ?? '8080')
-    .option('--store-rate-limit <n>', 'provider requests a second per secret store (0: unlimited)', env.CAPSTAN_STORE_RATE_LIMIT ?? '10')
+    .addOption(
+      new Option('--log-format <format>', 'json or text')
+        .choices(['json', 'text'])
+        .default(env.CAPSTAN_LOG_FORMAT ?? 'text'),
+    )
+    .option(
+      '--metrics-port <port>',
+      'port of /healthz, /readyz, /metrics (0: off)',
+      env.CAPSTAN_METRICS_PORT ?? '8080',
+    )
+    .option(
+      '--leader-elect',
+      'hold a Lease before running the operators (for more than one replica)',
+      env.CAPSTAN_LEADER_ELECT === 'true',
+    )
+    .option(
+      '--store-rate-limit <n>',
+      'provider requests a second per secret store (0: unlimited)',
+      env.CAPSTAN_STORE_RATE_LIMIT ?? '10',
+    )
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts<Record<string, string>>();
@@ -63,9 +110,15 @@ export function parseConfig(argv: string[]): Config {
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got "${v}"`);
     return n;
   };
-  const controllers = o.controllers.split(',').map((s) => s.trim()).filter(Boolean);
+  const controllers = o.controllers
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = controllers.filter((c) => !(CONTROLLERS as readonly string[]).includes(c));
-  if (unknown.length) throw new Error(`--controllers: unknown operator(s) ${unknown.join(', ')}; known: ${CONTROLLERS.join(', ')}`);
+  if (unknown.length)
+    throw new Error(
+      `--controllers: unknown operator(s) ${unknown.join(', ')}; known: ${CONTROLLERS.join(', ')}`,
+    );
   return {
     kubeconfig: o.kubeconfig,
     controllers,
@@ -80,5 +133,6 @@ export function parseConfig(argv: string[]): Config {
     logFormat: o.logFormat as LogFormat,
     metricsPort: num('metrics-port', o.metricsPort),
     storeRateLimit: num('store-rate-limit', o.storeRateLimit),
+    leaderElect: Boolean(o.leaderElect),
   };
 }

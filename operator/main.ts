@@ -13,6 +13,7 @@ import { ApplicationOperator } from './application/operator';
 import { MANAGED_SELECTOR } from './application/tracking';
 import { startExternalSecretOperators } from './externalsecret';
 import { registry } from './runtime/metrics';
+import { LeaderElector } from './runtime/leader';
 
 interface Stoppable {
   stop(): void;
@@ -42,7 +43,9 @@ function serveHealth(config: Config, log: Logger, ready: () => boolean): http.Se
     res.statusCode = 404;
     res.end();
   });
-  server.listen(config.metricsPort, () => log.info(`Serving /healthz, /readyz and /metrics on port ${config.metricsPort}.`));
+  server.listen(config.metricsPort, () =>
+    log.info(`Serving /healthz, /readyz and /metrics on port ${config.metricsPort}.`),
+  );
   return server;
 }
 
@@ -57,8 +60,14 @@ async function main(): Promise<void> {
     log.warn(`Watch of ${rt.plural}.${rt.group} failed; retrying.`, { error: (err as Error).message }),
   );
   const stoppables: Stoppable[] = [live];
-  let started = false;
-  const server = serveHealth(config, log, () => started);
+  // Ready as soon as this replica is up: a standby waiting for the Lease is ready too, or a rolling
+  // update would wait for a new pod that cannot lead before the old one is gone.
+  const server = serveHealth(config, log, () => true);
+  if (config.leaderElect) {
+    const elector = new LeaderElector(client, log, { namespace: config.controllerNamespace });
+    await elector.acquire();
+    stoppables.push(elector);
+  }
   if (config.controllers.includes('application')) {
     const git = new GitRepoCache({ cacheDir: config.cacheDir, log });
     const op = new ApplicationOperator(
@@ -88,7 +97,6 @@ async function main(): Promise<void> {
     });
     stoppables.push(...ops);
   }
-  started = true;
   log.info(`capstan started: ${config.controllers.join(', ')} against ${client.server}.`);
   const shutdown = (signal: string) => {
     log.info(`Received ${signal}; stopping.`);

@@ -130,7 +130,8 @@ describe('Helm chart', () => {
     const container = deploy.spec.template.spec.containers[0];
     assert.deepEqual(container.command, ['node', 'dist/operator/main.js']);
     for (const arg of [
-      '--controllers=application',
+      '--controllers=application,externalsecret',
+      '--leader-elect',
       `--controller-namespace=${ns}`,
       '--cache-dir=/var/cache/capstan',
       '--metrics-port=8080',
