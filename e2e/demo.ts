@@ -12,9 +12,8 @@ import { parse } from 'yaml';
 import { startControlPlane, ControlPlane } from './harness/controlplane';
 import { startGitServer } from './harness/gitserver';
 import { ManagedProcess } from './harness/process';
-import { toolPath } from './harness/tools';
 import { KubeClient, loadKubeConfig, isConflict } from '../operator/kube/client';
-import { ensureNamespace, installCrds, ROOT } from './operator';
+import { ensureNamespace, installCrds, ROOT, spawnOperator } from './operator';
 
 const NAMESPACE = 'argocd';
 
@@ -73,24 +72,12 @@ Change a file in ${repo.workDir}, commit and push (git push origin HEAD), then
 
 Ctrl-C stops everything. capstan's logs follow.
 `);
-  const operator = ManagedProcess.start({
-    name: 'capstan',
-    command: process.execPath,
-    args: [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'operator', 'main.ts'),
-      '--kubeconfig',
-      kubeconfig,
-      '--controller-namespace',
-      NAMESPACE,
-      '--helm',
-      toolPath('helm'),
-      '--cache-dir',
-      cacheDir,
-    ],
+  const operator = spawnOperator({
+    kubeconfig,
+    controllerNamespace: NAMESPACE,
+    cacheDir,
     logPath: path.join(cacheDir, 'capstan.log'),
-    cwd: ROOT,
+    args: [],
   });
   state.operator = operator;
   // Follow the operator's log in the foreground.

@@ -58,7 +58,7 @@ export interface OperatorOptions {
   controllerNamespace: string;
   logPath: string;
   cacheDir: string;
-  /** Extra flags. */
+  /** Extra flags (default `--metrics-port 0`, so parallel runs do not compete for a port). */
   args?: string[];
 }
 
@@ -67,7 +67,22 @@ export interface OperatorOptions {
  * @throws Error with the log tail when it exits or does not start within 60 s.
  */
 export async function startOperator(opts: OperatorOptions): Promise<ManagedProcess> {
-  const proc = ManagedProcess.start({
+  const proc = spawnOperator(opts);
+  await waitFor(
+    async () => {
+      proc.assertRunning();
+      return proc.tail(200).includes('capstan started');
+    },
+    { timeoutMs: 60_000, what: 'capstan to start' },
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\n--- capstan log ---\n${proc.tail(40)}`);
+  });
+  return proc;
+}
+
+/** Spawns capstan (`node --import tsx operator/main.ts`) with the harness's helm; does not wait. */
+export function spawnOperator(opts: OperatorOptions): ManagedProcess {
+  return ManagedProcess.start({
     name: 'capstan',
     command: process.execPath,
     args: [
@@ -82,21 +97,9 @@ export async function startOperator(opts: OperatorOptions): Promise<ManagedProce
       toolPath('helm'),
       '--cache-dir',
       opts.cacheDir,
-      '--metrics-port',
-      '0',
-      ...(opts.args ?? []),
+      ...(opts.args ?? ['--metrics-port', '0']),
     ],
     logPath: opts.logPath,
     cwd: ROOT,
   });
-  await waitFor(
-    async () => {
-      proc.assertRunning();
-      return proc.tail(200).includes('capstan started');
-    },
-    { timeoutMs: 60_000, what: 'capstan to start' },
-  ).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}\n--- capstan log ---\n${proc.tail(40)}`);
-  });
-  return proc;
 }

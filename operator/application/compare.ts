@@ -215,16 +215,7 @@ async function describeTargets(
   for (const raw of rendered) {
     const { obj, rt } = await placeObject(ctx.discovery, raw, app.spec.destination.namespace);
     const target = withTracking(obj, appInstance);
-    const { group, version } = groupVersion(target.apiVersion);
-    const base = {
-      group,
-      version,
-      kind: target.kind,
-      namespace: target.metadata.namespace ?? '',
-      name: target.metadata.name ?? '',
-      target,
-      rt,
-    };
+    const base = identify(target, rt);
     if (!rt) {
       out.push({
         ...base,
@@ -239,6 +230,20 @@ async function describeTargets(
   return out;
 }
 
+/** The identity fields of a managed resource for a desired object. */
+function identify(target: KubeObject, rt: ResourceType | undefined): Omit<ManagedResource, 'status'> {
+  const { group, version } = groupVersion(target.apiVersion);
+  return {
+    group,
+    version,
+    kind: target.kind,
+    namespace: target.metadata.namespace ?? '',
+    name: target.metadata.name ?? '',
+    target,
+    rt,
+  };
+}
+
 async function placeHooks(
   ctx: ApplicationContext,
   app: ComparableApp,
@@ -248,21 +253,9 @@ async function placeHooks(
   const out: Comparison['hooks'] = [];
   for (const h of hooks) {
     const { obj, rt } = await placeObject(ctx.discovery, h.obj, app.spec.destination.namespace);
+    // A hook with generateName has no name to track it by until it is created.
     const target = obj.metadata.name ? withTracking(obj, appInstance) : obj;
-    const { group, version } = groupVersion(target.apiVersion);
-    out.push({
-      types: h.types,
-      resource: {
-        group,
-        version,
-        kind: target.kind,
-        namespace: target.metadata.namespace ?? '',
-        name: target.metadata.name ?? '',
-        target,
-        rt,
-        status: 'Synced',
-      },
-    });
+    out.push({ types: h.types, resource: { ...identify(target, rt), status: 'Synced' } });
   }
   return out;
 }
