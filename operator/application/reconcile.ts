@@ -36,12 +36,10 @@ export async function reconcileApplication(
   if (app.metadata.deletionTimestamp) return handleDeletion(ctx, app);
   if (app.metadata.annotations?.[SKIP_RECONCILE_ANNOTATION] === 'true') return {};
   const refresh = app.metadata.annotations?.[REFRESH_ANNOTATION];
-  try {
-    return await reconcileLive(ctx, app, refresh === 'hard');
-  } finally {
-    if (refresh)
-      await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } });
-  }
+  // The request is taken before the work, so that a status saying "refreshed" never shows next to
+  // a pending refresh annotation (and a refresh asked during this run is not lost: it re-queues).
+  if (refresh) await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } });
+  return reconcileLive(ctx, app, refresh === 'hard');
 }
 
 async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): Promise<ReconcileResult> {
