@@ -5,9 +5,9 @@
  */
 import { ApplicationStatus, RevisionHistory } from '../../generated/application';
 import { mergeIgnoredFromLive } from '../diff/ignore';
-import { executeSync } from '../sync/engine';
+import { EngineOptions, executeSync } from '../sync/engine';
 import { planSync } from '../sync/plan';
-import { SyncOutcome } from '../sync/sync';
+import { ResourceResult, SyncOutcome } from '../sync/sync';
 import { App, patchApp, patchAppStatus } from './api';
 import { SyncRequest } from './autosync';
 import { Comparison, ManagedResource, compareApp } from './compare';
@@ -70,62 +70,25 @@ export async function runSyncOperation(
     },
     initiatedBy: req.initiatedBy,
   };
-  await patchAppStatus(ctx.client, app, {
-    operationState: { operation, phase: 'Running', message: 'one or more tasks are running', startedAt },
-  });
+  const running = (resources?: ResourceResult[]) =>
+    patchAppStatus(ctx.client, app, {
+      operationState: {
+        operation,
+        phase: 'Running',
+        message: 'one or more tasks are running',
+        startedAt,
+        ...(resources ? { syncResult: { resources } } : {}),
+      },
+    });
+  await running();
   let outcome: SyncOutcome;
   let revisions = cmp.revisions;
   try {
-    // A rollback as `argocd app rollback` writes it: the revision and source of a history entry.
-    const syncApp = req.source
-      ? { ...app, spec: { ...app.spec, source: req.source, sources: undefined } }
-      : app;
-    const target =
-      req.revision || req.source
-        ? await compareApp(ctx, syncApp, instance, { revisionOverride: req.revision })
-        : cmp;
+    const target = await syncTarget(ctx, app, instance, cmp, req);
     revisions = target.revisions;
-    if (
-      req.manual &&
-      app.spec.syncPolicy?.automated &&
-      app.spec.syncPolicy.automated.enabled !== false &&
-      (target.revisions[0] !== cmp.revisions[0] || req.source)
-    ) {
-      // As Argo CD: automated sync would undo a rollback at once.
-      throw new Error('rollback cannot be initiated when auto-sync is enabled');
-    }
-    const dest = app.spec.destination.namespace;
     outcome = req.dryRun
       ? { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] }
-      : await executeSync(
-          ctx,
-          planSync(selected(target.resources, req.resources), req.resources?.length ? [] : target.hooks, {
-            pruneLast: hasSyncOption(app, 'PruneLast=true'),
-          }),
-          {
-            prune: req.prune,
-            syncOptions: app.spec.syncPolicy?.syncOptions,
-            appInstance: instance,
-            prunePropagationPolicy: propagationPolicy(app),
-            prepare: hasSyncOption(app, 'RespectIgnoreDifferences=true')
-              ? (r) => mergeIgnoredFromLive(r.target!, r.live, app.spec.ignoreDifferences ?? [])
-              : undefined,
-            createNamespace:
-              hasSyncOption(app, 'CreateNamespace=true') && dest
-                ? { name: dest, ...(app.spec.syncPolicy?.managedNamespaceMetadata ?? {}) }
-                : undefined,
-            onProgress: (resources) =>
-              patchAppStatus(ctx.client, app, {
-                operationState: {
-                  operation,
-                  phase: 'Running',
-                  message: 'one or more tasks are running',
-                  startedAt,
-                  syncResult: { resources },
-                },
-              }),
-          },
-        );
+      : await executeSync(ctx, planFor(app, target, req), engineOptions(app, instance, req, running));
   } catch (err) {
     outcome = { phase: 'Failed', message: (err as Error).message, resources: [] };
   }
@@ -134,13 +97,6 @@ export async function runSyncOperation(
     app: key(app),
     revision: revisions[0],
   });
-  const multi = !!app.spec.sources?.length && !req.source;
-  const syncResult = {
-    resources: outcome.resources,
-    ...(multi
-      ? { revisions, sources: app.spec.sources }
-      : { revision: revisions[0], source: req.source ?? app.spec.source }),
-  };
   const status: ApplicationStatus = {
     operationState: {
       operation,
@@ -148,7 +104,7 @@ export async function runSyncOperation(
       message: outcome.message,
       startedAt,
       finishedAt,
-      syncResult,
+      syncResult: { resources: outcome.resources, ...deployed(app, req, revisions) },
       ...(req.retryCount ? { retryCount: req.retryCount } : {}),
     },
   };
@@ -156,6 +112,74 @@ export async function runSyncOperation(
     status.history = appendHistory(app, revisions, startedAt, finishedAt, req);
   if (req.manual) await patchApp(ctx.client, app, { operation: null });
   return status;
+}
+
+/**
+ * What the operation syncs: the comparison already made, or one at the requested revision and source
+ * (a rollback as `argocd app rollback` writes it: the revision and source of a history entry).
+ * @throws when a rollback is asked while automated sync is on (Argo CD refuses it: automated sync
+ *   would undo it at once).
+ */
+async function syncTarget(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+  req: SyncRequest,
+): Promise<Comparison> {
+  if (!req.revision && !req.source) return cmp;
+  const syncApp = req.source
+    ? { ...app, spec: { ...app.spec, source: req.source, sources: undefined } }
+    : app;
+  const target = await compareApp(ctx, syncApp, instance, { revisionOverride: req.revision });
+  const automated = app.spec.syncPolicy?.automated;
+  const rollback = target.revisions[0] !== cmp.revisions[0] || !!req.source;
+  if (req.manual && automated && automated.enabled !== false && rollback) {
+    throw new Error('rollback cannot be initiated when auto-sync is enabled');
+  }
+  return target;
+}
+
+/** The task plan: a selective sync runs only the named resources and no hooks (as Argo CD). */
+function planFor(app: App, target: Comparison, req: SyncRequest) {
+  return planSync(selected(target.resources, req.resources), req.resources?.length ? [] : target.hooks, {
+    pruneLast: hasSyncOption(app, 'PruneLast=true'),
+  });
+}
+
+/** The engine's options from the app's sync policy. */
+function engineOptions(
+  app: App,
+  instance: string,
+  req: SyncRequest,
+  onProgress: (resources: ResourceResult[]) => Promise<void>,
+): EngineOptions {
+  const dest = app.spec.destination.namespace;
+  return {
+    prune: req.prune,
+    syncOptions: app.spec.syncPolicy?.syncOptions,
+    appInstance: instance,
+    prunePropagationPolicy: propagationPolicy(app),
+    prepare: hasSyncOption(app, 'RespectIgnoreDifferences=true')
+      ? (r) => mergeIgnoredFromLive(r.target!, r.live, app.spec.ignoreDifferences ?? [])
+      : undefined,
+    createNamespace:
+      hasSyncOption(app, 'CreateNamespace=true') && dest
+        ? { name: dest, ...(app.spec.syncPolicy?.managedNamespaceMetadata ?? {}) }
+        : undefined,
+    onProgress,
+  };
+}
+
+/** The revision(s) and source(s) an operation deployed, as syncResult and history record them. */
+function deployed(
+  app: App,
+  req: SyncRequest,
+  revisions: string[],
+): Pick<RevisionHistory, 'revision' | 'revisions' | 'source' | 'sources'> {
+  return app.spec.sources?.length && !req.source
+    ? { revisions, sources: app.spec.sources }
+    : { revision: revisions[0], source: req.source ?? app.spec.source };
 }
 
 function appendHistory(
@@ -167,15 +191,12 @@ function appendHistory(
 ): RevisionHistory[] {
   const history = [...(app.status?.history ?? [])];
   const id = history.reduce((max, h) => Math.max(max, Number(h.id ?? 0)), -1) + 1;
-  const multi = !!app.spec.sources?.length && !req.source;
   history.push({
     id,
     deployStartedAt: startedAt,
     deployedAt: finishedAt,
     initiatedBy: req.initiatedBy,
-    ...(multi
-      ? { revisions, sources: app.spec.sources }
-      : { revision: revisions[0], source: req.source ?? app.spec.source }),
+    ...deployed(app, req, revisions),
   });
   const limit = app.spec.revisionHistoryLimit ?? 10;
   return history.slice(Math.max(0, history.length - limit));
