@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer, GitServer } from '../harness/gitserver';
@@ -137,6 +138,43 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
       90_000,
     );
     assert.ok(await getObject(`/apis/e2e.capstan.dev/v1/namespaces/${ns}/gadgets/small`));
+  });
+
+  test('a failed automated sync is retried per the retry policy until it succeeds, without a new commit', async () => {
+    const ns = uniqueName('retrypolicy');
+    const late = `${ns}-late`;
+    await createNamespace(ns);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'retry-'));
+    // The ConfigMap names a namespace that does not exist yet: the apply fails until the test creates it.
+    fs.writeFileSync(
+      path.join(dir, 'cm.yaml'),
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late\n  namespace: ${late}\ndata:\n  k: v\n`,
+    );
+    const repo = await git.createRepo(ns, dir);
+    const sha = await repo.headSha();
+    await createApp(ns, 'app', {
+      project: 'default',
+      source: { repoURL: repo.url, targetRevision: 'main', path: '.' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+      syncPolicy: {
+        automated: {},
+        retry: { limit: -1, backoff: { duration: '1s', factor: 2, maxDuration: '4s' } },
+      },
+    });
+    await waitForApp(ns, 'app', (a) => a.status?.operationState?.phase === 'Failed', 'first attempt fails');
+    await createNamespace(late);
+    const app = await waitForApp(
+      ns,
+      'app',
+      (a) => syncedAt(sha)(a) && a.status?.operationState?.phase === 'Succeeded',
+      'a retry succeeds',
+      30_000,
+    );
+    assert.ok(
+      ((app.status?.operationState as { retryCount?: number }).retryCount ?? 0) >= 1,
+      'succeeded on a retry',
+    );
+    assert.ok(await getObject(core(late, 'configmaps', 'late')));
   });
 
   test('history records each sync; a rollback is refused under automated sync and re-applies a past commit without it', async () => {

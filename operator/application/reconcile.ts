@@ -13,7 +13,7 @@ import { AppCondition, ConditionType } from './conditions';
 import { Comparison, clearRenderCache, compareApp } from './compare';
 import { appInstanceName, trackedBy } from './tracking';
 import { App, setFinalizers, getApp, patchApp, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
-import { automatedSyncDecision, SELF_HEAL_RESET_MS, SyncRequest } from './autosync';
+import { automatedSyncDecision, backoffStep, retryPolicy, SELF_HEAL_RESET_MS, SyncRequest } from './autosync';
 import { handleDeletion, needsPostDeleteFinalizer, POST_DELETE_FINALIZER } from './deletion';
 import { checkProject } from './project';
 import { destinationProblem } from './destination';
@@ -107,7 +107,14 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   }
   await writeStatus(ctx, app, { ...extra, ...comparisonStatus(app, cmp) }, conditions, now);
   const refresh = ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs);
-  return { requeueAfterMs: decision && 'waitMs' in decision ? Math.min(decision.waitMs, refresh) : refresh };
+  const failedAutomated = request && !request.manual && extra.operationState?.phase === 'Failed';
+  // A failed automated sync comes back after its retry backoff, not after the next poll.
+  const next = failedAutomated
+    ? backoffStep(retryPolicy(app).backoff, request.retryCount ?? 0)
+    : decision && 'waitMs' in decision
+      ? decision.waitMs
+      : refresh;
+  return { requeueAfterMs: Math.min(next, refresh) };
 }
 
 /** SharedResourceWarning for each desired object whose live tracking id names another app (Argo CD). */
