@@ -15,6 +15,7 @@ import {
   createNamespace,
   getApp,
   getObject,
+  kube,
   patchApp,
   refreshApp,
   syncedAt,
@@ -85,6 +86,14 @@ describe('sync', () => {
     assert.ok(await getObject(core(ns, 'configmaps', 'child-config')));
     assert.equal(app.status?.history?.length, 1);
     assert.equal(app.status?.history?.[0].revision, sha);
+    const events = await kube().request<{
+      items: Array<{ reason: string; type: string; involvedObject: { name: string } }>;
+    }>('GET', `/api/v1/namespaces/${ns}/events`);
+    const reasons = events.items
+      .filter((e) => e.involvedObject.name === 'manual')
+      .map((e) => `${e.type}/${e.reason}`);
+    assert.ok(reasons.includes('Normal/OperationStarted'), `events: ${reasons.join(', ')}`);
+    assert.ok(reasons.includes('Normal/OperationCompleted'), `events: ${reasons.join(', ')}`);
     const after = await getApp(ns, 'manual');
     assert.equal((after as unknown as { operation?: unknown }).operation, undefined, 'operation cleared');
   });

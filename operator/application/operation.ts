@@ -9,6 +9,7 @@ import { EngineOptions, executeSync } from '../sync/engine';
 import { planSync } from '../sync/plan';
 import { ResourceResult, SyncOutcome } from '../sync/sync';
 import { App, patchApp, patchAppStatus } from './api';
+import { recordEvent } from '../kube/events';
 import { SyncRequest } from './autosync';
 import { Comparison, ManagedResource, compareApp } from './compare';
 import { ApplicationContext } from './context';
@@ -81,6 +82,15 @@ export async function runSyncOperation(
       },
     });
   await running();
+  const subject = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: app.metadata };
+  const who = req.initiatedBy.automated
+    ? 'automated sync'
+    : `sync by ${req.initiatedBy.username ?? 'unknown'}`;
+  await recordEvent(ctx.client, ctx.log, subject, {
+    type: 'Normal',
+    reason: 'OperationStarted',
+    message: `Initiated ${who} to ${operation.sync.revision}`,
+  });
   let outcome: SyncOutcome;
   let revisions = cmp.revisions;
   try {
@@ -96,6 +106,12 @@ export async function runSyncOperation(
   ctx.log.info(`Sync ${outcome.phase.toLowerCase()}: ${outcome.message}`, {
     app: key(app),
     revision: revisions[0],
+  });
+  // As Argo CD: OperationCompleted, Normal when it succeeded, Warning when it did not.
+  await recordEvent(ctx.client, ctx.log, subject, {
+    type: outcome.phase === 'Succeeded' ? 'Normal' : 'Warning',
+    reason: 'OperationCompleted',
+    message: `Sync operation to ${revisions[0]} ${outcome.phase === 'Succeeded' ? 'succeeded' : `failed: ${outcome.message}`}`,
   });
   const status: ApplicationStatus = {
     operationState: {

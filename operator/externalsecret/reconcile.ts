@@ -33,7 +33,7 @@ import {
 } from './constants';
 import type { ExternalSecretContext } from './context';
 import { asSyncError, SyncError } from './errors';
-import { recordEvent } from './events';
+import { recordEvent } from '../kube/events';
 import { fetchSecretData, type FetchResult } from './fetch';
 import { externalSecretRefreshes } from './metrics';
 import { creationPolicyOf, deletionPolicyOf, emptyDataAction, secretInSync } from './policies';

@@ -9,7 +9,7 @@ import { patchExternalSecretStatus } from './api';
 import { CONDITION_READY, EsReason, EventReason } from './constants';
 import { getCondition, sameCondition, setCondition, type Condition } from './conditions';
 import type { ExternalSecretContext } from './context';
-import { recordEvent } from './events';
+import { recordEvent } from '../kube/events';
 import { syncedResourceVersion } from './refresh';
 import type { ExternalSecretObject } from './types';
 

@@ -33,7 +33,7 @@ import {
 import { getCondition, sameCondition, setCondition, type Condition } from './conditions';
 import type { ExternalSecretContext } from './context';
 import { isTransient } from './errors';
-import { recordEvent } from './events';
+import { recordEvent } from '../kube/events';
 import { storeValidations } from './metrics';
 import { retryDelay } from './refresh';
 import type { StoreKind, StoreObject } from './types';

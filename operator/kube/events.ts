@@ -1,6 +1,7 @@
 /**
- * Kubernetes Events on ExternalSecrets and stores through the core Events API (`/api/v1/.../events`),
- * as ESO's event recorder writes them (`kubectl describe externalsecret` shows them). Recording is best
+ * Kubernetes Events on capstan's custom resources (Applications, ExternalSecrets, stores) through the
+ * core Events API (`/api/v1/.../events`), as Argo CD's and ESO's event recorders write them
+ * (`kubectl describe` shows them). Recording is best
  * effort: a failure is logged at debug level and never fails a reconcile. Messages carry key names only.
  */
 import os from 'node:os';
