@@ -10,6 +10,7 @@ import { Discovery } from './kube/discovery';
 import { LiveCache } from './kube/livecache';
 import { GitRepoCache } from './sources/git';
 import { ApplicationOperator } from './application/operator';
+import { RepoCredentialStore } from './application/repocreds';
 import { MANAGED_SELECTOR } from './application/tracking';
 import { startExternalSecretOperators } from './externalsecret';
 import { registry } from './runtime/metrics';
@@ -70,12 +71,15 @@ async function main(): Promise<void> {
   }
   if (config.controllers.includes('application')) {
     const git = new GitRepoCache({ cacheDir: config.cacheDir, log });
+    const repoCreds = new RepoCredentialStore(client, config.controllerNamespace, log);
+    stoppables.push(repoCreds);
     const op = new ApplicationOperator(
       {
         client,
         discovery,
         live,
         git,
+        repoCreds,
         log,
         settings: {
           controllerNamespace: config.controllerNamespace,

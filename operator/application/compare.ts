@@ -14,7 +14,6 @@ import { KubeObject, groupVersion } from '../kube/object';
 import { inSyncWith } from '../diff/normalize';
 import { IgnoreRule, IgnoreRuleError, hasCompareOption, rulesFor, validateIgnoreRules } from '../diff/ignore';
 import { renderSource, SourceSpec } from '../render';
-import { resolveRepoCredentials } from './repocreds';
 import { RepoCredentials } from '../sources/credentials';
 import { assertNoEscapingSymlinks } from '../sources/paths';
 import { ApplicationContext } from './context';
@@ -106,7 +105,7 @@ export async function compareApp(
   const sourceTypes: string[] = [];
   const rendered: KubeObject[] = [];
   for (const source of sources) {
-    const creds = await resolveRepoCredentials(ctx, source.repoURL);
+    const creds = await ctx.repoCreds.lookup(source.repoURL);
     const sha = await ctx.git.resolveRevision(
       source.repoURL,
       opts.revisionOverride ?? source.targetRevision,

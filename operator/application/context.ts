@@ -7,6 +7,7 @@ import { Discovery } from '../kube/discovery';
 import { LiveCache } from '../kube/livecache';
 import { Logger } from '../log';
 import { GitRepoCache } from '../sources/git';
+import { RepoCredentialStore } from './repocreds';
 
 /** Settings of the Application operator. */
 export interface ApplicationSettings {
@@ -28,6 +29,8 @@ export interface ApplicationContext {
   discovery: Discovery;
   live: LiveCache;
   git: GitRepoCache;
+  /** Repository credentials from Secrets in the controller's namespace. */
+  repoCreds: RepoCredentialStore;
   log: Logger;
   settings: ApplicationSettings;
 }

@@ -52,7 +52,10 @@ export class ExternalSecretOperator extends QueuedOperator {
       SECRETS,
       MANAGED_SECRET_SELECTOR,
       (_type, obj) => this.onSecret(obj),
-      (err) => this.log.warn('Watch of managed Secrets failed; retrying.', { error: (err as Error).message }),
+      {
+        onError: (err) =>
+          this.log.warn('Watch of managed Secrets failed; retrying.', { error: (err as Error).message }),
+      },
     );
     await this.secrets.start();
     await this.watchAndEnqueue(ES_GROUP, ES_VERSION, 'externalsecrets', Kind.ExternalSecret, (e) =>

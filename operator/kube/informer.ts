@@ -24,6 +24,14 @@ export function objectKey(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
 }
 
+/** Options of an {@link Informer}. */
+export interface InformerOptions {
+  /** Reports watch failures that are retried. */
+  onError?: (err: unknown) => void;
+  /** Mirror one namespace only (default: all namespaces). */
+  namespace?: string;
+}
+
 /** A label-filtered mirror of one resource type. */
 export class Informer {
   private readonly store = new Map<string, KubeObject>();
@@ -33,17 +41,17 @@ export class Informer {
 
   /**
    * @param client - API client.
-   * @param rt - the resource type to mirror (all namespaces).
+   * @param rt - the resource type to mirror.
    * @param labelSelector - e.g. `capstan.dev/managed=true`; empty for every object.
    * @param onChange - change handler (not called for the initial list).
-   * @param onError - reports watch failures that are retried.
+   * @param opts - namespace (default all) and the watch-failure reporter.
    */
   constructor(
     private readonly client: KubeClient,
     readonly rt: ResourceType,
     private readonly labelSelector: string,
     private readonly onChange: InformerHandler,
-    private readonly onError: (err: unknown) => void = () => undefined,
+    private readonly opts: InformerOptions = {},
   ) {}
 
   /** Lists once and starts the watch loop. Resolves after the initial list. */
@@ -73,7 +81,7 @@ export class Informer {
   }
 
   private async relist(emit: boolean): Promise<void> {
-    const res = await this.client.request<ObjectList>('GET', resourcePath(this.rt), {
+    const res = await this.client.request<ObjectList>('GET', resourcePath(this.rt, this.opts.namespace), {
       query: { labelSelector: this.labelSelector || undefined },
     });
     const seen = new Set<string>();
@@ -104,10 +112,10 @@ export class Informer {
         delay = 500;
       } catch (err) {
         if (this.abort.signal.aborted) return;
-        this.onError(err);
+        this.opts.onError?.(err);
         await new Promise((r) => setTimeout(r, delay).unref());
         delay = Math.min(delay * 2, 30_000);
-        await this.relist(true).catch((e: unknown) => this.onError(e));
+        await this.relist(true).catch((e: unknown) => this.opts.onError?.(e));
       }
     }
   }
@@ -116,7 +124,7 @@ export class Informer {
   private async watchOnce(): Promise<boolean> {
     let gone = false;
     await this.client.watch<KubeObject>(
-      resourcePath(this.rt),
+      resourcePath(this.rt, this.opts.namespace),
       {
         labelSelector: this.labelSelector || undefined,
         resourceVersion: this.resourceVersion,

@@ -39,7 +39,7 @@ export class LiveCache {
         rt,
         this.labelSelector,
         (type, obj, r) => this.handlers.forEach((h) => h(type, obj, r)),
-        (err) => this.onError(rt, err),
+        { onError: (err) => this.onError(rt, err) },
       );
       this.informers.set(key, inf);
     }

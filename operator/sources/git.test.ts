@@ -6,11 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { promises as fs, constants as fsConstants } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GitError, GitRepoCache, resolveFromRefs } from './git';
+import { HttpGitServer, startHttpGit } from '../../e2e/harness/httpgit';
 
 let tmp: string;
 let work: string; // working repository where commits are made
@@ -20,9 +20,8 @@ let fileURL: string;
 let daemon: ChildProcess | undefined;
 let daemonURL: string;
 let closedPort: number;
-let httpServer: http.Server | undefined;
+let httpServer: HttpGitServer | undefined;
 let httpBase: string; // http://127.0.0.1:<port>: smart HTTP over git http-backend, Basic auth alice:correct-horse
-let httpRequests = 0;
 
 const gitEnv = {
   ...process.env,
@@ -71,57 +70,6 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-/**
- * Serves `served` over smart HTTP by running `git http-backend` as a CGI per request, behind Basic auth,
- * so that the credentials path through nodegit is exercised for real.
- */
-async function startHttpGit(): Promise<string> {
-  const backend = path.join(
-    execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(),
-    'git-http-backend',
-  );
-  const expected = 'Basic ' + Buffer.from('alice:correct-horse').toString('base64');
-  httpServer = http.createServer((req, res) => {
-    httpRequests += 1;
-    if (req.headers.authorization !== expected) {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end();
-      return;
-    }
-    const url = new URL(req.url ?? '/', 'http://x');
-    const cgi = spawn(backend, [], {
-      env: {
-        ...gitEnv,
-        HOME: tmp,
-        GIT_PROJECT_ROOT: served,
-        GIT_HTTP_EXPORT_ALL: '1',
-        REQUEST_METHOD: req.method ?? 'GET',
-        PATH_INFO: url.pathname,
-        QUERY_STRING: url.search.slice(1),
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        REMOTE_USER: 'alice',
-      },
-    });
-    req.pipe(cgi.stdin);
-    const chunks: Buffer[] = [];
-    cgi.stdout.on('data', (c: Buffer) => chunks.push(c));
-    cgi.on('close', () => {
-      const out = Buffer.concat(chunks);
-      const split = out.indexOf('\r\n\r\n');
-      const headers: Record<string, string> = {};
-      let status = 200;
-      for (const line of out.subarray(0, split).toString().split('\r\n')) {
-        const i = line.indexOf(':');
-        const [k, v] = [line.slice(0, i).trim(), line.slice(i + 1).trim()];
-        if (k.toLowerCase() === 'status') status = parseInt(v, 10);
-        else if (k) headers[k] = v;
-      }
-      res.writeHead(status, headers).end(out.subarray(split + 4));
-    });
-  });
-  await new Promise<void>((resolve) => httpServer?.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(httpServer.address() as net.AddressInfo).port}`;
-}
-
 let shaC1: string; // first commit (tagged v1 lightweight, v2 annotated)
 let shaC2: string; // second commit, main's tip at the start
 
@@ -163,12 +111,13 @@ before(async () => {
   );
   daemonURL = `git://127.0.0.1:${port}/repo.git`;
   await waitForPort(port, 10_000);
-  httpBase = await startHttpGit();
+  httpServer = await startHttpGit({ root: served, home: tmp, username: 'alice', password: 'correct-horse' });
+  httpBase = httpServer.baseUrl;
 });
 
 after(async () => {
   if (daemon?.pid) process.kill(daemon.pid, 'SIGTERM');
-  httpServer?.close();
+  await httpServer?.stop();
   // Snapshots are read-only: make them writable so the temp dir can be removed.
   execFileSync('chmod', ['-R', 'u+w', tmp]);
   await fs.rm(tmp, { recursive: true, force: true });
@@ -300,7 +249,7 @@ describe('resolveRevision', () => {
       );
       return true;
     });
-    httpRequests = 0;
+    const before = httpServer!.requests();
     await assert.rejects(
       cache.resolveRevision(url, 'main', { username: 'alice', password: 'wrong-password' }),
       (err: unknown) => {
@@ -310,7 +259,8 @@ describe('resolveRevision', () => {
         return true;
       },
     );
-    assert.ok(httpRequests <= 5, `libgit2 stopped asking (${httpRequests} requests)`);
+    const asked = httpServer!.requests() - before;
+    assert.ok(asked <= 5, `libgit2 stopped asking (${asked} requests)`);
   });
 
   test('resolveFromRefs prefers a branch over a tag and peels annotated tags', () => {
