@@ -4,6 +4,7 @@
  * server).
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ManagedProcess } from './harness/process';
@@ -102,4 +103,55 @@ export function spawnOperator(opts: OperatorOptions): ManagedProcess {
     logPath: opts.logPath,
     cwd: ROOT,
   });
+}
+
+/** The lines capstan logs once it is up: started (leading or alone), or waiting for the Lease. */
+export const OPERATOR_UP = /capstan started|Waiting to become leader/;
+
+/**
+ * Starts capstan like {@link startOperator}, but waits for `ready` in what this process appends to
+ * the log file, so that a restart onto the log of a killed process (fault tests) does not mistake
+ * the old process's lines for its own.
+ * @param opts - as {@link startOperator}.
+ * @param ready - the log line to wait for; default {@link OPERATOR_UP}.
+ * @returns the running process.
+ * @throws Error with the new log lines when it exits or does not log `ready` within 60 s.
+ */
+export async function startOperatorAppending(
+  opts: OperatorOptions,
+  ready: RegExp = OPERATOR_UP,
+): Promise<ManagedProcess> {
+  const from = fileSize(opts.logPath);
+  const proc = spawnOperator(opts);
+  await waitFor(
+    async () => {
+      proc.assertRunning();
+      return ready.test(readFrom(opts.logPath, from));
+    },
+    { timeoutMs: 60_000, what: `capstan (pid ${proc.pid}) to log ${String(ready)}` },
+  ).catch(async (err: unknown) => {
+    await proc.stop();
+    throw new Error(
+      `${(err as Error).message}\n--- capstan log ---\n${readFrom(opts.logPath, from).slice(-4000)}`,
+    );
+  });
+  return proc;
+}
+
+/** Size of a file in bytes; 0 when it does not exist yet. */
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The text of a file from byte `offset` on; empty when it does not exist. */
+function readFrom(file: string, offset: number): string {
+  try {
+    return fs.readFileSync(file).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
 }

@@ -42,13 +42,34 @@ export interface ControlPlane {
   server: string;
   /** This run's temp dir: `logs/<process>.log`, `pki/`, `etcd/`. */
   dir: string;
-  /** PIDs of the processes, in start order. */
-  pids: number[];
+  /** PIDs of the current processes, in start order (a restarted component has a new PID). */
+  readonly pids: number[];
   /** Time from the call to a Ready node, in milliseconds (ms). */
   startupMs: number;
+  /**
+   * Stops one component by its PID, for fault injection: SIGTERM (SIGKILL after 5 s), or SIGKILL
+   * at once with `kill`. The other components keep running (the apiserver retries etcd, the
+   * controllers retry the apiserver). Does nothing when the component is already stopped.
+   * @param name - the component.
+   * @param opts - `kill: true` for a crash instead of a graceful stop.
+   * @returns once the process has exited and been reaped.
+   */
+  stopComponent(name: ComponentName, opts?: { kill?: boolean }): Promise<void>;
+  /**
+   * Starts a stopped component again with the same flags, ports, data dir and certificates (its
+   * log file is appended to), and resolves when it is ready: etcd `/health`, kube-apiserver
+   * `/readyz`, kube-controller-manager and kube-scheduler `/healthz`, kwok its Node Ready. Does
+   * nothing when the component runs.
+   * @param name - the component.
+   * @throws Error with the component's log tail when it exits or is not ready within 90 s.
+   */
+  startComponent(name: ComponentName): Promise<void>;
   /** Stops every process by PID in reverse start order (SIGTERM, SIGKILL after 5 s); idempotent. */
   stop(): Promise<void>;
 }
+
+/** A control plane process, by binary name. */
+export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 
 /**
  * The binaries directory: env `CAPSTAN_K8S_BIN`, else `~/.cache/capstan/k8s-v1.36.3/bin`.
@@ -80,7 +101,10 @@ interface Run {
   ports: Ports;
   kubeconfigPath: string;
   server: string;
+  /** The current process of each started component, in start order (replaced on a restart). */
   procs: ManagedProcess[];
+  /** The arguments each component was started with, to start it again identically. */
+  args: Map<ComponentName, string[]>;
   log: (line: string) => void;
 }
 
@@ -140,7 +164,7 @@ async function prepare(opts: ControlPlaneOptions): Promise<Run> {
   const kubeconfigPath = path.join(dir, 'kubeconfig');
   writeKubeconfig(kubeconfigPath, server, pki);
   const log = opts.log ?? ((line: string) => process.stderr.write(`[controlplane] ${line}\n`));
-  return { binDir, dir, pki, ports, kubeconfigPath, server, procs: [], log };
+  return { binDir, dir, pki, ports, kubeconfigPath, server, procs: [], args: new Map(), log };
 }
 
 /** Starts the processes in dependency order; returns a summary of the phase durations. */
@@ -180,11 +204,55 @@ function controlPlane(run: Run, startupMs: number, stopOnce: () => Promise<void>
     kubeconfigPath: run.kubeconfigPath,
     server: run.server,
     dir: run.dir,
-    pids: run.procs.map((p) => p.pid),
+    get pids() {
+      return run.procs.map((p) => p.pid);
+    },
     startupMs,
+    stopComponent: async (name, opts = {}) => {
+      const proc = component(run, name);
+      if (opts.kill) await proc.kill('SIGKILL');
+      else await proc.stop();
+    },
+    startComponent: (name) => restartComponent(run, name),
     stop: () => (stopping ??= stopOnce()),
   };
 }
+
+/** The current process of a component. */
+function component(run: Run, name: ComponentName): ManagedProcess {
+  const proc = run.procs.find((p) => p.name === name);
+  if (!proc) throw new Error(`control plane component ${name} was never started`);
+  return proc;
+}
+
+/**
+ * Starts a stopped component with its original arguments, replaces it in `run.procs` (same
+ * position, so stop order stays right) and waits for its readiness check.
+ */
+async function restartComponent(run: Run, name: ComponentName): Promise<void> {
+  const old = component(run, name);
+  if (!old.exited) return;
+  const args = run.args.get(name) ?? [];
+  const proc = ManagedProcess.start({
+    name,
+    command: path.join(run.binDir, name),
+    args,
+    logPath: old.logPath,
+    cwd: run.dir,
+  });
+  run.procs[run.procs.indexOf(old)] = proc;
+  run.log(`restarted ${name} (pid ${proc.pid})`);
+  await waitOn(run, proc, READINESS[name](run), { timeoutMs: 90_000, what: `${name} ready again` }, [proc]);
+}
+
+/** The readiness check of each component, for {@link restartComponent}. */
+const READINESS: Record<ComponentName, (run: Run) => () => Promise<boolean>> = {
+  etcd: (run) => () => etcdHealthy(run.ports.etcdClient),
+  'kube-apiserver': (run) => () => apiReady(run),
+  'kube-controller-manager': (run) => () => componentHealthy(run.ports.controllerManager),
+  'kube-scheduler': (run) => () => componentHealthy(run.ports.scheduler),
+  kwok: (run) => () => nodeReady(run),
+};
 
 /** Stops processes one by one, last started first (clients before the apiserver before etcd). */
 async function stopAll(procs: ManagedProcess[]): Promise<void> {
@@ -194,7 +262,8 @@ async function stopAll(procs: ManagedProcess[]): Promise<void> {
 // ---- processes ----
 
 /** Spawns one control plane binary with its log in `logs/<name>.log`, and remembers it. */
-function startBinary(run: Run, name: (typeof BINARIES)[number], args: string[]): ManagedProcess {
+function startBinary(run: Run, name: ComponentName, args: string[]): ManagedProcess {
+  run.args.set(name, args);
   const proc = ManagedProcess.start({
     name,
     command: path.join(run.binDir, name),
@@ -314,11 +383,12 @@ async function waitOn<T>(
   blame: ManagedProcess,
   check: () => Promise<T | undefined | false>,
   opts: WaitOptions,
+  watched: ManagedProcess[] = run.procs,
 ): Promise<T> {
   try {
     return await waitFor(
       async () => {
-        for (const proc of run.procs) proc.assertRunning();
+        for (const proc of watched) proc.assertRunning();
         return check();
       },
       { intervalMs: 250, ...opts },
@@ -333,6 +403,24 @@ async function waitOn<T>(
 async function etcdHealthy(port: number): Promise<boolean> {
   const res = await fetch(`http://127.0.0.1:${port}/health`);
   return res.ok && (await res.text()).includes('"health":"true"');
+}
+
+/**
+ * True when kube-controller-manager's or kube-scheduler's `/healthz` answers 200 on its secure port
+ * (an always-allowed path; the serving certificate is self-signed in its cert dir, hence no CA check).
+ */
+function componentHealthy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(
+      { host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 5000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+  });
 }
 
 /** True when the apiserver's /readyz answers 200 (all post-start hooks done). */

@@ -29,8 +29,8 @@ export interface GitServer {
   baseUrl: string;
   /** Temp dir: `repos/` (bare, served), `work/` (clones), `git-daemon.log`. */
   dir: string;
-  /** PID of the git daemon. */
-  pid: number;
+  /** PID of the current git daemon (a new one after {@link GitServer.start}). */
+  readonly pid: number;
   /**
    * Creates a bare repository served by the daemon, with the files of `fixtureDir` as its first
    * commit on branch `main`.
@@ -38,8 +38,18 @@ export interface GitServer {
    * @param fixtureDir - folder copied recursively into the first commit.
    */
   createRepo(name: string, fixtureDir: string): Promise<GitRepo>;
-  /** Stops the daemon by PID and removes the temp dir; idempotent. */
+  /**
+   * Stops the daemon by PID (SIGTERM, SIGKILL after 5 s); idempotent. The repositories stay, so
+   * that {@link GitServer.start} can serve them again (a git outage in a fault test); the temp dir
+   * is removed when the test process exits (unless kept).
+   */
   stop(): Promise<void>;
+  /**
+   * Serves again after {@link GitServer.stop}: a new daemon on the same port with the same
+   * repositories, so repository URLs stay valid. Does nothing while the daemon runs.
+   * @throws Error with the daemon's log tail when it does not listen within 15 s.
+   */
+  start(): Promise<void>;
 }
 
 /** A repository on a {@link GitServer} and the working clone tests change it through. */
@@ -115,25 +125,29 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
   };
   const forget = onRunnerExit(removeDir);
   const [port] = await freePorts(1);
-  const daemon = startDaemon(dir, reposDir, port, await git(dir, '--exec-path'));
+  const execPath = await git(dir, '--exec-path');
+  let daemon = startDaemon(dir, reposDir, port, execPath);
   await waitUntilListening(daemon, port).catch(async (err: unknown) => {
     await daemon.stop();
     forget();
+    removeDir();
     throw err;
   });
-  let stopping: Promise<void> | undefined;
   const baseUrl = `git://127.0.0.1:${port}`;
   return {
     baseUrl,
     dir,
-    pid: daemon.pid,
+    get pid() {
+      return daemon.pid;
+    },
     createRepo: (name, fixtureDir) => createRepo({ baseUrl, dir, reposDir }, name, fixtureDir),
-    stop: () =>
-      (stopping ??= (async () => {
-        await daemon.stop();
-        forget();
-        removeDir();
-      })()),
+    // The dir outlives stop() for start(); onRunnerExit (above) removes it when the process ends.
+    stop: () => daemon.stop(),
+    async start() {
+      if (!daemon.exited) return;
+      daemon = startDaemon(dir, reposDir, port, execPath);
+      await waitUntilListening(daemon, port);
+    },
   };
 }
 

@@ -155,6 +155,75 @@ void test('the git daemon serves what a test commits, tags and branches', { time
   assert.match(refs, new RegExp(`^${second}\\trefs/heads/release$`, 'm'));
 });
 
+void test(
+  'stopComponent/startComponent restart kube-apiserver and etcd by PID, keeping the data',
+  { timeout: 240_000 },
+  async () => {
+    assert.ok(cp);
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap(NAMESPACE, { metadata: { name: 'survivor' }, data: { k: 'v' } });
+    const raw = (urlPath: string) =>
+      execFileAsync(toolPath('kubectl'), [`--kubeconfig=${cp!.kubeconfigPath}`, 'get', '--raw', urlPath], {
+        timeout: 15_000,
+      });
+
+    const apiPid = cp.pids[1];
+    await cp.stopComponent('kube-apiserver');
+    assert.equal(pidAlive(apiPid), false, 'the old apiserver is gone');
+    await assert.rejects(raw('/readyz'), 'nothing serves the API while it is stopped');
+    await cp.startComponent('kube-apiserver');
+    assert.notEqual(cp.pids[1], apiPid, 'a new apiserver process');
+    assert.equal((await raw('/readyz')).stdout, 'ok');
+    assert.equal((await core.readNamespacedConfigMap('survivor', NAMESPACE)).body.data?.k, 'v');
+
+    const etcdPid = cp.pids[0];
+    await cp.stopComponent('etcd', { kill: true });
+    assert.equal(pidAlive(etcdPid), false, 'etcd was killed');
+    // The apiserver keeps running and reports its etcd check failing.
+    await waitFor(
+      () =>
+        raw('/readyz').then(
+          () => false,
+          () => true,
+        ),
+      {
+        timeoutMs: 60_000,
+        what: 'apiserver /readyz to fail without etcd',
+      },
+    );
+    await cp.startComponent('etcd');
+    assert.notEqual(cp.pids[0], etcdPid);
+    await waitFor(
+      () =>
+        raw('/readyz').then(
+          () => true,
+          () => false,
+        ),
+      {
+        timeoutMs: 60_000,
+        what: 'apiserver /readyz with etcd back',
+      },
+    );
+    assert.equal((await core.readNamespacedConfigMap('survivor', NAMESPACE)).body.data?.k, 'v');
+    await core.createNamespacedConfigMap(NAMESPACE, { metadata: { name: 'after-restart' } });
+  },
+);
+
+void test('the git daemon serves the same repositories on the same port after stop() and start()', async () => {
+  assert.ok(gitServer);
+  const repo = await gitServer.createRepo('restart', FIXTURE);
+  const pid = gitServer.pid;
+  await gitServer.stop();
+  assert.equal(pidAlive(pid), false);
+  await assert.rejects(git(repo.workDir, 'ls-remote', repo.url));
+  await gitServer.start();
+  assert.notEqual(gitServer.pid, pid);
+  assert.match(
+    await git(repo.workDir, 'ls-remote', repo.url),
+    new RegExp(`^${await repo.headSha()}\\t`, 'm'),
+  );
+});
+
 void test('stop() ends every process by PID', { timeout: 60_000 }, async () => {
   assert.ok(cp && gitServer);
   const pids = [...cp.pids, gitServer.pid];

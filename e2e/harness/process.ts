@@ -131,6 +131,8 @@ export class ManagedProcess {
   async stop(graceMs = DEFAULT_GRACE_MS): Promise<void> {
     if (this.exited) return;
     signal(this.pid, 'SIGTERM');
+    // A process frozen by a fault test (SIGSTOP) only handles SIGTERM once it runs again.
+    signal(this.pid, 'SIGCONT');
     // The grace timer is cancelled once the process exits, so it does not hold the runner open.
     const grace = new AbortController();
     const timer = sleep(graceMs, 'timeout' as const, { signal: grace.signal }).catch(() => 'exited' as const);
@@ -141,6 +143,35 @@ export class ManagedProcess {
       // Poll instead of awaiting exitPromise alone: the child is unreferenced, and a pending
       // timer keeps the event loop alive until its exit is seen.
       while (!this.exited) await sleep(20);
+    }
+  }
+
+  /**
+   * Sends one signal to the process by its PID, for fault injection: `SIGKILL` (a crash),
+   * `SIGSTOP`/`SIGCONT` (a freeze and a thaw), `SIGTERM` (a graceful stop without the SIGKILL
+   * fallback of {@link stop}). Does nothing once the process has exited.
+   * @param sig - the signal.
+   * @returns for SIGKILL, once the process has exited and been reaped; for other signals, at once
+   *   (use {@link waitForExit} to wait for an exit after SIGTERM).
+   */
+  async kill(sig: NodeJS.Signals): Promise<void> {
+    if (this.exited) return;
+    signal(this.pid, sig);
+    if (sig === 'SIGKILL') await this.waitForExit();
+  }
+
+  /**
+   * Waits until the process has exited and been reaped.
+   * @param timeoutMs - give up after this many ms; default: wait as long as it takes.
+   * @throws Error naming the process when it still runs after `timeoutMs`.
+   */
+  async waitForExit(timeoutMs = Infinity): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    // Polls instead of awaiting exitPromise alone: the child is unreferenced (see start()).
+    while (!this.exited) {
+      if (Date.now() >= deadline)
+        throw new Error(`${this.name} (pid ${this.pid}) still runs after ${timeoutMs} ms`);
+      await sleep(20);
     }
   }
 }
