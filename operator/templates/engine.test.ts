@@ -101,6 +101,81 @@ describe('renderString: errors name the template and never a value', () => {
   }
 });
 
+/** Runs `fn` with stdout, stderr and console captured; returns everything they were given. */
+function captureOutput(fn: () => void): string {
+  const written: string[] = [];
+  const saved = {
+    out: process.stdout.write,
+    err: process.stderr.write,
+    console: { ...console },
+  };
+  const sink = (chunk: unknown): boolean => {
+    written.push(String(chunk));
+    return true;
+  };
+  process.stdout.write = sink as typeof process.stdout.write;
+  process.stderr.write = sink as typeof process.stderr.write;
+  for (const m of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
+    console[m] = (...args: unknown[]) => written.push(args.map(String).join(' '));
+  }
+  try {
+    fn();
+  } finally {
+    process.stdout.write = saved.out;
+    process.stderr.write = saved.err;
+    Object.assign(console, saved.console);
+  }
+  return written.join('');
+}
+
+describe('renderString: only the documented helpers exist', () => {
+  const logCalls: Array<[string, string]> = [
+    ['log of a value', '{{log password}}'],
+    ['log with a level', '{{log password level="error"}}'],
+    ['log as a block', '{{#log password}}x{{/log}}'],
+    ['log in a subexpression', '{{ upper (log password) }}'],
+  ];
+  for (const [name, tpl] of logCalls) {
+    it(`${name} is an unknown helper and prints nothing`, () => {
+      let thrown: unknown;
+      const output = captureOutput(() => {
+        try {
+          renderString(tpl, context, 'data.k');
+        } catch (err) {
+          thrown = err;
+        }
+      });
+      // Compare lengths only, so that a failure does not print what was written (the secret).
+      assert.equal(output.length, 0, 'the template wrote to stdout/stderr/console');
+      assert.ok(thrown instanceof TemplateError, `expected a TemplateError, got ${String(thrown)}`);
+      assert.match(thrown.message, /^template data\.k: unknown helper "log"/);
+      assert.ok(!thrown.message.includes(SECRET));
+    });
+  }
+
+  it('the runtime hooks cannot be called by name', () => {
+    assert.throws(
+      () => renderString('{{blockHelperMissing password}}', context, 'data.k'),
+      /unknown helper "blockHelperMissing"/,
+    );
+    assert.throws(() => renderString('{{helperMissing password}}', context, 'data.k'), /unknown helper/);
+  });
+
+  it('the documented built-ins work: if, unless, each, with, lookup, and sections on values', () => {
+    const tpl =
+      '{{#if password}}a{{/if}}{{#unless empty}}b{{/unless}}{{#each (fromJson json)}}{{@key}}{{/each}}' +
+      '{{#with (fromJson json)}}{{ host }}{{/with}}{{ lookup (fromJson json) "port" }}{{#password}}c{{/password}}';
+    assert.equal(renderString(tpl, context, 'data.k'), 'abhostportdb5432c');
+  });
+
+  it('the unknown-helper message lists exactly the available helpers', () => {
+    assert.throws(
+      () => renderString('{{ nope password }}', context, 'data.k'),
+      /helpers: b64dec, b64enc, default, each, fromJson, fromYaml, if, lookup, lower, quote, toJson, toYaml, trim, unless, upper, with$/,
+    );
+  });
+});
+
 describe('renderTemplate', () => {
   const secrets = fetched({ username: 'app', password: SECRET, host: 'db' });
 

@@ -17,7 +17,7 @@
  */
 import Handlebars from 'handlebars';
 import YAML from 'yaml';
-import { HELPER_NAMES, HELPERS, HelperError } from './helpers';
+import { BUILTIN_HELPERS, HELPER_NAMES, HELPERS, HelperError } from './helpers';
 
 /** One item of a `templateFrom` ConfigMap/Secret: which key holds a template, and how to read it. */
 export interface TemplateRefItem {
@@ -98,13 +98,40 @@ export class TemplateError extends Error {
   }
 }
 
-const hb = Handlebars.create();
-for (const [name, fn] of Object.entries(HELPERS)) hb.registerHelper(name, fn);
+/**
+ * Handlebars' runtime hooks: the runtime moves them out of the helpers when a template runs (so a
+ * template cannot call them by name) and uses them for sections on values; they must stay registered.
+ */
+const HOOKS = ['helperMissing', 'blockHelperMissing'];
+
+/**
+ * capstan's own Handlebars environment with exactly the documented helpers. `Handlebars.create()`
+ * registers every built-in, `log` included, which prints its arguments to stdout: `{{log password}}`
+ * would put a secret into the process's log. So every built-in that is not documented is removed.
+ */
+function createEnvironment(): typeof Handlebars {
+  const env = Handlebars.create();
+  for (const name of Object.keys(env.helpers)) {
+    if (!BUILTIN_HELPERS.includes(name) && !HOOKS.includes(name)) env.unregisterHelper(name);
+  }
+  for (const [name, fn] of Object.entries(HELPERS)) env.registerHelper(name, fn);
+  return env;
+}
+
+const hb = createEnvironment();
+/**
+ * `knownHelpersOnly` makes a call of any other helper a compile error ("unknown helper"). The
+ * compiler treats its built-ins as known unless told otherwise, so each one is listed: true for the
+ * documented names, false for the rest (`log`, the hooks).
+ */
 const COMPILE_OPTIONS: CompileOptions = {
   noEscape: true,
   strict: true,
   knownHelpersOnly: true,
-  knownHelpers: Object.fromEntries(HELPER_NAMES.map((n) => [n, true])),
+  knownHelpers: {
+    ...Object.fromEntries(['log', ...HOOKS].map((n) => [n, false])),
+    ...Object.fromEntries(HELPER_NAMES.map((n) => [n, true])),
+  } as KnownHelpers,
 };
 
 /** Compiled templates by text; bounded so that changing templates cannot grow memory without end. */

@@ -17,6 +17,12 @@
  * | `default d v` | `{{ default "5432" port }}` | `v`, or `d` when `v` is empty or not defined |
  * | `quote s` | `{{ quote password }}` | a double-quoted, escaped string |
  *
+ * Handlebars' own helpers that stay available: `if`, `unless`, `each`, `with` (block helpers) and
+ * `lookup` ({@link BUILTIN_HELPERS}). Every other built-in is removed from capstan's environment and is
+ * an unknown helper when a template names it: above all `log`, which would print its arguments (secret
+ * values) to the process's stdout, and `helperMissing` / `blockHelperMissing`, which Handlebars keeps only
+ * as internal hooks (a mustache section on a value, `{{#key}}...{{/key}}`, still works through them).
+ *
  * A helper argument that is not defined is an error (except for `default`), as a missing variable is
  * in strict mode. Helper errors never quote the value they failed on.
  */
@@ -80,5 +86,12 @@ export const HELPERS: Record<string, HelperFn> = {
   quote: helper('quote', 1, (v) => JSON.stringify(text('quote', v))),
 };
 
-/** The helper names, sorted (for messages and docs). */
-export const HELPER_NAMES = Object.keys(HELPERS).sort();
+/**
+ * Handlebars' built-in helpers that templates may use (documented in README.md): the block helpers
+ * `if`, `unless`, `each`, `with` and the `lookup` helper. Any other built-in (`log`, and whatever a
+ * later Handlebars version adds) is unregistered by the engine.
+ */
+export const BUILTIN_HELPERS: readonly string[] = ['each', 'if', 'lookup', 'unless', 'with'];
+
+/** The helper names a template may call, capstan's and the kept built-ins, sorted (for messages and docs). */
+export const HELPER_NAMES = [...Object.keys(HELPERS), ...BUILTIN_HELPERS].sort();
