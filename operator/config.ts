@@ -34,6 +34,10 @@ export interface Config {
   storeRateLimit: number;
   /** Run the operators only while holding the `capstan-leader` Lease in the controller namespace. */
   leaderElect: boolean;
+  /** How long the Lease is valid without renewal, in ms (`--leader-lease-duration`, seconds). */
+  leaderLeaseDurationMs: number;
+  /** How often the leader renews the Lease (and a candidate retries), in ms (`--leader-renew-interval`). */
+  leaderRenewIntervalMs: number;
 }
 
 /**
@@ -98,6 +102,16 @@ export function parseConfig(argv: string[]): Config {
       env.CAPSTAN_LEADER_ELECT === 'true',
     )
     .option(
+      '--leader-lease-duration <seconds>',
+      'Lease validity without renewal; the leader stops writing after two thirds of it',
+      env.CAPSTAN_LEADER_LEASE_DURATION ?? '15',
+    )
+    .option(
+      '--leader-renew-interval <seconds>',
+      'how often the leader renews the Lease and a standby retries',
+      env.CAPSTAN_LEADER_RENEW_INTERVAL ?? '5',
+    )
+    .option(
       '--store-rate-limit <n>',
       'provider requests a second per secret store (0: unlimited)',
       env.CAPSTAN_STORE_RATE_LIMIT ?? '10',
@@ -134,5 +148,7 @@ export function parseConfig(argv: string[]): Config {
     metricsPort: num('metrics-port', o.metricsPort),
     storeRateLimit: num('store-rate-limit', o.storeRateLimit),
     leaderElect: Boolean(o.leaderElect),
+    leaderLeaseDurationMs: num('leader-lease-duration', o.leaderLeaseDuration) * 1000,
+    leaderRenewIntervalMs: num('leader-renew-interval', o.leaderRenewInterval) * 1000,
   };
 }

@@ -65,8 +65,21 @@ async function main(): Promise<void> {
   // update would wait for a new pod that cannot lead before the old one is gone.
   const server = serveHealth(config, log, () => true);
   if (config.leaderElect) {
-    const elector = new LeaderElector(client, log, { namespace: config.controllerNamespace });
-    await elector.acquire();
+    // The Lease itself is written through a client of its own; every other write of the process goes
+    // through `client`, fenced: it is refused (LeadershipLostError) unless this replica renewed the
+    // Lease within the renew deadline, so a leader that lost the Lease, even one paused and resumed,
+    // never writes again. Without --leader-elect there is no fence.
+    const elector = new LeaderElector(new KubeClient(client.kubeConfig), log, {
+      namespace: config.controllerNamespace,
+      leaseDurationMs: config.leaderLeaseDurationMs,
+      renewIntervalMs: config.leaderRenewIntervalMs,
+    });
+    client.setWriteFence(elector.fence);
+    await elector.acquire(() => {
+      // The fence is latched shut already; stop the work and exit once the log line is out.
+      stoppables.forEach((s) => s.stop());
+      setTimeout(() => process.exit(1), 200);
+    });
     stoppables.push(elector);
   }
   if (config.controllers.includes('application')) {

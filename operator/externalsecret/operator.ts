@@ -15,7 +15,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Informer } from '../kube/informer';
 import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';
-import { QueuedOperator, parseKey, waitUntilWatchable } from '../runtime/operator';
+import { QueuedOperator, parseKey } from '../runtime/operator';
 import type { ReconcileResult } from '../runtime/workqueue';
 import { SECRETS } from './api';
 import { CONDITION_READY, ES_GROUP, ES_VERSION, Kind, MANAGED_SECRET_SELECTOR } from './constants';
@@ -104,7 +104,6 @@ export class ExternalSecretOperator extends QueuedOperator {
   }
 
   private async watchStores(plural: string, kind: StoreKind): Promise<void> {
-    await waitUntilWatchable(this.ctx.client, `/apis/${ES_GROUP}/${ES_VERSION}/${plural}`, this.log);
     await this.watchResource(ES_GROUP, ES_VERSION, plural, async (e) => this.onStore(kind, e));
   }
 

@@ -57,10 +57,104 @@ export interface WatchEvent<T = unknown> {
   object: T;
 }
 
+/**
+ * A write was refused because this process no longer holds (or never held) the leader Lease. Not
+ * retryable: the process is about to exit and another replica does the work.
+ */
+export class LeadershipLostError extends Error {
+  override name = 'LeadershipLostError';
+}
+
+/** Decides whether this process may write now; see {@link KubeClient.setWriteFence}. */
+export interface WriteFence {
+  /**
+   * Returns when a write may go out now.
+   * @param method - HTTP method of the write.
+   * @param path - API path of the write (for the error message).
+   * @throws LeadershipLostError when it may not.
+   */
+  check(method: string, path: string): void;
+}
+
+const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** True for the HTTP methods that change state on the API server (POST, PUT, PATCH, DELETE). */
+export function isMutating(method: string): boolean {
+  return MUTATING_METHODS.has(method.toUpperCase());
+}
+
+/** A watch stream that cannot be trusted any more (malformed or oversized line); restart the watch. */
+export class WatchStreamError extends Error {
+  override name = 'WatchStreamError';
+}
+
+const WATCH_EVENT_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
+
+/**
+ * Parses one line of a watch stream (one JSON watch event, as the API server's `watch=true` answer
+ * streams them) and checks its shape: a known `type` and an `object`, which has `metadata` unless it
+ * is an ERROR's Status.
+ * @throws WatchStreamError naming what is wrong; the message never quotes the line, which may hold a
+ *   Secret's data.
+ */
+export function parseWatchLine<T = unknown>(line: string): WatchEvent<T> {
+  let e: unknown;
+  try {
+    e = JSON.parse(line);
+  } catch {
+    throw new WatchStreamError(`watch stream sent a line that is not JSON (${line.length} characters)`);
+  }
+  const ev = e as { type?: unknown; object?: unknown } | null;
+  if (typeof ev !== 'object' || ev === null || Array.isArray(ev))
+    throw new WatchStreamError('watch stream sent a JSON value that is not an event object');
+  if (typeof ev.type !== 'string' || !WATCH_EVENT_TYPES.has(ev.type))
+    throw new WatchStreamError(`watch stream sent an event with an unknown type`);
+  if (typeof ev.object !== 'object' || ev.object === null)
+    throw new WatchStreamError(`watch stream sent a ${ev.type} event without an object`);
+  const meta = (ev.object as { metadata?: unknown }).metadata;
+  if (ev.type !== 'ERROR' && (typeof meta !== 'object' || meta === null))
+    throw new WatchStreamError(`watch stream sent a ${ev.type} event whose object has no metadata`);
+  return ev as WatchEvent<T>;
+}
+
+/** Largest watch line kept while waiting for its newline, in characters (objects are at most ~1.5 MB). */
+export const MAX_WATCH_LINE_CHARS = 16 * 1024 * 1024;
+
+/** Splits a watch stream's text chunks into complete, non-empty lines. */
+export class WatchLineDecoder {
+  private buf = '';
+
+  /** @param maxLineChars - the longest partial line buffered before the stream is refused. */
+  constructor(private readonly maxLineChars = MAX_WATCH_LINE_CHARS) {}
+
+  /**
+   * Adds a chunk and returns the lines it completed (trimmed, empty ones dropped).
+   * @throws WatchStreamError when a line grows past `maxLineChars` without a newline.
+   */
+  push(chunk: string): string[] {
+    this.buf += chunk;
+    const lines: string[] = [];
+    let start = 0;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n', start)) >= 0) {
+      const line = this.buf.slice(start, nl).trim();
+      start = nl + 1;
+      if (line) lines.push(line);
+    }
+    this.buf = this.buf.slice(start);
+    if (this.buf.length > this.maxLineChars) {
+      this.buf = '';
+      throw new WatchStreamError(`watch stream sent a line longer than ${this.maxLineChars} characters`);
+    }
+    return lines;
+  }
+}
+
 /** Generic Kubernetes API client: JSON requests and watch streams. */
 export class KubeClient {
   /** The API server URL, e.g. `https://127.0.0.1:6443`. */
   readonly server: string;
+  private fence?: WriteFence;
 
   /** @param kubeConfig - a loaded KubeConfig; its current context's cluster and user are used. */
   constructor(readonly kubeConfig: KubeConfig) {
@@ -83,8 +177,14 @@ export class KubeClient {
 
   /**
    * Opens a watch stream and calls `onEvent` for each event until the server closes the stream, the
-   * signal aborts, or an error occurs. Resolves when the stream ends normally.
-   * @throws KubeApiError when the watch cannot be opened.
+   * signal aborts, or an error occurs. Resolves when the stream ends normally (including when the
+   * connection closes: the caller resumes from its last resourceVersion).
+   *
+   * Nothing ever throws out of the stream's handlers: a malformed line (see {@link parseWatchLine}),
+   * an oversized line, or an `onEvent` that throws ends the stream and rejects the returned promise,
+   * so the caller restarts the watch from its last good resourceVersion and the event is re-delivered.
+   * @throws KubeApiError when the watch cannot be opened; WatchStreamError for a malformed stream;
+   *   whatever `onEvent` threw.
    */
   async watch<T>(
     path: string,
@@ -102,22 +202,34 @@ export class KubeClient {
       const text = await readAll(res);
       throw toApiError(res.statusCode ?? 0, text);
     }
-    let buf = '';
+    const decoder = new WatchLineDecoder();
     res.setEncoding('utf8');
     await new Promise<void>((resolve, reject) => {
+      let failed = false;
       res.on('data', (chunk: string) => {
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (line) onEvent(JSON.parse(line) as WatchEvent<T>);
+        if (failed) return;
+        try {
+          for (const line of decoder.push(chunk)) onEvent(parseWatchLine<T>(line));
+        } catch (err) {
+          failed = true;
+          res.destroy();
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       });
       res.on('end', resolve);
       res.on('close', resolve);
       res.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
     });
+  }
+
+  /**
+   * Installs (or removes, with undefined) the write fence: every mutating request (POST, PUT, PATCH,
+   * DELETE, which includes server-side apply, dry-runs and status patches) first calls
+   * `fence.check`, which throws {@link LeadershipLostError} when this process may not write. Reads
+   * and watches are never fenced. A client without a fence (no `--leader-elect`) writes freely.
+   */
+  setWriteFence(fence: WriteFence | undefined): void {
+    this.fence = fence;
   }
 
   private async send(
@@ -146,6 +258,9 @@ export class KubeClient {
       },
     };
     await this.kubeConfig.applyToHTTPSOptions(reqOpts);
+    // Checked last, synchronously before the request is created: no await between the check and the
+    // send, so a process paused (SIGSTOP) before this line re-checks its lease when it resumes.
+    if (this.fence && isMutating(method)) this.fence.check(method, path);
     const mod = url.protocol === 'http:' ? http : https;
     return new Promise((resolve, reject) => {
       const req = mod.request(reqOpts, (res) => {

@@ -1,23 +1,19 @@
 /**
  * An informer: a list-then-watch mirror of one resource type, filtered by a label selector, that keeps
- * the objects in memory and reports every change. Resumes a dropped watch from the last
- * resourceVersion (bookmarks keep it fresh) and re-lists when the server answers 410 Gone, as
- * client-go's reflector does.
+ * the objects in memory and reports every change. The list and watch are a {@link WatchLoop}: a
+ * dropped watch resumes from the last resourceVersion (bookmarks keep it fresh), failures are retried
+ * inside the process with backoff and jitter, and `410 Gone` re-lists, as client-go's reflector does.
  */
-import { KubeClient, WatchEvent } from './client';
+import { KubeClient } from './client';
 import { ResourceType, resourcePath } from './discovery';
 import { KubeObject } from './object';
+import { WatchLoop, WatchLoopClient, WatchLoopEvent, WatchLoopOptions } from './watchloop';
 
 /** What changed: an object appeared or changed (`upsert`) or went away (`delete`). */
 export type InformerEventType = 'upsert' | 'delete';
 
 /** Called for each change after the initial list. */
 export type InformerHandler = (type: InformerEventType, obj: KubeObject, rt: ResourceType) => void;
-
-interface ObjectList {
-  metadata: { resourceVersion: string };
-  items: KubeObject[];
-}
 
 /** `namespace/name`, or `name` for cluster-scoped objects. */
 export function objectKey(namespace: string | undefined, name: string): string {
@@ -30,14 +26,17 @@ export interface InformerOptions {
   onError?: (err: unknown) => void;
   /** Mirror one namespace only (default: all namespaces). */
   namespace?: string;
+  /** Backoff and clock of the list-watch loop (tests). */
+  loop?: Pick<WatchLoopOptions, 'baseDelayMs' | 'maxDelayMs' | 'clock' | 'watchTimeoutSeconds'>;
 }
 
 /** A label-filtered mirror of one resource type. */
 export class Informer {
   private readonly store = new Map<string, KubeObject>();
-  private resourceVersion = '';
-  private readonly abort = new AbortController();
+  private loop?: WatchLoop;
   private ready?: Promise<void>;
+  private synced = false;
+  private stopped = false;
 
   /**
    * @param client - API client.
@@ -47,18 +46,33 @@ export class Informer {
    * @param opts - namespace (default all) and the watch-failure reporter.
    */
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeClient | WatchLoopClient,
     readonly rt: ResourceType,
     private readonly labelSelector: string,
     private readonly onChange: InformerHandler,
     private readonly opts: InformerOptions = {},
   ) {}
 
-  /** Lists once and starts the watch loop. Resolves after the initial list. */
+  /**
+   * Lists once and starts the watch loop. Resolves after the initial list.
+   * @throws the initial list's KubeApiError (a later start() tries again); later failures are retried.
+   */
   start(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (!this.ready) {
-      this.ready = this.relist(false).then(() => {
-        void this.loop();
+      const loop = new WatchLoop(this.client, {
+        ...this.opts.loop,
+        path: resourcePath(this.rt, this.opts.namespace),
+        apiVersion: this.rt.group ? `${this.rt.group}/${this.rt.version}` : this.rt.version,
+        kind: this.rt.kind,
+        labelSelector: this.labelSelector,
+        onEvent: (e) => this.handle(e),
+        onError: (err) => this.opts.onError?.(err),
+        onHandlerError: (err) => this.opts.onError?.(err),
+      });
+      this.loop = loop;
+      this.ready = loop.start(true).then(() => {
+        this.synced = true;
       });
       this.ready.catch(() => (this.ready = undefined));
     }
@@ -67,7 +81,8 @@ export class Informer {
 
   /** Stops the watch. */
   stop(): void {
-    this.abort.abort();
+    this.stopped = true;
+    this.loop?.stop();
   }
 
   /** The cached object, if any. */
@@ -80,83 +95,23 @@ export class Informer {
     return [...this.store.values()];
   }
 
-  private async relist(emit: boolean): Promise<void> {
-    const res = await this.client.request<ObjectList>('GET', resourcePath(this.rt, this.opts.namespace), {
-      query: { labelSelector: this.labelSelector || undefined },
-    });
-    const seen = new Set<string>();
-    for (const item of res.items) {
-      item.apiVersion = this.rt.group ? `${this.rt.group}/${this.rt.version}` : this.rt.version;
-      item.kind = this.rt.kind;
-      const key = objectKey(item.metadata.namespace, item.metadata.name ?? '');
-      seen.add(key);
-      const old = this.store.get(key);
-      this.store.set(key, item);
-      if (emit && old?.metadata.resourceVersion !== item.metadata.resourceVersion)
-        this.onChange('upsert', item, this.rt);
-    }
-    for (const [key, obj] of this.store) {
-      if (seen.has(key)) continue;
-      this.store.delete(key);
-      if (emit) this.onChange('delete', obj, this.rt);
-    }
-    this.resourceVersion = res.metadata.resourceVersion;
-  }
-
-  private async loop(): Promise<void> {
-    let delay = 500;
-    while (!this.abort.signal.aborted) {
-      try {
-        const gone = await this.watchOnce();
-        if (gone) await this.relist(true);
-        delay = 500;
-      } catch (err) {
-        if (this.abort.signal.aborted) return;
-        this.opts.onError?.(err);
-        await new Promise((r) => setTimeout(r, delay).unref());
-        delay = Math.min(delay * 2, 30_000);
-        await this.relist(true).catch((e: unknown) => this.opts.onError?.(e));
-      }
-    }
-  }
-
-  /** Watches until the stream ends; returns true when the resourceVersion is too old (410 Gone). */
-  private async watchOnce(): Promise<boolean> {
-    let gone = false;
-    await this.client.watch<KubeObject>(
-      resourcePath(this.rt, this.opts.namespace),
-      {
-        labelSelector: this.labelSelector || undefined,
-        resourceVersion: this.resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds: 300 + Math.floor(Math.random() * 60),
-      },
-      (e) => {
-        if (this.handle(e)) gone = true;
-      },
-      this.abort.signal,
-    );
-    return gone;
-  }
-
-  private handle(e: WatchEvent<KubeObject>): boolean {
-    if (e.type === 'ERROR') {
-      const status = e.object as unknown as { code?: number };
-      return status.code === 410;
-    }
-    this.resourceVersion = e.object.metadata.resourceVersion ?? this.resourceVersion;
-    if (e.type === 'BOOKMARK') return false;
+  /**
+   * Mirrors one change. Listed objects whose resourceVersion is unchanged report nothing (a re-list
+   * after a failure must not look like a change of every object); the initial list reports nothing.
+   */
+  private handle(e: WatchLoopEvent): void {
     const obj = e.object;
-    obj.apiVersion = this.rt.group ? `${this.rt.group}/${this.rt.version}` : this.rt.version;
-    obj.kind = this.rt.kind;
     const key = objectKey(obj.metadata.namespace, obj.metadata.name ?? '');
+    const old = this.store.get(key);
     if (e.type === 'DELETED') {
-      this.store.delete(key);
-      this.onChange('delete', obj, this.rt);
-    } else {
-      this.store.set(key, obj);
-      this.onChange('upsert', obj, this.rt);
+      // A re-list's DELETED names a key we had; a watch's DELETED is reported even if unseen.
+      if (!this.store.delete(key) && e.listed) return;
+      if (this.synced) this.onChange('delete', old ?? obj, this.rt);
+      return;
     }
-    return false;
+    this.store.set(key, obj);
+    if (!this.synced) return;
+    if (e.listed && old?.metadata.resourceVersion === obj.metadata.resourceVersion) return;
+    this.onChange('upsert', obj, this.rt);
   }
 }

@@ -1,11 +1,21 @@
 /**
  * Leader election on a `coordination.k8s.io/v1` Lease, as client-go's leaderelection does: one
  * replica holds the Lease and runs the operators; the others wait and take over when the holder stops
- * renewing for `leaseDurationMs`. A leader that cannot renew in time exits, so that two replicas never
- * reconcile at once (Kubernetes restarts it and it queues up as a candidate again).
+ * renewing for `leaseDurationMs`. A leader that cannot renew within the renew deadline exits, so that
+ * two replicas never reconcile at once (Kubernetes restarts it and it queues up as a candidate again).
+ *
+ * "The old leader stops writing" is a guarantee, not a race between its renew timer and its work:
+ * {@link LeaderElector.fence} is installed as the KubeClient's write fence, and every mutating request
+ * first checks that the last successful renewal (the renewTime this replica wrote) is younger than the
+ * renew deadline, i.e. the lease duration minus a safety margin. A candidate takes over only once the
+ * full lease duration has passed since that renewTime, so the old leader's last write always precedes
+ * the takeover by at least the margin. A leader paused (SIGSTOP, a long GC, a frozen VM) and resumed
+ * after a takeover finds its renewal too old on the clock and never writes again, even once. The one
+ * window left is a pause longer than the margin between the check and the bytes leaving the socket;
+ * the check is made synchronously right before the request is created to keep it to microseconds.
  */
 import os from 'node:os';
-import { KubeClient, isConflict, isNotFound } from '../kube/client';
+import { KubeClient, LeadershipLostError, WriteFence, isConflict, isNotFound } from '../kube/client';
 import { Logger } from '../log';
 
 /** Options of {@link LeaderElector}. */
@@ -19,6 +29,26 @@ export interface LeaderElectionOptions {
   leaseDurationMs?: number;
   /** Renew interval, in ms (default 5 s). */
   renewIntervalMs?: number;
+  /**
+   * How long after its last successful renewal the leader still writes, in ms (default two thirds of
+   * the lease duration, as client-go's 10 s renew deadline for a 15 s lease). Must be below
+   * `leaseDurationMs`: the difference is the safety margin against a takeover.
+   */
+  renewDeadlineMs?: number;
+  /** The clock, in ms since the epoch (default Date.now); tests inject one. */
+  now?: () => number;
+}
+
+/**
+ * True while a leader may still write: its last successful renewal, at `lastRenewAt` (ms), is younger
+ * than `renewDeadlineMs` at `now` (ms). False before the first renewal.
+ */
+export function withinRenewDeadline(
+  lastRenewAt: number | undefined,
+  now: number,
+  renewDeadlineMs: number,
+): boolean {
+  return lastRenewAt !== undefined && now - lastRenewAt < renewDeadlineMs;
 }
 
 interface Lease {
@@ -41,7 +71,13 @@ export class LeaderElector {
   private readonly identity: string;
   private readonly leaseDurationMs: number;
   private readonly renewIntervalMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly now: () => number;
   private timer?: NodeJS.Timeout;
+  /** The renewTime (ms) of this replica's last successful create/renew of the Lease. */
+  private lastRenewAt?: number;
+  private lost = false;
+  private onLost: () => void = () => process.exit(1);
 
   constructor(
     private readonly client: KubeClient,
@@ -52,6 +88,45 @@ export class LeaderElector {
     this.identity = opts.identity ?? `${os.hostname()}_${process.pid}`;
     this.leaseDurationMs = opts.leaseDurationMs ?? 15_000;
     this.renewIntervalMs = opts.renewIntervalMs ?? 5_000;
+    this.renewDeadlineMs = opts.renewDeadlineMs ?? Math.round((this.leaseDurationMs * 2) / 3);
+    if (this.renewDeadlineMs >= this.leaseDurationMs)
+      throw new Error(
+        `renewDeadlineMs (${this.renewDeadlineMs}) must be below leaseDurationMs (${this.leaseDurationMs})`,
+      );
+    if (this.renewIntervalMs >= this.renewDeadlineMs)
+      throw new Error(
+        `the leader renew interval (${this.renewIntervalMs} ms) must be below the renew deadline ` +
+          `(${this.renewDeadlineMs} ms, two thirds of the lease duration)`,
+      );
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** This replica's identity in the Lease's holderIdentity. */
+  get holderIdentity(): string {
+    return this.identity;
+  }
+
+  /**
+   * The write fence to install with `KubeClient.setWriteFence`: a write passes only while this replica
+   * holds the Lease within its renew deadline. The first refused write reports the loss (once:
+   * `onLost`, default exit) and every later one is refused too, whatever renewals follow.
+   */
+  readonly fence: WriteFence = {
+    check: (method, path) => {
+      if (!this.lost && withinRenewDeadline(this.lastRenewAt, this.now(), this.renewDeadlineMs)) return;
+      const reason =
+        this.lastRenewAt === undefined
+          ? 'this replica never held the leader Lease'
+          : `the leader Lease was last renewed ${((this.now() - this.lastRenewAt) / 1000).toFixed(1)}s ago, ` +
+            `past the ${(this.renewDeadlineMs / 1000).toFixed(1)}s renew deadline`;
+      if (this.lastRenewAt !== undefined) this.loseLeadership(reason);
+      throw new LeadershipLostError(`Leadership lost: ${reason}; refusing ${method} ${path}.`);
+    },
+  };
+
+  /** True while this replica may write (see {@link fence}). */
+  isLeader(): boolean {
+    return !this.lost && withinRenewDeadline(this.lastRenewAt, this.now(), this.renewDeadlineMs);
   }
 
   private get path(): string {
@@ -59,10 +134,13 @@ export class LeaderElector {
   }
 
   /**
-   * Resolves once this replica holds the Lease, then keeps renewing it; calls `onLost` (default: exit
-   * the process) when a renewal fails for longer than the lease duration.
+   * Resolves once this replica holds the Lease, then keeps renewing it every `renewIntervalMs`; once
+   * the last successful renewal is older than the renew deadline (renewals failed, another replica
+   * took over, or this process was paused) it logs "Leadership lost", stops, and calls `onLost`
+   * (default: exit the process), once. A write through a fenced client after that throws.
    */
   async acquire(onLost: () => void = () => process.exit(1)): Promise<void> {
+    this.onLost = onLost;
     this.log.info(
       `Waiting to become leader (Lease ${this.opts.namespace}/${this.name}, identity ${this.identity}).`,
     );
@@ -70,21 +148,33 @@ export class LeaderElector {
       await new Promise((r) => setTimeout(r, this.renewIntervalMs));
     }
     this.log.info('Became leader.');
-    let lastRenew = Date.now();
     this.timer = setInterval(() => {
-      this.tryAcquireOrRenew().then(
-        (ok) => {
-          if (ok) lastRenew = Date.now();
-        },
-        () => undefined,
-      );
-      if (Date.now() - lastRenew > this.leaseDurationMs) {
-        this.log.error('Lost the leader Lease; stopping.');
-        this.stop();
-        onLost();
+      // Checked before this round's renewal: a process resumed after a pause must not count a renewal
+      // it makes now as continuity with the old one (another replica may have led in between).
+      if (!withinRenewDeadline(this.lastRenewAt, this.now(), this.renewDeadlineMs)) {
+        this.loseLeadership(
+          `the leader Lease was last renewed ${((this.now() - (this.lastRenewAt ?? 0)) / 1000).toFixed(1)}s ago, ` +
+            `past the ${(this.renewDeadlineMs / 1000).toFixed(1)}s renew deadline`,
+        );
+        return;
       }
+      this.tryAcquireOrRenew().catch((err: unknown) =>
+        this.log.warn('Renewing the leader Lease failed; retrying.', { error: (err as Error).message }),
+      );
     }, this.renewIntervalMs);
     this.timer.unref();
+  }
+
+  /** Reports the loss once, stops renewing, latches the fence shut, and calls `onLost`. */
+  private loseLeadership(reason: string): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.stop();
+    this.log.error(`Leadership lost: ${reason}; stopping without another write.`, {
+      lease: `${this.opts.namespace}/${this.name}`,
+      identity: this.identity,
+    });
+    this.onLost();
   }
 
   /** Stops renewing (the Lease expires; a clean shutdown could release it too). */
@@ -94,7 +184,8 @@ export class LeaderElector {
 
   /** One attempt: create, renew ours, or take over an expired Lease. True when we hold it. */
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = Date.now();
+    if (this.lost) return false;
+    const now = this.now();
     const spec = (transitions: number, acquireTime: string) => ({
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
@@ -113,7 +204,7 @@ export class LeaderElector {
         metadata: { name: this.name },
         spec: spec(0, microTime(now)),
       };
-      return this.write('POST', this.path, body);
+      return this.write('POST', this.path, body, now);
     }
     const s = lease.spec ?? {};
     const ours = s.holderIdentity === this.identity;
@@ -126,12 +217,20 @@ export class LeaderElector {
         ? spec(s.leaseTransitions ?? 0, s.acquireTime ?? microTime(now))
         : spec((s.leaseTransitions ?? 0) + 1, microTime(now)),
     };
-    return this.write('PUT', `${this.path}/${this.name}`, body);
+    return this.write('PUT', `${this.path}/${this.name}`, body, now);
   }
 
-  private async write(method: 'POST' | 'PUT', path: string, body: unknown): Promise<boolean> {
+  /** Writes the Lease with renewTime `renewAt`; on success that is the fence's new reference. */
+  private async write(
+    method: 'POST' | 'PUT',
+    path: string,
+    body: unknown,
+    renewAt: number,
+  ): Promise<boolean> {
     try {
       await this.client.request(method, path, { body });
+      // The renewTime written, not the time the answer came: other replicas count from it.
+      if (!this.lost) this.lastRenewAt = Math.max(this.lastRenewAt ?? 0, renewAt);
       return true;
     } catch (err) {
       // Someone else created or updated the Lease first: not ours this round.

@@ -1,13 +1,27 @@
 /**
- * The shared base of capstan's operators: `@dot-i/k8s-operator` provides the watches; every watch
- * event only enqueues a key (`Kind/namespace/name`) into capstan's keyed work queue, which runs the
- * level-based reconcile (see workqueue.ts for why).
+ * The shared base of capstan's operators: each resource type is watched by capstan's own
+ * {@link WatchLoop} (list, then watch from the list's resourceVersion with bookmarks; failures retried
+ * inside the process with backoff and jitter; 410 Gone re-lists); every event only enqueues a key
+ * (`Kind/namespace/name`) into capstan's keyed work queue, which runs the level-based reconcile (see
+ * workqueue.ts for why).
+ *
+ * Why not `@dot-i/k8s-operator`'s `watchResource` any more: it calls `process.exit(1)` on any watch
+ * error (an API server restart, a 429 while a fresh CRD's watch cache starts), killing every in-flight
+ * sync of the process with it, and it cannot resume from a resourceVersion (a restart replays ADDED
+ * for every object). Nothing else of the framework was used (status and finalizer writes go through
+ * capstan's KubeClient), so the operators no longer extend its `Operator`; only its event types
+ * (`ResourceEvent`, `ResourceEventType`) remain as the handlers' contract, re-exported here.
  */
-import Operator, { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
+import { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { Logger } from '../log';
-import { KubeClient } from '../kube/client';
+import { KubeClient, LeadershipLostError, loadKubeConfig } from '../kube/client';
+import { WatchLoop, WatchLoopEvent } from '../kube/watchloop';
 import { KeyedWorkQueue, ReconcileResult } from './workqueue';
 import { reconcileDuration, reconcileErrors } from './metrics';
+
+export { ResourceEventType };
+export type { ResourceEvent };
 
 /** Splits a queue key `Kind/namespace/name` (namespace empty for cluster-scoped). */
 export function parseKey(key: string): { kind: string; namespace: string; name: string } {
@@ -15,25 +29,36 @@ export function parseKey(key: string): { kind: string; namespace: string; name: 
   return { kind, namespace, name: rest.join('/') };
 }
 
+/** The collection path of a resource type: `/apis/<group>/<version>[/namespaces/<ns>]/<plural>`. */
+export function collectionPath(group: string, version: string, plural: string, namespace?: string): string {
+  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+  return namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${plural}` : `${base}/${plural}`;
+}
+
 /**
- * Waits until a watch of `path` can be opened. A freshly established CRD answers 429 while its watch
- * cache initialises, and `@dot-i/k8s-operator` exits the process on any watch error, so the first
- * watch is only handed to it once a short probe watch succeeds (retried with backoff, up to 2 min).
- * @throws the last KubeApiError when the resource stays unwatchable.
+ * Converts a {@link WatchLoop} event to the `ResourceEvent` shape the operators' handlers take
+ * (`meta.id` is `<plural>.<apiVersion>` as `@dot-i/k8s-operator` builds it).
  */
-export async function waitUntilWatchable(client: KubeClient, path: string, log: Logger): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
-    try {
-      const abort = new AbortController();
-      await client.watch(path, { timeoutSeconds: 1, limit: 1 }, () => abort.abort(), abort.signal);
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      log.debug(`Watch of ${path} not ready yet (${(err as Error).message}); retrying.`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+export function toResourceEvent(plural: string, e: WatchLoopEvent): ResourceEvent {
+  const o = e.object;
+  const type =
+    e.type === 'DELETED'
+      ? ResourceEventType.Deleted
+      : e.type === 'MODIFIED'
+        ? ResourceEventType.Modified
+        : ResourceEventType.Added;
+  return {
+    type,
+    meta: {
+      id: `${plural}.${o.apiVersion}`,
+      name: o.metadata.name ?? '',
+      namespace: o.metadata.namespace,
+      resourceVersion: o.metadata.resourceVersion ?? '',
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+    },
+    object: o as unknown as KubernetesObject,
+  };
 }
 
 /** Options of a {@link QueuedOperator}. */
@@ -42,25 +67,28 @@ export interface QueuedOperatorOptions {
   name: string;
   /** Keys reconciled at once. */
   concurrency: number;
+  /** Client of the watches (reads only); default: one on the default kubeconfig chain, as kubectl. */
+  client?: KubeClient;
 }
 
 /** An operator whose watch handlers enqueue keys and whose work runs in a {@link KeyedWorkQueue}. */
-export abstract class QueuedOperator extends Operator {
+export abstract class QueuedOperator {
   protected readonly queue: KeyedWorkQueue;
+  private readonly loops: WatchLoop[] = [];
+  private watchClient?: KubeClient;
 
   constructor(
     protected readonly log: Logger,
     protected readonly options: QueuedOperatorOptions,
   ) {
-    super({
-      debug: (m) => log.debug(m),
-      info: (m) => log.info(m),
-      warn: (m) => log.warn(m),
-      error: (m) => log.error(m),
-    });
     this.queue = new KeyedWorkQueue((key) => this.timed(key), {
       concurrency: options.concurrency,
       onError: (key, err, retryInMs) => {
+        if (err instanceof LeadershipLostError) {
+          // Not retryable: the fence has already reported the loss and the process is exiting.
+          this.queue.stop();
+          return;
+        }
         reconcileErrors.inc({ operator: options.name });
         log.warn(`Reconcile of ${key} failed; retrying in ${Math.round(retryInMs / 1000)}s.`, {
           error: (err as Error).message,
@@ -69,8 +97,55 @@ export abstract class QueuedOperator extends Operator {
     });
   }
 
+  /** Starts the watches (see {@link init}); resolves once each has listed its objects once. */
+  async start(): Promise<void> {
+    await this.init();
+  }
+
+  /** Opens the operator's watches. */
+  protected abstract init(): Promise<void>;
+
   /** Reconciles one key. Throw to retry with backoff. */
   protected abstract reconcile(key: string): Promise<ReconcileResult | void>;
+
+  /**
+   * Watches a resource type with a {@link WatchLoop} and calls `onEvent` for each listed object and
+   * each change; resolves after the first list (retried with backoff until it succeeds: a CRD not
+   * yet established or an API server not yet up delays the start, it never exits the process).
+   * `onEvent` must only enqueue; a throw or rejection is logged and the loop goes on.
+   * @param group - API group ('' for core).
+   * @param namespace - one namespace only (default all).
+   */
+  protected async watchResource(
+    group: string,
+    version: string,
+    plural: string,
+    onEvent: (e: ResourceEvent) => unknown,
+    namespace?: string,
+  ): Promise<void> {
+    const path = collectionPath(group, version, plural, namespace);
+    const handlerFailed = (err: unknown) =>
+      this.log.warn(`Handling a watch event of ${path} failed.`, { error: (err as Error).message });
+    const loop = new WatchLoop(this.client(), {
+      path,
+      apiVersion: group ? `${group}/${version}` : version,
+      onEvent: (e) => {
+        const r = onEvent(toResourceEvent(plural, e));
+        if (r instanceof Promise) r.catch(handlerFailed);
+      },
+      onHandlerError: handlerFailed,
+      onError: (err, failures, retryInMs) =>
+        this.log.warn(
+          `Watch of ${path} failed (attempt ${failures}); retrying in ${(retryInMs / 1000).toFixed(1)}s.`,
+          { error: (err as Error).message },
+        ),
+      onRecovered: (failures) =>
+        this.log.info(`Watch of ${path} works again after ${failures} failed attempt(s).`),
+    });
+    this.loops.push(loop);
+    await loop.start();
+    this.log.info(`Watching ${path}.`);
+  }
 
   /**
    * Watches a resource type and enqueues `Kind/namespace/name` for each event that `relevant` accepts
@@ -83,21 +158,22 @@ export abstract class QueuedOperator extends Operator {
     kind: string,
     relevant: (e: ResourceEvent) => boolean = () => true,
   ): Promise<void> {
-    await waitUntilWatchable(
-      new KubeClient(this.kubeConfig),
-      group ? `/apis/${group}/${version}/${plural}` : `/api/${version}/${plural}`,
-      this.log,
-    );
-    await this.watchResource(group, version, plural, async (e) => {
+    await this.watchResource(group, version, plural, (e) => {
       const key = `${kind}/${e.meta.namespace ?? ''}/${e.meta.name}`;
       if (e.type === ResourceEventType.Deleted) this.queue.forget(key);
       if (relevant(e)) this.queue.add(key);
     });
   }
 
-  override stop(): void {
+  /** Stops the watches and the queue (running reconciles finish on their own). */
+  stop(): void {
     this.queue.stop();
-    super.stop();
+    this.loops.forEach((l) => l.stop());
+  }
+
+  private client(): KubeClient {
+    this.watchClient ??= this.options.client ?? new KubeClient(loadKubeConfig());
+    return this.watchClient;
   }
 
   private async timed(key: string): Promise<ReconcileResult | void> {

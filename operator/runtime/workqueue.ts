@@ -1,9 +1,9 @@
 /**
  * capstan's keyed work queue, the heart of every operator.
  *
- * `@dot-i/k8s-operator` delivers all watch events of a process through one sequential queue, swallows
- * handler errors and replays ADDED for every object when a watch restarts. So watch handlers only
- * `add(key)` and return; this queue does the work, as client-go's rate-limited workqueue does:
+ * Watch handlers (runtime/operator.ts) run on the event loop for every event, and a re-list reports
+ * every object again. So they only `add(key)` and return; this queue does the work, as client-go's
+ * rate-limited workqueue does:
  * - a key queued twice before it runs is run once (dedupe);
  * - one key never runs twice at once: an `add` while it runs marks it dirty and it runs again after;
  * - up to `concurrency` keys run at once;
