@@ -67,13 +67,12 @@ export class Informer {
         kind: this.rt.kind,
         labelSelector: this.labelSelector,
         onEvent: (e) => this.handle(e),
+        onListed: () => (this.synced = true),
         onError: (err) => this.opts.onError?.(err),
         onHandlerError: (err) => this.opts.onError?.(err),
       });
       this.loop = loop;
-      this.ready = loop.start(true).then(() => {
-        this.synced = true;
-      });
+      this.ready = loop.start(true);
       this.ready.catch(() => (this.ready = undefined));
     }
     return this.ready;

@@ -84,6 +84,8 @@ export interface WatchLoopOptions {
   onError?: (err: unknown, failures: number, retryInMs: number) => void;
   /** The loop works again after `failures` consecutive failures. */
   onRecovered?: (failures: number) => void;
+  /** Called synchronously after each complete (re-)list, before its watch starts. */
+  onListed?: () => void;
   /** `onEvent` threw (the event is dropped; the loop goes on). */
   onHandlerError?: (err: unknown) => void;
   /** Objects per list page (default 500). */
@@ -192,6 +194,7 @@ export class WatchLoop {
       try {
         if (!this.resourceVersion) {
           await this.list();
+          this.opts.onListed?.();
           listed();
           failFirst = undefined;
           this.recovered();
