@@ -15,6 +15,14 @@ import { ensureNamespace, installCrds, ROOT, startOperator } from './operator';
 /** The namespace capstan runs in during the tests (repository Secrets, AppProjects). */
 export const E2E_CONTROLLER_NAMESPACE = 'capstan-system';
 
+/**
+ * Render ceilings of the run's capstan, below the defaults (32 MiB, 10 000 objects) so that
+ * e2e/suites/limits.e2e.ts can pass them with a chart of a few tens of MB; every other suite renders
+ * a few KB and a handful of objects, far below either.
+ */
+const E2E_CEILING_ARGS = ['--max-manifest-bytes', '8Mi', '--max-objects', '2000'];
+
+
 async function main(): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-e2e-'));
   const cp = await startControlPlane();
@@ -27,6 +35,7 @@ async function main(): Promise<number> {
       controllerNamespace: E2E_CONTROLLER_NAMESPACE,
       logPath: path.join(dir, 'capstan.log'),
       cacheDir: path.join(dir, 'cache'),
+      args: ['--metrics-port', '0', ...E2E_CEILING_ARGS],
     });
     const suites = fs
       .readdirSync(path.join(ROOT, 'e2e', 'suites'))
@@ -53,6 +62,7 @@ async function main(): Promise<number> {
             CAPSTAN_E2E_KUBECONFIG: cp.kubeconfigPath,
             CAPSTAN_E2E_CONTROLLER_NAMESPACE: E2E_CONTROLLER_NAMESPACE,
             CAPSTAN_E2E_OPERATOR_LOG: operator?.logPath,
+            CAPSTAN_E2E_OPERATOR_PID: String(operator?.pid ?? ''),
           },
         },
       );

@@ -6,12 +6,13 @@ import { Command, Option } from 'commander';
 import os from 'node:os';
 import path from 'node:path';
 import { LogFormat } from './log';
+import { addCeilingOptions, ceilingsFromOptions, type CeilingConfig } from './common/limitsoptions';
 
 /** The operators capstan can run; `--controllers` selects a subset. */
 export const CONTROLLERS = ['application', 'externalsecret'] as const;
 
 /** The process configuration. */
-export interface Config {
+export interface Config extends CeilingConfig {
   kubeconfig?: string;
   controllers: string[];
   controllerNamespace: string;
@@ -117,6 +118,7 @@ export function parseConfig(argv: string[]): Config {
       env.CAPSTAN_STORE_RATE_LIMIT ?? '10',
     )
     .exitOverride();
+  addCeilingOptions(cmd, env);
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts<Record<string, string>>();
   const num = (name: string, v: string): number => {
@@ -143,6 +145,7 @@ export function parseConfig(argv: string[]): Config {
     cacheDir: o.cacheDir,
     helmBinary: o.helm,
     renderTimeoutMs: num('render-timeout', o.renderTimeout) * 1000,
+    ...ceilingsFromOptions(o),
     logLevel: o.logLevel,
     logFormat: o.logFormat as LogFormat,
     metricsPort: num('metrics-port', o.metricsPort),

@@ -83,7 +83,13 @@ async function main(): Promise<void> {
     stoppables.push(elector);
   }
   if (config.controllers.includes('application')) {
-    const git = new GitRepoCache({ cacheDir: config.cacheDir, log });
+    const git = new GitRepoCache({
+      cacheDir: config.cacheDir,
+      log,
+      checkoutLimits: { maxBytes: config.maxRepoBytes, maxFiles: config.maxRepoFiles },
+      idleRepoMs: config.repoCacheIdleMs,
+    });
+    stoppables.push(git.startIdleEviction());
     const repoCreds = new RepoCredentialStore(client, config.controllerNamespace, log);
     stoppables.push(repoCreds);
     const op = new ApplicationOperator(
@@ -100,6 +106,8 @@ async function main(): Promise<void> {
           refreshJitterMs: config.refreshJitterMs,
           helmBinary: config.helmBinary,
           renderTimeoutMs: config.renderTimeoutMs,
+          renderLimits: { maxBytes: config.maxManifestBytes, maxObjects: config.maxObjects },
+          renderCacheBytes: config.renderCacheBytes,
         },
       },
       log,

@@ -14,6 +14,16 @@ import { KubeObject, groupVersion } from '../kube/object';
 import { inSyncWith } from '../diff/normalize';
 import { IgnoreRule, IgnoreRuleError, hasCompareOption, rulesFor, validateIgnoreRules } from '../diff/ignore';
 import { renderSource, SourceSpec } from '../render';
+import { CeilingError } from '../render/errors';
+import { ByteLru } from '../common/bytelru';
+import {
+  CEILINGS,
+  DEFAULT_RENDER_CACHE_BYTES,
+  DEFAULT_RENDER_LIMITS,
+  RenderLimits,
+  ceilingMessage,
+  estimateBytes,
+} from '../common/limits';
 import { RepoCredentials } from '../sources/credentials';
 import { assertNoEscapingSymlinks } from '../sources/paths';
 import { ApplicationContext } from './context';
@@ -70,8 +80,18 @@ export interface ComparableApp {
   };
 }
 
-const renderCache = new Map<string, { sourceType: string; objects: KubeObject[] }>();
-const RENDER_CACHE_MAX = 500;
+/** One source's render as cached: `bytes` is its estimated size ({@link estimateBytes}). */
+interface CachedRender {
+  sourceType: string;
+  objects: KubeObject[];
+  bytes: number;
+}
+
+/**
+ * Renders by (commit, app, destination, source), bounded by estimated bytes (`--render-cache-bytes`) and by
+ * entries, least recently used out first.
+ */
+const renderCache = new ByteLru<CachedRender>({ maxBytes: DEFAULT_RENDER_CACHE_BYTES, maxEntries: 500 });
 const dryRunCache = new Map<string, boolean>();
 const DRY_RUN_CACHE_MAX = 20_000;
 
@@ -104,6 +124,7 @@ export async function compareApp(
   const revisions: string[] = [];
   const sourceTypes: string[] = [];
   const rendered: KubeObject[] = [];
+  let renderedBytes = 0;
   for (const source of sources) {
     const creds = await ctx.repoCreds.lookup(source.repoURL);
     const sha = await ctx.git.resolveRevision(
@@ -119,6 +140,8 @@ export async function compareApp(
     const out = await renderCached(ctx, app, { source, sha, creds, hard: opts.hard });
     sourceTypes.push(out.sourceType);
     rendered.push(...out.objects);
+    renderedBytes += out.bytes;
+    assertAppCeilings(renderLimits(ctx), sources.length, rendered.length, renderedBytes);
   }
   const plain: KubeObject[] = [];
   const hookObjects: Array<{ obj: KubeObject; types: HookType[] }> = [];
@@ -138,11 +161,36 @@ export async function compareApp(
   return { revisions, sourceTypes, resources, hooks, status };
 }
 
+/** The app's render ceilings from the settings (`--max-manifest-bytes`, `--max-objects`). */
+function renderLimits(ctx: ApplicationContext): RenderLimits {
+  return ctx.settings.renderLimits ?? DEFAULT_RENDER_LIMITS;
+}
+
+/**
+ * Checks the sum over an app's sources against its ceilings (each source is already bounded on its own while
+ * it renders; bytes of cached renders are estimated).
+ * @throws CeilingError naming the ceiling and its flag.
+ */
+export function assertAppCeilings(
+  limits: RenderLimits,
+  sourceCount: number,
+  objects: number,
+  bytes: number,
+): void {
+  const what = sourceCount > 1 ? `the ${sourceCount} sources of this app render` : 'this app renders';
+  if (objects > limits.maxObjects) {
+    throw new CeilingError(ceilingMessage(what, CEILINGS.objects, limits.maxObjects));
+  }
+  if (bytes > limits.maxBytes) {
+    throw new CeilingError(ceilingMessage(what, CEILINGS.manifestBytes, limits.maxBytes));
+  }
+}
+
 async function renderCached(
   ctx: ApplicationContext,
   app: ComparableApp,
   { source, sha, creds, hard }: { source: SourceSpec; sha: string; creds?: RepoCredentials; hard?: boolean },
-): Promise<{ sourceType: string; objects: KubeObject[] }> {
+): Promise<CachedRender> {
   const key = JSON.stringify([
     sha,
     app.metadata.namespace,
@@ -155,16 +203,18 @@ async function renderCached(
   const repoRoot = await ctx.git.checkout(source.repoURL, sha, creds);
   // As Argo CD: a repository with any symlink pointing outside it is refused as a whole.
   assertNoEscapingSymlinks(repoRoot, repoRoot);
-  const out = await renderSource({
+  const rendered = await renderSource({
     appName: app.metadata.name,
     namespace: app.spec.destination.namespace ?? '',
     repoRoot,
     source,
     helmBinary: ctx.settings.helmBinary,
     timeoutMs: ctx.settings.renderTimeoutMs,
+    limits: renderLimits(ctx),
   });
-  if (renderCache.size >= RENDER_CACHE_MAX) renderCache.delete(renderCache.keys().next().value as string);
-  renderCache.set(key, out);
+  const out: CachedRender = { ...rendered, bytes: estimateBytes(rendered.objects) };
+  renderCache.resize(ctx.settings.renderCacheBytes ?? DEFAULT_RENDER_CACHE_BYTES);
+  renderCache.set(key, out, out.bytes);
   return out;
 }
 

@@ -7,6 +7,7 @@ import { Discovery } from '../kube/discovery';
 import { LiveCache } from '../kube/livecache';
 import { Logger } from '../log';
 import { GitRepoCache } from '../sources/git';
+import { RenderLimits } from '../common/limits';
 import { RepoCredentialStore } from './repocreds';
 
 /** Settings of the Application operator. */
@@ -21,6 +22,13 @@ export interface ApplicationSettings {
   helmBinary: string;
   /** Timeout of one render (helm/kustomize) in ms. */
   renderTimeoutMs: number;
+  /**
+   * Rendered manifest bytes and objects per app (`--max-manifest-bytes`, `--max-objects`); default 32 MiB
+   * and 10 000. Hitting one is a ComparisonError on that app.
+   */
+  renderLimits?: RenderLimits;
+  /** Estimated bytes of cached renders (`--render-cache-bytes`), default 64 MiB. */
+  renderCacheBytes?: number;
 }
 
 /** The clients and caches a reconcile works with. */

@@ -21,7 +21,8 @@ import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';
 import { resolveInside } from '../sources/paths';
 import { resolveAppDir } from './apppath';
-import { RenderError } from './errors';
+import { CEILINGS, ceilingMessage } from '../common/limits';
+import { CeilingError, RenderError } from './errors';
 import { globMatch } from './glob';
 import { parseManifests } from './manifests';
 
@@ -35,6 +36,10 @@ export interface DirectoryOptions {
   exclude?: string;
   /** Receives a warning for each file skipped for a reason a user may want to know (dangling links). */
   logger?: Logger;
+  /** Most bytes of selected files (`--max-manifest-bytes`), checked from their sizes before any is read. */
+  maxBytes?: number;
+  /** Most objects over all files (`--max-objects`). */
+  maxObjects?: number;
 }
 
 /** A file name that may hold manifests; `.jsonnet` is recognised only to refuse it clearly. */
@@ -52,6 +57,8 @@ export const SKIP_FILE_RENDERING_MARKER = '+argocd:skip-file-rendering';
  * @throws RenderError when the app path does not exist or is not a directory, a glob is malformed, a
  *   `.jsonnet` file is selected, or a selected file does not parse (the message names the file).
  * @throws PathEscapeError when the app path or a selected symlinked file resolves outside the repository.
+ * @throws CeilingError when the selected files together are larger than `maxBytes` (nothing is read) or
+ *   hold more than `maxObjects` objects.
  */
 export async function renderDirectory(
   root: string,
@@ -61,11 +68,33 @@ export async function renderDirectory(
   const realRoot = fs.realpathSync(root);
   const dir = resolveAppDir(realRoot, appPath);
   const files = await selectFiles(realRoot, dir, opts);
+  if (opts.maxBytes !== undefined) await assertTotalSize(files, appPath, opts.maxBytes);
+  const maxObjects = opts.maxObjects ?? Infinity;
   const objects: KubeObject[] = [];
   for (const file of files) {
     objects.push(...(await readManifestFile(file, opts.logger)));
+    // Checked per file: the byte ceiling above already bounds what one file can hold.
+    if (objects.length > maxObjects) {
+      const what = `the manifest files of path "${appPath || '.'}" hold`;
+      throw new CeilingError(ceilingMessage(what, CEILINGS.objects, maxObjects));
+    }
   }
   return objects;
+}
+
+/**
+ * Refuses a selection whose files add up to more than `maxBytes`, from their sizes alone, so that a huge
+ * file is never read into memory.
+ */
+async function assertTotalSize(files: SelectedFile[], appPath: string, maxBytes: number): Promise<void> {
+  let total = 0;
+  for (const file of files) {
+    total += (await fs.promises.stat(file.contentPath)).size;
+    if (total > maxBytes) {
+      const what = `the manifest files of path "${appPath || '.'}" hold`;
+      throw new CeilingError(ceilingMessage(what, CEILINGS.manifestBytes, maxBytes));
+    }
+  }
 }
 
 /** A file chosen for reading. */

@@ -21,3 +21,11 @@ export class RenderError extends Error {
     this.retryable = options.retryable ?? false;
   }
 }
+
+/**
+ * Rendering hit a resource ceiling (`--max-manifest-bytes`, `--max-objects`): terminal for the input, and
+ * never mistaken for a file that merely is not a manifest. The message names the ceiling and its flag.
+ */
+export class CeilingError extends RenderError {
+  override name = 'CeilingError';
+}

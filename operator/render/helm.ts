@@ -26,6 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { RenderLimits } from '../common/limits';
 import type { KubeObject } from '../kube/object';
 import { assertNoEscapingSymlinks, resolveInside } from '../sources/paths';
 import { resolveAppDir } from './apppath';
@@ -101,6 +102,8 @@ export interface HelmRenderRequest {
   kubeVersion?: string;
   /** The cluster's API versions (`apps/v1`, `example.com/v1/Widget`), for `--api-versions`. */
   apiVersions?: string[];
+  /** Output ceilings (`--max-manifest-bytes`, `--max-objects`); absent: 32 MiB of output, objects unbounded. */
+  limits?: RenderLimits;
 }
 
 /** Value file URL schemes passed to helm as they are (Argo CD's default `helm.valuesFileSchemes`). */
@@ -135,7 +138,9 @@ export async function renderHelm(req: HelmRenderRequest): Promise<KubeObject[]> 
       const copy = await vendorLocalDependencies(realRoot, chartDir, missing, work, helm);
       stdout = await helm(args, copy, 'helm template');
     }
-    return parseManifests(stdout, `helm template of "${req.chartPath || '.'}"`);
+    return parseManifests(stdout, `helm template of "${req.chartPath || '.'}"`, {
+      maxObjects: req.limits?.maxObjects,
+    });
   } finally {
     await fs.promises.rm(work, { recursive: true, force: true });
   }
@@ -149,7 +154,8 @@ function helmRunner(req: HelmRenderRequest, work: string): HelmRunner {
   const binary = req.helmBinary ?? process.env.HELM_BINARY ?? 'helm';
   const env = helmEnv(work);
   const timeoutMs = req.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-  return (args, cwd, what) => runTool({ binary, args, cwd, env, timeoutMs, what });
+  const maxOutputBytes = req.limits?.maxBytes;
+  return (args, cwd, what) => runTool({ binary, args, cwd, env, timeoutMs, what, maxOutputBytes });
 }
 
 /**

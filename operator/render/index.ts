@@ -25,6 +25,7 @@
  * Errors: `RenderError` (terminal for the input unless `retryable`) and `PathEscapeError` (terminal).
  */
 import fs from 'node:fs';
+import { DEFAULT_RENDER_LIMITS, type RenderLimits } from '../common/limits';
 import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';
 import { resolveAppDir } from './apppath';
@@ -89,6 +90,11 @@ export interface RenderRequest {
   apiVersions?: string[];
   /** Receives warnings about skipped files. */
   logger?: Logger;
+  /**
+   * Output ceilings of this source (`--max-manifest-bytes`, `--max-objects`): tool output past `maxBytes`
+   * kills the tool, a Directory source's files are sized before they are read; default 32 MiB and 10 000.
+   */
+  limits?: RenderLimits;
 }
 
 /** What a source rendered to. */
@@ -136,6 +142,7 @@ function renderAs(sourceType: SourceType, req: RenderRequest, appPath: string): 
         timeoutMs: req.timeoutMs,
         kubeVersion: req.kubeVersion,
         apiVersions: req.apiVersions,
+        limits: req.limits ?? DEFAULT_RENDER_LIMITS,
       });
     case 'Kustomize':
       return renderKustomize({
@@ -144,10 +151,17 @@ function renderAs(sourceType: SourceType, req: RenderRequest, appPath: string): 
         kustomize: req.source.kustomize,
         kubectlBinary: req.kubectlBinary,
         timeoutMs: req.timeoutMs,
+        limits: req.limits ?? DEFAULT_RENDER_LIMITS,
       });
     case 'Directory': {
       const dir = req.source.directory ?? {};
-      return renderDirectory(req.repoRoot, appPath, { ...pick(dir), logger: req.logger });
+      const limits = req.limits ?? DEFAULT_RENDER_LIMITS;
+      return renderDirectory(req.repoRoot, appPath, {
+        ...pick(dir),
+        logger: req.logger,
+        maxBytes: limits.maxBytes,
+        maxObjects: limits.maxObjects,
+      });
     }
   }
 }

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { RenderLimits } from '../common/limits';
 import type { KubeObject } from '../kube/object';
 import { assertNoEscapingSymlinks } from '../sources/paths';
 import { resolveAppDir } from './apppath';
@@ -25,6 +26,8 @@ export interface KustomizeRenderRequest {
   kubectlBinary?: string;
   /** Time the build may take, in milliseconds; default 90 000. */
   timeoutMs?: number;
+  /** Output ceilings (`--max-manifest-bytes`, `--max-objects`); absent: 32 MiB of output, objects unbounded. */
+  limits?: RenderLimits;
 }
 
 /**
@@ -54,8 +57,11 @@ export async function renderKustomize(req: KustomizeRenderRequest): Promise<Kube
       env: kustomizeEnv(work),
       timeoutMs: req.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
       what: 'kustomize build',
+      maxOutputBytes: req.limits?.maxBytes,
     });
-    return parseManifests(stdout, `kustomize build of "${req.path || '.'}"`);
+    return parseManifests(stdout, `kustomize build of "${req.path || '.'}"`, {
+      maxObjects: req.limits?.maxObjects,
+    });
   } finally {
     await fs.promises.rm(work, { recursive: true, force: true });
   }

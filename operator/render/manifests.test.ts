@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CeilingError } from './errors';
 import { RenderError, parseManifests } from './manifests';
 
 describe('parseManifests', () => {
@@ -149,4 +150,36 @@ it('reads a lone "." as a string, as go-yaml v2 does (app paths are often ".")',
   assert.equal(obj.path, '.');
   assert.equal(obj.half, 0.5);
   assert.equal(obj.float, 1.5);
+});
+
+describe('parseManifests with maxObjects (--max-objects)', () => {
+  const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
+
+  it('accepts up to maxObjects and refuses more, naming the file, the ceiling and the flag', () => {
+    const three = [cm('a'), cm('b'), cm('c')].join('---\n');
+    assert.equal(parseManifests(three, 'x.yaml', { maxObjects: 3 }).length, 3);
+    assert.throws(
+      () => parseManifests(three, 'helm template of "big"', { maxObjects: 2 }),
+      (err: unknown) => {
+        assert.ok(err instanceof CeilingError);
+        assert.equal(
+          err.message,
+          'helm template of "big" rendered more than 2 objects (the limit set by --max-objects; ' +
+            'an operator can raise it)',
+        );
+        return true;
+      },
+    );
+  });
+
+  it('counts the items of a List, not the List', () => {
+    const list = `apiVersion: v1\nkind: List\nitems:\n${['a', 'b', 'c'].map((n) => `- {apiVersion: v1, kind: ConfigMap, metadata: {name: ${n}}}`).join('\n')}\n`;
+    assert.throws(() => parseManifests(list, 'list.yaml', { maxObjects: 2 }), CeilingError);
+  });
+
+  it('stops at the first document past the ceiling: later documents are not even checked', () => {
+    const text = [cm('a'), cm('b'), 'apiVersion: v1\nmetadata: {name: no-kind}\n'].join('---\n');
+    assert.throws(() => parseManifests(text, 'x.yaml', { maxObjects: 1 }), CeilingError);
+    assert.throws(() => parseManifests(text, 'x.yaml'), /document 3 has no kind/);
+  });
 });

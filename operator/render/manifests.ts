@@ -2,9 +2,19 @@
  * Manifest text to Kubernetes objects: multi-document YAML, JSON, and `List`s flattened, with the same
  * reading of scalars as kubectl and Argo CD so that capstan applies exactly what they would.
  */
-import { parseAllDocuments, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import {
+  Composer,
+  LineCounter,
+  Parser,
+  parseAllDocuments,
+  type DocumentOptions,
+  type ParseOptions,
+  type SchemaOptions,
+  type YAMLError,
+} from 'yaml';
 import type { KubeObject } from '../kube/object';
-import { RenderError } from './errors';
+import { CEILINGS, ceilingMessage } from '../common/limits';
+import { CeilingError, RenderError } from './errors';
 
 export { RenderError } from './errors';
 
@@ -50,18 +60,27 @@ export const KUBE_YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions =
  *
  * @param text - the file content.
  * @param file - the name used in error messages (a repository-relative path, or `helm template`).
+ * @param opts - `maxObjects`: the most objects accepted (`--max-objects`); parsing stops at the first
+ *   document beyond it, so a stream of a million tiny documents is not turned into a million objects first.
  * @returns the objects in document order.
  * @throws RenderError naming the file and line for a syntax error, or the file and document number
- *   (1-based) for a document that is not an object or lacks `apiVersion` or `kind`.
+ *   (1-based) for a document that is not an object or lacks `apiVersion` or `kind`; or naming the file and
+ *   `--max-objects` when it holds more objects than `maxObjects`.
  */
-export function parseManifests(text: string, file: string): KubeObject[] {
+export function parseManifests(text: string, file: string, opts: { maxObjects?: number } = {}): KubeObject[] {
   const docs = file.toLowerCase().endsWith('.json') ? parseJson(text, file) : parseYaml(text, file);
+  const max = opts.maxObjects ?? Infinity;
   const objects: KubeObject[] = [];
-  docs.forEach(({ value, source }, i) => {
-    if (value === null || value === undefined) return;
-    const where = `${file}: document ${i + 1}${source ? ` (${source})` : ''}`;
+  let i = 0;
+  for (const { value, source } of docs) {
+    i++;
+    if (value === null || value === undefined) continue;
+    const where = `${file}: document ${i}${source ? ` (${source})` : ''}`;
     objects.push(...flattenList(toKubeObject(value, where), where));
-  });
+    if (objects.length > max) {
+      throw new CeilingError(ceilingMessage(`${file} rendered`, CEILINGS.objects, max));
+    }
+  }
   return objects;
 }
 
@@ -72,23 +91,32 @@ interface ParsedDocument {
   source?: string;
 }
 
-/** Each YAML document as a plain JS value; syntax errors name the line. */
-function parseYaml(text: string, file: string): ParsedDocument[] {
-  const docs = parseAllDocuments(text, KUBE_YAML_OPTIONS);
-  // A stream that is empty or only comments yields an EmptyStream (no documents): nothing to render.
-  if (!Array.isArray(docs)) return [];
-  return docs.map((doc) => {
+/**
+ * Each YAML document as a plain JS value, composed and converted one at a time as the caller asks for it:
+ * only one document's syntax tree is alive at once (a whole stream's trees take about 40 times the text
+ * size), and a caller that stops at a ceiling does not pay for the rest. Syntax errors name the line.
+ */
+function* parseYaml(text: string, file: string): Generator<ParsedDocument> {
+  const lines = new LineCounter();
+  const composer = new Composer(KUBE_YAML_OPTIONS);
+  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) {
     const error = doc.errors[0];
     if (error) {
-      // yaml's message already ends with "at line L, column C:" and a code excerpt; keep the first line.
-      const message = firstLine(error.message).replace(/:$/, '');
-      throw new RenderError(`${file}: invalid YAML: ${message}`, { cause: error });
+      throw new RenderError(`${file}: invalid YAML: ${yamlErrorMessage(error, lines)}`, { cause: error });
     }
     // The comment belongs to the document, or (with no blank line after it) to its first node.
     const comment = doc.commentBefore ?? (doc.contents as { commentBefore?: string } | null)?.commentBefore;
     const source = /^ ?Source: (.+)$/m.exec(comment ?? '')?.[1]?.trim();
-    return { value: doc.toJS() as unknown, source };
-  });
+    yield { value: doc.toJS() as unknown, source };
+  }
+}
+
+/** A YAML error's first line with its position, as `yaml`'s pretty errors put it: `... at line L, column C`. */
+function yamlErrorMessage(error: YAMLError, lines: LineCounter): string {
+  const message = firstLine(error.message);
+  if (error.pos[0] === -1) return message;
+  const { line, col } = lines.linePos(error.pos[0]);
+  return `${message} at line ${line}, column ${col}`;
 }
 
 /** A JSON file: one object, or an array whose elements are objects. */

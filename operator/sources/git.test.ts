@@ -9,7 +9,7 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { GitError, GitRepoCache, resolveFromRefs } from './git';
+import { CheckoutCeilingError, GitError, GitRepoCache, resolveFromRefs } from './git';
 import { HttpGitServer, startHttpGit } from '../../e2e/harness/httpgit';
 
 let tmp: string;
@@ -405,5 +405,95 @@ describe('checkout', () => {
       cache.checkout(`file://${path.join(tmp, 'nothing.git')}`, shaC1),
       /failed to fetch file:/,
     );
+  });
+});
+
+describe('checkout ceilings (--max-repo-files, --max-repo-bytes)', () => {
+  // shaC2's tree: a.txt, dir/, dir/b.yaml, link.yaml, run.sh: 5 entries, 4 + 16 + 10 + 18 = 48 bytes.
+  const trees = async (cacheName: string): Promise<string[]> => {
+    const root = path.join(tmp, `cache-${cacheName}`);
+    const [repoDir] = await fs.readdir(root);
+    const list = async (sub: string) => fs.readdir(path.join(root, repoDir, sub)).catch(() => [] as string[]);
+    return [...(await list('trees')), ...(await list('tmp'))];
+  };
+
+  test('a tree with more entries than maxFiles is refused before any blob is written', async () => {
+    const cache = newCache('max-files', { checkoutLimits: { maxFiles: 4 } });
+    await assert.rejects(cache.checkout(fileURL, shaC2), (err: unknown) => {
+      assert.ok(err instanceof CheckoutCeilingError, String(err));
+      assert.ok(err instanceof GitError);
+      assert.equal(
+        err.message,
+        `the checkout of ${fileURL} at ${shaC2} has more than 4 files (the limit set by --max-repo-files; ` +
+          'an operator can raise it)',
+      );
+      return true;
+    });
+    assert.deepEqual(await trees('max-files'), [], 'nothing left on disk');
+    // The refusal is remembered: the same commit fails the same way without fetching again.
+    await assert.rejects(cache.checkout(fileURL, shaC2), /more than 4 files/);
+    assert.equal(cache.stats.fetches, 1);
+    const ok = newCache('max-files-ok', { checkoutLimits: { maxFiles: 5 } });
+    await ok.checkout(fileURL, shaC2);
+  });
+
+  test('a tree with more bytes than maxBytes is refused and nothing half-written stays', async () => {
+    const cache = newCache('max-bytes', { checkoutLimits: { maxBytes: 40 } });
+    await assert.rejects(
+      cache.checkout(fileURL, shaC2),
+      new RegExp(
+        `^CheckoutCeilingError: the checkout of .* at ${shaC2} has more than 40 B of files ` +
+          '\\(the limit set by --max-repo-bytes',
+      ),
+    );
+    assert.deepEqual(await trees('max-bytes'), [], 'nothing left on disk');
+    const ok = newCache('max-bytes-ok', { checkoutLimits: { maxBytes: 48 } });
+    await ok.checkout(fileURL, shaC2);
+  });
+});
+
+describe('idle repository eviction (--repo-cache-idle)', () => {
+  const opts = { idleRepoMs: 1000, evictGraceMs: 0 };
+
+  test('a repository unused for idleRepoMs is removed from disk and cloned again on the next use', async () => {
+    const cache = newCache('idle', opts);
+    const dir = await cache.checkout(fileURL, shaC1);
+    const repoDir = path.dirname(path.dirname(dir));
+    assert.deepEqual(await cache.evictIdle(Date.now()), [], 'just used: kept');
+    assert.deepEqual(await cache.evictIdle(Date.now() + 1500), [fileURL]);
+    await assert.rejects(fs.access(repoDir), 'bare clone and snapshots removed');
+    const again = await cache.checkout(fileURL, shaC1);
+    assert.equal(await fs.readFile(path.join(again, 'a.txt'), 'utf8'), 'one\n');
+    assert.equal(cache.stats.fetches, 2, 'cloned again');
+  });
+
+  test('a repository with an operation in flight is never removed', async () => {
+    const cache = newCache('idle-busy', opts);
+    await cache.checkout(fileURL, shaC1);
+    const pending = cache.checkout(fileURL, shaC2); // in flight while eviction runs
+    assert.deepEqual(await cache.evictIdle(Date.now() + 60_000), []);
+    const dir = await pending;
+    assert.equal(await fs.readFile(path.join(dir, 'a.txt'), 'utf8'), 'two\n');
+  });
+
+  test('repositories left on disk by an earlier process are adopted and removed one idle period later', async () => {
+    await newCache('idle-adopt').checkout(fileURL, shaC1);
+    await fs.mkdir(path.join(tmp, 'cache-idle-adopt', 'not-capstan'));
+    const cache = newCache('idle-adopt', opts);
+    const now = Date.now();
+    assert.deepEqual(await cache.evictIdle(now), [], 'adopted as used now');
+    assert.deepEqual(await cache.evictIdle(now + 1500), [fileURL]);
+    assert.deepEqual(
+      await fs.readdir(path.join(tmp, 'cache-idle-adopt')),
+      ['not-capstan'],
+      'others left alone',
+    );
+  });
+
+  test('idleRepoMs 0 keeps every repository', async () => {
+    const cache = newCache('idle-never', { idleRepoMs: 0, evictGraceMs: 0 });
+    const dir = await cache.checkout(fileURL, shaC1);
+    assert.deepEqual(await cache.evictIdle(Date.now() + 1e12), []);
+    await fs.access(dir);
   });
 });

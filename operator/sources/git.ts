@@ -6,6 +6,11 @@
  *   bare clone.
  * - Each commit is written out once as a read-only snapshot directory that every Application at that
  *   commit reads; the least recently used snapshots are evicted.
+ * - A snapshot has ceilings (`--max-repo-files`, `--max-repo-bytes`): a commit beyond one is refused with a
+ *   GitError naming the ceiling before anything renders it, and the refusal is remembered.
+ * - A repository no caller used for `idleRepoMs` (`--repo-cache-idle`) is removed from disk, bare clone and
+ *   snapshots, so that the cache holds only what Applications still use; never while an operation on it
+ *   runs or waits.
  *
  * This is the only module of capstan that imports nodegit (libgit2), so that the native binding's quirks
  * stay in one place.
@@ -28,6 +33,14 @@ import { createHash, randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import path from 'path';
 import { Logger, silentLogger } from '../log';
+import {
+  CEILINGS,
+  CheckoutLimits,
+  DEFAULT_MAX_REPO_BYTES,
+  DEFAULT_MAX_REPO_FILES,
+  DEFAULT_REPO_CACHE_IDLE_MS,
+  ceilingMessage,
+} from '../common/limits';
 import { CredentialFactory, RepoCredentials, credentialsCallback, redactURL } from './credentials';
 
 /**
@@ -40,6 +53,11 @@ export class GitError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(redactURL(message), options);
   }
+}
+
+/** A commit's tree is larger than a checkout ceiling; the message names the ceiling and its flag. */
+export class CheckoutCeilingError extends GitError {
+  override name = 'CheckoutCeilingError';
 }
 
 /** Construction options of {@link GitRepoCache}. */
@@ -58,6 +76,14 @@ export interface GitRepoCacheOptions {
   listTimeoutMs?: number;
   /** Timeout of a fetch (default 10 min: a first clone of a big repository takes a while). */
   fetchTimeoutMs?: number;
+  /** Files and bytes one snapshot may hold (default 100 000 files, 512 MiB). */
+  checkoutLimits?: Partial<CheckoutLimits>;
+  /**
+   * A repository that no `resolveRevision` or `checkout` used for this many milliseconds is removed from disk
+   * by {@link GitRepoCache.evictIdle} (default 1 hour; 0 never). Never less than `evictGraceMs`, so a path
+   * returned by `checkout` stays readable at least that long.
+   */
+  idleRepoMs?: number;
 }
 
 /** Counters of network operations since the cache was created (for metrics and tests). */
@@ -102,6 +128,12 @@ interface RepoState {
   refHints: Map<string, string>;
   /** Native operations that timed out but still run (libgit2 cannot be interrupted while blocked on I/O). */
   hanging: number;
+  /** Last time (ms) a caller started or finished using the repository. */
+  lastUsed: number;
+  /** Public operations in flight or waiting (a repository in use is never evicted). */
+  busy: number;
+  /** Commits refused for a ceiling -> the message (so a huge commit is not walked again on every refresh). */
+  refused: Map<string, string>;
 }
 
 /**
@@ -121,6 +153,10 @@ export class GitRepoCache {
   private readonly evictGraceMs: number;
   private readonly listTimeoutMs: number;
   private readonly fetchTimeoutMs: number;
+  private readonly checkoutLimits: CheckoutLimits;
+  private readonly idleRepoMs: number;
+  /** Repository directories found on disk were adopted (see {@link adoptOnDisk}). */
+  private adopted = false;
   private readonly repos = new Map<string, RepoState>();
   private readonly listingsInFlight = new Map<string, Promise<RemoteRef[]>>();
   private readonly counters: GitStats = { fetches: 0, listings: 0 };
@@ -132,6 +168,12 @@ export class GitRepoCache {
     this.evictGraceMs = opts.evictGraceMs ?? 10 * 60_000;
     this.listTimeoutMs = opts.listTimeoutMs ?? 30_000;
     this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 10 * 60_000;
+    this.checkoutLimits = {
+      maxBytes: opts.checkoutLimits?.maxBytes ?? DEFAULT_MAX_REPO_BYTES,
+      maxFiles: opts.checkoutLimits?.maxFiles ?? DEFAULT_MAX_REPO_FILES,
+    };
+    const idle = opts.idleRepoMs ?? DEFAULT_REPO_CACHE_IDLE_MS;
+    this.idleRepoMs = idle > 0 ? Math.max(idle, this.evictGraceMs) : 0;
   }
 
   /** A copy of the network operation counters. */
@@ -156,12 +198,20 @@ export class GitRepoCache {
    * @throws GitError when the remote cannot be listed (unreachable, authentication, timeout), when the
    *   revision matches nothing, or when a SHA does not exist in the repository.
    */
-  async resolveRevision(
+  resolveRevision(
     repoURL: string,
     targetRevision: string | undefined,
     creds?: RepoCredentials,
   ): Promise<string> {
     const state = this.state(repoURL);
+    return this.using(state, () => this.resolveIn(state, targetRevision, creds));
+  }
+
+  private async resolveIn(
+    state: RepoState,
+    targetRevision: string | undefined,
+    creds: RepoCredentials | undefined,
+  ): Promise<string> {
     const revision = (targetRevision ?? '').trim() || 'HEAD';
     if (FULL_SHA.test(revision)) {
       const sha = revision.toLowerCase();
@@ -195,14 +245,26 @@ export class GitRepoCache {
    *
    * @param sha - a full 40-hex commit SHA (from {@link resolveRevision}).
    * @throws GitError when `sha` is not a full SHA, when fetching fails, when the commit does not exist in
-   *   the repository, or when the tree holds an unsafe path (`..`, `.git`, a `/` in a name).
+   *   the repository, when the tree holds an unsafe path (`..`, `.git`, a `/` in a name), or when it holds
+   *   more files or bytes than the checkout ceilings (`--max-repo-files`, `--max-repo-bytes`; the message
+   *   names the flag; nothing is left on disk).
    */
-  async checkout(repoURL: string, sha: string, creds?: RepoCredentials): Promise<string> {
+  checkout(repoURL: string, sha: string, creds?: RepoCredentials): Promise<string> {
     const state = this.state(repoURL);
+    return this.using(state, () => this.checkoutIn(state, sha, creds));
+  }
+
+  private async checkoutIn(
+    state: RepoState,
+    sha: string,
+    creds: RepoCredentials | undefined,
+  ): Promise<string> {
     if (!FULL_SHA.test(sha)) {
       throw new GitError(`checkout of ${state.display} needs a full commit SHA, got "${sha}"`);
     }
     const commit = sha.toLowerCase();
+    const refused = state.refused.get(commit);
+    if (refused) throw new CheckoutCeilingError(refused);
     const dest = path.join(state.dir, 'trees', commit);
     // Fast path without the lock: a snapshot is complete once it is in trees/ (renamed atomically).
     if (state.trees?.has(commit)) {
@@ -228,7 +290,7 @@ export class GitRepoCache {
     const display = redactURL(url);
     let state = this.repos.get(display);
     if (!state) {
-      const hash = createHash('sha256').update(display).digest('hex').slice(0, 16);
+      const hash = urlHash(display);
       state = {
         url,
         display,
@@ -236,12 +298,27 @@ export class GitRepoCache {
         queue: Promise.resolve(),
         refHints: new Map(),
         hanging: 0,
+        lastUsed: Date.now(),
+        busy: 0,
+        refused: new Map(),
       };
       this.repos.set(display, state);
     }
     // Same repository, maybe other credentials embedded in the URL: the latest caller's URL is used.
     state.url = url;
     return state;
+  }
+
+  /** Runs a public operation, counting the repository as in use (never evicted) until it settles. */
+  private async using<T>(state: RepoState, fn: () => Promise<T>): Promise<T> {
+    state.busy += 1;
+    state.lastUsed = Date.now();
+    try {
+      return await fn();
+    } finally {
+      state.busy -= 1;
+      state.lastUsed = Date.now();
+    }
   }
 
   /** Runs `fn` after every earlier exclusive operation of the same URL has settled. */
@@ -435,11 +512,17 @@ export class GitRepoCache {
       await fs.mkdir(path.dirname(dest), { recursive: true });
       const commit = await repo.getCommit(sha);
       const tree = await commit.getTree();
-      const files = await writeTree(tree, tmp);
+      const files = await writeTree(
+        tree,
+        tmp,
+        this.checkoutLimits,
+        `the checkout of ${state.display} at ${sha} has`,
+      );
       await renameReplacing(tmp, dest);
       this.log.debug('wrote snapshot', { repo: state.display, sha, files, ms: Date.now() - started });
     } catch (err) {
       await removeTree(tmp).catch(() => undefined);
+      if (err instanceof CheckoutCeilingError) rememberRefusal(state, sha, err.message);
       if (err instanceof GitError) throw err;
       const message = `failed to write the tree of ${sha} of ${state.display}: ${errorMessage(err)}`;
       throw new GitError(message, { cause: err });
@@ -486,6 +569,99 @@ export class GitRepoCache {
       this.log.debug('evicted snapshot', { repo: state.display, sha });
     }
   }
+
+  /**
+   * Removes from disk every repository (bare clone and snapshots) that no caller used for `idleRepoMs`, as
+   * the clone cache's answer to Applications that moved to another repository or were deleted. A
+   * repository with an operation in flight or waiting is kept. Directories left by an earlier process are
+   * adopted on the first call and count as used at that moment, so they go one idle period later unless an
+   * Application uses them again. A later use of an evicted repository clones it again.
+   * @param now - the current time in ms (for tests).
+   * @returns the URLs (credentials removed) of the repositories removed.
+   */
+  async evictIdle(now = Date.now()): Promise<string[]> {
+    if (this.idleRepoMs <= 0) return [];
+    await this.adoptOnDisk(now);
+    const removed: string[] = [];
+    for (const state of [...this.repos.values()]) {
+      if (!this.isIdle(state, now)) continue;
+      const done = await this.exclusive(state, () => this.removeRepo(state, now));
+      if (done) removed.push(state.display);
+    }
+    return removed;
+  }
+
+  /**
+   * Runs {@link evictIdle} periodically (every quarter of `idleRepoMs`, at most every 10 minutes) until the
+   * returned handle is stopped; the timer does not keep the process alive.
+   */
+  startIdleEviction(): { stop(): void } {
+    if (this.idleRepoMs <= 0) return { stop: () => undefined };
+    const every = Math.max(1000, Math.min(this.idleRepoMs / 4, 10 * 60_000));
+    const timer = setInterval(() => {
+      this.evictIdle().catch((err: unknown) =>
+        this.log.warn('Evicting idle repositories failed.', { error: errorMessage(err) }),
+      );
+    }, every);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+
+  private isIdle(state: RepoState, now: number): boolean {
+    return state.busy === 0 && state.hanging === 0 && now - state.lastUsed >= this.idleRepoMs;
+  }
+
+  /** Removes one idle repository; runs under its lock. Returns false when it was used meanwhile. */
+  private async removeRepo(state: RepoState, now: number): Promise<boolean> {
+    if (!this.isIdle(state, now)) return false;
+    // Forget the open clone and the snapshot list first: the checkout fast path must not hand out a
+    // directory being removed, and the next operation reopens (re-clones) from scratch.
+    state.repo = undefined;
+    state.trees = undefined;
+    state.refHints.clear();
+    state.refused.clear();
+    await removeTree(state.dir);
+    // A caller that arrived during the removal holds this state and will recreate the directory: keep it.
+    if (state.busy === 0) this.repos.delete(state.display);
+    this.log.info('Removed an unused repository from the cache.', {
+      repo: state.display,
+      idleSeconds: Math.round((now - state.lastUsed) / 1000),
+    });
+    return true;
+  }
+
+  /**
+   * Registers repository directories of the cache left by an earlier process (named by the hash of the URL
+   * they record in `url`), used as of `now`. Directories that do not look like capstan's are left alone.
+   */
+  private async adoptOnDisk(now: number): Promise<void> {
+    if (this.adopted) return;
+    this.adopted = true;
+    for (const name of await fs.readdir(this.cacheDir).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{16}$/.test(name)) continue;
+      const display = (
+        await fs.readFile(path.join(this.cacheDir, name, 'url'), 'utf8').catch(() => '')
+      ).trim();
+      if (!display || this.repos.has(display) || urlHash(display) !== name) continue;
+      const state = this.state(display);
+      state.lastUsed = now;
+    }
+  }
+}
+
+/** The cache directory name of a repository: a hash of its URL without credentials. */
+function urlHash(display: string): string {
+  return createHash('sha256').update(display).digest('hex').slice(0, 16);
+}
+
+/** How many refused commits a repository remembers. */
+const MAX_REFUSALS = 64;
+
+/** Remembers that a commit was refused for a ceiling; oldest forgotten first. */
+function rememberRefusal(state: RepoState, sha: string, message: string): void {
+  state.refused.set(sha, message);
+  const oldest = state.refused.keys().next().value;
+  if (state.refused.size > MAX_REFUSALS && oldest !== undefined) state.refused.delete(oldest);
 }
 
 /** How many ref hints a repository keeps (one per commit resolved from a ref like refs/pull/N/head). */
@@ -610,24 +786,50 @@ interface PlannedEntry {
 /**
  * Writes a tree under `root` (which must not exist): directories first, then files and symlinks with a few
  * writes in flight, then directories made read-only deepest first.
+ * @param limits - ceilings: entries (files, symlinks and directories) are counted while the tree is walked,
+ *   before any blob is read; bytes are summed as blobs are read, and writing stops at the first one past it.
+ * @param what - the subject of a ceiling message: `the checkout of <url> at <sha> has`.
  * @returns the number of files and symlinks written.
+ * @throws CheckoutCeilingError when a ceiling is passed (the caller removes the partial tree).
  */
-async function writeTree(tree: NodeGit.Tree, root: string): Promise<number> {
+async function writeTree(
+  tree: NodeGit.Tree,
+  root: string,
+  limits: CheckoutLimits,
+  what: string,
+): Promise<number> {
   const dirs: string[] = [root];
   const files: PlannedEntry[] = [];
-  await planTree(tree, root, dirs, files);
+  const tooMany = (): void => {
+    if (dirs.length - 1 + files.length > limits.maxFiles) {
+      throw new CheckoutCeilingError(ceilingMessage(what, CEILINGS.repoFiles, limits.maxFiles));
+    }
+  };
+  await planTree(tree, root, dirs, files, tooMany);
   for (const d of dirs) await fs.mkdir(d);
-  await forEachLimit(files, 8, writeEntry);
+  let bytes = 0;
+  await forEachLimit(files, 8, async (file) => {
+    const blob = await file.entry.getBlob();
+    bytes += blob.rawsize();
+    if (bytes > limits.maxBytes) {
+      throw new CheckoutCeilingError(ceilingMessage(what, CEILINGS.repoBytes, limits.maxBytes));
+    }
+    await writeEntry(file, blob.content());
+  });
   for (const d of dirs.reverse()) await fs.chmod(d, 0o555);
   return files.length;
 }
 
-/** Walks a tree depth-first, collecting directories and leaf entries, and rejecting unsafe names. */
+/**
+ * Walks a tree depth-first, collecting directories and leaf entries, and rejecting unsafe names.
+ * @param check - called after each entry is collected (throws at a ceiling).
+ */
 async function planTree(
   tree: NodeGit.Tree,
   dir: string,
   dirs: string[],
   files: PlannedEntry[],
+  check: () => void,
 ): Promise<void> {
   for (const entry of tree.entries()) {
     const name = entry.name();
@@ -636,19 +838,18 @@ async function planTree(
     const mode = entry.filemode() as number;
     if (mode === MODE.TREE) {
       dirs.push(target);
-      await planTree(await entry.getTree(), target, dirs, files);
+      await planTree(await entry.getTree(), target, dirs, files, check);
     } else if (mode === MODE.GITLINK) {
       dirs.push(target); // submodule: an empty directory, as an uninitialised submodule in a clone
     } else {
       files.push({ path: target, mode, entry });
     }
+    check();
   }
 }
 
 /** Writes one blob: a symlink, an executable, or a regular file, all without write permission. */
-async function writeEntry(file: PlannedEntry): Promise<void> {
-  const blob = await file.entry.getBlob();
-  const content = blob.content();
+async function writeEntry(file: PlannedEntry, content: Buffer): Promise<void> {
   if (file.mode === MODE.LINK) {
     await fs.symlink(content.toString('utf8'), file.path);
   } else {
@@ -667,13 +868,26 @@ function assertSafeName(name: string, where: string): void {
   if (unsafe) throw new GitError(`unsafe path in repository tree: ${JSON.stringify(where || name)}`);
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight. */
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight. After a failure no new call starts, and the
+ * first error is thrown once every call in flight has settled (so the caller can clean up behind them).
+ */
 async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
+    while (!failed && next < items.length) {
+      try {
+        await fn(items[next++]);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 /** Removes a snapshot: restores write permission on its directories first (read-only dirs block rm). */
