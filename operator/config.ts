@@ -27,6 +27,8 @@ export interface Config extends CeilingConfig {
   helmBinary: string;
   /** Timeout of one render, in ms. */
   renderTimeoutMs: number;
+  /** Deadline of one jq evaluation of `ignoreDifferences[].jqPathExpressions`, in ms (`--jq-timeout`, seconds). */
+  jqTimeoutMs: number;
   logLevel: string;
   logFormat: LogFormat;
   /** Port of /healthz, /readyz and /metrics; 0 turns the server off. */
@@ -86,6 +88,11 @@ export function parseConfig(argv: string[]): Config {
       'timeout of one helm/kustomize render',
       env.CAPSTAN_RENDER_TIMEOUT ?? '90',
     )
+    .option(
+      '--jq-timeout <seconds>',
+      "deadline of one ignoreDifferences jq evaluation, as Argo CD's controller.ignore.normalizer.jq.timeout",
+      env.CAPSTAN_JQ_TIMEOUT ?? '1',
+    )
     .option('--log-level <level>', 'error, warn, info or debug', env.CAPSTAN_LOG_LEVEL ?? 'info')
     .addOption(
       new Option('--log-format <format>', 'json or text')
@@ -126,6 +133,11 @@ export function parseConfig(argv: string[]): Config {
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got "${v}"`);
     return n;
   };
+  const positive = (name: string, v: string): number => {
+    const n = num(name, v);
+    if (n === 0) throw new Error(`--${name} must be greater than 0, got "${v}"`);
+    return n;
+  };
   const controllers = o.controllers
     .split(',')
     .map((s) => s.trim())
@@ -145,6 +157,7 @@ export function parseConfig(argv: string[]): Config {
     cacheDir: o.cacheDir,
     helmBinary: o.helm,
     renderTimeoutMs: num('render-timeout', o.renderTimeout) * 1000,
+    jqTimeoutMs: positive('jq-timeout', o.jqTimeout) * 1000,
     ...ceilingsFromOptions(o),
     logLevel: o.logLevel,
     logFormat: o.logFormat as LogFormat,

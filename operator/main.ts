@@ -15,6 +15,7 @@ import { MANAGED_SELECTOR } from './application/tracking';
 import { startExternalSecretOperators } from './externalsecret';
 import { registry } from './runtime/metrics';
 import { LeaderElector } from './runtime/leader';
+import { setJqTimeout } from './diff/jqworker';
 
 interface Stoppable {
   stop(): void;
@@ -53,6 +54,7 @@ function serveHealth(config: Config, log: Logger, ready: () => boolean): http.Se
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
   const log = createLogger(config.logLevel, config.logFormat);
+  setJqTimeout(config.jqTimeoutMs);
   // @dot-i/k8s-operator loads the default kubeconfig chain: point it at ours.
   if (config.kubeconfig) process.env.KUBECONFIG = config.kubeconfig;
   const client = new KubeClient(loadKubeConfig(config.kubeconfig));

@@ -12,7 +12,14 @@ import { isNotFound } from '../kube/client';
 import { Discovery, ResourceType, UnknownKindError, resourcePath } from '../kube/discovery';
 import { KubeObject, groupVersion } from '../kube/object';
 import { inSyncWith } from '../diff/normalize';
-import { IgnoreRule, IgnoreRuleError, hasCompareOption, rulesFor, validateIgnoreRules } from '../diff/ignore';
+import {
+  IgnoreRule,
+  IgnoreRuleError,
+  hasCompareOption,
+  resolveJqPaths,
+  rulesFor,
+  validateIgnoreRules,
+} from '../diff/ignore';
 import { renderSource, SourceSpec } from '../render';
 import { CeilingError } from '../render/errors';
 import { ByteLru } from '../common/bytelru';
@@ -119,7 +126,7 @@ export async function compareApp(
   appInstance: string,
   opts: { revisionOverride?: string; hard?: boolean } = {},
 ): Promise<Comparison> {
-  validateIgnoreRules(app.spec.ignoreDifferences ?? []);
+  await validateIgnoreRules(app.spec.ignoreDifferences ?? []);
   const sources = appSources(app);
   const revisions: string[] = [];
   const sourceTypes: string[] = [];
@@ -342,7 +349,8 @@ async function diffOne(
   if (same === undefined) {
     try {
       const dry = await serverSideApply(ctx.client, rt, target, { dryRun: true });
-      same = inSyncWith(dry, live, rules);
+      // jq runs in a worker under the jq deadline (--jq-timeout): one message for both objects.
+      same = inSyncWith(dry, live, rules, await resolveJqPaths([dry, live], rules));
     } catch (err) {
       if (err instanceof IgnoreRuleError) throw err;
       // A dry-run the server refuses (invalid object, immutable field) is drift the sync will report.

@@ -4,7 +4,7 @@
  * then record the outcome, `history` (capped by `revisionHistoryLimit`) and clear a manual operation.
  */
 import { ApplicationStatus, RevisionHistory } from '../../generated/application';
-import { mergeIgnoredFromLive } from '../diff/ignore';
+import { mergeIgnoredFromLiveBounded } from '../diff/ignore';
 import { EngineOptions, executeSync } from '../sync/engine';
 import { planSync } from '../sync/plan';
 import { ResourceResult, SyncOutcome } from '../sync/sync';
@@ -177,7 +177,7 @@ function engineOptions(
     appInstance: instance,
     prunePropagationPolicy: propagationPolicy(app),
     prepare: hasSyncOption(app, 'RespectIgnoreDifferences=true')
-      ? (r) => mergeIgnoredFromLive(r.target!, r.live, app.spec.ignoreDifferences ?? [])
+      ? (r) => mergeIgnoredFromLiveBounded(r.target!, r.live, app.spec.ignoreDifferences ?? [])
       : undefined,
     createNamespace:
       hasSyncOption(app, 'CreateNamespace=true') && dest

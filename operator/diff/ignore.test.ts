@@ -569,13 +569,18 @@ describe('errors: entries that cannot be applied', () => {
     });
   }
 
-  test('validateIgnoreRules reports syntax errors before any resource is compared', () => {
-    assert.throws(
-      () => validateIgnoreRules([{ kind: 'ConfigMap', jqPathExpressions: ['.data["x"'] }]),
+  test('validateIgnoreRules reports syntax errors before any resource is compared', async () => {
+    await assert.rejects(
+      validateIgnoreRules([{ kind: 'ConfigMap', jqPathExpressions: ['.data["x"'] }]),
       /ignoreDifferences for ConfigMap: jqPathExpressions entry/,
     );
-    assert.doesNotThrow(() =>
-      validateIgnoreRules([replicas, { kind: '*', jqPathExpressions: ['.data."a.b"'] }]),
+    await validateIgnoreRules([replicas, { kind: '*', jqPathExpressions: ['.data."a.b"'] }]);
+  });
+
+  test('validateIgnoreRules finds an expression that is not a path on an empty object', async () => {
+    await assert.rejects(
+      validateIgnoreRules([{ kind: 'ConfigMap', jqPathExpressions: ['.data | tostring'] }]),
+      /jqPathExpressions entry "\.data \| tostring": tostring\/0 is not a path expression/,
     );
   });
 

@@ -23,7 +23,8 @@
 import picomatch from 'picomatch';
 import { ResourceIgnoreDifferences } from '../../generated/application';
 import { KubeObject, groupVersion } from '../kube/object';
-import { compileJqPath } from './jqpath';
+import { JqPathError, compileJqPath } from './jqpath';
+import { JqAbortError, JqJob, JqPool, JqResult, jqTimeout, sharedJqPool } from './jqworker';
 import { managedFieldsPaths } from './managedfields';
 import { Path, deletePaths, outermostPaths, parsePointer, resolveTokens, restorePath } from './paths';
 
@@ -130,17 +131,114 @@ function pointerPaths(rule: IgnoreRule, doc: KubeObject): Path[] {
   return out;
 }
 
-function jqPaths(rule: IgnoreRule, doc: KubeObject): Path[] {
+/**
+ * Where the jq path expressions' locations come from: the paths `expression` names in `doc`.
+ * @throws JqPathError when the expression is unusable (a syntax error, not a path expression).
+ */
+export type JqPathSource = (expression: string, doc: KubeObject) => Path[];
+
+/**
+ * Evaluates on the calling thread, without a deadline: for tests and tools only. The operator passes
+ * the source that {@link resolveJqPaths} returns, evaluated off the main thread with a deadline.
+ */
+export const evaluateJqHere: JqPathSource = (expression, doc) => compileJqPath(expression)(doc);
+
+function jqPaths(rule: IgnoreRule, doc: KubeObject, jq: JqPathSource): Path[] {
   const out: Path[] = [];
   for (const expression of rule.jqPathExpressions ?? []) {
     try {
-      out.push(...compileJqPath(expression)(doc));
+      out.push(...jq(expression, doc));
     } catch (err) {
       const reason = (err as { reason?: string }).reason ?? (err as Error).message;
       throw new IgnoreRuleError(rule, 'jqPathExpressions', expression, reason, { cause: err });
     }
   }
   return out;
+}
+
+/** How {@link resolveJqPaths} and {@link validateIgnoreRules} evaluate jq off the main thread. */
+export interface JqOptions {
+  /** Deadline of one evaluation in ms; default the process-wide `--jq-timeout` (1 s). */
+  timeoutMs?: number;
+  /** The worker pool; default the process-wide one. */
+  pool?: JqPool;
+}
+
+/** One evaluation to run, with the rule it belongs to (for the error message). */
+interface RuleJob {
+  rule: IgnoreRule;
+  expression: string;
+  doc: KubeObject;
+}
+
+/**
+ * Runs the jobs in one worker batch and returns them as a {@link JqPathSource} over the same objects
+ * (looked up by identity). A job that failed with an unusable expression throws its JqPathError when
+ * looked up, where {@link jqPaths} names the rule, as with synchronous evaluation.
+ * @throws IgnoreRuleError naming the rule and the expression when one passes the deadline or the
+ * worker's heap limit.
+ */
+async function runJobs(jobs: RuleJob[], opts: JqOptions): Promise<JqPathSource> {
+  const docs: KubeObject[] = [];
+  const index = new Map<KubeObject, number>();
+  const wire: JqJob[] = jobs.map((j) => {
+    let doc = index.get(j.doc);
+    if (doc === undefined) {
+      doc = docs.push(j.doc) - 1;
+      index.set(j.doc, doc);
+    }
+    return { expression: j.expression, doc };
+  });
+  let results: JqResult[];
+  try {
+    results = await (opts.pool ?? sharedJqPool()).run(docs, wire, opts.timeoutMs ?? jqTimeout());
+  } catch (err) {
+    if (!(err instanceof JqAbortError)) throw err;
+    const job = jobs[err.jobIndex];
+    throw new IgnoreRuleError(job.rule, 'jqPathExpressions', job.expression, err.reason, { cause: err });
+  }
+  const byDoc = new Map<KubeObject, Map<string, JqResult>>();
+  jobs.forEach((j, i) => {
+    const forDoc = byDoc.get(j.doc) ?? new Map<string, JqResult>();
+    forDoc.set(j.expression, results[i]);
+    byDoc.set(j.doc, forDoc);
+  });
+  return (expression, doc) => {
+    const result = byDoc.get(doc)?.get(expression);
+    // A programming error: the caller evaluated other objects or rules than it resolved.
+    if (!result)
+      throw new Error(`jq expression ${JSON.stringify(expression)} was not resolved for this object`);
+    if ('error' in result) throw new JqPathError(expression, result.error);
+    return result.paths;
+  };
+}
+
+/**
+ * Evaluates, in one message to a jq worker thread and with a deadline per evaluation (Argo CD's
+ * `controller.ignore.normalizer.jq.timeout`), every jq path expression of the rules that match each of
+ * `docs`, so that the synchronous functions here ({@link applyIgnoreRules},
+ * {@link mergeIgnoredFromLive}, `inSyncWith`) can then run without evaluating jq on the main thread.
+ * Objects without a matching jq rule cost nothing (no message is sent).
+ * @param docs - the objects that will be normalised, for example `[dryRun, live]`; `undefined`
+ * entries (a missing live object) are skipped.
+ * @param rules - all rules of the Application.
+ * @returns the paths, to pass as the `jq` argument along with the very same objects.
+ * @throws IgnoreRuleError naming the rule, the expression and the limit when an evaluation passes
+ * the deadline (or the worker's heap limit); Error when the worker cannot run.
+ */
+export async function resolveJqPaths(
+  docs: ReadonlyArray<KubeObject | undefined>,
+  rules: readonly IgnoreRule[],
+  opts: JqOptions = {},
+): Promise<JqPathSource> {
+  const jobs: RuleJob[] = [];
+  for (const doc of new Set(docs)) {
+    if (!doc) continue;
+    for (const rule of rulesFor(rules, doc)) {
+      for (const expression of rule.jqPathExpressions ?? []) jobs.push({ rule, expression, doc });
+    }
+  }
+  return runJobs(jobs, opts);
 }
 
 /**
@@ -150,12 +248,19 @@ function jqPaths(rule: IgnoreRule, doc: KubeObject): Path[] {
  * @param obj - the object to find the paths in.
  * @param rules - all rules; those not matching `obj` are skipped.
  * @param live - the live object whose managedFields decide `managedFieldsManagers` (default `obj`).
+ * @param jq - where jq paths come from: {@link resolveJqPaths}' result for `obj` in the operator;
+ * default {@link evaluateJqHere} (no deadline, tests only).
  * @throws IgnoreRuleError for a malformed pointer or an unusable jq expression.
  */
-export function ignoredPaths(obj: KubeObject, rules: readonly IgnoreRule[], live: KubeObject = obj): Path[] {
+export function ignoredPaths(
+  obj: KubeObject,
+  rules: readonly IgnoreRule[],
+  live: KubeObject = obj,
+  jq: JqPathSource = evaluateJqHere,
+): Path[] {
   const paths: Path[] = [];
   for (const rule of rulesFor(rules, obj)) {
-    paths.push(...pointerPaths(rule, obj), ...jqPaths(rule, obj));
+    paths.push(...pointerPaths(rule, obj), ...jqPaths(rule, obj, jq));
     paths.push(...managedFieldsPaths(live, rule.managedFieldsManagers ?? [], obj));
   }
   return paths;
@@ -179,6 +284,7 @@ export function ignoredPaths(obj: KubeObject, rules: readonly IgnoreRule[], live
  * `spec.ignoreDifferences`.
  * @param live - the live object whose managedFields decide `managedFieldsManagers`; default `obj`
  * itself (right for the live side; pass the live object when normalizing the desired side).
+ * @param jq - where jq paths come from (see {@link ignoredPaths}).
  * @returns the copy (a copy even when nothing is ignored).
  * @throws IgnoreRuleError for a malformed pointer or an unusable jq expression.
  */
@@ -186,9 +292,10 @@ export function applyIgnoreRules(
   obj: KubeObject,
   rules: readonly IgnoreRule[],
   live: KubeObject = obj,
+  jq: JqPathSource = evaluateJqHere,
 ): KubeObject {
   const copy = structuredClone(obj);
-  deletePaths(copy, ignoredPaths(obj, rules, live));
+  deletePaths(copy, ignoredPaths(obj, rules, live, jq));
   return copy;
 }
 
@@ -209,6 +316,7 @@ export function applyIgnoreRules(
  * @param live - the live object; undefined when the resource does not exist yet, in which case the
  * result is a plain copy of `desired`.
  * @param rules - all rules; those not matching `desired` are skipped.
+ * @param jq - where jq paths come from (see {@link ignoredPaths}); for `desired` and `live`.
  * @returns the object to apply.
  * @throws IgnoreRuleError for a malformed pointer or an unusable jq expression.
  */
@@ -216,11 +324,27 @@ export function mergeIgnoredFromLive(
   desired: KubeObject,
   live: KubeObject | undefined,
   rules: readonly IgnoreRule[],
+  jq: JqPathSource = evaluateJqHere,
 ): KubeObject {
   if (!live || rulesFor(rules, desired).length === 0) return structuredClone(desired);
-  const result = applyIgnoreRules(desired, rules, live);
-  for (const path of outermostPaths(ignoredPaths(live, rules, live))) restorePath(result, live, path);
+  const result = applyIgnoreRules(desired, rules, live, jq);
+  for (const path of outermostPaths(ignoredPaths(live, rules, live, jq))) restorePath(result, live, path);
   return result;
+}
+
+/**
+ * {@link mergeIgnoredFromLive} with the jq expressions evaluated off the main thread under the jq
+ * deadline ({@link resolveJqPaths}): what the operator runs for `RespectIgnoreDifferences=true`.
+ * @throws IgnoreRuleError as {@link mergeIgnoredFromLive}, and when an expression passes the deadline.
+ */
+export async function mergeIgnoredFromLiveBounded(
+  desired: KubeObject,
+  live: KubeObject | undefined,
+  rules: readonly IgnoreRule[],
+  opts: JqOptions = {},
+): Promise<KubeObject> {
+  if (!live || rulesFor(rules, desired).length === 0) return structuredClone(desired);
+  return mergeIgnoredFromLive(desired, live, rules, await resolveJqPaths([desired, live], rules, opts));
 }
 
 /**
@@ -247,12 +371,18 @@ export function hasCompareOption(obj: KubeObject, option: string): boolean {
 }
 
 /**
- * Checks every JSON pointer's syntax and compiles every jq expression of `rules`, so that a bad
- * entry is reported once when the Application is read, not per resource. Expressions that are
- * syntactically valid but not path expressions are found only when evaluated (on a resource).
- * @throws IgnoreRuleError for the first bad entry.
+ * Checks every JSON pointer's syntax and every jq expression of `rules`, so that a bad entry is
+ * reported once when the Application is read, not per resource: each expression is compiled (syntax)
+ * and evaluated on an empty object of the rule's kind, in a jq worker under the deadline (as
+ * {@link resolveJqPaths}), which finds most expressions that are not path expressions and every one
+ * that is slow whatever the object. Expressions that fail only on some data are found when evaluated
+ * on a resource.
+ * @param opts - the deadline and pool (default the process-wide ones).
+ * @throws IgnoreRuleError for the first bad entry (pointers and syntax first, in rule order).
  */
-export function validateIgnoreRules(rules: readonly IgnoreRule[]): void {
+export async function validateIgnoreRules(rules: readonly IgnoreRule[], opts: JqOptions = {}): Promise<void> {
+  const jobs: RuleJob[] = [];
+  const stubs = new Map<IgnoreRule, KubeObject>();
   for (const rule of rules) {
     for (const pointer of rule.jsonPointers ?? []) {
       try {
@@ -261,6 +391,19 @@ export function validateIgnoreRules(rules: readonly IgnoreRule[]): void {
         throw new IgnoreRuleError(rule, 'jsonPointers', pointer, (err as Error).message, { cause: err });
       }
     }
-    jqPaths(rule, { apiVersion: 'v1', kind: rule.kind, metadata: {} });
+    const stub: KubeObject = { apiVersion: 'v1', kind: rule.kind, metadata: {} };
+    stubs.set(rule, stub);
+    for (const expression of rule.jqPathExpressions ?? []) {
+      try {
+        compileJqPath(expression); // parsing only: linear in the text, safe on the main thread
+      } catch (err) {
+        const reason = (err as { reason?: string }).reason ?? (err as Error).message;
+        throw new IgnoreRuleError(rule, 'jqPathExpressions', expression, reason, { cause: err });
+      }
+      jobs.push({ rule, expression, doc: stub });
+    }
   }
+  if (jobs.length === 0) return;
+  const jq = await runJobs(jobs, opts);
+  for (const [rule, stub] of stubs) jqPaths(rule, stub, jq);
 }

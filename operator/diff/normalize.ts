@@ -7,7 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { KubeObject } from '../kube/object';
-import { IgnoreRule, applyIgnoreRules, rulesFor } from './ignore';
+import { IgnoreRule, JqPathSource, applyIgnoreRules, evaluateJqHere, rulesFor } from './ignore';
 
 const VOLATILE_METADATA = [
   'managedFields',
@@ -39,13 +39,20 @@ export function inSync(dryRun: KubeObject, live: KubeObject): boolean {
  * @param dryRun - the server-side dry-run of the desired object.
  * @param live - the live object.
  * @param rules - the Application's ignoreDifferences; rules for other resources are skipped.
+ * @param jq - where jq paths come from: in the operator, `resolveJqPaths([dryRun, live], rules)`
+ * (./ignore), evaluated off the main thread under the jq deadline; default evaluated here (tests).
  * @returns true when the two objects are equal apart from volatile and ignored fields.
  * @throws IgnoreRuleError (./ignore) for a malformed pointer or an unusable jq expression.
  */
-export function inSyncWith(dryRun: KubeObject, live: KubeObject, rules: readonly IgnoreRule[]): boolean {
+export function inSyncWith(
+  dryRun: KubeObject,
+  live: KubeObject,
+  rules: readonly IgnoreRule[],
+  jq: JqPathSource = evaluateJqHere,
+): boolean {
   if (rulesFor(rules, live).length === 0) return inSync(dryRun, live);
   return isDeepStrictEqual(
-    normalizeForDiff(applyIgnoreRules(dryRun, rules, live)),
-    normalizeForDiff(applyIgnoreRules(live, rules)),
+    normalizeForDiff(applyIgnoreRules(dryRun, rules, live, jq)),
+    normalizeForDiff(applyIgnoreRules(live, rules, live, jq)),
   );
 }

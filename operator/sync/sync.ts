@@ -58,7 +58,7 @@ export interface SyncOptions {
   /** The app instance applying, for `FailOnSharedResource` (another app's tracking id). */
   appInstance?: string;
   /** Rewrites a desired object before it is applied (`RespectIgnoreDifferences=true`). */
-  prepare?: (r: ManagedResource) => KubeObject;
+  prepare?: (r: ManagedResource) => KubeObject | Promise<KubeObject>;
 }
 
 /** All sync options in force for one resource: the app's plus the resource's annotation. */
@@ -148,7 +148,7 @@ export async function applyOne(
     );
   }
   try {
-    const desired = opts.prepare ? opts.prepare(r) : target;
+    const desired = opts.prepare ? await opts.prepare(r) : target;
     if (options.has('Replace=true'))
       await replaceObject(deps, rt, desired, r.live, options.has('Force=true'));
     else
