@@ -92,9 +92,13 @@ export function timeoutReason(timeoutMs: number): string {
  * registers tsx's require hook first; the compiled operator (dist/) loads plain JavaScript.
  */
 const THREAD_FILE = path.join(__dirname, `jqthread${path.extname(__filename)}`);
-const BOOTSTRAP =
-  (path.extname(__filename) === '.ts' ? "require('tsx/cjs');\n" : '') +
-  "require(require('node:worker_threads').workerData.file);\n";
+/** tsx's require hook, resolved here so that the worker finds it whatever the working directory. */
+const TSX_HOOK = path.extname(__filename) === '.ts' ? require.resolve('tsx/cjs') : undefined;
+const BOOTSTRAP = [
+  "const { workerData } = require('node:worker_threads');",
+  'if (workerData.hook) require(workerData.hook);',
+  'require(workerData.file);',
+].join('\n');
 
 interface Pending {
   batch: JqBatch;
@@ -169,7 +173,7 @@ export class JqPool {
     const progress = new SharedArrayBuffer(16);
     const worker = new Worker(BOOTSTRAP, {
       eval: true,
-      workerData: { file: THREAD_FILE, progress },
+      workerData: { file: THREAD_FILE, hook: TSX_HOOK, progress },
       resourceLimits: { maxOldGenerationSizeMb: JQ_WORKER_HEAP_MB },
     });
     const slot: Slot = { worker, progress: new BigInt64Array(progress), ready: false };
