@@ -33,6 +33,8 @@ import {
 } from '../common/limits';
 import { RepoCredentials } from '../sources/credentials';
 import { assertNoEscapingSymlinks } from '../sources/paths';
+import { RepoURLError } from '../sources/repourl';
+import { kustomizeRemotePolicy, repoURLProblems } from './remotes';
 import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from './tracking';
 import { classifyHook, HookType } from '../sync/hooks';
@@ -115,8 +117,9 @@ export function appSources(app: ComparableApp): SourceSpec[] {
 /**
  * Compares an app's desired state with the live state.
  * @param appInstance - the app instance name used in tracking ids.
- * @param revisionOverride - a revision to compare at instead of each source's targetRevision (a sync
- *   operation's `revision`).
+ * @param opts.revisionOverride - a revision to compare at instead of each source's targetRevision (a
+ *   sync operation's `revision`); `revisionOverrides` gives one per source (a multi-source operation
+ *   resumed at the revisions it started with) and wins over it.
  * @throws GitError, RenderError, PathEscapeError, KubeApiError: the caller reports a ComparisonError
  *   and changes nothing in the cluster.
  */
@@ -124,9 +127,12 @@ export async function compareApp(
   ctx: ApplicationContext,
   app: ComparableApp,
   appInstance: string,
-  opts: { revisionOverride?: string; hard?: boolean } = {},
+  opts: { revisionOverride?: string; revisionOverrides?: string[]; hard?: boolean } = {},
 ): Promise<Comparison> {
   await validateIgnoreRules(app.spec.ignoreDifferences ?? []);
+  // Reconcile reports these as InvalidSpecError first; checked here too for every other caller (syncs).
+  const badRepos = repoURLProblems(app, ctx.settings);
+  if (badRepos.length) throw new RepoURLError(badRepos.join('; '));
   const sources = appSources(app);
   const revisions: string[] = [];
   const sourceTypes: string[] = [];
@@ -136,7 +142,7 @@ export async function compareApp(
     const creds = await ctx.repoCreds.lookup(source.repoURL);
     const sha = await ctx.git.resolveRevision(
       source.repoURL,
-      opts.revisionOverride ?? source.targetRevision,
+      opts.revisionOverrides?.[revisions.length] ?? opts.revisionOverride ?? source.targetRevision,
       creds,
     );
     revisions.push(sha);
@@ -217,6 +223,8 @@ async function renderCached(
     source,
     helmBinary: ctx.settings.helmBinary,
     timeoutMs: ctx.settings.renderTimeoutMs,
+    helmValuesFileSchemes: ctx.settings.helmValuesFileSchemes,
+    kustomizeRemote: kustomizeRemotePolicy(ctx, app),
     limits: renderLimits(ctx),
   });
   const out: CachedRender = { ...rendered, bytes: estimateBytes(rendered.objects) };

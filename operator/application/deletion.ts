@@ -12,7 +12,7 @@ import { isNotFound } from '../kube/client';
 import { KubeObject } from '../kube/object';
 import { ReconcileResult } from '../runtime/workqueue';
 import { SYNC_OPTIONS_ANNOTATION } from '../sync/annotations';
-import { executeSync } from '../sync/engine';
+import { runToCompletion } from '../sync/engine';
 import { SyncTask } from '../sync/plan';
 import { syncWave } from '../sync/waves';
 import { App, RESOURCES_FINALIZER, setFinalizers } from './api';
@@ -100,10 +100,10 @@ async function runPostDeleteHooks(ctx: ApplicationContext, app: App): Promise<vo
       hookType: 'PostDelete',
     }));
   if (!tasks.length) return;
-  const outcome = await executeSync(
+  const outcome = await runToCompletion(
     ctx,
     tasks.sort((a, b) => a.wave - b.wave),
-    { prune: false },
+    { prune: false, operationId: `${app.metadata.uid ?? appKey(app)}/post-delete` },
   );
   ctx.log.info(`PostDelete hooks ${outcome.phase.toLowerCase()}: ${outcome.message}`, { app: appKey(app) });
   if (outcome.phase !== 'Succeeded') throw new Error(`PostDelete hooks failed: ${outcome.message}`);

@@ -1,11 +1,25 @@
 /**
- * One sync operation of an Application, as Argo CD's `operation` / `operationState`: plan the tasks
- * (phases, waves, hooks, prunes), run them with the sync engine while `operationState` shows progress,
- * then record the outcome, `history` (capped by `revisionHistoryLimit`) and clear a manual operation.
+ * One sync operation of an Application, as Argo CD's `operation` / `operationState`, driven one step
+ * per reconcile (the engine is a state machine, see ../sync/engine.ts):
+ *
+ *   start   a manual request (the top-level `operation` field) or an automated sync decision becomes
+ *           a fresh `operationState` (phase Running, the operation, the resolved revision(s) and
+ *           source(s) in `syncResult`), written in one status write before anything is applied;
+ *   step    each reconcile recomputes the plan at the operation's revision and lets the engine advance
+ *           it; progress (the result lines) is written to `operationState.syncResult.resources`;
+ *   finish  the manual `operation` field is cleared, then ONE status write records the outcome and
+ *           `history` (capped by `revisionHistoryLimit`). Until that write succeeds the state stays
+ *           Running, so a crash or an API failure at any point is resumed by the next reconcile (of
+ *           this process or the next one) and never leaves an operation Running forever.
+ *
+ * Status is written as a JSON merge patch, in which an absent key keeps its old value: every write of
+ * `operationState` therefore sets the keys it does not use to null ({@link operationStatePatch}), so a
+ * new operation never shows the previous one's `finishedAt`, `retryCount` or revision.
  */
-import { ApplicationStatus, RevisionHistory } from '../../generated/application';
+import { isDeepStrictEqual } from 'node:util';
+import { Operation, OperationState, RevisionHistory } from '../../generated/application';
 import { mergeIgnoredFromLiveBounded } from '../diff/ignore';
-import { EngineOptions, executeSync } from '../sync/engine';
+import { EngineOptions, StepResult, stepSync } from '../sync/engine';
 import { planSync } from '../sync/plan';
 import { ResourceResult, SyncOutcome } from '../sync/sync';
 import { App, patchApp, patchAppStatus } from './api';
@@ -13,21 +27,244 @@ import { recordEvent } from '../kube/events';
 import { SyncRequest } from './autosync';
 import { Comparison, ManagedResource, compareApp } from './compare';
 import { ApplicationContext } from './context';
+import { replacingPatch } from '../common/mergepatch';
 
 const key = (app: App): string => `${app.metadata.namespace}/${app.metadata.name}`;
 
+/** The message of an operation whose tasks are being run (Argo CD's wording). */
+export const RUNNING_MESSAGE = 'one or more tasks are running';
+
 /** The sync request of the top-level `operation.sync` field (a manual sync or a rollback). */
 export function manualRequest(app: App): SyncRequest {
-  const op = app.operation?.sync ?? {};
+  return requestOf(app.operation ?? {}, true);
+}
+
+/** The request an operation carries (`operation` or `operationState.operation`). */
+function requestOf(op: Operation, manual: boolean): SyncRequest {
+  const sync = op.sync ?? {};
   return {
-    manual: true,
-    revision: op.revision,
-    source: op.source,
-    prune: op.prune ?? false,
-    dryRun: op.dryRun ?? false,
-    resources: op.resources,
-    initiatedBy: app.operation?.initiatedBy ?? { username: 'unknown' },
+    manual,
+    revision: sync.revision,
+    source: sync.source,
+    prune: sync.prune ?? false,
+    dryRun: sync.dryRun ?? false,
+    resources: sync.resources,
+    initiatedBy: op.initiatedBy ?? { username: 'unknown' },
   };
+}
+
+/** The operation in progress (`operationState.phase` Running), or undefined. */
+export function runningOperation(app: App): OperationState | undefined {
+  const state = app.status?.operationState;
+  return state?.phase === 'Running' ? state : undefined;
+}
+
+/**
+ * The `operationState` as a merge patch over the one the app's status holds: every key of the old
+ * state that the new one lacks (at any depth) is set to null, so that nothing of an earlier operation
+ * (`finishedAt`, `retryCount`, a revision, an initiator) survives the patch.
+ * @param prev - the operation state the status holds now, if any.
+ * @param state - the complete new operation state.
+ * @returns the value to send as `status.operationState` in a JSON merge patch.
+ */
+export function operationStatePatch(prev: OperationState | undefined, state: OperationState): unknown {
+  return replacingPatch(prev, state);
+}
+
+/** Writes an operation state (and optionally history) in one status patch. */
+async function writeOperationState(
+  ctx: ApplicationContext,
+  app: App,
+  state: OperationState,
+  history?: RevisionHistory[],
+): Promise<void> {
+  await patchAppStatus(ctx.client, app, {
+    operationState: operationStatePatch(app.status?.operationState, state),
+    ...(history ? { history } : {}),
+  });
+  // Later writes of this reconcile read the app's status: keep it current.
+  app.status = { ...app.status, operationState: state, ...(history ? { history } : {}) };
+}
+
+/**
+ * Starts an operation: resolves what it syncs, writes the fresh Running state (one write), records
+ * the OperationStarted event.
+ * @returns the Running state; or a Failed one (already written) when the target cannot be resolved,
+ *   for example a rollback while automated sync is on.
+ */
+export async function startOperation(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+  req: SyncRequest,
+): Promise<OperationState> {
+  const startedAt = new Date().toISOString();
+  const operation: Operation =
+    req.manual && app.operation
+      ? app.operation
+      : {
+          sync: {
+            revision: cmp.revisions[0],
+            prune: req.prune,
+            syncOptions: app.spec.syncPolicy?.syncOptions,
+          },
+          initiatedBy: req.initiatedBy,
+        };
+  const base: OperationState = {
+    operation,
+    phase: 'Running',
+    message: RUNNING_MESSAGE,
+    startedAt,
+    ...(req.retryCount ? { retryCount: req.retryCount } : {}),
+  };
+  let target: Comparison;
+  try {
+    target = await syncTarget(ctx, app, instance, cmp, req);
+  } catch (err) {
+    const failed: OperationState = {
+      ...base,
+      phase: 'Failed',
+      message: (err as Error).message,
+      finishedAt: new Date().toISOString(),
+      syncResult: { resources: [], ...deployed(app, req, cmp.revisions) },
+    };
+    if (req.manual) await patchApp(ctx.client, app, { operation: null });
+    await writeOperationState(ctx, app, failed);
+    await completedEvent(ctx, app, failed);
+    return failed;
+  }
+  const state: OperationState = {
+    ...base,
+    syncResult: { resources: [], ...deployed(app, req, target.revisions) },
+  };
+  await writeOperationState(ctx, app, state);
+  const who = req.initiatedBy.automated
+    ? 'automated sync'
+    : `sync by ${req.initiatedBy.username ?? 'unknown'}`;
+  await recordEvent(ctx.client, ctx.log, subject(app), {
+    type: 'Normal',
+    reason: 'OperationStarted',
+    message: `Initiated ${who} to ${target.revisions[0]}`,
+  });
+  return state;
+}
+
+/**
+ * Advances the Running operation `state` by one engine step, writes its progress, and finishes it
+ * when the engine is done.
+ * @returns the state after the step (Running, or the final Succeeded/Failed one, already written)
+ *   and, while Running, when to look again (ms).
+ * @throws on transient failures (git, API): the state stays Running and the next reconcile resumes.
+ */
+export async function advanceOperation(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+  state: OperationState,
+): Promise<{ state: OperationState; requeueAfterMs?: number }> {
+  const req = requestOf(state.operation, !state.operation.initiatedBy?.automated);
+  const step = await stepOnce(ctx, app, instance, cmp, state, req);
+  if (step.state === 'Running') {
+    const next: OperationState = {
+      ...state,
+      message: step.message,
+      syncResult: { ...state.syncResult, resources: step.results },
+    };
+    await writeOperationState(ctx, app, next);
+    return { state: next, requeueAfterMs: step.requeueAfterMs };
+  }
+  return { state: await finishOperation(ctx, app, state, req, step.outcome) };
+}
+
+/** One engine step at the operation's revision(s) and source(s). */
+async function stepOnce(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+  state: OperationState,
+  req: SyncRequest,
+): Promise<StepResult> {
+  if (req.dryRun) {
+    return {
+      state: 'Done',
+      outcome: { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] },
+    };
+  }
+  const target = await operationTarget(ctx, app, instance, cmp, state, req);
+  const results = (state.syncResult?.resources ?? []) as ResourceResult[];
+  // A SyncFail line means the operation already failed and runs its SyncFail hooks.
+  const failure = results.some((r) => r.syncPhase === 'SyncFail')
+    ? (state.message ?? 'sync failed')
+    : undefined;
+  const progress = (lines: ResourceResult[]) =>
+    writeOperationState(ctx, app, {
+      ...state,
+      syncResult: { ...state.syncResult, resources: lines },
+    });
+  return stepSync(
+    ctx,
+    planFor(app, target, req),
+    { results, failure },
+    engineOptions(app, instance, state, req, progress),
+  );
+}
+
+/**
+ * Ends an operation: clears a manual `operation` field (only the one this operation ran), then writes
+ * the outcome and history in one status write, then records the OperationCompleted event.
+ */
+async function finishOperation(
+  ctx: ApplicationContext,
+  app: App,
+  state: OperationState,
+  req: SyncRequest,
+  outcome: SyncOutcome,
+): Promise<OperationState> {
+  const finishedAt = new Date().toISOString();
+  ctx.log.info(`Sync ${outcome.phase.toLowerCase()}: ${outcome.message}`, {
+    app: key(app),
+    revision: state.syncResult?.revision ?? state.syncResult?.revisions?.[0],
+  });
+  // Cleared first: if the result write then fails, the state is still Running and is resumed (its
+  // waves are all done, so resuming only finishes it); the request is never run twice.
+  if (req.manual && app.operation && sameOperation(app.operation, state.operation)) {
+    await patchApp(ctx.client, app, { operation: null });
+  }
+  const final: OperationState = {
+    ...state,
+    phase: outcome.phase,
+    message: outcome.message,
+    finishedAt,
+    syncResult: { ...state.syncResult, resources: outcome.resources },
+  };
+  const history =
+    outcome.phase === 'Succeeded' && !req.dryRun ? appendHistory(app, state, finishedAt) : undefined;
+  await writeOperationState(ctx, app, final, history);
+  await completedEvent(ctx, app, final);
+  return final;
+}
+
+/** True when the `operation` field is the request an operation state was started from. */
+function sameOperation(a: Operation, b: Operation): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+}
+
+function subject(app: App) {
+  return { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: app.metadata };
+}
+
+/** As Argo CD: OperationCompleted, Normal when it succeeded, Warning when it did not. */
+async function completedEvent(ctx: ApplicationContext, app: App, state: OperationState): Promise<void> {
+  const revision = state.syncResult?.revision ?? state.syncResult?.revisions?.[0] ?? '';
+  const ok = state.phase === 'Succeeded';
+  await recordEvent(ctx.client, ctx.log, subject(app), {
+    type: ok ? 'Normal' : 'Warning',
+    reason: 'OperationCompleted',
+    message: `Sync operation to ${revision} ${ok ? 'succeeded' : `failed: ${state.message ?? ''}`}`,
+  });
 }
 
 /** `PrunePropagationPolicy=foreground|background|orphan` (Argo CD; default foreground). */
@@ -54,85 +291,9 @@ function selected(resources: ManagedResource[], filter: SyncRequest['resources']
   );
 }
 
-/** Runs one sync operation and returns the status fields it changes (operationState, history). */
-export async function runSyncOperation(
-  ctx: ApplicationContext,
-  app: App,
-  instance: string,
-  cmp: Comparison,
-  req: SyncRequest,
-): Promise<ApplicationStatus> {
-  const startedAt = new Date().toISOString();
-  const operation = {
-    sync: {
-      revision: req.revision ?? cmp.revisions[0],
-      prune: req.prune,
-      syncOptions: app.spec.syncPolicy?.syncOptions,
-    },
-    initiatedBy: req.initiatedBy,
-  };
-  const running = (resources?: ResourceResult[]) =>
-    patchAppStatus(ctx.client, app, {
-      operationState: {
-        operation,
-        phase: 'Running',
-        message: 'one or more tasks are running',
-        startedAt,
-        ...(resources ? { syncResult: { resources } } : {}),
-      },
-    });
-  await running();
-  const subject = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: app.metadata };
-  const who = req.initiatedBy.automated
-    ? 'automated sync'
-    : `sync by ${req.initiatedBy.username ?? 'unknown'}`;
-  await recordEvent(ctx.client, ctx.log, subject, {
-    type: 'Normal',
-    reason: 'OperationStarted',
-    message: `Initiated ${who} to ${operation.sync.revision}`,
-  });
-  let outcome: SyncOutcome;
-  let revisions = cmp.revisions;
-  try {
-    const target = await syncTarget(ctx, app, instance, cmp, req);
-    revisions = target.revisions;
-    outcome = req.dryRun
-      ? { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] }
-      : await executeSync(ctx, planFor(app, target, req), engineOptions(app, instance, req, running));
-  } catch (err) {
-    outcome = { phase: 'Failed', message: (err as Error).message, resources: [] };
-  }
-  const finishedAt = new Date().toISOString();
-  ctx.log.info(`Sync ${outcome.phase.toLowerCase()}: ${outcome.message}`, {
-    app: key(app),
-    revision: revisions[0],
-  });
-  // As Argo CD: OperationCompleted, Normal when it succeeded, Warning when it did not.
-  await recordEvent(ctx.client, ctx.log, subject, {
-    type: outcome.phase === 'Succeeded' ? 'Normal' : 'Warning',
-    reason: 'OperationCompleted',
-    message: `Sync operation to ${revisions[0]} ${outcome.phase === 'Succeeded' ? 'succeeded' : `failed: ${outcome.message}`}`,
-  });
-  const status: ApplicationStatus = {
-    operationState: {
-      operation,
-      phase: outcome.phase,
-      message: outcome.message,
-      startedAt,
-      finishedAt,
-      syncResult: { resources: outcome.resources, ...deployed(app, req, revisions) },
-      ...(req.retryCount ? { retryCount: req.retryCount } : {}),
-    },
-  };
-  if (outcome.phase === 'Succeeded' && !req.dryRun)
-    status.history = appendHistory(app, revisions, startedAt, finishedAt, req);
-  if (req.manual) await patchApp(ctx.client, app, { operation: null });
-  return status;
-}
-
 /**
- * What the operation syncs: the comparison already made, or one at the requested revision and source
- * (a rollback as `argocd app rollback` writes it: the revision and source of a history entry).
+ * What a new operation syncs: the comparison already made, or one at the requested revision and
+ * source (a rollback as `argocd app rollback` writes it: the revision and source of a history entry).
  * @throws when a rollback is asked while automated sync is on (Argo CD refuses it: automated sync
  *   would undo it at once).
  */
@@ -144,16 +305,36 @@ async function syncTarget(
   req: SyncRequest,
 ): Promise<Comparison> {
   if (!req.revision && !req.source) return cmp;
-  const syncApp = req.source
-    ? { ...app, spec: { ...app.spec, source: req.source, sources: undefined } }
-    : app;
-  const target = await compareApp(ctx, syncApp, instance, { revisionOverride: req.revision });
+  const target = await compareApp(ctx, withSource(app, req), instance, { revisionOverride: req.revision });
   const automated = app.spec.syncPolicy?.automated;
   const rollback = target.revisions[0] !== cmp.revisions[0] || !!req.source;
   if (req.manual && automated && automated.enabled !== false && rollback) {
     throw new Error('rollback cannot be initiated when auto-sync is enabled');
   }
   return target;
+}
+
+/** The app with a rollback's source in place of its own. */
+function withSource(app: App, req: SyncRequest): App {
+  return req.source ? { ...app, spec: { ...app.spec, source: req.source, sources: undefined } } : app;
+}
+
+/**
+ * What a running operation syncs: the revision(s) and source(s) recorded when it started, whatever
+ * git's branch says now (as Argo CD, an operation finishes at the revision it started with).
+ */
+async function operationTarget(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+  state: OperationState,
+  req: SyncRequest,
+): Promise<Comparison> {
+  const sr = state.syncResult ?? {};
+  const revisions = sr.revisions?.length ? sr.revisions : sr.revision ? [sr.revision] : cmp.revisions;
+  if (!req.source && isDeepStrictEqual(revisions, cmp.revisions)) return cmp;
+  return compareApp(ctx, withSource(app, req), instance, { revisionOverrides: revisions });
 }
 
 /** The task plan: a selective sync runs only the named resources and no hooks (as Argo CD). */
@@ -163,15 +344,17 @@ function planFor(app: App, target: Comparison, req: SyncRequest) {
   });
 }
 
-/** The engine's options from the app's sync policy. */
+/** The engine's options from the app's sync policy and the operation. */
 function engineOptions(
   app: App,
   instance: string,
+  state: OperationState,
   req: SyncRequest,
   onProgress: (resources: ResourceResult[]) => Promise<void>,
 ): EngineOptions {
   const dest = app.spec.destination.namespace;
   return {
+    operationId: `${app.metadata.uid ?? key(app)}/${state.startedAt}`,
     prune: req.prune,
     syncOptions: app.spec.syncPolicy?.syncOptions,
     appInstance: instance,
@@ -187,7 +370,7 @@ function engineOptions(
   };
 }
 
-/** The revision(s) and source(s) an operation deployed, as syncResult and history record them. */
+/** The revision(s) and source(s) an operation deploys, as syncResult and history record them. */
 function deployed(
   app: App,
   req: SyncRequest,
@@ -198,21 +381,18 @@ function deployed(
     : { revision: revisions[0], source: req.source ?? app.spec.source };
 }
 
-function appendHistory(
-  app: App,
-  revisions: string[],
-  startedAt: string,
-  finishedAt: string,
-  req: SyncRequest,
-): RevisionHistory[] {
+function appendHistory(app: App, state: OperationState, finishedAt: string): RevisionHistory[] {
   const history = [...(app.status?.history ?? [])];
   const id = history.reduce((max, h) => Math.max(max, Number(h.id ?? 0)), -1) + 1;
+  const sr = state.syncResult ?? {};
   history.push({
     id,
-    deployStartedAt: startedAt,
+    deployStartedAt: state.startedAt,
     deployedAt: finishedAt,
-    initiatedBy: req.initiatedBy,
-    ...deployed(app, req, revisions),
+    initiatedBy: state.operation.initiatedBy,
+    ...(sr.revisions?.length
+      ? { revisions: sr.revisions, sources: sr.sources }
+      : { revision: sr.revision, source: sr.source }),
   });
   const limit = app.spec.revisionHistoryLimit ?? 10;
   return history.slice(Math.max(0, history.length - limit));

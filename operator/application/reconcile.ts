@@ -8,7 +8,7 @@
  */
 import { ApplicationContext } from './context';
 import { comparedTo, comparisonStatus, writeStatus } from './status';
-import { manualRequest, runSyncOperation } from './operation';
+import { advanceOperation, manualRequest, runningOperation, startOperation } from './operation';
 import { AppCondition, ConditionType } from './conditions';
 import { Comparison, clearRenderCache, compareApp } from './compare';
 import { appInstanceName, trackedBy } from './tracking';
@@ -16,10 +16,11 @@ import { App, setFinalizers, getApp, patchApp, REFRESH_ANNOTATION, SKIP_RECONCIL
 import { automatedSyncDecision, backoffStep, retryPolicy, SELF_HEAL_RESET_MS, SyncRequest } from './autosync';
 import { handleDeletion, needsPostDeleteFinalizer, POST_DELETE_FINALIZER } from './deletion';
 import { checkProject } from './project';
+import { repoURLProblems } from './remotes';
 import { destinationProblem } from './destination';
 import { validateResource } from '../validation/validate';
 import { ReconcileResult } from '../runtime/workqueue';
-import { ApplicationStatus } from '../../generated/application';
+import { OperationState } from '../../generated/application';
 
 /**
  * Reconciles the Application `namespace/name`.
@@ -50,7 +51,7 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
     ? [invalid.message]
     : destination
       ? [destination]
-      : await checkProject(ctx, app);
+      : [...repoURLProblems(app, ctx.settings), ...(await checkProject(ctx, app))];
   if (problems.length) {
     ctx.log.warn('Application spec is invalid; nothing will be applied.', {
       app: key(app),
@@ -92,29 +93,65 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   if (needsPostDeleteFinalizer(app, cmp.hooks)) {
     await setFinalizers(ctx.client, app, [...(app.metadata.finalizers ?? []), POST_DELETE_FINALIZER]);
   }
-  const decision = app.operation?.sync
-    ? manualRequest(app)
-    : automatedSyncDecision(app, cmp, selfHealAttempts.get(key(app)) ?? 0);
-  const request = decision && 'manual' in decision ? decision : undefined;
-  let extra: ApplicationStatus = {};
-  const conditions: AppCondition[] = [];
-  if (request?.skipReason) conditions.push({ type: ConditionType.SyncError, message: request.skipReason });
-  conditions.push(...sharedResourceWarnings(cmp, instance));
-  if (request && !request.skipReason) {
-    countSelfHeal(app, request);
-    extra = await runSyncOperation(ctx, app, instance, cmp, request);
-    cmp = await compareApp(ctx, app, instance);
-  }
-  await writeStatus(ctx, app, { ...extra, ...comparisonStatus(app, cmp) }, conditions, now);
+  const conditions: AppCondition[] = [...sharedResourceWarnings(cmp, instance)];
   const refresh = ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs);
-  const failedAutomated = request && !request.manual && extra.operationState?.phase === 'Failed';
-  // A failed automated sync comes back after its retry backoff, not after the next poll.
-  const next = failedAutomated
-    ? backoffStep(retryPolicy(app).backoff, request.retryCount ?? 0)
-    : decision && 'waitMs' in decision
-      ? decision.waitMs
-      : refresh;
-  return { requeueAfterMs: Math.min(next, refresh) };
+  const op = await operate(ctx, app, instance, cmp, conditions);
+  if (op.requeueAfterMs !== undefined) {
+    await writeStatus(ctx, app, comparisonStatus(app, cmp), conditions, now);
+    return { requeueAfterMs: Math.min(op.requeueAfterMs, refresh) };
+  }
+  // An operation that ended in this reconcile has its result written already: status shows the
+  // cluster after it.
+  if (op.state) cmp = await compareApp(ctx, app, instance);
+  await writeStatus(ctx, app, comparisonStatus(app, cmp), conditions, now);
+  return { requeueAfterMs: Math.min(nextRefresh(app, op, refresh), refresh) };
+}
+
+/** What {@link operate} did: the operation's state after this reconcile, if any. */
+interface Operated {
+  /** The operation run or continued in this reconcile (Running, or just finished). */
+  state?: OperationState;
+  /** The automated sync decision, when one was made. */
+  decision?: ReturnType<typeof automatedSyncDecision> | SyncRequest;
+  /** Set while the operation is still running: look again after this many ms. */
+  requeueAfterMs?: number;
+}
+
+/**
+ * Continues the operation in progress (Argo CD refuses a new one meanwhile), or starts one for a
+ * manual request or an automated sync decision, and advances it by one step.
+ * @param conditions - receives the SyncError of an automated sync that was refused.
+ */
+async function operate(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+  conditions: AppCondition[],
+): Promise<Operated> {
+  let state = runningOperation(app);
+  let decision: Operated['decision'];
+  if (!state) {
+    decision = app.operation?.sync
+      ? manualRequest(app)
+      : automatedSyncDecision(app, cmp, selfHealAttempts.get(key(app)) ?? 0);
+    const request = decision && 'manual' in decision ? decision : undefined;
+    if (request?.skipReason) conditions.push({ type: ConditionType.SyncError, message: request.skipReason });
+    if (!request || request.skipReason) return { decision };
+    countSelfHeal(app, request);
+    state = await startOperation(ctx, app, instance, cmp, request);
+  }
+  if (state.phase !== 'Running') return { state, decision };
+  const step = await advanceOperation(ctx, app, instance, cmp, state);
+  return { state: step.state, decision, requeueAfterMs: step.requeueAfterMs };
+}
+
+/** When to reconcile again: a failed automated sync after its retry backoff, a wait, or the poll. */
+function nextRefresh(app: App, op: Operated, refresh: number): number {
+  if (op.state?.phase === 'Failed' && op.state.operation.initiatedBy?.automated) {
+    return backoffStep(retryPolicy(app).backoff, op.state.retryCount ?? 0);
+  }
+  return op.decision && 'waitMs' in op.decision ? op.decision.waitMs : refresh;
 }
 
 /** SharedResourceWarning for each desired object whose live tracking id names another app (Argo CD). */

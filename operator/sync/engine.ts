@@ -1,21 +1,35 @@
 /**
- * The sync engine: runs a {@link planSync} plan phase by phase and wave by wave, as Argo CD does.
+ * The sync engine as a state machine, as gitops-engine's `SyncContext`: each call of {@link stepSync}
+ * advances one sync operation as far as it can without waiting, then returns. A worker never sleeps
+ * or polls while a wave becomes healthy or a hook runs: the caller persists the progress (the result
+ * lines, Argo CD's `operationState.syncResult.resources`) and calls again later (a requeue, or the
+ * watch of the objects waited for). Everything the machine needs to resume is in those result lines,
+ * so a restarted process continues an operation from the Application's status:
  *
- * - A wave's tasks run (apply, prune, create hook), then the engine waits until every applied object
- *   of the wave is healthy and every hook of the wave has completed, before the next wave or phase.
- *   Hooks are always waited for; the health of the last wave's resources is not (the sync is done when
- *   its work is applied and its hooks have completed).
- * - A failed apply, a failed hook, or a resource that turns Degraded while the engine waits fails the
- *   sync: nothing of the later waves and phases runs, and the SyncFail hooks run.
- * - Hooks: named hooks with `BeforeHookCreation` (the default) are deleted and recreated; hooks with
+ * - the plan (phases PreSync, Sync, PostSync; waves, lowest first) is recomputed from the operation's
+ *   revision at every step; a task is done when it has a result line;
+ * - the current step is the last wave with any result line (earlier waves were complete when the
+ *   machine moved past them); its tasks without a line run, then the wave is checked once: every
+ *   applied object healthy (only when a later wave depends on it) and every hook completed;
+ * - a failed apply, a failed hook, a Degraded resource while a later wave waits, or a wave that
+ *   waits longer than the wave timeout fails the sync: no later wave runs, the SyncFail hooks run
+ *   (and are waited for, as Argo CD), and the operation ends Failed with the first failure's message;
+ * - hooks: named hooks with `BeforeHookCreation` (the default) are deleted and recreated, hooks with
  *   `generateName` are created anew; `HookSucceeded` / `HookFailed` delete the hook once it has
- *   succeeded / failed.
+ *   succeeded / failed. A named hook found live carrying this operation's id is adopted, never run a
+ *   second time (a process that died between creating it and recording it).
+ *
+ * Transient API failures (the API server unreachable, 5xx, 429) are thrown, not recorded: the result
+ * lines recorded so far stay, the caller retries with backoff, and the step resumes with the tasks
+ * that have no line yet. So an API server outage never applies a wave twice and never fails a sync.
  *
  * capstan differs from Argo CD in one place, on purpose: a resource that is Degraded while a later wave
- * waits for it fails the sync with a message, instead of leaving the operation Running forever.
+ * waits for it, or a wave that waits longer than the wave timeout (default 10 minutes), fails the
+ * sync with a message, instead of leaving the operation Running forever.
  */
 import { serverSideApply, deleteObject } from '../kube/apply';
 import { isNotFound } from '../kube/client';
+import { isTransient } from '../kube/errors';
 import { resourcePath } from '../kube/discovery';
 import { KubeObject } from '../kube/object';
 import { assessHealth } from '../health';
@@ -33,99 +47,269 @@ import {
   resultLine,
 } from './sync';
 
-/** Options of one run of the engine. */
+/** Annotation capstan stamps on each hook it creates: the id of the operation that created it. */
+export const HOOK_OPERATION_ANNOTATION = 'capstan.dev/sync-operation';
+
+/** Default time a wave may wait for health or hooks, in ms (10 minutes). */
+export const DEFAULT_WAVE_TIMEOUT_MS = 600_000;
+
+/** How soon to look again at a wave that is still waiting, in ms (watch events usually come first). */
+export const DEFAULT_CHECK_INTERVAL_MS = 1_000;
+
+/** Options of one step of the engine. */
 export interface EngineOptions extends SyncOptions {
-  /** How long to wait for a wave to become healthy or a hook to complete, in ms (default 10 min). */
+  /**
+   * Identifies the operation (for example the app's uid and the operation's `startedAt`): stamped on
+   * hooks so that a resumed operation adopts the hooks it already created.
+   */
+  operationId: string;
+  /** How long one wave may wait for health or hooks, in ms (default 10 min). */
   waveTimeoutMs?: number;
-  /** Poll interval while waiting, in ms (default 500). */
-  pollMs?: number;
-  /** Called after each wave with the results so far (to show progress in operationState). */
+  /** How soon to check a waiting wave again, in ms (default 1 s). */
+  checkIntervalMs?: number;
+  /**
+   * Persists the result lines so far. Called after hooks are created (so that a crash never creates
+   * them twice) and before the step returns. Best effort: a failure is not fatal here, the lines are
+   * returned to the caller too.
+   */
   onProgress?: (results: ResourceResult[]) => Promise<void>;
+  /** The current time in ms (tests). */
+  now?: () => number;
 }
+
+/** The persisted state of an operation that the engine reads back. */
+export interface SyncProgress {
+  /** The result lines recorded so far (`operationState.syncResult.resources`). */
+  results: ResourceResult[];
+  /**
+   * When the operation already failed and is running its SyncFail hooks: the failure's message
+   * (`operationState.message`). Detected by the caller from a SyncFail result line.
+   */
+  failure?: string;
+}
+
+/** What one step did. */
+export type StepResult =
+  | {
+      /** Still running: persist `results` and `message`, call again after `requeueAfterMs`. */
+      state: 'Running';
+      results: ResourceResult[];
+      message: string;
+      /** Set once the operation has failed and is running its SyncFail hooks. */
+      failure?: string;
+      requeueAfterMs: number;
+    }
+  | { state: 'Done'; outcome: SyncOutcome };
 
 class SyncFailure extends Error {}
 
+/** When each waiting wave was first seen waiting, by operation and step (process memory). */
+const waveStarted = new Map<string, number>();
+const WAVE_STARTED_MAX = 10_000;
+
 /**
- * Runs the tasks. Never throws for the failure of one object: the outcome says what failed.
- * @returns Succeeded or Failed with a message and one result line per task.
+ * Advances a sync operation as far as it can without waiting.
+ * @param deps - API client, discovery, logger.
+ * @param tasks - the plan ({@link planSync}) at the operation's revision.
+ * @param progress - the result lines recorded so far and the failure being handled, if any.
+ * @param opts - sync options, operation id, timeouts, progress sink.
+ * @returns Running (with the lines and when to call again) or Done (Succeeded or Failed).
+ * @throws on transient API failures (the caller retries; recorded lines stay valid).
  */
-export async function executeSync(
+export async function stepSync(
   deps: SyncDeps,
   tasks: SyncTask[],
+  progress: SyncProgress,
   opts: EngineOptions,
-): Promise<SyncOutcome> {
-  const results: ResourceResult[] = [];
-  if (opts.createNamespace) await ensureNamespace(deps, opts.createNamespace, results);
+): Promise<StepResult> {
+  const results = [...progress.results];
+  if (progress.failure !== undefined) return stepFailing(deps, tasks, results, progress.failure, opts);
+  if (results.length === 0 && opts.createNamespace)
+    await ensureNamespace(deps, opts.createNamespace, results);
   try {
-    const phases: SyncPhase[] = ['PreSync', 'Sync', 'PostSync'];
-    const steps = phases.flatMap((phase) => wavesOf(tasks, phase));
-    for (let i = 0; i < steps.length; i++) {
-      await runWave(deps, steps[i], opts, results);
+    const steps = (['PreSync', 'Sync', 'PostSync'] as SyncPhase[]).flatMap((phase) => wavesOf(tasks, phase));
+    for (let i = currentStep(steps, results); i < steps.length; i++) {
+      await runMissing(deps, steps[i], results, opts);
       // Hooks are always waited for; resources' health only when a later wave depends on it.
-      await waitWave(deps, steps[i], opts, results, i < steps.length - 1);
-      await opts.onProgress?.(results);
+      const waiting = await checkWave(deps, steps[i], results, i < steps.length - 1);
+      if (waiting.length) {
+        enforceWaveTimeout(opts, i, waiting);
+        await opts.onProgress?.(results);
+        return running(results, `waiting for ${describe(waiting)}`, opts);
+      }
+      waveStarted.delete(`${opts.operationId}/${i}`);
     }
-    return { phase: 'Succeeded', message: 'successfully synced (all tasks run)', resources: results };
+    forgetWaves(opts.operationId);
+    return {
+      state: 'Done',
+      outcome: { phase: 'Succeeded', message: 'successfully synced (all tasks run)', resources: results },
+    };
   } catch (err) {
-    const message = err instanceof SyncFailure ? err.message : `sync failed: ${(err as Error).message}`;
-    for (const wave of wavesOf(tasks, 'SyncFail')) {
-      await runWave(deps, wave, opts, results).catch(() => undefined);
-      await waitWave(deps, wave, opts, results, false).catch(() => undefined);
+    if (!(err instanceof SyncFailure) && isTransient(err)) {
+      await opts.onProgress?.(results).catch(() => undefined);
+      throw err;
     }
-    return { phase: 'Failed', message, resources: results };
+    const message = err instanceof SyncFailure ? err.message : `sync failed: ${(err as Error).message}`;
+    forgetWaves(opts.operationId);
+    return stepFailing(deps, tasks, results, message, opts);
   }
 }
 
-async function runWave(
+/** The SyncFail hooks after a failure: run them, wait for them, then end Failed with `failure`. */
+async function stepFailing(
+  deps: SyncDeps,
+  tasks: SyncTask[],
+  results: ResourceResult[],
+  failure: string,
+  opts: EngineOptions,
+): Promise<StepResult> {
+  const failed = (): StepResult => {
+    forgetWaves(`${opts.operationId}/fail`);
+    return { state: 'Done', outcome: { phase: 'Failed', message: failure, resources: results } };
+  };
+  const steps = wavesOf(tasks, 'SyncFail');
+  const failOpts = { ...opts, operationId: `${opts.operationId}/fail` };
+  try {
+    for (let i = currentStep(steps, results); i < steps.length; i++) {
+      await runMissing(deps, steps[i], results, failOpts, true);
+      const waiting = await checkWave(deps, steps[i], results, false);
+      if (waiting.length) {
+        enforceWaveTimeout(failOpts, i, waiting);
+        await opts.onProgress?.(results);
+        return { state: 'Running', results, message: failure, failure, requeueAfterMs: checkInterval(opts) };
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof SyncFailure) && isTransient(err)) throw err;
+    // A SyncFail hook that fails or times out ends the operation with the original failure.
+  }
+  return failed();
+}
+
+function running(results: ResourceResult[], message: string, opts: EngineOptions): StepResult {
+  return {
+    state: 'Running',
+    results,
+    message,
+    requeueAfterMs: checkInterval(opts),
+  };
+}
+
+function checkInterval(opts: EngineOptions): number {
+  return opts.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
+}
+
+/**
+ * The index of the step to work on: the last step with any result line (earlier steps were complete
+ * when the machine moved past them), or 0.
+ */
+export function currentStep(steps: SyncTask[][], results: ResourceResult[]): number {
+  for (let i = steps.length - 1; i >= 0; i--) {
+    if (steps[i].some((t) => resultOf(t, results))) return i;
+  }
+  return 0;
+}
+
+/**
+ * The result line of a task, matched by phase, kind, namespace and name (hooks also by hook type; a
+ * `generateName` hook by its name prefix).
+ */
+export function resultOf(t: SyncTask, results: ResourceResult[]): ResourceResult | undefined {
+  const r = t.resource;
+  const generateName = !r.name && t.action === 'hook' ? (r.target?.metadata.generateName ?? '') : undefined;
+  return results.find(
+    (line) =>
+      line.syncPhase === t.phase &&
+      line.kind === r.kind &&
+      (line.group ?? '') === (r.group ?? '') &&
+      (line.namespace ?? '') === (r.namespace ?? '') &&
+      (t.action === 'hook' ? line.hookType === t.hookType : !line.hookType) &&
+      (generateName !== undefined
+        ? generateName !== '' && line.name.startsWith(generateName)
+        : line.name === r.name),
+  );
+}
+
+/** Runs the tasks of a wave that have no result line yet; throws SyncFailure when one failed. */
+async function runMissing(
   deps: SyncDeps,
   wave: SyncTask[],
-  opts: EngineOptions,
   results: ResourceResult[],
+  opts: EngineOptions,
+  failing = false,
 ): Promise<void> {
   for (const t of wave) {
+    const done = resultOf(t, results);
+    if (done) {
+      // A resumed hook created with generateName: its live name is the recorded one.
+      if (t.action === 'hook' && !t.resource.name) t.resource.name = done.name;
+      continue;
+    }
     const line =
       t.action === 'apply'
         ? await applyOne(deps, t.resource, opts)
         : t.action === 'prune'
           ? await pruneOne(deps, t.resource, opts)
-          : await startHook(deps, t);
-    results.push(t.action === 'hook' ? { ...line, syncPhase: t.phase } : { ...line, syncPhase: t.phase });
+          : await startHook(deps, t, opts.operationId);
+    results.push({ ...line, syncPhase: t.phase });
+    // Record a created hook at once: a process that dies now must not create it a second time.
+    if (t.action === 'hook') await opts.onProgress?.(results).catch(() => undefined);
   }
-  const failed = results.find((r) => r.status === 'SyncFailed');
-  if (failed) throw new SyncFailure(`one or more objects failed to apply, reason: ${failed.message}`);
+  const failed = wave.map((t) => resultOf(t, results)).find((r) => r?.status === 'SyncFailed');
+  if (failed && !failing)
+    throw new SyncFailure(`one or more objects failed to apply, reason: ${failed.message}`);
 }
 
-/** Creates a hook (deleting the previous one first under BeforeHookCreation) and records its name. */
-async function startHook(deps: SyncDeps, t: SyncTask): Promise<ResourceResult> {
-  const obj = t.resource.target as KubeObject;
+/**
+ * Creates a hook (deleting the previous one first under BeforeHookCreation), stamped with the
+ * operation id; adopts a live hook that already carries this operation's id.
+ */
+async function startHook(deps: SyncDeps, t: SyncTask, operationId: string): Promise<ResourceResult> {
+  const target = t.resource.target as KubeObject;
+  const obj: KubeObject = {
+    ...target,
+    metadata: {
+      ...target.metadata,
+      annotations: { ...target.metadata.annotations, [HOOK_OPERATION_ANNOTATION]: operationId },
+    },
+  };
   const rt = t.resource.rt ?? (await deps.discovery.resourceFor(obj.apiVersion, obj.kind));
   t.resource.rt = rt;
   const policies = hookDeletePolicies(obj);
   try {
     if (obj.metadata.name) {
-      if (policies.includes('BeforeHookCreation')) await deleteAndWait(deps, t.resource, obj.metadata.name);
+      const live = await readLive(deps, t.resource, obj.metadata.name);
+      if (live?.metadata.annotations?.[HOOK_OPERATION_ANNOTATION] === operationId) {
+        return hookLine(t, 'Synced', `${obj.kind.toLowerCase()}/${obj.metadata.name} adopted`, 'Running');
+      }
+      if (live && policies.includes('BeforeHookCreation'))
+        await deleteAndWait(deps, t.resource, obj.metadata.name);
       await serverSideApply(deps.client, rt, obj);
     } else {
       const created = await deps.client.request<KubeObject>(
         'POST',
         resourcePath(rt, obj.metadata.namespace),
-        { body: obj },
+        {
+          body: obj,
+        },
       );
       t.resource.name = created.metadata.name ?? '';
     }
   } catch (err) {
-    return {
-      ...resultLine(t.resource, 'SyncFailed', (err as Error).message),
-      hookType: t.hookType,
-      hookPhase: 'Failed',
-    };
+    if (isTransient(err)) throw err;
+    return { ...hookLine(t, 'SyncFailed', (err as Error).message, 'Failed') };
   }
   t.resource.name ||= obj.metadata.name ?? '';
-  return {
-    ...resultLine(t.resource, 'Synced', `${obj.kind.toLowerCase()}/${t.resource.name} created`),
-    hookType: t.hookType,
-    hookPhase: 'Running',
-  };
+  return hookLine(t, 'Synced', `${obj.kind.toLowerCase()}/${t.resource.name} created`, 'Running');
+}
+
+function hookLine(
+  t: SyncTask,
+  status: ResourceResult['status'],
+  message: string,
+  hookPhase: NonNullable<ResourceResult['hookPhase']>,
+): ResourceResult {
+  return { ...resultLine(t.resource, status, message), hookType: t.hookType, hookPhase };
 }
 
 async function deleteAndWait(deps: SyncDeps, r: ManagedResource, name: string): Promise<void> {
@@ -135,12 +319,14 @@ async function deleteAndWait(deps: SyncDeps, r: ManagedResource, name: string): 
     if (isNotFound(err)) return;
     throw err;
   }
+  // Foreground deletion of a hook (a Job and its Pod) takes a moment; this wait is bounded and short,
+  // unlike waiting for health, and a new hook must not be created while the old one still exists.
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (!(await readLive(deps, r, name))) return;
-    await sleep(250);
+    await new Promise((res) => setTimeout(res, 250));
   }
-  throw new Error(`hook ${name} was not deleted within 60 s`);
+  throw new SyncFailure(`hook ${name} was not deleted within 60 s`);
 }
 
 async function readLive(deps: SyncDeps, r: ManagedResource, name: string): Promise<KubeObject | undefined> {
@@ -152,67 +338,76 @@ async function readLive(deps: SyncDeps, r: ManagedResource, name: string): Promi
   }
 }
 
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
 /**
- * Waits until each applied object of the wave is healthy and each hook has completed; applies hook
- * delete policies. Throws SyncFailure on a failed hook, a Degraded resource or the timeout.
+ * Checks a wave once: every hook completed and (with `resourcesToo`) every applied object healthy.
+ * Applies hook delete policies.
+ * @returns the tasks still waited for (empty: the wave is complete).
+ * @throws SyncFailure on a failed hook or a Degraded resource.
  */
-async function waitWave(
+async function checkWave(
   deps: SyncDeps,
   wave: SyncTask[],
-  opts: EngineOptions,
   results: ResourceResult[],
-  resourcesToo = true,
-): Promise<void> {
-  const deadline = Date.now() + (opts.waveTimeoutMs ?? 600_000);
-  const pending = new Set(wave.filter((t) => t.action === 'hook' || (resourcesToo && t.action === 'apply')));
-  while (pending.size) {
-    for (const t of [...pending]) {
-      const done = await checkTask(deps, t, results);
-      if (done) pending.delete(t);
+  resourcesToo: boolean,
+): Promise<SyncTask[]> {
+  const waiting: SyncTask[] = [];
+  for (const t of wave) {
+    if (t.action === 'hook' || (resourcesToo && t.action === 'apply')) {
+      if (!(await checkTask(deps, t, results))) waiting.push(t);
     }
-    if (!pending.size) return;
-    if (Date.now() > deadline) {
-      const names = [...pending].map((t) => `${t.resource.kind}/${t.resource.name}`).join(', ');
-      throw new SyncFailure(
-        `timed out after ${Math.round((opts.waveTimeoutMs ?? 600_000) / 1000)} s waiting for ${names} to become healthy`,
-      );
-    }
-    await sleep(opts.pollMs ?? 500);
   }
+  return waiting;
 }
 
 /** True when the task is finished; throws SyncFailure when it failed. */
 async function checkTask(deps: SyncDeps, t: SyncTask, results: ResourceResult[]): Promise<boolean> {
-  const live = await readLive(deps, t.resource, t.resource.name);
-  const health = assessHealth(live);
-  if (t.action === 'apply') {
-    if (!health || health.status === 'Healthy') return true;
-    if (health.status === 'Degraded')
-      throw new SyncFailure(`${t.resource.kind}/${t.resource.name} is Degraded: ${health.message ?? ''}`);
-    return false;
+  const line = resultOf(t, results);
+  if (t.action === 'hook' && line && line.hookPhase !== 'Running') {
+    if (line.hookPhase === 'Failed')
+      throw new SyncFailure(`${t.phase} hook ${t.resource.kind}/${line.name} failed`);
+    return true;
   }
-  // A hook: Healthy means completed (a Job Complete, a Pod Succeeded); Degraded means failed.
+  if (!t.resource.rt) {
+    const obj = (t.resource.target ?? t.resource.live) as KubeObject;
+    t.resource.rt = await deps.discovery.resourceFor(obj.apiVersion, obj.kind);
+  }
+  const live = await readLive(deps, t.resource, t.resource.name);
+  return t.action === 'apply' ? checkApplied(t, live) : checkHook(deps, t, live, line);
+}
+
+/** An applied object is done when Healthy (or without health); Degraded fails the sync. */
+function checkApplied(t: SyncTask, live: KubeObject | undefined): boolean {
+  const health = assessHealth(live);
+  if (!health || health.status === 'Healthy') return true;
+  if (health.status === 'Degraded')
+    throw new SyncFailure(`${t.resource.kind}/${t.resource.name} is Degraded: ${health.message ?? ''}`);
+  return false;
+}
+
+/**
+ * A hook: Healthy means completed (a Job Complete, a Pod Succeeded), Degraded means failed; a hook
+ * that is gone was deleted after it completed (by its policy or by hand). Records the hook's phase in
+ * its result line and applies its delete policy.
+ */
+async function checkHook(
+  deps: SyncDeps,
+  t: SyncTask,
+  live: KubeObject | undefined,
+  line: ResourceResult | undefined,
+): Promise<boolean> {
+  const health = assessHealth(live);
   const status = health?.status ?? 'Healthy';
   if (status !== 'Healthy' && status !== 'Degraded') return false;
   const succeeded = status === 'Healthy';
-  const line = results.find(
-    (r) =>
-      r.hookType === t.hookType &&
-      r.kind === t.resource.kind &&
-      r.name === t.resource.name &&
-      r.hookPhase === 'Running',
-  );
+  const name = `${t.resource.kind}/${t.resource.name}`;
   if (line) {
     line.hookPhase = succeeded ? 'Succeeded' : 'Failed';
-    line.message = succeeded
-      ? `${t.resource.kind.toLowerCase()}/${t.resource.name} succeeded`
-      : `${t.resource.kind}/${t.resource.name} failed: ${health?.message ?? ''}`;
+    line.message = succeeded ? `${name.toLowerCase()} succeeded` : `${name} failed: ${health?.message ?? ''}`;
     if (!succeeded) line.status = 'SyncFailed';
   }
   const policies = hookDeletePolicies(t.resource.target!);
-  if ((succeeded && policies.includes('HookSucceeded')) || (!succeeded && policies.includes('HookFailed'))) {
+  const policy = succeeded ? 'HookSucceeded' : 'HookFailed';
+  if (live && policies.includes(policy)) {
     await deleteObject(
       deps.client,
       t.resource.rt!,
@@ -221,9 +416,60 @@ async function checkTask(deps: SyncDeps, t: SyncTask, results: ResourceResult[])
       'Background',
     ).catch(() => undefined);
   }
-  if (!succeeded)
-    throw new SyncFailure(
-      `${t.phase} hook ${t.resource.kind}/${t.resource.name} failed: ${health?.message ?? ''}`,
-    );
+  if (!succeeded) throw new SyncFailure(`${t.phase} hook ${name} failed: ${health?.message ?? ''}`);
   return true;
+}
+
+/** Fails the sync when wave `i` has waited longer than the wave timeout (first seen: now). */
+function enforceWaveTimeout(opts: EngineOptions, i: number, waiting: SyncTask[]): void {
+  const now = (opts.now ?? Date.now)();
+  const key = `${opts.operationId}/${i}`;
+  if (!waveStarted.has(key)) {
+    if (waveStarted.size >= WAVE_STARTED_MAX) waveStarted.delete(waveStarted.keys().next().value as string);
+    waveStarted.set(key, now);
+  }
+  const timeout = opts.waveTimeoutMs ?? DEFAULT_WAVE_TIMEOUT_MS;
+  if (now - waveStarted.get(key)! > timeout) {
+    waveStarted.delete(key);
+    throw new SyncFailure(`timed out after ${Math.round(timeout / 1000)} s waiting for ${describe(waiting)}`);
+  }
+}
+
+function forgetWaves(operationId: string): void {
+  for (const key of [...waveStarted.keys()]) if (key.startsWith(`${operationId}/`)) waveStarted.delete(key);
+}
+
+function describe(tasks: SyncTask[]): string {
+  const names = tasks.map((t) => `${t.resource.kind}/${t.resource.name}`);
+  const shown = names.slice(0, 5).join(', ');
+  const more = names.length > 5 ? ` and ${names.length - 5} more` : '';
+  return `${shown}${more} to become healthy`;
+}
+
+/**
+ * Runs an operation to its end in one call, checking waiting waves every `pollMs`. Only for work that
+ * has no Application status to resume from (PostDelete hooks while an app is deleted).
+ * @returns Succeeded or Failed with the result lines.
+ */
+export async function runToCompletion(
+  deps: SyncDeps,
+  tasks: SyncTask[],
+  opts: EngineOptions & { pollMs?: number },
+): Promise<SyncOutcome> {
+  let progress: SyncProgress = { results: [] };
+  for (;;) {
+    let step: StepResult;
+    try {
+      step = await stepSync(deps, tasks, progress, opts);
+    } catch (err) {
+      return {
+        phase: 'Failed',
+        message: `sync failed: ${(err as Error).message}`,
+        resources: progress.results,
+      };
+    }
+    if (step.state === 'Done') return step.outcome;
+    progress = { results: step.results, failure: step.failure };
+    await new Promise((res) => setTimeout(res, opts.pollMs ?? 500));
+  }
 }

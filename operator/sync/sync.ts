@@ -11,6 +11,7 @@ import { KubeClient, isNotFound } from '../kube/client';
 import { Discovery, ResourceType, resourcePath } from '../kube/discovery';
 import { KubeObject } from '../kube/object';
 import { Logger } from '../log';
+import { isTransient } from '../kube/errors';
 import { ManagedResource } from '../application/compare';
 
 /** Argo CD's result codes for one resource of a sync. */
@@ -108,6 +109,7 @@ export async function ensureNamespace(
   try {
     await serverSideApply(deps.client, rt, obj);
   } catch (err) {
+    if (isTransient(err)) throw err;
     results.push(
       resultLine(
         { group: '', version: 'v1', kind: 'Namespace', namespace: '', name: ns.name },
@@ -129,6 +131,7 @@ export async function applyOne(
   try {
     rt ??= await deps.discovery.resourceFor(target.apiVersion, target.kind);
   } catch (err) {
+    if (isTransient(err)) throw err;
     return resultLine(r, 'SyncFailed', (err as Error).message);
   }
   const options = optionsFor(r, opts);
@@ -156,6 +159,8 @@ export async function applyOne(
         fieldValidation: options.has('Validate=false') ? 'Ignore' : 'Strict',
       });
   } catch (err) {
+    // Transient failures are retried by the caller; the task keeps no result line until it ran.
+    if (isTransient(err)) throw err;
     return resultLine(r, 'SyncFailed', (err as Error).message);
   }
   if (target.kind === 'CustomResourceDefinition' && rt.group === 'apiextensions.k8s.io') {
@@ -248,6 +253,7 @@ export async function pruneOne(
       opts.prunePropagationPolicy ?? 'Foreground',
     );
   } catch (err) {
+    if (isTransient(err)) throw err;
     if (!isNotFound(err)) return resultLine(r, 'SyncFailed', (err as Error).message);
   }
   return resultLine(r, 'Pruned', `${r.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} pruned`);
