@@ -155,3 +155,37 @@ test('a renew deadline or renew interval that leaves no margin is refused', () =
   );
   mk({ renewIntervalMs: 500 });
 });
+
+test('a standby judges expiry by its own clock since the record last changed, so clock skew cannot make it take over early', async () => {
+  const leases = new FakeLeases();
+  const leaderClock = { t: 1_000_000 };
+  const leader = elector(leases, leaderClock, 'leader');
+  await leader.acquire(() => undefined);
+  leader.stop(); // the test renews by hand
+  // The standby's clock runs 60 s ahead: by renewTime arithmetic the Lease looks long expired.
+  const standbyClock = { t: leaderClock.t + 60_000 };
+  const standby = elector(leases, standbyClock, 'standby');
+  const attempt = (standby as unknown as { tryAcquireOrRenew(): Promise<boolean> }).tryAcquireOrRenew.bind(
+    standby,
+  );
+  const renew = (leader as unknown as { tryAcquireOrRenew(): Promise<boolean> }).tryAcquireOrRenew.bind(
+    leader,
+  );
+  assert.equal(await attempt(), false, 'first sight of the record: not expired');
+  for (let i = 0; i < 5; i++) {
+    leaderClock.t += 5_000;
+    standbyClock.t += 5_000;
+    assert.equal(await renew(), true);
+    assert.equal(await attempt(), false, 'the leader renews: never expired');
+  }
+  // The leader stops renewing: the standby takes over only a full lease duration after it last saw a change.
+  standbyClock.t += 15_000;
+  assert.equal(await attempt(), false);
+  standbyClock.t += 1;
+  assert.equal(await attempt(), true);
+  assert.equal((leases.lease?.spec as { holderIdentity: string }).holderIdentity, 'standby');
+  // By then the old leader's own fence has long closed (10 s renew deadline < 15 s).
+  leaderClock.t += 15_001;
+  assert.throws(() => leader.fence.check('PATCH', '/x'), LeadershipLostError);
+  standby.stop();
+});

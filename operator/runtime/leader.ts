@@ -8,8 +8,9 @@
  * {@link LeaderElector.fence} is installed as the KubeClient's write fence, and every mutating request
  * first checks that the last successful renewal (the renewTime this replica wrote) is younger than the
  * renew deadline, i.e. the lease duration minus a safety margin. A candidate takes over only once the
- * full lease duration has passed since that renewTime, so the old leader's last write always precedes
- * the takeover by at least the margin. A leader paused (SIGSTOP, a long GC, a frozen VM) and resumed
+ * full lease duration has passed, on its own clock, since it last saw the Lease change (after that
+ * renewal was written), so the old leader's last write precedes the takeover by at least the margin,
+ * whatever the skew between the two clocks. A leader paused (SIGSTOP, a long GC, a frozen VM) and resumed
  * after a takeover finds its renewal too old on the clock and never writes again, even once. The one
  * window left is a pause longer than the margin between the check and the bytes leaving the socket;
  * the check is made synchronously right before the request is created to keep it to microseconds.
@@ -77,6 +78,9 @@ export class LeaderElector {
   /** The renewTime (ms) of this replica's last successful create/renew of the Lease. */
   private lastRenewAt?: number;
   private lost = false;
+  /** The other holder's Lease record last seen, and when (this clock), for {@link expired}. */
+  private observed?: { record: string; at: number };
+  private renewing = false;
   private onLost: () => void = () => process.exit(1);
 
   constructor(
@@ -158,9 +162,13 @@ export class LeaderElector {
         );
         return;
       }
-      this.tryAcquireOrRenew().catch((err: unknown) =>
-        this.log.warn('Renewing the leader Lease failed; retrying.', { error: (err as Error).message }),
-      );
+      if (this.renewing) return; // one renewal at a time: a slow API server must not pile them up
+      this.renewing = true;
+      this.tryAcquireOrRenew()
+        .catch((err: unknown) =>
+          this.log.warn('Renewing the leader Lease failed; retrying.', { error: (err as Error).message }),
+        )
+        .finally(() => (this.renewing = false));
     }, this.renewIntervalMs);
     this.timer.unref();
   }
@@ -208,9 +216,7 @@ export class LeaderElector {
     }
     const s = lease.spec ?? {};
     const ours = s.holderIdentity === this.identity;
-    const renewed = s.renewTime ? Date.parse(s.renewTime) : 0;
-    const expired = now > renewed + (s.leaseDurationSeconds ?? 15) * 1000;
-    if (!ours && !expired) return false;
+    if (!ours && !this.expired(s)) return false;
     const body = {
       ...lease,
       spec: ours
@@ -218,6 +224,20 @@ export class LeaderElector {
         : spec((s.leaseTransitions ?? 0) + 1, microTime(now)),
     };
     return this.write('PUT', `${this.path}/${this.name}`, body, now);
+  }
+
+  /**
+   * Whether another holder's Lease has expired, judged as client-go does: by this replica's own clock
+   * since it last saw the record change (holder or renewTime), never by comparing the holder's
+   * renewTime with this clock, so clock skew between nodes cannot make a standby take over while the
+   * leader may still write. A standby that has just started therefore waits one full lease duration.
+   */
+  private expired(s: NonNullable<Lease['spec']>): boolean {
+    if (!s.holderIdentity) return true;
+    const now = this.now();
+    const record = `${s.holderIdentity}|${s.renewTime ?? ''}|${s.leaseDurationSeconds ?? ''}`;
+    if (record !== this.observed?.record) this.observed = { record, at: now };
+    return now > this.observed.at + (s.leaseDurationSeconds ?? 15) * 1000;
   }
 
   /** Writes the Lease with renewTime `renewAt`; on success that is the fence's new reference. */
