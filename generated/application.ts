@@ -566,7 +566,7 @@ export interface ApplicationSourceHelm {
    */
   fileParameters?: HelmFileParameter[];
   /**
-   * Helm release name. Defaults to the application name.
+   * Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.
    */
   releaseName?: string;
   /**

@@ -143,7 +143,10 @@ export const schemas = {
                   },
                   releaseName: {
                     type: 'string',
-                    description: 'Helm release name. Defaults to the application name.',
+                    maxLength: 53,
+                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                    description:
+                      "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                   },
                   skipCrds: {
                     type: 'boolean',
@@ -386,7 +389,10 @@ export const schemas = {
                     },
                     releaseName: {
                       type: 'string',
-                      description: 'Helm release name. Defaults to the application name.',
+                      maxLength: 53,
+                      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                      description:
+                        "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                     },
                     skipCrds: {
                       type: 'boolean',
@@ -850,7 +856,10 @@ export const schemas = {
                       },
                       releaseName: {
                         type: 'string',
-                        description: 'Helm release name. Defaults to the application name.',
+                        maxLength: 53,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                        description:
+                          "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                       },
                       skipCrds: {
                         type: 'boolean',
@@ -1104,7 +1113,10 @@ export const schemas = {
                         },
                         releaseName: {
                           type: 'string',
-                          description: 'Helm release name. Defaults to the application name.',
+                          maxLength: 53,
+                          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          description:
+                            "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                         },
                         skipCrds: {
                           type: 'boolean',
@@ -1479,7 +1491,10 @@ export const schemas = {
                           },
                           releaseName: {
                             type: 'string',
-                            description: 'Helm release name. Defaults to the application name.',
+                            maxLength: 53,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            description:
+                              "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                           },
                           skipCrds: {
                             type: 'boolean',
@@ -1740,7 +1755,10 @@ export const schemas = {
                             },
                             releaseName: {
                               type: 'string',
-                              description: 'Helm release name. Defaults to the application name.',
+                              maxLength: 53,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              description:
+                                "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                             },
                             skipCrds: {
                               type: 'boolean',
@@ -2137,7 +2155,10 @@ export const schemas = {
                               },
                               releaseName: {
                                 type: 'string',
-                                description: 'Helm release name. Defaults to the application name.',
+                                maxLength: 53,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                                description:
+                                  "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                               },
                               skipCrds: {
                                 type: 'boolean',
@@ -2402,7 +2423,11 @@ export const schemas = {
                                 },
                                 releaseName: {
                                   type: 'string',
-                                  description: 'Helm release name. Defaults to the application name.',
+                                  maxLength: 53,
+                                  pattern:
+                                    '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                                  description:
+                                    "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                                 },
                                 skipCrds: {
                                   type: 'boolean',
@@ -2831,7 +2856,10 @@ export const schemas = {
                           },
                           releaseName: {
                             type: 'string',
-                            description: 'Helm release name. Defaults to the application name.',
+                            maxLength: 53,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            description:
+                              "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                           },
                           skipCrds: {
                             type: 'boolean',
@@ -3092,7 +3120,10 @@ export const schemas = {
                             },
                             releaseName: {
                               type: 'string',
-                              description: 'Helm release name. Defaults to the application name.',
+                              maxLength: 53,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              description:
+                                "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                             },
                             skipCrds: {
                               type: 'boolean',
@@ -3427,7 +3458,10 @@ export const schemas = {
                         },
                         releaseName: {
                           type: 'string',
-                          description: 'Helm release name. Defaults to the application name.',
+                          maxLength: 53,
+                          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          description:
+                            "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                         },
                         skipCrds: {
                           type: 'boolean',
@@ -3685,7 +3719,10 @@ export const schemas = {
                           },
                           releaseName: {
                             type: 'string',
-                            description: 'Helm release name. Defaults to the application name.',
+                            maxLength: 53,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            description:
+                              "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
                           },
                           skipCrds: {
                             type: 'boolean',

@@ -41,6 +41,57 @@ export interface Config extends CeilingConfig {
   leaderLeaseDurationMs: number;
   /** How often the leader renews the Lease (and a candidate retries), in ms (`--leader-renew-interval`). */
   leaderRenewIntervalMs: number;
+  /** URL schemes Helm value files may use, lower case (Argo CD's `helm.valuesFileSchemes`); `[]`: none. */
+  helmValuesFileSchemes: string[];
+  /** Kustomize may fetch remote bases and files that the app's project permits. */
+  kustomizeAllowRemote: boolean;
+  /** Kustomize may inflate `helmCharts` (kustomize `--enable-helm`). */
+  kustomizeEnableHelm: boolean;
+  /** Applications may use `file://` URLs and local paths as repoURL. */
+  allowLocalRepos: boolean;
+}
+
+/** The flags that let rendering reach beyond an app's repository; all closed by default but Argo CD's schemes. */
+function addRemoteInputOptions(cmd: Command, env: NodeJS.ProcessEnv): Command {
+  return cmd
+    .option(
+      '--helm-values-file-schemes <list>',
+      "URL schemes Helm value files may use, as Argo CD's helm.valuesFileSchemes ('': none)",
+      env.CAPSTAN_HELM_VALUES_FILE_SCHEMES ?? 'https,http',
+    )
+    .option(
+      '--kustomize-allow-remote',
+      "let kustomizations fetch remote bases and files that the app's project sourceRepos permit",
+      env.CAPSTAN_KUSTOMIZE_ALLOW_REMOTE === 'true',
+    )
+    .option(
+      '--kustomize-enable-helm',
+      'let kustomizations inflate helmCharts (kustomize --enable-helm)',
+      env.CAPSTAN_KUSTOMIZE_ENABLE_HELM === 'true',
+    )
+    .option(
+      '--allow-local-repos',
+      'let Applications use file:// URLs and local paths as repoURL (demos and tests only)',
+      env.CAPSTAN_ALLOW_LOCAL_REPOS === 'true',
+    );
+}
+
+type RemoteInputs = Pick<
+  Config,
+  'helmValuesFileSchemes' | 'kustomizeAllowRemote' | 'kustomizeEnableHelm' | 'allowLocalRepos'
+>;
+
+/** The parsed values of {@link addRemoteInputOptions}: schemes trimmed and lower-cased, `''` none. */
+function remoteInputsFromOptions(o: Record<string, unknown>): RemoteInputs {
+  return {
+    helmValuesFileSchemes: String(o.helmValuesFileSchemes)
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+    kustomizeAllowRemote: Boolean(o.kustomizeAllowRemote),
+    kustomizeEnableHelm: Boolean(o.kustomizeEnableHelm),
+    allowLocalRepos: Boolean(o.allowLocalRepos),
+  };
 }
 
 /**
@@ -126,6 +177,7 @@ export function parseConfig(argv: string[]): Config {
     )
     .exitOverride();
   addCeilingOptions(cmd, env);
+  addRemoteInputOptions(cmd, env);
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts<Record<string, string>>();
   const num = (name: string, v: string): number => {
@@ -164,6 +216,7 @@ export function parseConfig(argv: string[]): Config {
     metricsPort: num('metrics-port', o.metricsPort),
     storeRateLimit: num('store-rate-limit', o.storeRateLimit),
     leaderElect: Boolean(o.leaderElect),
+    ...remoteInputsFromOptions(o),
     leaderLeaseDurationMs: num('leader-lease-duration', o.leaderLeaseDuration) * 1000,
     leaderRenewIntervalMs: num('leader-renew-interval', o.leaderRenewInterval) * 1000,
   };

@@ -22,6 +22,14 @@ export interface ApplicationSettings {
   helmBinary: string;
   /** Timeout of one render (helm/kustomize) in ms. */
   renderTimeoutMs: number;
+  /** URL schemes Helm value files may use (`--helm-values-file-schemes`); default `https`, `http`. */
+  helmValuesFileSchemes?: string[];
+  /** Kustomize may fetch remote bases the project's sourceRepos permit (`--kustomize-allow-remote`). */
+  kustomizeAllowRemote?: boolean;
+  /** Kustomize may inflate `helmCharts` (`--kustomize-enable-helm`). */
+  kustomizeEnableHelm?: boolean;
+  /** Apps may use `file://` URLs and paths as repoURL (`--allow-local-repos`); default false. */
+  allowLocalRepos?: boolean;
   /**
    * Rendered manifest bytes and objects per app (`--max-manifest-bytes`, `--max-objects`); default 32 MiB
    * and 10 000. Hitting one is a ComparisonError on that app.

@@ -32,6 +32,16 @@ export function normalizeRepoURL(url: string): string {
 }
 
 /**
+ * True when the project's `sourceRepos` permit a repository URL (Argo CD's `IsSourcePermitted`): used for
+ * `spec.source.repoURL` and for the remote bases a kustomization fetches.
+ * @param sourceRepos - the project's globs; `*` permits every repository.
+ * @param url - the repository URL; a trailing `.git` or `/` is ignored on both sides.
+ */
+export function sourceRepoPermitted(sourceRepos: string[] | undefined, url: string): boolean {
+  return (sourceRepos ?? []).some((p) => p === '*' || matches(normalizeRepoURL(p), normalizeRepoURL(url)));
+}
+
+/**
  * Why the project does not permit the app; empty when it does.
  * @param app - the repo URLs of its sources, its destination, and its namespace.
  */
@@ -47,10 +57,8 @@ export function projectViolations(
 ): string[] {
   const out: string[] = [];
   for (const url of app.repoURLs) {
-    const ok = (project.sourceRepos ?? []).some(
-      (p) => p === '*' || matches(normalizeRepoURL(p), normalizeRepoURL(url)),
-    );
-    if (!ok) out.push(`application repo ${url} is not permitted in project '${projectName}'`);
+    if (!sourceRepoPermitted(project.sourceRepos, url))
+      out.push(`application repo ${url} is not permitted in project '${projectName}'`);
   }
   const d = app.destination;
   const destOk = (project.destinations ?? []).some(

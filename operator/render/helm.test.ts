@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { KubeObject } from '../kube/object';
 import { PathEscapeError } from '../sources/paths';
 import { RenderError } from './errors';
-import { escapeSetValue, renderHelm, type HelmRenderRequest } from './helm';
+import {
+  escapeSetValue,
+  HELM_RELEASE_NAME,
+  HELM_RELEASE_NAME_MAX,
+  renderHelm,
+  type HelmRenderRequest,
+} from './helm';
 import { testBinary } from './testtools';
 
 const helmBinary = testBinary('helm', 'HELM_BINARY');
@@ -50,6 +58,22 @@ describe('escapeSetValue (Argo CD cleanSetParameters)', () => {
     assert.equal(escapeSetValue('a\\,b'), 'a\\,b');
     assert.equal(escapeSetValue('{a,b}'), '{a,b}');
     assert.equal(escapeSetValue('plain'), 'plain');
+  });
+});
+
+describe('Helm release name rule', () => {
+  it('is the same in the Application schema (CRD, admission) and in the renderer', () => {
+    const schema = JSON.parse(
+      fs.readFileSync(path.join(__dirname, '../../schemas/application.schema.json'), 'utf8'),
+    ) as {
+      definitions: { ApplicationSource: { properties: { helm: { properties: Record<string, unknown> } } } };
+    };
+    const rule = schema.definitions.ApplicationSource.properties.helm.properties.releaseName as {
+      pattern: string;
+      maxLength: number;
+    };
+    assert.equal(rule.pattern, HELM_RELEASE_NAME.source);
+    assert.equal(rule.maxLength, HELM_RELEASE_NAME_MAX);
   });
 });
 
@@ -200,7 +224,73 @@ describe(
     it('refuses value file URL schemes other than http(s)', async () => {
       await assert.rejects(
         render({ helm: { valueFiles: ['file:///etc/passwd'] } }),
-        /URL scheme "file" is not allowed/,
+        /spec\.source\.helm\.valueFiles: value file "file:\/\/\/etc\/passwd": the URL scheme 'file' is not allowed/,
+      );
+    });
+
+    it('fetches http(s) value files only when the scheme is in valuesFileSchemes (Argo CD helm.valuesFileSchemes)', async () => {
+      const server = http.createServer((_req, res) => res.end('color: from-url\n'));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/values.yaml`;
+      try {
+        // Default (Argo CD's `https, http`): helm fetches it.
+        assert.equal(settings(await render({ helm: { valueFiles: [url] } })).color, 'from-url');
+        for (const valuesFileSchemes of [['https'], []]) {
+          await assert.rejects(render({ helm: { valueFiles: [url] }, valuesFileSchemes }), (err: unknown) => {
+            assert.ok(err instanceof RenderError);
+            assert.match(err.message, /the URL scheme 'http' is not allowed/);
+            assert.match(err.message, /--helm-values-file-schemes/);
+            return true;
+          });
+        }
+      } finally {
+        server.close();
+      }
+    });
+
+    it('refuses a releaseName that is not a Helm release name before helm runs (argument injection)', async () => {
+      // Outside the repository: an injected --set-file would copy it into the rendered ConfigMap.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-helm-secret-'));
+      temps.push(dir);
+      const token = path.join(dir, 'token');
+      fs.writeFileSync(token, 'TOKEN-VALUE');
+      const names = [`--set-file=extra=${token}`, '-x', '--', 'Upper', 'a_b', 'a-', 'x'.repeat(54), 'a..b'];
+      for (const releaseName of names) {
+        await assert.rejects(render({ helm: { releaseName } }), (err: unknown) => {
+          assert.ok(err instanceof RenderError, `${releaseName}: ${String(err)}`);
+          assert.match(err.message, /^spec\.source\.helm\.releaseName .* is not a valid Helm release name/);
+          assert.doesNotMatch(err.message, /TOKEN-VALUE/);
+          return true;
+        });
+      }
+      const ok = await render({ helm: { releaseName: `web.v2-${'a'.repeat(46)}` } });
+      assert.equal(find(ok, 'ConfigMap').metadata.name, `web.v2-${'a'.repeat(46)}-settings`);
+    });
+
+    it('passes author values beginning with "-" as values, never as flags', async () => {
+      const root = tempCopy();
+      fs.writeFileSync(path.join(root, 'chart/-dash.yaml'), 'color: dash-file\n');
+      const objects = await render({
+        repoRoot: root,
+        helm: {
+          namespace: '--create-namespace',
+          valueFiles: ['-dash.yaml'],
+          parameters: [
+            { name: 'extra', value: '--set-file=extra=/etc/hostname' },
+            { name: 'greeting', value: '-n', forceString: true },
+          ],
+          apiVersions: ['--show-only=templates/empty.yaml'],
+        },
+      });
+      const cm = find(objects, 'ConfigMap');
+      assert.equal(cm.metadata.namespace, '--create-namespace');
+      assert.deepEqual(
+        {
+          color: settings(objects).color,
+          extra: settings(objects).extra,
+          greeting: settings(objects).greeting,
+        },
+        { color: 'dash-file', extra: '--set-file=extra=/etc/hostname', greeting: '-n' },
       );
     });
 

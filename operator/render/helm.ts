@@ -3,12 +3,16 @@
  * Argo CD's repo-server passes (`util/helm/cmd.go` `template`, `reposerver/repository` `helmTemplate`):
  *
  * ```
- * helm template <releaseName> . --namespace <ns> [--kube-version v] [--set a=b]... [--set-string a=b]...
- *     [--set-file a=/abs/path]... [--values /abs/file]... [--values <inline values>]
- *     [--api-versions g/v]... --include-crds | --skip-crds [--skip-tests] [--skip-schema-validation]
+ * helm template --namespace=<ns> [--kube-version=v] [--set=a=b]... [--set-string=a=b]...
+ *     [--set-file=a=/abs/path]... [--values=/abs/file]... [--values=<inline values>]
+ *     [--api-versions=g/v]... --include-crds | --skip-crds [--skip-tests] [--skip-schema-validation]
+ *     -- <releaseName> .
  * ```
  *
- * run with the chart directory as cwd. Value files and file parameters are resolved relative to the chart
+ * run with the chart directory as cwd. Argument injection: every author-controlled value is glued to its
+ * flag (`--namespace=<ns>`), so a value starting with `-` can never become a flag of its own; positionals
+ * come after `--`; and the release name must be a valid Helm release name (Helm's own rule), so
+ * `releaseName: --set-file=x=/var/run/secrets/...` is refused before helm runs. Value files and file parameters are resolved relative to the chart
  * directory and must stay inside the repository (CVE-2022-24348); absolute ones are repository-relative.
  * `$ref/...` value files resolve inside another source's checkout (multi-source apps). Helm hooks stay in
  * the output (with their `helm.sh/hook` annotations) for the sync engine to map onto Argo CD hooks.
@@ -54,9 +58,12 @@ export interface HelmFileParameter {
 
 /** The `spec.source.helm` fields capstan implements (Argo CD's ApplicationSourceHelm). */
 export interface HelmSourceOptions {
-  /** Release name; default the Application's name. */
+  /** Release name; default the Application's name. Must match {@link HELM_RELEASE_NAME} (53 chars max). */
   releaseName?: string;
-  /** Value files, in order; relative to the chart directory, or `$ref/path` into another source. */
+  /**
+   * Value files, in order; relative to the chart directory, `$ref/path` into another source, or a URL whose
+   * scheme is in the request's `valuesFileSchemes`.
+   */
   valueFiles?: string[];
   /** Skip value files that do not exist instead of failing. */
   ignoreMissingValueFiles?: boolean;
@@ -102,12 +109,26 @@ export interface HelmRenderRequest {
   kubeVersion?: string;
   /** The cluster's API versions (`apps/v1`, `example.com/v1/Widget`), for `--api-versions`. */
   apiVersions?: string[];
+  /**
+   * URL schemes a value file may use (lower case), as Argo CD's `helm.valuesFileSchemes` in argocd-cm;
+   * default {@link DEFAULT_VALUES_FILE_SCHEMES}; `[]` refuses every URL value file.
+   */
+  valuesFileSchemes?: string[];
   /** Output ceilings (`--max-manifest-bytes`, `--max-objects`); absent: 32 MiB of output, objects unbounded. */
   limits?: RenderLimits;
 }
 
-/** Value file URL schemes passed to helm as they are (Argo CD's default `helm.valuesFileSchemes`). */
-const ALLOWED_VALUE_FILE_SCHEMES = ['http', 'https'];
+/** Value file URL schemes helm may fetch when none are configured (Argo CD's default `helm.valuesFileSchemes`). */
+export const DEFAULT_VALUES_FILE_SCHEMES: readonly string[] = ['https', 'http'];
+
+/**
+ * Helm's release name rule (`chartutil.ValidateReleaseName`): DNS-1123 labels joined by dots, at most
+ * {@link HELM_RELEASE_NAME_MAX} characters. A valid name never starts with `-`.
+ */
+export const HELM_RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Longest Helm release name, in characters (Helm's `maxReleaseNameLen`). */
+export const HELM_RELEASE_NAME_MAX = 53;
 
 /** How `helm template` reports dependencies missing from `charts/` (Helm 3 and 4). */
 const MISSING_DEPENDENCIES = /found in Chart\.yaml, but missing in charts\/ directory: (.+)$/m;
@@ -116,12 +137,14 @@ const MISSING_DEPENDENCIES = /found in Chart\.yaml, but missing in charts\/ dire
  * Renders a Helm chart from the repository with `helm template`.
  * @param req - chart location, release, namespace, `spec.source.helm`, binary and timeout.
  * @returns the rendered objects, CRDs first (unless skipped), hooks included, in helm's output order.
- * @throws RenderError when helm fails (its trimmed stderr is the message), a value file is missing, a
+ * @throws RenderError when `releaseName` is not a valid Helm release name, a value file URL's scheme is not
+ *   in `valuesFileSchemes`, helm fails (its trimmed stderr is the message), a value file is missing, a
  *   dependency cannot be built offline, or the output does not parse; `retryable` on timeouts.
  * @throws PathEscapeError when the chart, a value file, a file parameter or a local dependency resolves
  *   outside its repository, or the chart contains a symlink that does.
  */
 export async function renderHelm(req: HelmRenderRequest): Promise<KubeObject[]> {
+  assertReleaseName(req.helm?.releaseName);
   const realRoot = fs.realpathSync(req.repoRoot);
   const chartDir = resolveAppDir(realRoot, req.chartPath);
   assertNoEscapingSymlinks(realRoot, chartDir);
@@ -159,6 +182,27 @@ function helmRunner(req: HelmRenderRequest, work: string): HelmRunner {
 }
 
 /**
+ * Checks an explicit `spec.source.helm.releaseName` against Helm's rule before it reaches a command line.
+ * @param name - the release name; absent or `''` means the app name (a Kubernetes name, already safe).
+ * @throws RenderError naming the field when the name is longer than 53 characters or not DNS-1123-like.
+ */
+export function assertReleaseName(name: string | undefined): void {
+  if (!name) return;
+  if (name.length > HELM_RELEASE_NAME_MAX || !HELM_RELEASE_NAME.test(name)) {
+    throw new RenderError(
+      `spec.source.helm.releaseName ${JSON.stringify(name.slice(0, 80))} is not a valid Helm release name: ` +
+        `it must be at most ${HELM_RELEASE_NAME_MAX} characters of lower-case letters, digits, '-' and '.', ` +
+        'starting and ending with a letter or digit',
+    );
+  }
+}
+
+/** `--name=value`: the value stays glued to its flag, so it cannot be read as a flag however it starts. */
+function flag(name: string, value: string): string {
+  return `--${name}=${value}`;
+}
+
+/**
  * The environment of a helm child: the process environment without `HELM_*` and cluster settings, plus
  * private Helm homes under `work` and a kubeconfig that does not exist.
  * @param work - this render's private temporary directory.
@@ -192,13 +236,15 @@ function templateArgs(
   if (inlineValuesFile) valueFiles.push(inlineValuesFile);
   return [
     'template',
-    h.releaseName || req.appName,
-    '.',
     ...releaseArgs(req),
     ...setArgs(h, realRoot, chartDir),
-    ...valueFiles.flatMap((file) => ['--values', file]),
+    ...valueFiles.map((file) => flag('values', file)),
     ...capabilityArgs(req).apiVersions,
     ...switchArgs(h),
+    // Positionals after `--`: nothing after it is parsed as a flag (cobra/pflag).
+    '--',
+    h.releaseName || req.appName,
+    '.',
   ];
 }
 
@@ -206,9 +252,9 @@ function templateArgs(
 function releaseArgs(req: HelmRenderRequest): string[] {
   const args: string[] = [];
   const namespace = req.helm?.namespace || req.namespace;
-  if (namespace) args.push('--namespace', namespace);
+  if (namespace) args.push(flag('namespace', namespace));
   const kubeVersion = capabilityArgs(req).kubeVersion;
-  if (kubeVersion) args.push('--kube-version', kubeVersion);
+  if (kubeVersion) args.push(flag('kube-version', kubeVersion));
   return args;
 }
 
@@ -218,7 +264,7 @@ function capabilityArgs(req: HelmRenderRequest): { kubeVersion?: string; apiVers
   const apiVersions = h.apiVersions?.length ? h.apiVersions : (req.apiVersions ?? []);
   return {
     kubeVersion: h.kubeVersion || req.kubeVersion,
-    apiVersions: apiVersions.flatMap((v) => ['--api-versions', v]),
+    apiVersions: apiVersions.map((v) => flag('api-versions', v)),
   };
 }
 
@@ -227,12 +273,12 @@ function setArgs(h: HelmSourceOptions, realRoot: string, chartDir: string): stri
   const args: string[] = [];
   for (const p of h.parameters ?? []) {
     if (!p.name) throw new RenderError('a helm parameter has no name');
-    args.push(p.forceString ? '--set-string' : '--set', `${p.name}=${escapeSetValue(p.value ?? '')}`);
+    args.push(flag(p.forceString ? 'set-string' : 'set', `${p.name}=${escapeSetValue(p.value ?? '')}`));
   }
   for (const p of h.fileParameters ?? []) {
     if (!p.name || !p.path) throw new RenderError('a helm file parameter has no name or no path');
     const file = resolveInside(realRoot, p.path, 'file parameter', chartDir);
-    args.push('--set-file', `${p.name}=${escapeSetValue(file)}`);
+    args.push(flag('set-file', `${p.name}=${escapeSetValue(file)}`));
   }
   return args;
 }
@@ -256,16 +302,21 @@ export function escapeSetValue(value: string): string {
 
 /**
  * Resolves `valueFiles` to absolute paths (or allowed URLs), in order.
- * @throws RenderError for a missing file (unless `ignoreMissingValueFiles`) or a URL scheme not allowed;
- *   PathEscapeError for a file outside its repository.
+ * @throws RenderError for a missing file (unless `ignoreMissingValueFiles`) or a URL scheme not in
+ *   `valuesFileSchemes` (Argo CD's message: `the URL scheme '<s>' is not allowed`); PathEscapeError for a file
+ *   outside its repository.
  */
 function resolveValueFiles(req: HelmRenderRequest, realRoot: string, chartDir: string): string[] {
   const resolved: string[] = [];
+  const schemes = req.valuesFileSchemes ?? DEFAULT_VALUES_FILE_SCHEMES;
   for (const raw of req.helm?.valueFiles ?? []) {
     const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(raw)?.[1];
     if (scheme) {
-      if (!ALLOWED_VALUE_FILE_SCHEMES.includes(scheme.toLowerCase())) {
-        throw new RenderError(`value file "${raw}": the URL scheme "${scheme}" is not allowed`);
+      if (!schemes.includes(scheme.toLowerCase())) {
+        throw new RenderError(
+          `spec.source.helm.valueFiles: value file "${raw}": the URL scheme '${scheme}' is not allowed ` +
+            `(allowed: ${schemes.length ? schemes.join(', ') : 'none'}; see --helm-values-file-schemes)`,
+        );
       }
       resolved.push(raw);
       continue;
@@ -352,7 +403,7 @@ async function vendorLocalDependencies(
   }
   for (const dep of local) {
     await helm(
-      ['package', dep.dir, '--destination', path.join(copy, 'charts')],
+      ['package', flag('destination', path.join(copy, 'charts')), '--', dep.dir],
       work,
       `helm package of "${dep.name}"`,
     );

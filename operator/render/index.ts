@@ -32,13 +32,15 @@ import { resolveAppDir } from './apppath';
 import { renderDirectory } from './directory';
 import { RenderError } from './errors';
 import { renderHelm, type HelmSourceOptions } from './helm';
-import { renderKustomize } from './kustomize';
+import { renderKustomize, type KustomizeRemotePolicy } from './kustomize';
 import { detectSourceType, type SourceType } from './sourcetype';
 
 export { RenderError } from './errors';
 export { parseManifests } from './manifests';
 export { PathEscapeError } from '../sources/paths';
 export type { HelmSourceOptions, HelmParameter, HelmFileParameter } from './helm';
+export { DEFAULT_VALUES_FILE_SCHEMES } from './helm';
+export type { KustomizeRemotePolicy } from './kustomize';
 export type { SourceType } from './sourcetype';
 
 /** `spec.source.directory` (Jsonnet settings are accepted and ignored; `.jsonnet` files are refused). */
@@ -90,6 +92,10 @@ export interface RenderRequest {
   apiVersions?: string[];
   /** Receives warnings about skipped files. */
   logger?: Logger;
+  /** URL schemes a Helm value file may use (`--helm-values-file-schemes`); default `https`, `http`. */
+  helmValuesFileSchemes?: string[];
+  /** What a kustomization may reach beyond the repository; default: nothing remote, no Helm charts. */
+  kustomizeRemote?: KustomizeRemotePolicy;
   /**
    * Output ceilings of this source (`--max-manifest-bytes`, `--max-objects`): tool output past `maxBytes`
    * kills the tool, a Directory source's files are sized before they are read; default 32 MiB and 10 000.
@@ -142,6 +148,7 @@ function renderAs(sourceType: SourceType, req: RenderRequest, appPath: string): 
         timeoutMs: req.timeoutMs,
         kubeVersion: req.kubeVersion,
         apiVersions: req.apiVersions,
+        valuesFileSchemes: req.helmValuesFileSchemes,
         limits: req.limits ?? DEFAULT_RENDER_LIMITS,
       });
     case 'Kustomize':
@@ -151,6 +158,8 @@ function renderAs(sourceType: SourceType, req: RenderRequest, appPath: string): 
         kustomize: req.source.kustomize,
         kubectlBinary: req.kubectlBinary,
         timeoutMs: req.timeoutMs,
+        remote: req.kustomizeRemote,
+        helmBinary: req.helmBinary,
         limits: req.limits ?? DEFAULT_RENDER_LIMITS,
       });
     case 'Directory': {

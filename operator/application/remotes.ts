@@ -1,0 +1,71 @@
+/**
+ * What an Application may reach beyond its own repositories, decided from the operator's flags and the
+ * app's AppProject: which repository URLs it may name (`--allow-local-repos`) and which remote bases its
+ * kustomizations may fetch (`--kustomize-allow-remote`, `--kustomize-enable-helm`, the project's
+ * `sourceRepos`).
+ */
+import { sourceRepoPermitted, type ProjectSpec } from '../appproject/permissions';
+import { isNotFound } from '../kube/client';
+import type { KustomizeRemotePolicy } from '../render';
+import { repoURLProblem } from '../sources/repourl';
+import type { ApplicationContext } from './context';
+
+/** The source fields these checks read. */
+interface AppWithSources {
+  metadata: { namespace: string };
+  spec: { project: string; source?: { repoURL: string }; sources?: Array<{ repoURL: string }> };
+}
+
+/**
+ * Why the app's repository URLs may not be used (a local repository without `--allow-local-repos`, or an
+ * unsupported transport), one sentence per source naming its field; empty when all are fine.
+ * @param app - the Application.
+ * @param opts - `allowLocalRepos`: the `--allow-local-repos` flag.
+ */
+export function repoURLProblems(app: AppWithSources, opts: { allowLocalRepos?: boolean }): string[] {
+  const allow = { allowLocalRepos: opts.allowLocalRepos ?? false };
+  const multi = app.spec.sources?.length ? app.spec.sources : undefined;
+  if (multi) {
+    return multi.flatMap(
+      (s, i) => repoURLProblem(s.repoURL ?? '', `spec.sources[${i}].repoURL`, allow) ?? [],
+    );
+  }
+  const single = app.spec.source;
+  return single ? [repoURLProblem(single.repoURL ?? '', 'spec.source.repoURL', allow) ?? []].flat() : [];
+}
+
+/**
+ * The kustomize remote policy of an app: the flags, and its project's `sourceRepos` for each remote
+ * repository (read from the API only when a kustomization has a remote reference and the flag is on).
+ * A missing `default` project is Argo CD's built-in default, which permits every repository.
+ * @param ctx - settings (`kustomizeAllowRemote`, `kustomizeEnableHelm`) and the client.
+ * @param app - the Application (its `spec.project`).
+ */
+export function kustomizeRemotePolicy(ctx: ApplicationContext, app: AppWithSources): KustomizeRemotePolicy {
+  let sourceRepos: Promise<string[]> | undefined;
+  return {
+    allowRemote: ctx.settings.kustomizeAllowRemote ?? false,
+    enableHelm: ctx.settings.kustomizeEnableHelm ?? false,
+    permitsRepo: async (url) => {
+      sourceRepos ??= projectSourceRepos(ctx, app.spec.project);
+      return sourceRepoPermitted(await sourceRepos, url);
+    },
+  };
+}
+
+/**
+ * The `sourceRepos` of a project in the controller's namespace.
+ * @throws KubeApiError on API failures other than NotFound.
+ */
+async function projectSourceRepos(ctx: ApplicationContext, name: string): Promise<string[]> {
+  try {
+    const project = await ctx.client.request<{ spec?: ProjectSpec }>(
+      'GET',
+      `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(ctx.settings.controllerNamespace)}/appprojects/${encodeURIComponent(name)}`,
+    );
+    return project?.spec?.sourceRepos ?? [];
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    return name === 'default' ? ['*'] : [];
+  }
+}
