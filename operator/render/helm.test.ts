@@ -267,6 +267,27 @@ describe(
       assert.equal(find(ok, 'ConfigMap').metadata.name, `web.v2-${'a'.repeat(46)}-settings`);
     });
 
+    it('refuses parameter names that would add --set-file pairs (reading files outside the repository)', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-helm-secret-'));
+      temps.push(dir);
+      const token = path.join(dir, 'token');
+      fs.writeFileSync(token, 'TOKEN-VALUE');
+      const cases: Array<[Partial<HelmRenderRequest>['helm'], RegExp]> = [
+        [
+          { fileParameters: [{ name: `extra=${token},motd`, path: 'values.yaml' }] },
+          /^spec\.source\.helm\.fileParameters\[0\]\.name ".*" may not contain '=' or ','$/,
+        ],
+        [{ parameters: [{ name: 'a,extra', value: 'x' }] }, /^spec\.source\.helm\.parameters\[0\]\.name/],
+      ];
+      for (const [helm, message] of cases) {
+        await assert.rejects(render({ helm }), (err: unknown) => {
+          assert.ok(err instanceof RenderError, String(err));
+          assert.match(err.message, message);
+          return true;
+        });
+      }
+    });
+
     it('passes author values beginning with "-" as values, never as flags', async () => {
       const root = tempCopy();
       fs.writeFileSync(path.join(root, 'chart/-dash.yaml'), 'color: dash-file\n');

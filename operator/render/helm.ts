@@ -271,16 +271,31 @@ function capabilityArgs(req: HelmRenderRequest): { kubeVersion?: string; apiVers
 /** `--set` / `--set-string` per parameter and `--set-file` per file parameter (paths checked). */
 function setArgs(h: HelmSourceOptions, realRoot: string, chartDir: string): string[] {
   const args: string[] = [];
-  for (const p of h.parameters ?? []) {
+  (h.parameters ?? []).forEach((p, i) => {
     if (!p.name) throw new RenderError('a helm parameter has no name');
+    assertSetName(p.name, `spec.source.helm.parameters[${i}].name`);
     args.push(flag(p.forceString ? 'set-string' : 'set', `${p.name}=${escapeSetValue(p.value ?? '')}`));
-  }
-  for (const p of h.fileParameters ?? []) {
+  });
+  for (const [i, p] of (h.fileParameters ?? []).entries()) {
     if (!p.name || !p.path) throw new RenderError('a helm file parameter has no name or no path');
+    assertSetName(p.name, `spec.source.helm.fileParameters[${i}].name`);
     const file = resolveInside(realRoot, p.path, 'file parameter', chartDir);
     args.push(flag('set-file', `${p.name}=${escapeSetValue(file)}`));
   }
   return args;
+}
+
+/**
+ * Refuses a `--set` / `--set-file` name holding `=` or `,`: helm splits the flag's value into
+ * `name=value` pairs at them, so `name: "x=/etc/passwd,y"` would add a `--set-file` of any file.
+ * @param name - the parameter name (a dotted value path such as `image.tag` or `a\.b[0]`).
+ * @param field - where it is written, for the message.
+ * @throws RenderError naming the field.
+ */
+export function assertSetName(name: string, field: string): void {
+  if (/[=,]/.test(name)) {
+    throw new RenderError(`${field} ${JSON.stringify(name.slice(0, 80))} may not contain '=' or ','`);
+  }
 }
 
 /** CRDs in (unless skipped), tests and schema validation as asked. */
