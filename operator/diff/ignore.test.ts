@@ -591,6 +591,49 @@ describe('errors: entries that cannot be applied', () => {
   });
 });
 
+describe('rule matching: group and kind as gobwas globs, in linear time', () => {
+  const obj = (apiVersion: string, kind: string): KubeObject => ({
+    apiVersion,
+    kind,
+    metadata: { name: 'x' },
+  });
+  const cases: Array<
+    [group: string | undefined, kind: string, apiVersion: string, objKind: string, want: boolean]
+  > = [
+    ['*', '*', 'v1', 'ConfigMap', true], // `*` matches the empty core group
+    [undefined, 'ConfigMap', 'v1', 'ConfigMap', true],
+    ['apps', 'Deployment', 'v1', 'Deployment', false],
+    ['*.k8s.io', '*', 'networking.k8s.io/v1', 'Ingress', true],
+    ['*.k8s.io', '*', 'apps/v1', 'Deployment', false],
+    ['{apps,batch}', '{Deployment,Job}', 'batch/v1', 'Job', true],
+    ['apps', 'Stateful?et', 'apps/v1', 'StatefulSet', true],
+    ['apps', '[A-D]eployment', 'apps/v1', 'Deployment', true],
+    ['apps', '[!D]eployment', 'apps/v1', 'Deployment', false],
+    ['apps', 'Deploy\\ment', 'apps/v1', 'Deployment', true],
+    ['apps', '{Deployment', 'apps/v1', 'Deployment', false], // malformed: matches only itself
+    ['apps', 'Deploy.ent', 'apps/v1', 'Deployment', false], // regex syntax is literal
+  ];
+  for (const [group, kind, apiVersion, objKind, want] of cases) {
+    test(`group ${JSON.stringify(group)} kind ${JSON.stringify(kind)} vs ${apiVersion} ${objKind}: ${want}`, () => {
+      assert.equal(
+        rulesFor([{ group, kind, jsonPointers: ['/x'] }], obj(apiVersion, objKind)).length,
+        want ? 1 : 0,
+      );
+    });
+  }
+
+  test('a backtracking-prone pattern against a long kind takes milliseconds, not minutes', () => {
+    const started = Date.now();
+    const rule: IgnoreRule = {
+      group: '*a'.repeat(8) + 'b',
+      kind: '*a'.repeat(8) + 'b',
+      jsonPointers: ['/x'],
+    };
+    assert.deepEqual(rulesFor([rule], obj(`${'a'.repeat(60)}/v1`, 'a'.repeat(60))), []);
+    assert.ok(Date.now() - started < 500, `took ${Date.now() - started} ms`);
+  });
+});
+
 describe('compare options', () => {
   const annotated = (value?: string): KubeObject => ({
     apiVersion: 'v1',

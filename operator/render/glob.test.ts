@@ -38,6 +38,13 @@ describe('globMatch (Argo CD / gobwas semantics, no separators)', () => {
     });
   }
 
+  it('matches in linear time: a backtracking-prone glob against a long path takes milliseconds', () => {
+    const started = Date.now();
+    assert.equal(globMatch('*a'.repeat(8) + 'b', 'a'.repeat(60)), false);
+    assert.equal(globMatch('*a'.repeat(8) + 'b', 'a'.repeat(5000) + 'b'), true);
+    assert.ok(Date.now() - started < 500, `took ${Date.now() - started} ms`);
+  });
+
   it('refuses malformed patterns', () => {
     for (const bad of ['{a,b', '[abc', 'x\\', '[]']) {
       assert.throws(() => globMatch(bad, 'x'), RenderError, bad);
