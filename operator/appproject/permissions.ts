@@ -5,6 +5,7 @@
  * `sourceNamespaces`.
  */
 import picomatch from 'picomatch';
+import { redactURL } from '../sources/credentials';
 
 /** The AppProject fields the checks read. */
 export interface ProjectSpec {
@@ -58,7 +59,8 @@ export function projectViolations(
   const out: string[] = [];
   for (const url of app.repoURLs) {
     if (!sourceRepoPermitted(project.sourceRepos, url))
-      out.push(`application repo ${url} is not permitted in project '${projectName}'`);
+      // The URL may embed credentials: the message goes to a condition, so they are redacted.
+      out.push(`application repo ${redactURL(url)} is not permitted in project '${projectName}'`);
   }
   const d = app.destination;
   const destOk = (project.destinations ?? []).some(

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CredentialFactory,
@@ -9,6 +9,7 @@ import {
   matchRepoCredentials,
   normalizeRepoURL,
   redactURL,
+  withoutUserinfo,
 } from './credentials';
 
 const repo = (url: string, password: string): RepoCredentialSecret => ({
@@ -152,4 +153,70 @@ test('redactURL removes user:password from URLs in any text', () => {
     'failed https://h/r.git and ssh://h/x',
   );
   assert.equal(redactURL('git@github.com:org/repo.git'), 'git@github.com:org/repo.git');
+});
+
+describe('redactURL: tricky passwords never leak, in part or whole', () => {
+  // [password, URL with it unencoded (or as written), expected redaction]
+  const cases: Array<[string, string, string]> = [
+    ['p@ss/w@rd', 'https://user:p@ss/w@rd@host/repo', 'https://host/repo'],
+    ['p@ss', 'https://user:p@ss@host/repo', 'https://host/repo'],
+    ['pa/ss', 'https://user:pa/ss@host/repo', 'https://host/repo'],
+    ['pa:ss', 'https://user:pa:ss@host/repo', 'https://host/repo'],
+    ['p%40ss', 'https://user:p%40ss@host/repo', 'https://host/repo'],
+    ['pass word', 'https://user:pass word@host/repo', 'https://host/repo'],
+    ['p?ss', 'https://user:p?ss@host/repo', 'https://host/repo'],
+    ['p#ss', 'https://user:p#ss@host/repo', 'https://host/repo'],
+    ['p"ss', 'https://user:p"ss@host/repo', 'https://host/repo'],
+    ['pw@Zq9', 'ssh://git:pw@Zq9@host:22/org/repo.git', 'ssh://host:22/org/repo.git'],
+    ['ghp_abc/123', 'https://ghp_abc/123@github.com/org/repo', 'https://github.com/org/repo'],
+    ['s3cr/@t', 'git+ssh://deploy:s3cr/@t@host/x', 'git+ssh://host/x'],
+  ];
+  for (const [password, url, want] of cases) {
+    test(`${url} -> ${want}`, () => {
+      const fragments = password.split(/[@/:% ?#"]/).filter((f) => f.length >= 2);
+      for (const text of [url, `failed to fetch ${url}: HTTP 401`, `"${url}"`]) {
+        const out = redactURL(text);
+        for (const f of fragments) assert.ok(!out.includes(f), `a part of the password shows in ${out}`);
+      }
+      assert.equal(redactURL(url), want);
+      assert.equal(redactURL(`failed to fetch ${url}: HTTP 401`), `failed to fetch ${want}: HTTP 401`);
+    });
+  }
+
+  test('several URLs in one message, each redacted', () => {
+    assert.equal(
+      redactURL('clone of https://a:b@one/x failed, then http://c:d@e@two:8080/y <ssh://k@three/z>'),
+      'clone of https://one/x failed, then http://two:8080/y <ssh://three/z>',
+    );
+  });
+
+  test('what is not userinfo stays', () => {
+    for (const text of [
+      'git@github.com:org/repo.git',
+      'failed: git@github.com:org/repo.git: permission denied',
+      'https://host/org/repo@v1',
+      'https://host:8443/repo',
+      'https://[::1]:8080/x',
+      'https://host/x and mail a@b.com',
+      'no URL at all, user@example.com',
+    ]) {
+      assert.equal(redactURL(text), text);
+    }
+  });
+});
+
+test('withoutUserinfo: the exact key of a repository, whatever credentials its URL carries', () => {
+  assert.equal(withoutUserinfo('https://u:p@host/org/repo.git'), 'https://host/org/repo.git');
+  assert.equal(withoutUserinfo('https://u:p@ss@host/org/repo'), 'https://host/org/repo');
+  assert.equal(withoutUserinfo('https://host/org/repo'), 'https://host/org/repo');
+  assert.equal(withoutUserinfo('git@github.com:org/repo.git'), 'git@github.com:org/repo.git');
+  // redactURL may drop more for display; the key never makes another repository look the same.
+  assert.equal(
+    redactURL('https://a:b@evil/x@victim.example/org/private'),
+    'https://victim.example/org/private',
+  );
+  assert.notEqual(
+    withoutUserinfo('https://a:b@evil/x@victim.example/org/private'),
+    'https://victim.example/org/private',
+  );
 });

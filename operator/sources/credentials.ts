@@ -227,10 +227,98 @@ export function isScpLike(url: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && /^[^/:@]+@[^/:]+:/.test(url);
 }
 
+/** A URL scheme (`https://`, `ssh://`, `git+ssh://`) where a URL starts inside a text. */
+const SCHEME = /[a-z][a-z0-9+.-]*:\/\//gi;
+/** Characters that end a URL inside a text (whitespace, quotes, angle brackets). */
+const URL_END = /[\s"'<>`]/;
+/** A host (name with a dot, `name:port`, `localhost`, `[v6]`) at the start of what follows an `@`. */
+const HOST_LIKE = /^(?:\[[0-9a-f:.]+\]|[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9.-]+:\d+|localhost)(?:[/:?#]|$)/i;
+
 /**
- * Removes any `user:password@` from URLs inside a text (a URL or an error message), so that credentials
- * never reach a log line, an event or a condition. scp-like `git@host:path` keeps its user (not a secret).
+ * True when an authority without `@` is `user:password` cut short, rather than `host` or `host:port`:
+ * a password with a `/`, `?`, `#` or space ends the authority early (`https://user:pa/ss@host`).
+ */
+function looksLikeUserPassword(authority: string): boolean {
+  const colon = authority.indexOf(':');
+  return colon > 0 && !authority.startsWith('[') && !/^\d*$/.test(authority.slice(colon + 1));
+}
+
+/**
+ * Where the userinfo of the URL whose authority starts at `start` ends (just past its last `@`), or
+ * -1 when it has none. The WHATWG URL parser (and Node's HTTP clients) end the authority at the first
+ * `/`, `?` or `#` and take its last `@` as the end of the userinfo; a password with an unencoded `/`
+ * (`https://user:p@ss/w@rd@host/repo`) would then show `w@rd`. So once there is evidence of userinfo
+ * (an `@` in that authority, or a `user:password` cut short), the whole userinfo runs to the LAST `@`
+ * of the URL, even past a `/`. A URL that merely has an `@` in its path (`https://host/a@b`) keeps it,
+ * unless what follows the `@` looks like a host (a user name with a `/`).
+ */
+function userinfoEnd(text: string, start: number): number {
+  let end = start;
+  while (end < text.length && !URL_END.test(text[end])) end++;
+  const token = text.slice(start, end);
+  const authEnd = token.search(/[/?#]/);
+  const authority = authEnd < 0 ? token : token.slice(0, authEnd);
+  const lastAt = token.lastIndexOf('@');
+  if (lastAt >= 0) {
+    const evident = authority.includes('@') || looksLikeUserPassword(authority);
+    return evident || HOST_LIKE.test(token.slice(lastAt + 1)) ? start + lastAt + 1 : -1;
+  }
+  if (authEnd >= 0 || !looksLikeUserPassword(authority)) return -1;
+  // `https://user:pass word@host`: a password with a space; its end is the next `@` of the line.
+  const rest = /^[^/@\n]*@/.exec(text.slice(end));
+  return rest ? end + rest[0].length : -1;
+}
+
+/** Drops the userinfo of every URL in a text (see {@link userinfoEnd}). */
+function redactInText(text: string): string {
+  let out = '';
+  let pos = 0;
+  for (const m of text.matchAll(SCHEME)) {
+    const start = m.index + m[0].length;
+    if (start <= pos) continue; // inside a userinfo that was dropped
+    const cut = userinfoEnd(text, start);
+    out += text.slice(pos, start);
+    pos = cut >= 0 ? cut : start;
+  }
+  return out + text.slice(pos);
+}
+
+/**
+ * Removes the userinfo (`user:password@`, `token@`) of every URL inside a text (a URL, an error message
+ * from libgit2, a log line) so that credentials never reach a log line, an event or a condition. The
+ * userinfo is dropped whole, up to the LAST `@` before the host, so that passwords with unencoded `@`,
+ * `/`, `:`, `?`, `#` or spaces do not leak in part (`https://user:p@ss/w@rd@host/repo` becomes
+ * `https://host/repo`). scp-like `git@host:path` keeps its user (it has no scheme, and `git` is not a
+ * secret); `ssh://git@host/x` loses it like any userinfo.
+ *
+ * When the text is one URL, the result is checked with the WHATWG URL parser (as Node parses URLs):
+ * should it still carry a user or password there, they are removed with it.
+ *
+ * Limits: a URL is recognised by its scheme; a user name containing `/` without a password is found
+ * only when a host-like name (`a.b`, `name:port`) follows its `@`; where a URL has credentials AND an
+ * `@` in its path, the path before that `@` is dropped too (over-redaction, never a leak).
+ * @param text - any text.
+ * @returns the text without userinfo.
  */
 export function redactURL(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
+  const out = redactInText(text);
+  if (/\s/.test(out.trim()) || !URL.canParse(out.trim())) return out;
+  const url = new URL(out.trim());
+  if (!url.username && !url.password) return out;
+  url.username = '';
+  url.password = '';
+  return url.href;
+}
+
+/**
+ * A repository URL without its userinfo, with the WHATWG parser's semantics (the userinfo ends at the
+ * last `@` before the first `/`, `?` or `#`) and no other change: a key under which the same
+ * repository is found whatever credentials its URL carries, and under which two different repositories
+ * never meet (unlike {@link redactURL}, which may drop more for display). scp-like URLs are unchanged.
+ */
+export function withoutUserinfo(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/is.exec(url);
+  if (!m) return url;
+  const at = m[2].lastIndexOf('@');
+  return at < 0 ? url : m[1] + m[2].slice(at + 1) + m[3];
 }

@@ -41,7 +41,13 @@ import {
   DEFAULT_REPO_CACHE_IDLE_MS,
   ceilingMessage,
 } from '../common/limits';
-import { CredentialFactory, RepoCredentials, credentialsCallback, redactURL } from './credentials';
+import {
+  CredentialFactory,
+  RepoCredentials,
+  credentialsCallback,
+  redactURL,
+  withoutUserinfo,
+} from './credentials';
 
 /**
  * A Git operation failed. The message says what failed and for which repository (credentials removed
@@ -283,14 +289,19 @@ export class GitRepoCache {
     });
   }
 
-  /** The state of a URL, created on first use. The key and directory ignore credentials in the URL. */
+  /**
+   * The state of a URL, created on first use. The key and directory ignore credentials in the URL
+   * ({@link withoutUserinfo}, exact, so that two repositories never share a clone); messages use the
+   * display form ({@link redactURL}, which may drop more so that no part of a password shows).
+   */
   private state(repoURL: string): RepoState {
     const url = repoURL.trim();
     if (!url) throw new GitError('repository URL is empty');
     const display = redactURL(url);
-    let state = this.repos.get(display);
+    const key = withoutUserinfo(url);
+    let state = this.repos.get(key);
     if (!state) {
-      const hash = urlHash(display);
+      const hash = urlHash(key);
       state = {
         url,
         display,
@@ -302,7 +313,7 @@ export class GitRepoCache {
         busy: 0,
         refused: new Map(),
       };
-      this.repos.set(display, state);
+      this.repos.set(key, state);
     }
     // Same repository, maybe other credentials embedded in the URL: the latest caller's URL is used.
     state.url = url;
@@ -622,7 +633,7 @@ export class GitRepoCache {
     state.refused.clear();
     await removeTree(state.dir);
     // A caller that arrived during the removal holds this state and will recreate the directory: keep it.
-    if (state.busy === 0) this.repos.delete(state.display);
+    if (state.busy === 0) this.repos.delete(withoutUserinfo(state.url));
     this.log.info('Removed an unused repository from the cache.', {
       repo: state.display,
       idleSeconds: Math.round((now - state.lastUsed) / 1000),
