@@ -181,6 +181,23 @@ describe('jq deadline (--jq-timeout): evaluation off the main thread', () => {
     );
   });
 
+  test('an expression that builds a huge value hits the worker heap limit, not the process', async () => {
+    const huge = '.data | select([range(100000000)] | length > 0)';
+    await assert.rejects(
+      resolveJqPaths([cm('h')], [{ kind: 'ConfigMap', jqPathExpressions: [huge] }], {
+        pool,
+        timeoutMs: 60_000,
+      }),
+      (err: unknown) =>
+        err instanceof IgnoreRuleError &&
+        err.entry === huge &&
+        /more than the jq worker's 128 MiB/.test(err.message),
+    );
+    const doc = cm('after', { a: '1' });
+    const jq = await resolveJqPaths([doc], [{ kind: 'ConfigMap', jqPathExpressions: ['.data.a'] }], { pool });
+    assert.deepEqual(jq('.data.a', doc), [['data', 'a']]);
+  });
+
   test('objects without a jq rule send no message', async () => {
     const closed = new JqPool(1);
     await closed.close();
