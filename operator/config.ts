@@ -6,6 +6,8 @@ import { Command, Option } from 'commander';
 import os from 'node:os';
 import path from 'node:path';
 import { LogFormat } from './log';
+import { addProviderOptions, providerLimitsFromOptions } from './providers/options';
+import type { ProviderLimits } from './providers/netpolicy';
 import { addCeilingOptions, ceilingsFromOptions, type CeilingConfig } from './common/limitsoptions';
 
 /** The operators capstan can run; `--controllers` selects a subset. */
@@ -35,6 +37,8 @@ export interface Config extends CeilingConfig {
   metricsPort: number;
   /** Provider requests a second per secret store (ExternalSecrets); 0: unlimited. */
   storeRateLimit: number;
+  /** Network policy, deadlines and response cap of provider calls (`--webhook-*`, `--provider-*`). */
+  providerLimits: ProviderLimits;
   /** Run the operators only while holding the `capstan-leader` Lease in the controller namespace. */
   leaderElect: boolean;
   /** How long the Lease is valid without renewal, in ms (`--leader-lease-duration`, seconds). */
@@ -176,6 +180,7 @@ export function parseConfig(argv: string[]): Config {
       env.CAPSTAN_STORE_RATE_LIMIT ?? '10',
     )
     .exitOverride();
+  addProviderOptions(cmd, env);
   addCeilingOptions(cmd, env);
   addRemoteInputOptions(cmd, env);
   cmd.parse(argv, { from: 'user' });
@@ -215,6 +220,7 @@ export function parseConfig(argv: string[]): Config {
     logFormat: o.logFormat as LogFormat,
     metricsPort: num('metrics-port', o.metricsPort),
     storeRateLimit: num('store-rate-limit', o.storeRateLimit),
+    providerLimits: providerLimitsFromOptions(o),
     leaderElect: Boolean(o.leaderElect),
     ...remoteInputsFromOptions(o),
     leaderLeaseDurationMs: num('leader-lease-duration', o.leaderLeaseDuration) * 1000,

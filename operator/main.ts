@@ -125,6 +125,7 @@ async function main(): Promise<void> {
   if (config.controllers.includes('externalsecret')) {
     const ops = await startExternalSecretOperators(client, log, config.concurrency, {
       storeRatePerSecond: config.storeRateLimit,
+      providerLimits: config.providerLimits,
     });
     stoppables.push(...ops);
   }

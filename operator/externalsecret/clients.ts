@@ -61,6 +61,7 @@ export class StoreClients {
         namespace: this.es.metadata.namespace,
         kube: this.ctx.client,
         log: this.ctx.log,
+        limits: this.ctx.settings.providerLimits,
       });
     } catch (err) {
       throw asSyncError(err, MSG_STORE_CLIENT, `${ref.kind} "${ref.name}"`);

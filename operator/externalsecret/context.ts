@@ -5,6 +5,7 @@
  */
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
+import { DEFAULT_PROVIDER_LIMITS, type ProviderLimits } from '../providers/netpolicy';
 import { StoreRateLimiter } from './ratelimit';
 import { ReferenceIndex } from './refs';
 import { DEFAULT_JITTER_FRACTION, DEFAULT_REFRESH_INTERVAL_MS, RETRY_BASE_MS, RETRY_MAX_MS } from './refresh';
@@ -27,6 +28,8 @@ export interface ExternalSecretSettings {
   retryMaxMs: number;
   /** storeRatePerSecond - provider requests a second per store (10; 0: unlimited). */
   storeRatePerSecond: number;
+  /** providerLimits - network policy, deadlines and response cap of provider calls (see providers/netpolicy.ts). */
+  providerLimits: ProviderLimits;
 }
 
 /** The defaults of {@link ExternalSecretSettings}. */
@@ -37,6 +40,7 @@ export const DEFAULT_SETTINGS: ExternalSecretSettings = {
   retryBaseMs: RETRY_BASE_MS,
   retryMaxMs: RETRY_MAX_MS,
   storeRatePerSecond: 10,
+  providerLimits: DEFAULT_PROVIDER_LIMITS,
 };
 
 /** The shared state of the ExternalSecret, SecretStore and ClusterSecretStore operators. */

@@ -102,6 +102,7 @@ async function checkProvider(
       namespace: kind === 'SecretStore' ? (namespace ?? '') : '',
       kube: ctx.client,
       log: ctx.log,
+      limits: ctx.settings.providerLimits,
     });
   } catch (err) {
     if (err instanceof InvalidStoreError) return { ...invalid(err.message), capabilities };
@@ -120,7 +121,8 @@ async function checkProvider(
       const message = `${MSG_STORE_VALIDATION}: ${result.message ?? 'the provider refused the store'}`;
       return { ready: false, reason: StoreReason.ValidationFailed, message, retryable: true, capabilities };
     }
-    const note = result.result === 'Unknown' && result.message ? ` (${result.message})` : '';
+    // Unknown explains why it could not tell; Ready may note a bound the operator applied (a clamped timeout)
+    const note = result.message ? ` (${result.message})` : '';
     return {
       ready: true,
       reason: StoreReason.Valid,

@@ -11,9 +11,11 @@
  * `client-certificate`, `certificate-authority`), `exec` and `auth-provider` are refused, because they
  * would make the operator run commands or read its own files (its service account token) for a store user.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import fs from 'node:fs';
 import YAML from 'yaml';
-import { KubeClient, KubeApiError } from '../kube/client';
+import { KubeApiError } from '../kube/client';
+import { boundedRequest, type TlsOptions } from './httpcall';
+import { DEFAULT_PROVIDER_LIMITS, type NetworkPolicy, type Resolver } from './netpolicy';
 import type { CAProvider, SecretKeySelector } from './storerefs';
 import { fetchCA, isObject, readSecretKey, refNamespace } from './storerefs';
 import type { ProviderContext } from './types';
@@ -65,33 +67,126 @@ export interface KubernetesProviderConfig {
   remoteNamespace?: string;
 }
 
-/** Builds a client for a remote cluster and user through client-node's KubeConfig (which applies TLS and token). */
-export function remoteKubeClient(cluster: RemoteCluster, user: RemoteUser): KubeClient {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'remote',
-        server: cluster.server,
-        caData: cluster.caData?.toString('base64'),
-        caFile: cluster.caFile,
-        skipTLSVerify: cluster.skipTLSVerify ?? false,
-        tlsServerName: cluster.tlsServerName,
-      },
-    ],
-    // client-node applies no TLS options at all without a user: an anonymous user is still a user entry.
-    users: [
-      {
-        name: 'remote',
-        token: user.token,
-        certData: user.certData?.toString('base64'),
-        keyData: user.keyData?.toString('base64'),
-      },
-    ],
-    contexts: [{ name: 'remote', cluster: 'remote', user: 'remote' }],
-    currentContext: 'remote',
-  });
-  return new KubeClient(kc);
+/** The bounds of every call a {@link RemoteKubeClient} makes. */
+export interface RemoteBounds {
+  /** timeoutMs - overall deadline of one call (DNS, connect, TLS, the last byte), in ms. */
+  timeoutMs: number;
+  /** maxBytes - the largest response body, in bytes. */
+  maxBytes: number;
+  /** policy - the network policy, for a server the tenant chose (`server.url`, `authRef`); unset for the operator's own cluster. */
+  policy?: NetworkPolicy;
+  /** resolver - DNS for the policy check. */
+  resolver?: Resolver;
+}
+
+/** Query parameters and JSON body of one API call. */
+export interface RemoteRequestOptions {
+  /** query - query parameters; undefined values are left out. */
+  query?: Record<string, string | number | boolean | undefined>;
+  /** body - serialised as JSON. */
+  body?: unknown;
+}
+
+/** What the kubernetes provider needs of an API client: one JSON call (tests pass doubles). */
+export interface RemoteApi {
+  /**
+   * Sends one call and parses the JSON answer.
+   * @throws KubeApiError on a non-2xx answer; ProviderError (retryable) on a deadline, the size cap or a transport error.
+   */
+  request<T = unknown>(method: string, path: string, opts?: RemoteRequestOptions): Promise<T>;
+}
+
+/**
+ * A JSON client of a remote API server with the store's identity, every call bounded by a deadline and a
+ * response size cap (`httpcall.ts`), so that a slow-drip or oversized "API server" holds neither a
+ * worker nor memory. It reads no kubeconfig and runs no auth plugin: TLS and the bearer token come from
+ * the {@link RemoteCluster} and {@link RemoteUser} built here.
+ */
+export class RemoteKubeClient implements RemoteApi {
+  private readonly tls: TlsOptions;
+
+  /**
+   * @param cluster - server and trust.
+   * @param user - credentials (all unset: anonymous).
+   * @param bounds - deadline, size cap, and the network policy for tenant-chosen servers.
+   */
+  constructor(
+    readonly cluster: RemoteCluster,
+    private readonly user: RemoteUser,
+    private readonly bounds: RemoteBounds,
+  ) {
+    const ca = cluster.caData ?? (cluster.caFile ? fs.readFileSync(cluster.caFile) : undefined);
+    this.tls = {
+      ...(ca ? { ca } : {}),
+      ...(user.certData ? { cert: user.certData } : {}),
+      ...(user.keyData ? { key: user.keyData } : {}),
+      ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+      rejectUnauthorized: !cluster.skipTLSVerify,
+    };
+  }
+
+  /** {@inheritDoc RemoteApi.request} */
+  async request<T = unknown>(method: string, path: string, opts: RemoteRequestOptions = {}): Promise<T> {
+    const url = new URL(this.cluster.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.user.token) headers.Authorization = `Bearer ${this.user.token}`;
+    const answer = await boundedRequest({
+      url,
+      method,
+      headers,
+      body,
+      tls: this.tls,
+      deadlineMs: this.bounds.timeoutMs,
+      maxBytes: this.bounds.maxBytes,
+      sizeFlag: '--provider-max-response-bytes',
+      policy: this.bounds.policy,
+      resolver: this.bounds.resolver,
+      what: `the API server ${url.origin}`,
+    });
+    const text = answer.body.toString('utf8');
+    if (answer.status < 200 || answer.status >= 300) throw statusError(answer.status, text);
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      throw new ProviderError(
+        `the API server ${url.origin} answered ${method} ${path} with something other than JSON`,
+      );
+    }
+  }
+}
+
+/**
+ * The error of a non-2xx answer: the reason and message of a Kubernetes `Status` object, else only the
+ * HTTP status. Other bodies are never echoed, since a tenant-chosen "API server" may be any service.
+ */
+function statusError(status: number, text: string): KubeApiError {
+  try {
+    const s = JSON.parse(text) as { kind?: string; reason?: string; message?: string };
+    if (s && s.kind === 'Status')
+      return new KubeApiError(status, s.reason ?? 'Unknown', String(s.message ?? '').slice(0, 500));
+  } catch {
+    // not JSON: fall through
+  }
+  return new KubeApiError(status, 'Unknown', `HTTP ${status}`);
+}
+
+/**
+ * Builds a bounded client for a remote cluster and user.
+ * @param bounds - deadline and size cap; default {@link DEFAULT_PROVIDER_LIMITS}, no network policy.
+ */
+export function remoteKubeClient(
+  cluster: RemoteCluster,
+  user: RemoteUser,
+  bounds: RemoteBounds = {
+    timeoutMs: DEFAULT_PROVIDER_LIMITS.kubernetesTimeoutMs,
+    maxBytes: DEFAULT_PROVIDER_LIMITS.maxResponseBytes,
+  },
+): RemoteKubeClient {
+  return new RemoteKubeClient(cluster, user, bounds);
 }
 
 /** `host` -> `https://host`, as client-go's rest.Config does for a host without scheme. */
@@ -264,19 +359,21 @@ async function storeUser(ctx: ProviderContext, auth: KubernetesAuth | undefined)
 export async function remoteClientFor(
   ctx: ProviderContext,
   config: KubernetesProviderConfig,
-): Promise<KubeClient> {
+): Promise<RemoteKubeClient> {
+  const limits = ctx.limits ?? DEFAULT_PROVIDER_LIMITS;
+  const bounds: RemoteBounds = { timeoutMs: limits.kubernetesTimeoutMs, maxBytes: limits.maxResponseBytes };
+  // a server the tenant chose is held to the network policy; the operator's own cluster is the admin's
+  const tenantServer: RemoteBounds = { ...bounds, policy: limits.network, resolver: limits.resolver };
   if (config.authRef) {
     const text = (await readSecretKey(ctx, config.authRef, 'authRef')).toString('utf8');
     const { cluster, user } = parseKubeconfigCredentials(text);
-    return remoteKubeClient(cluster, user);
+    return remoteKubeClient(cluster, user, tenantServer);
   }
   const url = config.server?.url;
   const ca = await fetchCA(ctx, config.server?.caBundle, config.server?.caProvider, 'server');
-  let cluster: RemoteCluster;
-  if (url) cluster = { server: normaliseServer(url), caData: ca };
-  else {
-    const own = ownCluster(ctx);
-    cluster = ca ? { server: own.server, caData: ca, tlsServerName: own.tlsServerName } : own;
-  }
-  return remoteKubeClient(cluster, await storeUser(ctx, config.auth));
+  const user = await storeUser(ctx, config.auth);
+  if (url) return remoteKubeClient({ server: normaliseServer(url), caData: ca }, user, tenantServer);
+  const own = ownCluster(ctx);
+  const cluster = ca ? { server: own.server, caData: ca, tlsServerName: own.tlsServerName } : own;
+  return remoteKubeClient(cluster, user, bounds);
 }

@@ -14,6 +14,7 @@ import {
   secretValue,
   validateKubernetesStore,
 } from './kubernetes';
+import { DEFAULT_PROVIDER_LIMITS, NetworkPolicy, type ProviderLimits } from './netpolicy';
 import type { KubeSecret } from './storerefs';
 import type { ProviderContext, RemoteRef, StoreKind } from './types';
 import { InvalidStoreError, NoSecretError, ProviderError } from './types';
@@ -450,5 +451,136 @@ describe('kubernetes client against a fake API server', () => {
       kubernetesProvider.newClient(ctx({ auth: { token: {}, cert: {} } })),
       InvalidStoreError,
     );
+  });
+});
+
+describe('kubernetes provider bounds: deadline, response cap, network policy', () => {
+  const TOKEN = 'store-token';
+  let written = 0;
+  let hungUp = false;
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    const name = /\/secrets\/([^/?]+)$/.exec(req.url ?? '')?.[1];
+    if (name === 'drip') {
+      // a "slow-drip API server": valid headers at once, then a byte every 50 ms for ever
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"metadata":{"name":"drip"},"data":{');
+      const t = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(t));
+      return;
+    }
+    if (name === 'huge') {
+      // an endless JSON string, no Content-Length; counts what was written until the client hung up
+      written = 0;
+      hungUp = false;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"metadata":{"name":"huge"},"data":{"k":"');
+      const chunk = Buffer.alloc(64 * 1024, 65);
+      const pump = (): void => {
+        while (!hungUp && written < 256 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        if (!hungUp) res.end('"}}');
+      };
+      res.on('close', () => (hungUp = true));
+      return pump();
+    }
+    if (name === 'teapot') {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      return void res.end('INTERNAL-BODY-S3CRET');
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ metadata: { name }, data: { password: b64('pw') } }));
+  });
+  server.on('connection', () => connections++);
+  let url = '';
+  before(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const ctx = (kubernetes: unknown, limits: Partial<ProviderLimits> = {}): ProviderContext => ({
+    store: { kind: 'SecretStore', name: 'k8s', namespace: 'app', spec: { provider: { kubernetes } } },
+    namespace: 'app',
+    kube: operatorKube(url, [], TOKEN),
+    limits: { ...DEFAULT_PROVIDER_LIMITS, ...limits },
+  });
+  const store = (extra: object = {}) => ({
+    server: { url },
+    remoteNamespace: 'remote',
+    auth: { token: { bearerToken: { name: 'reader-token', key: 'token' } } },
+    ...extra,
+  });
+
+  it('a slow-drip server fails at --provider-timeout with a retryable error', async () => {
+    const c = await kubernetesProvider.newClient(ctx(store(), { kubernetesTimeoutMs: 500 }));
+    const start = Date.now();
+    await assert.rejects(c.getSecret({ key: 'drip' }), (e: unknown) => {
+      assert.ok(e instanceof ProviderError && e.retryable, String(e));
+      assert.equal(
+        (e as Error).message,
+        `reading Secret "remote/drip" of store "k8s" failed: the API server ${url}: no answer within 0.5s`,
+      );
+      return true;
+    });
+    const took = Date.now() - start;
+    assert.ok(took >= 490 && took < 2500, `took ${took} ms`);
+  });
+
+  it('an oversized answer fails at --provider-max-response-bytes, and the body is not accumulated', async () => {
+    const c = await kubernetesProvider.newClient(ctx(store(), { maxResponseBytes: 256 * 1024 }));
+    const rss = process.memoryUsage().rss;
+    await assert.rejects(c.getSecret({ key: 'huge' }), (e: unknown) => {
+      assert.ok(e instanceof ProviderError && e.retryable, String(e));
+      assert.match(
+        (e as Error).message,
+        /failed: the API server .*: the response is larger than 262144 bytes \(--provider-max-response-bytes\)$/,
+      );
+      return true;
+    });
+    await new Promise<void>((r) => {
+      const t = setInterval(() => hungUp && (clearInterval(t), r()), 10);
+    });
+    assert.ok(written < 64 * 1024 * 1024, `the server wrote ${written} bytes before capstan hung up`);
+    assert.ok(process.memoryUsage().rss - rss < 64 * 1024 * 1024, 'memory stayed bounded');
+  });
+
+  it('a non-Status error body is never echoed into the message', async () => {
+    const c = await kubernetesProvider.newClient(ctx(store()));
+    await assert.rejects(c.getSecret({ key: 'teapot' }), (e: unknown) => {
+      assert.ok(e instanceof ProviderError && e.retryable);
+      assert.ok(!(e as Error).message.includes('S3CRET'), (e as Error).message);
+      assert.match((e as Error).message, /failed: 500 Unknown: HTTP 500$/);
+      return true;
+    });
+  });
+
+  it('a server.url in a denied range is refused before connecting; the operator cluster is not held to it', async () => {
+    const network = new NetworkPolicy({ denyCidrs: ['127.0.0.0/8'] });
+    const before = connections;
+    const tenant = await kubernetesProvider.newClient(ctx(store(), { network }));
+    await assert.rejects(tenant.getSecret({ key: 'db' }), (e: unknown) => {
+      assert.ok(e instanceof ProviderError && !e.retryable, String(e));
+      assert.match(
+        (e as Error).message,
+        /the address 127\.0\.0\.1 is in a range the operator denies \(--webhook-deny-cidrs\)/,
+      );
+      return true;
+    });
+    const meta = await kubernetesProvider.newClient(
+      ctx(store({ server: { url: 'http://169.254.169.254' } })),
+    );
+    await assert.rejects(
+      meta.getSecret({ key: 'db' }),
+      /169\.254\.169\.254 is in a range the operator denies/,
+    );
+    assert.equal(connections, before, 'no connection was made');
+    // without server.url the operator's own cluster (here the same server) is used, unchecked
+    const own = await kubernetesProvider.newClient(ctx(store({ server: undefined }), { network }));
+    assert.equal((await own.getSecret({ key: 'db', property: 'password' })).toString(), 'pw');
   });
 });

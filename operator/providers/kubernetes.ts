@@ -21,12 +21,17 @@
  * `metadataPolicy: Fetch` reads `labels`/`annotations` instead of data. `find.tags` is a label selector,
  * `find.name.regexp` matches Secret names (RE2); each found Secret is one key holding its data as JSON.
  * See `kubernetes-auth.ts` for the identity used (never the operator's).
+ *
+ * Every API call made for a store is bounded (flags of the platform admin): an overall deadline
+ * (`--provider-timeout`, connect to last byte) and a response cap (`--provider-max-response-bytes`), both
+ * retryable errors; a server the tenant chose (`server.url`, `authRef`) must also pass the network policy
+ * of `netpolicy.ts` (`--webhook-deny-cidrs`, by default link-local and cloud metadata addresses).
  */
-import { KubeApiError, type KubeClient } from '../kube/client';
+import { KubeApiError } from '../kube/client';
 import { convertKeys } from './decoding';
 import { compileFindRegexp } from './find';
 import { goJson, jsonGet, jsonRawMembers } from './json';
-import { remoteClientFor, type KubernetesProviderConfig } from './kubernetes-auth';
+import { remoteClientFor, type KubernetesProviderConfig, type RemoteApi } from './kubernetes-auth';
 import type { KubeSecret } from './storerefs';
 import {
   isObject,
@@ -49,6 +54,8 @@ import { InvalidStoreError, NoSecretError, ProviderError } from './types';
 
 export type { KubernetesProviderConfig } from './kubernetes-auth';
 
+/** Secrets per list page of `getAllSecrets`. */
+const LIST_PAGE = 100;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const FIELD = 'spec.provider.kubernetes';
 
@@ -271,8 +278,16 @@ export function findSecrets(secrets: KubeSecret[], find: FindRef): Record<string
   return convertKeys(out, find.conversionStrategy);
 }
 
-/** Maps an API error of the remote cluster to the provider's errors. */
+/**
+ * Maps an API error of the remote cluster to the provider's errors: a bound or policy error keeps its
+ * sentence and retryability, prefixed with what was read.
+ */
 function remoteError(err: unknown, what: string): Error {
+  if (err instanceof ProviderError)
+    return new ProviderError(`reading ${what} failed: ${err.message}`, {
+      retryable: err.retryable,
+      cause: err,
+    });
   if (!(err instanceof KubeApiError))
     return new ProviderError(`reading ${what} failed`, { retryable: true, cause: err });
   if (err.status === 404) return new NoSecretError(`${what} not found`);
@@ -294,7 +309,7 @@ export class KubernetesSecretsClient implements SecretsClient {
    * @param storeName - for messages.
    */
   constructor(
-    private readonly remote: KubeClient | undefined,
+    private readonly remote: RemoteApi | undefined,
     private readonly remoteNamespace: string,
     private readonly storeName: string,
   ) {}
@@ -303,7 +318,7 @@ export class KubernetesSecretsClient implements SecretsClient {
     return `Secret "${this.remoteNamespace}/${name}" of store "${this.storeName}"`;
   }
 
-  private client(): KubeClient {
+  private client(): RemoteApi {
     if (!this.remote) {
       throw new ProviderError(
         `store "${this.storeName}" uses referent auth and can only be read for an ExternalSecret`,
@@ -332,7 +347,10 @@ export class KubernetesSecretsClient implements SecretsClient {
     return secretMap(await this.get(ref.key), ref, this.where(ref.key));
   }
 
-  /** ESO `GetAllSecrets`: lists Secrets of `remoteNamespace` (label-selected for `tags`), 500 a page. */
+  /**
+   * ESO `GetAllSecrets`: lists Secrets of `remoteNamespace` (label-selected for `tags`), 100 a page, so
+   * that a page of ordinary Secrets stays well below the response cap.
+   */
   async getAllSecrets(find: FindRef): Promise<Record<string, Buffer>> {
     const selector = find.tags ? labelSelector(find.tags) : undefined;
     const path = `/api/v1/namespaces/${encodeURIComponent(this.remoteNamespace)}/secrets`;
@@ -343,7 +361,7 @@ export class KubernetesSecretsClient implements SecretsClient {
       let page: { items?: KubeSecret[]; metadata?: { continue?: string } };
       try {
         page = await remote.request('GET', path, {
-          query: { labelSelector: selector, limit: 500, continue: cont },
+          query: { labelSelector: selector, limit: LIST_PAGE, continue: cont },
         });
       } catch (err) {
         throw remoteError(

@@ -11,6 +11,7 @@
  */
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
+import type { ProviderLimits } from './netpolicy';
 
 /** How a fetched value is decoded before it is stored (ESO `decodingStrategy`; unset means `None`). */
 export type DecodingStrategy = 'Auto' | 'Base64' | 'Base64URL' | 'None';
@@ -109,6 +110,11 @@ export interface ProviderContext {
   kube: KubeClient;
   /** log - optional logger; providers log names and key names only. */
   log?: Logger;
+  /**
+   * limits - the operator's network policy, deadlines and response cap for calls made on the tenant's
+   * behalf (flags of the platform admin); unset means `DEFAULT_PROVIDER_LIMITS`.
+   */
+  limits?: ProviderLimits;
 }
 
 /** Whether a provider can read, write (PushSecret) or both. capstan implements reads only. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeApiError, type KubeClient } from '../kube/client';
 import type { KubeSecret } from './storerefs';
+import { DEFAULT_PROVIDER_LIMITS, NetworkPolicy, type ProviderLimits, type Resolver } from './netpolicy';
 import type { ProviderContext, SecretsClient, StoreKind } from './types';
 import { InvalidStoreError, NoSecretError, ProviderError } from './types';
 import { validateWebhookStore, webhookProvider, type WebhookProviderConfig } from './webhook';
@@ -93,7 +94,7 @@ function listen(server: http.Server | https.Server): Promise<number> {
 
 function ctxFor(
   webhook: unknown,
-  opts: { kind?: StoreKind; secrets?: Record<string, KubeSecret> } = {},
+  opts: { kind?: StoreKind; secrets?: Record<string, KubeSecret>; limits?: Partial<ProviderLimits> } = {},
 ): ProviderContext {
   const kind = opts.kind ?? 'SecretStore';
   return {
@@ -105,6 +106,7 @@ function ctxFor(
     },
     namespace: 'app',
     kube: kubeWith(opts.secrets ?? { 'app/creds': credentials, 'app/plain': unlabelled }),
+    ...(opts.limits ? { limits: { ...DEFAULT_PROVIDER_LIMITS, ...opts.limits } } : {}),
   };
 }
 
@@ -410,6 +412,13 @@ describe('validateWebhookStore', () => {
       ['spec.provider.webhook.result.jsonPath: filter and script expressions are not supported by capstan'],
     ],
     [
+      'a method that does not read',
+      { ...ok, method: 'DELETE' },
+      'SecretStore',
+      ['spec.provider.webhook.method must be one of GET, POST, PUT, PATCH'],
+    ],
+    ['a lower-case method', { ...ok, method: 'post' }, 'SecretStore', []],
+    [
       'bad timeout',
       { ...ok, timeout: '5' },
       'SecretStore',
@@ -442,4 +451,145 @@ describe('validateWebhookStore', () => {
       assert.deepEqual(validateWebhookStore(cfg, store), want);
     });
   }
+});
+
+describe('webhook network policy and bounds (operator limits)', () => {
+  let connections = 0;
+  const seen: Seen = {};
+  const inner = handler(seen);
+  const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/big')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ value: 'x'.repeat(8192) }));
+    }
+    inner(req, res);
+  });
+  server.on('connection', () => connections++);
+  let port = 0;
+  before(async () => {
+    port = await listen(server);
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const resolver: Resolver = async (host) => {
+    if (host === 'metadata.test') return [{ address: '169.254.169.254', family: 4 }];
+    if (host === 'local.test') return [{ address: '127.0.0.1', family: 4 }];
+    throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+  };
+  const make = (cfg: Partial<WebhookProviderConfig>, limits: Partial<ProviderLimits> = {}) =>
+    webhookProvider.newClient(
+      ctxFor(
+        { url: `http://127.0.0.1:${port}/secrets/{{ .remoteRef.key }}`, ...cfg },
+        { limits: { resolver, ...limits } },
+      ),
+    );
+  const refused = (pattern: RegExp) => (e: unknown) => {
+    assert.ok(e instanceof ProviderError && !e.retryable, String(e));
+    assert.match((e as Error).message, pattern);
+    return true;
+  };
+
+  it('a metadata address is refused by default, before any connection', async () => {
+    const c = await make({ url: 'http://169.254.169.254/latest/meta-data/{{ .remoteRef.key }}' });
+    await assert.rejects(
+      c.getSecret({ key: 'iam' }),
+      refused(
+        /^the webhook of store "hook" \(http:\/\/169\.254\.169\.254\): the address 169\.254\.169\.254 is in a range the operator denies \(--webhook-deny-cidrs\); capstan does not connect to it$/,
+      ),
+    );
+    const v = await c.validate();
+    assert.equal(v.result, 'Error');
+    assert.match(v.message ?? '', /169\.254\.169\.254 is in a range the operator denies/);
+  });
+
+  it('a host name resolving to a denied address is refused (every address is checked)', async () => {
+    const c = await make({ url: 'http://metadata.test/computeMetadata/v1/{{ .remoteRef.key }}' });
+    await assert.rejects(
+      c.getSecret({ key: 'token' }),
+      refused(/"metadata\.test" resolves to 169\.254\.169\.254, which is in a range the operator denies/),
+    );
+  });
+
+  it('loopback denied by the admin: the same error for a listening and a closed port, and no connection', async () => {
+    const closed = http.createServer();
+    const free = await listen(closed);
+    await new Promise((r) => closed.close(r));
+    const network = new NetworkPolicy({ denyCidrs: ['127.0.0.0/8', '::1/128'] });
+    const before = connections;
+    const messages: string[] = [];
+    for (const p of [port, free]) {
+      const c = await make(
+        { url: `http://localhost:${p}/secrets/{{ .remoteRef.key }}` },
+        { network, resolver: undefined },
+      );
+      await assert.rejects(c.getSecret({ key: 'k' }), (e: unknown) => {
+        assert.ok(e instanceof ProviderError && !e.retryable);
+        messages.push((e as Error).message.replace(String(p), 'PORT'));
+        return true;
+      });
+      const v = await c.validate();
+      messages.push((v.message ?? '').replace(String(p), 'PORT'));
+    }
+    assert.equal(new Set(messages).size, 1, messages.join('\n'));
+    assert.match(
+      messages[0],
+      /"localhost" resolves to (127\.0\.0\.1|::1), which is in a range the operator denies/,
+    );
+    assert.equal(connections, before, 'no connection was made');
+  });
+
+  it('an allow-list admits only its hosts and ranges', async () => {
+    const network = new NetworkPolicy({ allowHosts: ['local.test'] });
+    const listed = await make(
+      { url: `http://local.test:${port}/secrets/{{ .remoteRef.key }}`, result: { jsonPath: '$.data.value' } },
+      { network },
+    );
+    assert.equal((await listed.getSecret({ key: 'k' })).toString(), 'v1');
+    assert.deepEqual(await listed.validate(), { result: 'Ready' });
+    const literal = await make({}, { network });
+    await assert.rejects(
+      literal.getSecret({ key: 'k' }),
+      refused(/is not in the ranges or hosts the operator allows/),
+    );
+  });
+
+  it('a timeout above --webhook-max-timeout is clamped, and the store says so', async () => {
+    const c = await make(
+      { url: `http://127.0.0.1:${port}/slow/{{ .remoteRef.key }}`, timeout: '60s' },
+      { webhookMaxTimeoutMs: 300 },
+    );
+    const start = Date.now();
+    await assert.rejects(
+      c.getSecret({ key: 'k' }),
+      (e: unknown) => e instanceof ProviderError && e.retryable && /no answer within 0\.3s$/.test(e.message),
+    );
+    assert.ok(Date.now() - start < 3000);
+    assert.deepEqual(await c.validate(), {
+      result: 'Ready',
+      message:
+        "spec.provider.webhook.timeout 60s is above the operator's maximum (--webhook-max-timeout); capstan waits at most 0.3s",
+    });
+  });
+
+  it('a response above --provider-max-response-bytes is a retryable error, without the body', async () => {
+    const c = await make(
+      { url: `http://127.0.0.1:${port}/big/{{ .remoteRef.key }}` },
+      { maxResponseBytes: 1024 },
+    );
+    await assert.rejects(
+      c.getSecret({ key: 'k' }),
+      (e: unknown) =>
+        e instanceof ProviderError &&
+        e.retryable &&
+        /: the response is larger than 1024 bytes \(--provider-max-response-bytes\)$/.test(e.message),
+    );
+  });
+
+  it('a redirect is not followed, even to an allowed address', async () => {
+    const c = await make({ url: `http://127.0.0.1:${port}/moved/{{ .remoteRef.key }}` });
+    await assert.rejects(c.getSecret({ key: 'k' }), /302 \(capstan does not follow redirects\)/);
+    assert.equal(seen.url, '/moved/k', 'the Location was never requested');
+  });
 });

@@ -23,9 +23,14 @@
  * query-escaped, as ESO. Answers: 2xx is the secret; 404 is `NoSecretError`; 408, 429, 5xx, timeouts
  * and connection failures are retryable; redirects and other statuses are not. Response bodies are
  * never logged nor put in messages; messages show the URL's origin only (the path may hold secrets).
+ *
+ * Beyond ESO, the operator bounds every call (`netpolicy.ts`, flags of the platform admin): the rendered
+ * URL's host is resolved and every address checked against `--webhook-deny-cidrs` (link-local and cloud
+ * metadata by default) and the optional `--webhook-allow-cidrs`/`--webhook-allow-hosts` before any
+ * connection, which is then pinned to the checked address; `timeout` is clamped to
+ * `--webhook-max-timeout`; the body is capped at `--provider-max-response-bytes`; `method` is one of
+ * {@link WEBHOOK_METHODS}; redirects are never followed.
  */
-import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import { JSONPath } from 'jsonpath-plus';
 import { parseGoDuration } from '../common/goduration';
@@ -36,7 +41,15 @@ import {
   type GoTemplate,
   type TemplateData,
 } from './gotemplate';
+import { boundedRequest, type BoundedAnswer } from './httpcall';
 import { goFormatFloat, goJson } from './json';
+import {
+  checkDestination,
+  DEFAULT_PROVIDER_LIMITS,
+  pinnedLookup,
+  systemResolver,
+  type ProviderLimits,
+} from './netpolicy';
 import type { CAProvider, SecretKeySelector } from './storerefs';
 import {
   checkLabel,
@@ -86,8 +99,12 @@ export interface WebhookProviderConfig {
 export const WEBHOOK_SECRET_LABEL: [string, string] = ['external-secrets.io/type', 'webhook'];
 /** Default `timeout`: ESO has none (Go waits forever); capstan bounds every call. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
-/** Largest response accepted (a Secret holds at most 1 MiB). */
-export const MAX_WEBHOOK_RESPONSE_BYTES = 4 * 1024 * 1024;
+/**
+ * The methods a webhook store may use. ESO documents `method` as "defaults to GET" and shows GET and POST;
+ * reading a secret never needs DELETE, and CONNECT/TRACE/OPTIONS/HEAD return no secret, so capstan also
+ * accepts only PUT and PATCH beyond them (APIs that read with a request body).
+ */
+export const WEBHOOK_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH'];
 
 const FIELD = 'spec.provider.webhook';
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -152,8 +169,11 @@ function validateSecrets(
 /** Problems of the plain (non-template) fields. */
 function validatePlainFields(cfg: Record<string, unknown>, store: StoreIdentity | undefined): string[] {
   const problems: string[] = [];
-  if (cfg.method !== undefined && (typeof cfg.method !== 'string' || !/^[A-Za-z]+$/.test(cfg.method))) {
-    problems.push(`${FIELD}.method must be an HTTP method`);
+  if (
+    cfg.method !== undefined &&
+    (typeof cfg.method !== 'string' || !WEBHOOK_METHODS.includes(cfg.method.toUpperCase()))
+  ) {
+    problems.push(`${FIELD}.method must be one of ${WEBHOOK_METHODS.join(', ')}`);
   }
   if (cfg.timeout !== undefined) {
     const ms = typeof cfg.timeout === 'string' ? parseGoDuration(cfg.timeout) : undefined;
@@ -195,71 +215,21 @@ export function validateWebhookStore(config: unknown, store?: StoreIdentity): st
   return problems;
 }
 
-/** What one HTTP call returned. */
-interface HttpAnswer {
-  status: number;
-  body: Buffer;
-}
-
-/** Options of one webhook call. */
-interface HttpCall {
-  url: URL;
-  method: string;
-  headers: Record<string, string>;
-  body?: string;
-  ca?: Buffer;
-  timeoutMs: number;
-  what: string;
-}
-
-/** Sends one request; resolves with the status and the body (at most MAX_WEBHOOK_RESPONSE_BYTES). */
-function httpCall(call: HttpCall): Promise<HttpAnswer> {
-  const mod = call.url.protocol === 'https:' ? https : http;
-  const headers = { ...call.headers };
-  if (call.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(call.body));
-  return new Promise((resolve, reject) => {
-    let req: http.ClientRequest;
-    try {
-      req = mod.request(call.url, { method: call.method, headers, ...(call.ca ? { ca: call.ca } : {}) });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'invalid request';
-      return reject(
-        new ProviderError(`${call.what}: the request cannot be sent (${code}); check method and headers`),
-      );
-    }
-    const timer = setTimeout(() => {
-      req.destroy(
-        new ProviderError(`${call.what}: no answer within ${call.timeoutMs / 1000}s`, { retryable: true }),
-      );
-    }, call.timeoutMs);
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      if (err instanceof ProviderError) return reject(err);
-      const code = (err as NodeJS.ErrnoException).code ?? err.name;
-      reject(new ProviderError(`${call.what}: ${code}`, { retryable: true, cause: err }));
-    };
-    req.on('error', fail);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_WEBHOOK_RESPONSE_BYTES) {
-          req.destroy(
-            new ProviderError(
-              `${call.what}: the response is larger than ${MAX_WEBHOOK_RESPONSE_BYTES} bytes`,
-            ),
-          );
-        } else chunks.push(c);
-      });
-      res.on('error', fail);
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) });
-      });
-    });
-    req.end(call.body);
-  });
+/**
+ * The deadline of one webhook call: the store's `timeout` (default 10s), clamped to the operator's
+ * `--webhook-max-timeout`. Clamped rather than refused, so that a store valid for ESO keeps working
+ * (with the bound held) instead of failing on a migration for a reason unrelated to its function.
+ * @param config - the store's webhook block (`timeout` already validated).
+ * @param limits - the operator's limits.
+ * @returns `ms` to wait, and `asked` (ms) when the store asked for more than the maximum.
+ */
+export function webhookTimeout(
+  config: Pick<WebhookProviderConfig, 'timeout'>,
+  limits: Pick<ProviderLimits, 'webhookMaxTimeoutMs'>,
+): { ms: number; asked?: number } {
+  const wanted = (config.timeout ? parseGoDuration(config.timeout) : undefined) ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
+  if (wanted <= limits.webhookMaxTimeoutMs) return { ms: wanted };
+  return { ms: limits.webhookMaxTimeoutMs, asked: wanted };
 }
 
 /** The error for a non-2xx answer (ESO: 404 is NoSecretErr, everything else an error). */
@@ -296,6 +266,7 @@ function memberBytes(v: unknown): Buffer {
 export class WebhookSecretsClient implements SecretsClient {
   private secrets?: Promise<TemplateData>;
   private readonly what: string;
+  private readonly limits: ProviderLimits;
 
   /**
    * @param ctx - the provider context (its `kube` reads the `secrets[]`).
@@ -310,6 +281,7 @@ export class WebhookSecretsClient implements SecretsClient {
     private readonly ca: Buffer | undefined,
   ) {
     this.what = `the webhook of store "${ctx.store.name}"`;
+    this.limits = ctx.limits ?? DEFAULT_PROVIDER_LIMITS;
   }
 
   /** The `secrets[]` data, read once per client with the operator's client. */
@@ -371,15 +343,18 @@ export class WebhookSecretsClient implements SecretsClient {
     const headers: Record<string, string> = {};
     for (const [k, t] of this.templates.headers) headers[k] = this.render(t, raw, `headers.${k}`);
     const body = this.templates.body ? this.render(this.templates.body, raw, 'body') : undefined;
-    const timeout = this.config.timeout ? parseGoDuration(this.config.timeout) : undefined;
     const what = `${this.what} (${url.origin})`;
-    const answer = await httpCall({
+    const answer: BoundedAnswer = await boundedRequest({
       url,
       method: (this.config.method ?? 'GET').toUpperCase(),
       headers,
       body: body === '' ? undefined : body,
-      ca: this.ca,
-      timeoutMs: timeout ?? DEFAULT_WEBHOOK_TIMEOUT_MS,
+      tls: this.ca ? { ca: this.ca } : undefined,
+      deadlineMs: webhookTimeout(this.config, this.limits).ms,
+      maxBytes: this.limits.maxResponseBytes,
+      sizeFlag: '--provider-max-response-bytes',
+      policy: this.limits.network,
+      resolver: this.limits.resolver,
       what,
     });
     if (answer.status < 200 || answer.status >= 300) throw statusError(answer.status, ref.key, what);
@@ -460,7 +435,12 @@ export class WebhookSecretsClient implements SecretsClient {
     );
   }
 
-  /** ESO `Validate`: a TCP connection to the URL's host and port within 15s. */
+  /**
+   * ESO `Validate`: a TCP connection to the URL's host and port within 15s (or the call deadline, if
+   * shorter), made only after the destination passed the network policy and pinned to the checked
+   * address. A denied destination gives the policy's error without any connection attempt, so the
+   * answer does not tell whether something listens there. A clamped `timeout` is noted in the message.
+   */
   async validate(): Promise<ValidationResult> {
     let url: URL;
     try {
@@ -468,9 +448,22 @@ export class WebhookSecretsClient implements SecretsClient {
     } catch (err) {
       return { result: 'Error', message: err instanceof Error ? err.message : 'the url cannot be rendered' };
     }
+    const what = `${this.what} (${url.origin})`;
+    let target;
+    try {
+      target = await checkDestination(url, this.limits.network, this.limits.resolver ?? systemResolver, what);
+    } catch (err) {
+      return { result: 'Error', message: (err as Error).message };
+    }
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    const timeout = Math.min(15_000, webhookTimeout(this.config, this.limits).ms);
     const ok = await new Promise<boolean>((resolve) => {
-      const sock = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port, timeout: 15_000 });
+      const sock = net.connect({
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port,
+        lookup: pinnedLookup(target),
+        timeout,
+      });
       const done = (v: boolean): void => {
         sock.destroy();
         resolve(v);
@@ -479,7 +472,13 @@ export class WebhookSecretsClient implements SecretsClient {
       sock.once('timeout', () => done(false));
       sock.once('error', () => done(false));
     });
-    return ok ? { result: 'Ready' } : { result: 'Error', message: `cannot connect to ${url.origin}` };
+    if (!ok) return { result: 'Error', message: `cannot connect to ${url.origin}` };
+    const { ms, asked } = webhookTimeout(this.config, this.limits);
+    if (asked === undefined) return { result: 'Ready' };
+    return {
+      result: 'Ready',
+      message: `${FIELD}.timeout ${asked / 1000}s is above the operator's maximum (--webhook-max-timeout); capstan waits at most ${ms / 1000}s`,
+    };
   }
 
   /** Forgets the secrets read for templates. */
