@@ -38,7 +38,11 @@ export interface WatchLoopClock {
   random(): number;
 }
 
-/** The real clock: Date.now, an unref'd timer (never keeps the process alive), Math.random. */
+/**
+ * The real clock: Date.now, setTimeout, Math.random. The retry timer is deliberately not unref'd:
+ * while the API server is down, a waiting watch loop may be the only thing left on the event loop,
+ * and the process must wait for the server, not exit quietly with code 0. stop() clears it.
+ */
 export const realClock: WatchLoopClock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
@@ -50,7 +54,6 @@ export const realClock: WatchLoopClock = {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      timer.unref();
       signal.addEventListener('abort', done, { once: true });
     }),
   random: () => Math.random(),

@@ -87,6 +87,7 @@ export abstract class QueuedOperator {
         if (err instanceof LeadershipLostError) {
           // Not retryable: the fence has already reported the loss and the process is exiting.
           this.queue.stop();
+          log.warn(`Reconcile of ${key} stopped: ${err.message}`);
           return;
         }
         reconcileErrors.inc({ operator: options.name });
