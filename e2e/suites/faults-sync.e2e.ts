@@ -15,7 +15,15 @@ import path from 'node:path';
 import { KubeClient, isNotFound } from '../../operator/kube/client';
 import { KubeObject } from '../../operator/kube/object';
 import { waitFor } from '../harness/wait';
-import { FaultEnv, startFaultEnv } from './faults-lib';
+import {
+  FaultEnv,
+  changedKeys,
+  createAppOn,
+  createNamespaceOn,
+  managedUids,
+  startFaultEnv,
+  waitForAppsOn,
+} from './faults-lib';
 import { FIXTURES } from './lib';
 
 type ResultLine = { kind: string; name: string; syncPhase?: string; hookPhase?: string; status?: string };
@@ -158,6 +166,34 @@ async function assertFinishedOnce(
   return app;
 }
 
+/** A synced app with automated prune and self-heal beside the faulted sync; its objects must survive. */
+async function bystander(env: FaultEnv, ns: string): Promise<Map<string, string>> {
+  await createNamespaceOn(env.kube, ns);
+  const repo = await env.git.createRepo(ns, path.join(FIXTURES, 'plain'));
+  await createAppOn(env.kube, ns, 'bystander', {
+    project: 'default',
+    source: { repoURL: repo.url, targetRevision: 'main', path: '.' },
+    destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+    syncPolicy: { automated: { prune: true, selfHeal: true } },
+  });
+  const apps = await waitForAppsOn(env.kube, ns, ['bystander'], (a) => a.status?.sync?.status === 'Synced', {
+    what: 'Synced',
+    timeoutMs: 60_000,
+  });
+  return managedUids(env.kube, apps.values());
+}
+
+/** Runs a test body with capstan running, and adds capstan's log tail to a failure. */
+async function withCapstan(env: FaultEnv, body: () => Promise<void>): Promise<void> {
+  if (env.operator.exited) await env.restartOperator();
+  try {
+    await body();
+  } catch (err) {
+    (err as Error).message += `\n--- capstan log (tail) ---\n${env.logTail(60)}`;
+    throw err;
+  }
+}
+
 describe('faults during a sync', () => {
   let env: FaultEnv;
   before(async () => {
@@ -167,42 +203,55 @@ describe('faults during a sync', () => {
     await env?.stop();
   });
 
-  test('kube-apiserver stopped for 10 s mid-sync: the operation completes, no wave or hook runs twice, nothing is pruned', async () => {
-    const ns = 'fault-apiserver';
-    await deployGated(env, ns);
-    const at = await waitAtGate(env, ns);
-    const pid = env.operator.pid;
-    await env.cp.stopComponent('kube-apiserver');
-    await new Promise((r) => setTimeout(r, 10_000)); // the fault itself lasts 10 s, as the issue asks
-    await env.cp.startComponent('kube-apiserver');
-    assert.equal(env.operator.pid, pid);
-    assert.ok(!env.operator.exited, 'capstan survived the API server outage (same process)');
-    const app = await waitApp(
-      env.kube,
-      ns,
-      'still waiting at the gate',
-      (a) => a.status?.operationState?.phase === 'Running',
-    );
-    assert.ok(app.operation, 'the operation field is still set while it runs');
-    await openGate(env.kube, ns);
-    await assertFinishedOnce(env, ns, at);
-  });
+  test('kube-apiserver stopped for 10 s mid-sync: the operation completes, no wave or hook runs twice, nothing is pruned', () =>
+    withCapstan(env, async () => {
+      const ns = 'fault-apiserver';
+      const others = await bystander(env, 'fault-bystander');
+      assert.ok(others.size > 0, 'the bystander app has objects');
+      await deployGated(env, ns);
+      const at = await waitAtGate(env, ns);
+      const pid = env.operator.pid;
+      await env.cp.stopComponent('kube-apiserver');
+      await new Promise((r) => setTimeout(r, 10_000)); // the fault itself lasts 10 s, as the issue asks
+      await env.cp.startComponent('kube-apiserver');
+      assert.equal(env.operator.pid, pid);
+      assert.ok(!env.operator.exited, 'capstan survived the API server outage (same process)');
+      const app = await waitApp(
+        env.kube,
+        ns,
+        'still waiting at the gate',
+        (a) => a.status?.operationState?.phase === 'Running',
+      );
+      assert.ok(app.operation, 'the operation field is still set while it runs');
+      await openGate(env.kube, ns);
+      await assertFinishedOnce(env, ns, at);
+      const synced = await waitForAppsOn(
+        env.kube,
+        'fault-bystander',
+        ['bystander'],
+        (a) => a.status?.sync?.status === 'Synced',
+        { what: 'Synced after the outage', timeoutMs: 60_000 },
+      );
+      const now = await managedUids(env.kube, synced.values());
+      assert.deepEqual(changedKeys(others, now), [], 'no object of another app pruned or recreated');
+    }));
 
-  test('capstan SIGKILLed mid-sync and restarted: the operation is resumed from status and finishes once', async () => {
-    const ns = 'fault-crash';
-    await deployGated(env, ns);
-    const at = await waitAtGate(env, ns);
-    await env.operator.kill('SIGKILL'); // resolves once the process is gone
-    const during = await get<App>(env.kube, appPath(ns));
-    assert.equal(
-      during?.status?.operationState?.phase,
-      'Running',
-      'the killed operation is still Running in status',
-    );
-    assert.ok(during?.operation, 'the operation field is still set');
-    // The gate completes while no capstan runs; the next process must pick the operation up from status.
-    await openGate(env.kube, ns);
-    await env.restartOperator();
-    await assertFinishedOnce(env, ns, at);
-  });
+  test('capstan SIGKILLed mid-sync and restarted: the operation is resumed from status and finishes once', () =>
+    withCapstan(env, async () => {
+      const ns = 'fault-crash';
+      await deployGated(env, ns);
+      const at = await waitAtGate(env, ns);
+      await env.operator.kill('SIGKILL'); // resolves once the process is gone
+      const during = await get<App>(env.kube, appPath(ns));
+      assert.equal(
+        during?.status?.operationState?.phase,
+        'Running',
+        'the killed operation is still Running in status',
+      );
+      assert.ok(during?.operation, 'the operation field is still set');
+      // The gate completes while no capstan runs; the next process must pick the operation up from status.
+      await openGate(env.kube, ns);
+      await env.restartOperator();
+      await assertFinishedOnce(env, ns, at);
+    }));
 });
