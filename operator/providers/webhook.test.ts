@@ -12,7 +12,7 @@ import type { KubeSecret } from './storerefs';
 import { DEFAULT_PROVIDER_LIMITS, NetworkPolicy, type ProviderLimits, type Resolver } from './netpolicy';
 import type { ProviderContext, SecretsClient, StoreKind } from './types';
 import { InvalidStoreError, NoSecretError, ProviderError } from './types';
-import { validateWebhookStore, webhookProvider, type WebhookProviderConfig } from './webhook';
+import { validateWebhookStore, webhookProvider, webhookTimeout, type WebhookProviderConfig } from './webhook';
 
 const TOKEN = 'tok-S3CRET';
 const BODY_SECRET = 'response-body-S3CRET';
@@ -571,6 +571,15 @@ describe('webhook network policy and bounds (operator limits)', () => {
       message:
         "spec.provider.webhook.timeout 60s is above the operator's maximum (--webhook-max-timeout); capstan waits at most 0.3s",
     });
+  });
+
+  it('webhookTimeout: default 10s, clamped to the maximum, noted only when the store asked', () => {
+    assert.deepEqual(webhookTimeout({}, { webhookMaxTimeoutMs: 30_000 }), { ms: 10_000 });
+    assert.deepEqual(webhookTimeout({ timeout: '1m' }, { webhookMaxTimeoutMs: 30_000 }), {
+      ms: 30_000,
+      asked: 60_000,
+    });
+    assert.deepEqual(webhookTimeout({}, { webhookMaxTimeoutMs: 5_000 }), { ms: 5_000 });
   });
 
   it('a response above --provider-max-response-bytes is a retryable error, without the body', async () => {

@@ -227,9 +227,11 @@ export function webhookTimeout(
   config: Pick<WebhookProviderConfig, 'timeout'>,
   limits: Pick<ProviderLimits, 'webhookMaxTimeoutMs'>,
 ): { ms: number; asked?: number } {
-  const wanted = (config.timeout ? parseGoDuration(config.timeout) : undefined) ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
+  const asked = config.timeout ? parseGoDuration(config.timeout) : undefined;
+  const wanted = asked ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   if (wanted <= limits.webhookMaxTimeoutMs) return { ms: wanted };
-  return { ms: limits.webhookMaxTimeoutMs, asked: wanted };
+  // an unset timeout under a maximum below the 10s default is not the store's doing: no note then
+  return asked === undefined ? { ms: limits.webhookMaxTimeoutMs } : { ms: limits.webhookMaxTimeoutMs, asked };
 }
 
 /** The error for a non-2xx answer (ESO: 404 is NoSecretErr, everything else an error). */
