@@ -46,7 +46,7 @@ export interface FaultEnv {
   restartOperator(): Promise<ManagedProcess>;
   /**
    * Starts an additional capstan process (e.g. a second replica for leader election) with the same
-   * flags plus `extraArgs`, its own cache dir and its own log file (`capstan-<n>.log` beside
+   * flags plus `extraArgs`, its own cache dir and its own log file (`capstan-<n>.log`, n = 2, 3, ..., beside
    * {@link FaultEnv.logPath}, its `logPath`); resolves once it started or waits for the Lease.
    * Stopped by {@link FaultEnv.stop}.
    */
@@ -105,6 +105,7 @@ function faultEnv(cp: ControlPlane, git: GitServer, dir: string, operatorArgs: s
   };
   const all: ManagedProcess[] = [];
   let main: ManagedProcess | undefined;
+  let replicas = 0;
   let stopping: Promise<void> | undefined;
   return {
     cp,
@@ -125,7 +126,7 @@ function faultEnv(cp: ControlPlane, git: GitServer, dir: string, operatorArgs: s
       return main;
     },
     async startOperator(extraArgs = []) {
-      const n = all.length + 1;
+      const n = ++replicas + 1; // the main capstan is replica 1
       const proc = await startOperatorAppending({
         ...base,
         logPath: path.join(dir, `capstan-${n}.log`),
@@ -220,10 +221,14 @@ export async function waitForAppsOn(
       { timeoutMs, what: `${names.length} Applications in ${ns}: ${what}` },
     );
   } catch (err) {
-    const summary = pending
-      .slice(0, 5)
-      .map((n) => `${n}: ${JSON.stringify(appSummary(last.get(n)))}`)
-      .join('\n');
+    const lines: string[] = [];
+    for (const n of pending.slice(0, 5)) {
+      lines.push(
+        `${n}: ${JSON.stringify(appSummary(last.get(n)))}`,
+        `  live: ${await liveSummary(kube, last.get(n))}`,
+      );
+    }
+    const summary = lines.join('\n');
     throw new Error(`${(err as Error).message}\nnot yet (${pending.length}, first 5):\n${summary}`);
   }
 }
@@ -355,4 +360,28 @@ export async function sampleApps(kube: KubeClient, ns: string): Promise<AppSampl
       await loop;
     },
   };
+}
+
+/**
+ * The live state of the objects an app manages, for failure messages: per object its replicas and
+ * condition statuses as the API server has them now (to tell a stale view in capstan from a cluster
+ * that did not converge). Never includes data or spec values.
+ */
+export async function liveSummary(kube: KubeClient, app: AppObject | undefined): Promise<string> {
+  const lines: string[] = [];
+  for (const r of (app?.status?.resources ?? []) as ResourceRef[]) {
+    const obj = await getObjectOn(kube, resourcePath(r)).catch(() => undefined);
+    const status = obj?.status as
+      | {
+          readyReplicas?: number;
+          availableReplicas?: number;
+          conditions?: { type: string; status: string }[];
+        }
+      | undefined;
+    const conditions = (status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).join(',');
+    lines.push(
+      `${r.kind}/${r.name}: ${obj ? `rv ${obj.metadata.resourceVersion}, ready ${status?.readyReplicas ?? '-'}, available ${status?.availableReplicas ?? '-'}, [${conditions}]` : 'missing'} (capstan says ${JSON.stringify((r as { health?: unknown }).health ?? null)})`,
+    );
+  }
+  return lines.join('; ');
 }
