@@ -91,7 +91,7 @@ export interface Application {
   };
   spec: ApplicationSpec;
   /**
-   * An operation to perform, such as a sync requested by a user. Cleared by capstan once the operation has started.
+   * An operation to perform, such as a sync requested by a user. Cleared by capstan once the operation has finished.
    */
   operation?: Operation;
   status?: ApplicationStatus;
@@ -812,7 +812,7 @@ export interface OperationInitiator {
   automated?: boolean;
 }
 /**
- * An operation to perform on the application. Setting it starts the operation; capstan clears it once the operation has started and reports progress in status.operationState.
+ * An operation to perform on the application. Setting it starts the operation; it stays set while the operation runs, and capstan clears it once the operation has finished (as Argo CD); progress and the result are in status.operationState.
  */
 export interface Operation {
   sync?: SyncOperation;

@@ -692,7 +692,7 @@ export const schemas = {
       operation: {
         type: 'object',
         description:
-          'An operation to perform, such as a sync requested by a user. Cleared by capstan once the operation has started.',
+          'An operation to perform, such as a sync requested by a user. Cleared by capstan once the operation has finished.',
         properties: {
           sync: {
             type: 'object',
