@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
   const log = createLogger(config.logLevel, config.logFormat);
   setJqTimeout(config.jqTimeoutMs);
-  // @dot-i/k8s-operator loads the default kubeconfig chain: point it at ours.
+  // The operators' watch clients load the default kubeconfig chain (as kubectl): point it at ours.
   if (config.kubeconfig) process.env.KUBECONFIG = config.kubeconfig;
   const client = new KubeClient(loadKubeConfig(config.kubeconfig));
   const discovery = new Discovery(client);
