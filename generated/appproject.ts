@@ -100,13 +100,21 @@ export interface AppProjectSpec {
    */
   destinations?: ApplicationDestination[];
   /**
-   * Cluster-scoped kinds that applications may deploy; empty allows none.
+   * Service accounts that syncs impersonate, chosen per destination: the first entry whose server and namespace patterns match the application's destination wins. Used only when impersonation is turned on.
    */
-  clusterResourceWhitelist?: GroupKind[];
+  destinationServiceAccounts?: ApplicationDestinationServiceAccount[];
   /**
-   * Cluster-scoped kinds that applications may not deploy, even when whitelisted.
+   * Restrict destinations to clusters registered for this project only, excluding clusters shared by all projects.
    */
-  clusterResourceBlacklist?: GroupKind[];
+  permitOnlyProjectScopedClusters?: boolean;
+  /**
+   * Cluster-scoped resources that applications may deploy, by group, kind and optionally name; empty allows none.
+   */
+  clusterResourceWhitelist?: ClusterResourceRestrictionItem[];
+  /**
+   * Cluster-scoped resources that applications may not deploy, even when whitelisted.
+   */
+  clusterResourceBlacklist?: ClusterResourceRestrictionItem[];
   /**
    * Namespaced kinds that applications may deploy; when empty, all namespaced kinds not blacklisted are allowed.
    */
@@ -121,15 +129,31 @@ export interface AppProjectSpec {
    */
   syncWindows?: SyncWindow[];
   /**
-   * Project roles (name, policies, groups, JWT tokens), accepted so that Argo CD manifests apply unchanged; capstan has no API server and stores them as given.
+   * Project roles for Argo CD's API server (policies, SSO groups, JWT tokens). capstan has no API server: it keeps them as given and reports that they have no effect.
    */
-  roles?: {
-    [k: string]: unknown;
-  }[];
+  roles?: ProjectRole[];
   /**
    * GnuPG keys of which at least one must have signed the commits that applications of the project sync to.
    */
   signatureKeys?: SignatureKey[];
+  sourceIntegrity?: SourceIntegrity;
+}
+/**
+ * The service account that syncs to a matching destination run as.
+ */
+export interface ApplicationDestinationServiceAccount {
+  /**
+   * API server URL of the destination cluster, or a glob such as '*'.
+   */
+  server: string;
+  /**
+   * Destination namespace, or a glob such as 'team-*'.
+   */
+  namespace?: string;
+  /**
+   * The service account to impersonate: 'name' for one in the destination namespace, or 'namespace:name'.
+   */
+  defaultServiceAccount: string;
 }
 /**
  * Report resources in the destination namespaces that no application manages. Absent turns the check off.
@@ -197,6 +221,43 @@ export interface SyncWindow {
    * IANA time zone of the schedule, for example Europe/Paris; UTC when empty.
    */
   timeZone?: string;
+  /**
+   * Free text explaining the window, shown to people; it changes nothing.
+   */
+  description?: string;
+  /**
+   * Let a sync that is already running finish when the window turns against it: for a deny window, a sync started before the window opened; for an allow window, a sync started inside the window after it closes.
+   */
+  syncOverrun?: boolean;
+  /**
+   * Match an application only when every non-empty selector (applications, namespaces, clusters) matches it, instead of when any one does.
+   */
+  andOperator?: boolean;
+}
+/**
+ * A named role with access policies.
+ */
+export interface ProjectRole {
+  /**
+   * Name of the role, unique in the project.
+   */
+  name: string;
+  /**
+   * Free text explaining the role.
+   */
+  description?: string;
+  /**
+   * Access rules in Casbin's CSV form, for example 'p, proj:my-project:ci, applications, sync, my-project/*, allow'.
+   */
+  policies?: string[];
+  /**
+   * SSO groups whose members get the role.
+   */
+  groups?: string[];
+  /**
+   * Tokens issued for the role; deleting an entry revokes that token.
+   */
+  jwtTokens?: JWTToken[];
 }
 /**
  * A GnuPG public key, by ID.
@@ -208,15 +269,92 @@ export interface SignatureKey {
   keyID: string;
 }
 /**
+ * Checks the sources must pass before applications of the project may sync them; the successor of signatureKeys, and not to be combined with it.
+ */
+export interface SourceIntegrity {
+  git: SourceIntegrityGit;
+}
+/**
+ * Checks of git sources.
+ */
+export interface SourceIntegrityGit {
+  /**
+   * Policies, each for the repositories it names.
+   */
+  policies: SourceIntegrityGitPolicy[];
+}
+/**
+ * A signature check for a set of repositories.
+ */
+export interface SourceIntegrityGitPolicy {
+  /**
+   * Repositories the policy covers.
+   */
+  repos: SourceIntegrityGitPolicyRepo[];
+  gpg: SourceIntegrityGitPolicyGPG;
+}
+/**
+ * A repository, by URL pattern.
+ */
+export interface SourceIntegrityGitPolicyRepo {
+  /**
+   * Repository URL, or a glob over URLs such as 'https://git.example.com/team/*'.
+   */
+  url: string;
+}
+/**
+ * GnuPG signature requirements.
+ */
+export interface SourceIntegrityGitPolicyGPG {
+  /**
+   * How much history must be signed: 'none' checks nothing, 'head' the commit or tag synced to, 'strict' every commit up to it.
+   */
+  mode: string;
+  /**
+   * IDs of the GnuPG keys whose signatures are accepted.
+   */
+  keys: string[];
+}
+/**
  * The observed state of the project.
  */
 export interface AppProjectStatus {
   /**
-   * JWT tokens issued per role, accepted so that Argo CD manifests apply unchanged.
+   * Tokens issued per role, by role name; kept as given (capstan issues none).
    */
   jwtTokensByRole?: {
-    [k: string]: unknown;
+    [k: string]: JWTTokens;
   };
+  /**
+   * Problems with the project found by capstan, such as an invalid spec or fields capstan does not enforce.
+   */
+  conditions?: AppProjectCondition[];
+}
+/**
+ * The tokens of one role.
+ */
+export interface JWTTokens {
+  /**
+   * The tokens.
+   */
+  items?: JWTToken[];
+}
+/**
+ * An error or warning about the project.
+ */
+export interface AppProjectCondition {
+  /**
+   * Type of the condition, such as InvalidSpecError or UnsupportedFields.
+   */
+  type: string;
+  /**
+   * Human-readable detail, naming the fields concerned.
+   */
+  message: string;
+  /**
+   * When the condition was first observed.
+   */
+  lastTransitionTime?: string;
 }
 /**
  * A cluster and namespace pattern that applications of the project may deploy to.
@@ -236,7 +374,7 @@ export interface ApplicationDestination {
   namespace?: string;
 }
 /**
- * A resource kind, by API group and kind; both accept globs such as '*'.
+ * A namespaced resource kind, by API group and kind; both accept globs such as '*'.
  */
 export interface GroupKind {
   /**
@@ -247,4 +385,38 @@ export interface GroupKind {
    * Kind, or '*' for all kinds.
    */
   kind: string;
+}
+/**
+ * A cluster-scoped resource kind, by API group and kind (both accept globs such as '*'), optionally narrowed to object names.
+ */
+export interface ClusterResourceRestrictionItem {
+  /**
+   * API group; empty for the core group, '*' for all groups.
+   */
+  group: string;
+  /**
+   * Kind, or '*' for all kinds.
+   */
+  kind: string;
+  /**
+   * Object name, or a glob over names such as 'team-a-*' (Go filepath.Match syntax); absent or empty matches every object of the group and kind.
+   */
+  name?: string;
+}
+/**
+ * A token issued for a project role, identified by its issue time.
+ */
+export interface JWTToken {
+  /**
+   * When the token was issued, in seconds since the Unix epoch.
+   */
+  iat: number;
+  /**
+   * When the token expires, in seconds since the Unix epoch; absent or 0 never expires.
+   */
+  exp?: number;
+  /**
+   * Unique ID of the token.
+   */
+  id?: string;
 }

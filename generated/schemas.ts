@@ -3998,12 +3998,44 @@ export const schemas = {
               },
             },
           },
-          clusterResourceWhitelist: {
+          destinationServiceAccounts: {
             type: 'array',
-            description: 'Cluster-scoped kinds that applications may deploy; empty allows none.',
+            description:
+              "Service accounts that syncs impersonate, chosen per destination: the first entry whose server and namespace patterns match the application's destination wins. Used only when impersonation is turned on.",
             items: {
               type: 'object',
-              description: "A resource kind, by API group and kind; both accept globs such as '*'.",
+              description: 'The service account that syncs to a matching destination run as.',
+              required: ['server', 'defaultServiceAccount'],
+              properties: {
+                server: {
+                  type: 'string',
+                  description: "API server URL of the destination cluster, or a glob such as '*'.",
+                },
+                namespace: {
+                  type: 'string',
+                  description: "Destination namespace, or a glob such as 'team-*'.",
+                },
+                defaultServiceAccount: {
+                  type: 'string',
+                  description:
+                    "The service account to impersonate: 'name' for one in the destination namespace, or 'namespace:name'.",
+                },
+              },
+            },
+          },
+          permitOnlyProjectScopedClusters: {
+            type: 'boolean',
+            description:
+              'Restrict destinations to clusters registered for this project only, excluding clusters shared by all projects.',
+          },
+          clusterResourceWhitelist: {
+            type: 'array',
+            description:
+              'Cluster-scoped resources that applications may deploy, by group, kind and optionally name; empty allows none.',
+            items: {
+              type: 'object',
+              description:
+                "A cluster-scoped resource kind, by API group and kind (both accept globs such as '*'), optionally narrowed to object names.",
               required: ['group', 'kind'],
               properties: {
                 group: {
@@ -4011,15 +4043,21 @@ export const schemas = {
                   description: "API group; empty for the core group, '*' for all groups.",
                 },
                 kind: { type: 'string', description: "Kind, or '*' for all kinds." },
+                name: {
+                  type: 'string',
+                  description:
+                    "Object name, or a glob over names such as 'team-a-*' (Go filepath.Match syntax); absent or empty matches every object of the group and kind.",
+                },
               },
             },
           },
           clusterResourceBlacklist: {
             type: 'array',
-            description: 'Cluster-scoped kinds that applications may not deploy, even when whitelisted.',
+            description: 'Cluster-scoped resources that applications may not deploy, even when whitelisted.',
             items: {
               type: 'object',
-              description: "A resource kind, by API group and kind; both accept globs such as '*'.",
+              description:
+                "A cluster-scoped resource kind, by API group and kind (both accept globs such as '*'), optionally narrowed to object names.",
               required: ['group', 'kind'],
               properties: {
                 group: {
@@ -4027,6 +4065,11 @@ export const schemas = {
                   description: "API group; empty for the core group, '*' for all groups.",
                 },
                 kind: { type: 'string', description: "Kind, or '*' for all kinds." },
+                name: {
+                  type: 'string',
+                  description:
+                    "Object name, or a glob over names such as 'team-a-*' (Go filepath.Match syntax); absent or empty matches every object of the group and kind.",
+                },
               },
             },
           },
@@ -4036,7 +4079,8 @@ export const schemas = {
               'Namespaced kinds that applications may deploy; when empty, all namespaced kinds not blacklisted are allowed.',
             items: {
               type: 'object',
-              description: "A resource kind, by API group and kind; both accept globs such as '*'.",
+              description:
+                "A namespaced resource kind, by API group and kind; both accept globs such as '*'.",
               required: ['group', 'kind'],
               properties: {
                 group: {
@@ -4052,7 +4096,8 @@ export const schemas = {
             description: 'Namespaced kinds that applications may not deploy.',
             items: {
               type: 'object',
-              description: "A resource kind, by API group and kind; both accept globs such as '*'.",
+              description:
+                "A namespaced resource kind, by API group and kind; both accept globs such as '*'.",
               required: ['group', 'kind'],
               properties: {
                 group: {
@@ -4132,14 +4177,70 @@ export const schemas = {
                   type: 'string',
                   description: 'IANA time zone of the schedule, for example Europe/Paris; UTC when empty.',
                 },
+                description: {
+                  type: 'string',
+                  description: 'Free text explaining the window, shown to people; it changes nothing.',
+                },
+                syncOverrun: {
+                  type: 'boolean',
+                  description:
+                    'Let a sync that is already running finish when the window turns against it: for a deny window, a sync started before the window opened; for an allow window, a sync started inside the window after it closes.',
+                },
+                andOperator: {
+                  type: 'boolean',
+                  description:
+                    'Match an application only when every non-empty selector (applications, namespaces, clusters) matches it, instead of when any one does.',
+                },
               },
             },
           },
           roles: {
             type: 'array',
             description:
-              'Project roles (name, policies, groups, JWT tokens), accepted so that Argo CD manifests apply unchanged; capstan has no API server and stores them as given.',
-            items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              "Project roles for Argo CD's API server (policies, SSO groups, JWT tokens). capstan has no API server: it keeps them as given and reports that they have no effect.",
+            items: {
+              type: 'object',
+              description: 'A named role with access policies.',
+              required: ['name'],
+              properties: {
+                name: { type: 'string', description: 'Name of the role, unique in the project.' },
+                description: { type: 'string', description: 'Free text explaining the role.' },
+                policies: {
+                  type: 'array',
+                  description:
+                    "Access rules in Casbin's CSV form, for example 'p, proj:my-project:ci, applications, sync, my-project/*, allow'.",
+                  items: { type: 'string' },
+                },
+                groups: {
+                  type: 'array',
+                  description: 'SSO groups whose members get the role.',
+                  items: { type: 'string' },
+                },
+                jwtTokens: {
+                  type: 'array',
+                  description: 'Tokens issued for the role; deleting an entry revokes that token.',
+                  items: {
+                    type: 'object',
+                    description: 'A token issued for a project role, identified by its issue time.',
+                    required: ['iat'],
+                    properties: {
+                      iat: {
+                        type: 'integer',
+                        format: 'int64',
+                        description: 'When the token was issued, in seconds since the Unix epoch.',
+                      },
+                      exp: {
+                        type: 'integer',
+                        format: 'int64',
+                        description:
+                          'When the token expires, in seconds since the Unix epoch; absent or 0 never expires.',
+                      },
+                      id: { type: 'string', description: 'Unique ID of the token.' },
+                    },
+                  },
+                },
+              },
+            },
           },
           signatureKeys: {
             type: 'array',
@@ -4154,6 +4255,65 @@ export const schemas = {
               },
             },
           },
+          sourceIntegrity: {
+            type: 'object',
+            description:
+              'Checks the sources must pass before applications of the project may sync them; the successor of signatureKeys, and not to be combined with it.',
+            required: ['git'],
+            properties: {
+              git: {
+                type: 'object',
+                description: 'Checks of git sources.',
+                required: ['policies'],
+                properties: {
+                  policies: {
+                    type: 'array',
+                    description: 'Policies, each for the repositories it names.',
+                    items: {
+                      type: 'object',
+                      description: 'A signature check for a set of repositories.',
+                      required: ['repos', 'gpg'],
+                      properties: {
+                        repos: {
+                          type: 'array',
+                          description: 'Repositories the policy covers.',
+                          items: {
+                            type: 'object',
+                            description: 'A repository, by URL pattern.',
+                            required: ['url'],
+                            properties: {
+                              url: {
+                                type: 'string',
+                                description:
+                                  "Repository URL, or a glob over URLs such as 'https://git.example.com/team/*'.",
+                              },
+                            },
+                          },
+                        },
+                        gpg: {
+                          type: 'object',
+                          description: 'GnuPG signature requirements.',
+                          required: ['mode', 'keys'],
+                          properties: {
+                            mode: {
+                              type: 'string',
+                              description:
+                                "How much history must be signed: 'none' checks nothing, 'head' the commit or tag synced to, 'strict' every commit up to it.",
+                            },
+                            keys: {
+                              type: 'array',
+                              description: 'IDs of the GnuPG keys whose signatures are accepted.',
+                              items: { type: 'string' },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
         },
       },
       status: {
@@ -4162,8 +4322,61 @@ export const schemas = {
         properties: {
           jwtTokensByRole: {
             type: 'object',
-            description: 'JWT tokens issued per role, accepted so that Argo CD manifests apply unchanged.',
-            'x-kubernetes-preserve-unknown-fields': true,
+            description: 'Tokens issued per role, by role name; kept as given (capstan issues none).',
+            additionalProperties: {
+              type: 'object',
+              description: 'The tokens of one role.',
+              properties: {
+                items: {
+                  type: 'array',
+                  description: 'The tokens.',
+                  items: {
+                    type: 'object',
+                    description: 'A token issued for a project role, identified by its issue time.',
+                    required: ['iat'],
+                    properties: {
+                      iat: {
+                        type: 'integer',
+                        format: 'int64',
+                        description: 'When the token was issued, in seconds since the Unix epoch.',
+                      },
+                      exp: {
+                        type: 'integer',
+                        format: 'int64',
+                        description:
+                          'When the token expires, in seconds since the Unix epoch; absent or 0 never expires.',
+                      },
+                      id: { type: 'string', description: 'Unique ID of the token.' },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          conditions: {
+            type: 'array',
+            description:
+              'Problems with the project found by capstan, such as an invalid spec or fields capstan does not enforce.',
+            items: {
+              type: 'object',
+              description: 'An error or warning about the project.',
+              required: ['type', 'message'],
+              properties: {
+                type: {
+                  type: 'string',
+                  description: 'Type of the condition, such as InvalidSpecError or UnsupportedFields.',
+                },
+                message: {
+                  type: 'string',
+                  description: 'Human-readable detail, naming the fields concerned.',
+                },
+                lastTransitionTime: {
+                  type: 'string',
+                  format: 'date-time',
+                  description: 'When the condition was first observed.',
+                },
+              },
+            },
           },
         },
       },
