@@ -187,3 +187,50 @@ test('the write fence refuses every mutating request before it is sent; reads pa
     },
   );
 });
+
+test('impersonating(user) sends Impersonate-User on every request; the parent client sends none', async () => {
+  const seen: Array<string | undefined> = [];
+  await withServer(
+    (req, res) => {
+      seen.push(req.headers['impersonate-user'] as string | undefined);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    },
+    async (client) => {
+      const as = client.impersonating('system:serviceaccount:team-a:deployer');
+      assert.equal(as.actingAs, 'system:serviceaccount:team-a:deployer');
+      assert.equal(client.actingAs, undefined);
+      await as.request('GET', '/api/v1/namespaces/team-a/configmaps');
+      await as.request('PATCH', '/api/v1/namespaces/team-a/configmaps/x', { body: {} });
+      await client.request('GET', '/api/v1/namespaces');
+    },
+  );
+  assert.deepEqual(seen, [
+    'system:serviceaccount:team-a:deployer',
+    'system:serviceaccount:team-a:deployer',
+    undefined,
+  ]);
+});
+
+test("an impersonating client obeys its parent's write fence, also one installed after it was made", async () => {
+  await withServer(
+    (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    },
+    async (client, requests) => {
+      const as = client.impersonating('system:serviceaccount:team-a:deployer');
+      client.setWriteFence({
+        check(method, path) {
+          throw new LeadershipLostError(`not the leader: ${method} ${path}`);
+        },
+      });
+      await assert.rejects(
+        as.request('DELETE', '/api/v1/namespaces/team-a/configmaps/x'),
+        LeadershipLostError,
+      );
+      await as.request('GET', '/api/v1/namespaces/team-a/configmaps/x');
+      assert.deepEqual(requests, ['GET /api/v1/namespaces/team-a/configmaps/x']);
+    },
+  );
+});

@@ -155,12 +155,35 @@ export class KubeClient {
   /** The API server URL, e.g. `https://127.0.0.1:6443`. */
   readonly server: string;
   private fence?: WriteFence;
+  /** The client whose write fence this one obeys (itself, or the client it impersonates from). */
+  private fenceHolder: KubeClient = this;
+  /** `Impersonate-User` of every request (Kubernetes user impersonation), when set. */
+  private impersonateUser?: string;
 
   /** @param kubeConfig - a loaded KubeConfig; its current context's cluster and user are used. */
   constructor(readonly kubeConfig: KubeConfig) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/$/, '');
+  }
+
+  /**
+   * A client that sends every request as `user` (the `Impersonate-User` header, as `kubectl --as`):
+   * it authenticates with this client's credentials, and the API server then authorizes the request
+   * as `user` (for a service account `system:serviceaccount:<ns>:<name>`, with its groups). It obeys
+   * this client's write fence, also one installed later.
+   * @param user - the user name to act as.
+   */
+  impersonating(user: string): KubeClient {
+    const c = new KubeClient(this.kubeConfig);
+    c.fenceHolder = this.fenceHolder;
+    c.impersonateUser = user;
+    return c;
+  }
+
+  /** The user this client acts as (`Impersonate-User`), or undefined for its own identity. */
+  get actingAs(): string | undefined {
+    return this.impersonateUser;
   }
 
   /**
@@ -249,6 +272,7 @@ export class KubeClient {
       path: url.pathname + url.search,
       headers: {
         Accept: 'application/json',
+        ...(this.impersonateUser !== undefined ? { 'Impersonate-User': this.impersonateUser } : {}),
         ...(body !== undefined
           ? {
               'Content-Type': opts.contentType ?? 'application/json',
@@ -260,7 +284,8 @@ export class KubeClient {
     await this.kubeConfig.applyToHTTPSOptions(reqOpts);
     // Checked last, synchronously before the request is created: no await between the check and the
     // send, so a process paused (SIGSTOP) before this line re-checks its lease when it resumes.
-    if (this.fence && isMutating(method)) this.fence.check(method, path);
+    const fence = this.fenceHolder.fence;
+    if (fence && isMutating(method)) fence.check(method, path);
     const mod = url.protocol === 'http:' ? http : https;
     return new Promise((resolve, reject) => {
       const req = mod.request(reqOpts, (res) => {
