@@ -63,6 +63,11 @@ function addRemoteInputOptions(cmd: Command, env: NodeJS.ProcessEnv): Command {
       "URL schemes Helm value files may use, as Argo CD's helm.valuesFileSchemes ('': none)",
       env.CAPSTAN_HELM_VALUES_FILE_SCHEMES ?? 'https,http',
     )
+  /**
+   * Sync with impersonation (Argo CD's `application.sync.impersonation.enabled`): every apply, prune and
+   * hook of an app runs as the service account its project's `destinationServiceAccounts` maps it to.
+   */
+  impersonation: boolean;
     .option(
       '--kustomize-allow-remote',
       "let kustomizations fetch remote bases and files that the app's project sourceRepos permit",
@@ -189,6 +194,11 @@ export function parseConfig(argv: string[]): Config {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got "${v}"`);
     return n;
+    .option(
+      '--impersonation',
+      "sync each app as the service account its project's destinationServiceAccounts names (Argo CD's sync with impersonation)",
+      env.CAPSTAN_IMPERSONATION === 'true',
+    )
   };
   const positive = (name: string, v: string): number => {
     const n = num(name, v);
@@ -227,3 +237,4 @@ export function parseConfig(argv: string[]): Config {
     leaderRenewIntervalMs: num('leader-renew-interval', o.leaderRenewInterval) * 1000,
   };
 }
+    impersonation: Boolean(o.impersonation),
