@@ -10,8 +10,18 @@ import { addProviderOptions, providerLimitsFromOptions } from './providers/optio
 import type { ProviderLimits } from './providers/netpolicy';
 import { addCeilingOptions, ceilingsFromOptions, type CeilingConfig } from './common/limitsoptions';
 
-/** The operators capstan can run; `--controllers` selects a subset. */
-export const CONTROLLERS = ['application', 'externalsecret'] as const;
+/**
+ * The operators capstan can run; `--controllers` selects a subset. `application` implies `appproject`: apps
+ * read their projects from the AppProject operator's cache, and old flag values keep working.
+ */
+export const CONTROLLERS = ['application', 'appproject', 'externalsecret'] as const;
+
+/** The selected operators with what they imply: `application` brings `appproject` along. */
+export function impliedControllers(selected: string[]): string[] {
+  return selected.includes('application') && !selected.includes('appproject')
+    ? [...selected, 'appproject']
+    : selected;
+}
 
 /** The process configuration. */
 export interface Config extends CeilingConfig {
@@ -216,7 +226,7 @@ export function parseConfig(argv: string[]): Config {
     );
   return {
     kubeconfig: o.kubeconfig,
-    controllers,
+    controllers: impliedControllers(controllers),
     controllerNamespace: o.controllerNamespace,
     refreshIntervalMs: num('refresh-interval', o.refreshInterval) * 1000,
     refreshJitterMs: num('refresh-jitter', o.refreshJitter) * 1000,

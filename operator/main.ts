@@ -10,6 +10,8 @@ import { Discovery } from './kube/discovery';
 import { LiveCache } from './kube/livecache';
 import { GitRepoCache } from './sources/git';
 import { ApplicationOperator } from './application/operator';
+import { AppProjectOperator } from './appproject/operator';
+import { ProjectStore } from './appproject/store';
 import { RepoCredentialStore } from './application/repocreds';
 import { MANAGED_SELECTOR } from './application/tracking';
 import { startExternalSecretOperators } from './externalsecret';
@@ -84,6 +86,24 @@ async function main(): Promise<void> {
     });
     stoppables.push(elector);
   }
+  // One informer of AppProjects, read by the Application operator and run by the AppProject operator
+  // (`application` implies `appproject`, see config.ts).
+  const projects = new ProjectStore(client, config.controllerNamespace, {
+    onError: (err) =>
+      log.warn('Watch of appprojects.argoproj.io failed; retrying.', { error: (err as Error).message }),
+  });
+  stoppables.push(projects);
+  if (config.controllers.includes('appproject')) {
+    const op = new AppProjectOperator(
+      client,
+      projects,
+      { controllerNamespace: config.controllerNamespace },
+      log,
+      config.concurrency,
+    );
+    await op.start();
+    stoppables.push(op);
+  }
   if (config.controllers.includes('application')) {
     const git = new GitRepoCache({
       cacheDir: config.cacheDir,
@@ -101,6 +121,7 @@ async function main(): Promise<void> {
         live,
         git,
         repoCreds,
+        projects,
         log,
         settings: {
           controllerNamespace: config.controllerNamespace,

@@ -9,6 +9,7 @@ import { Logger } from '../log';
 import { GitRepoCache } from '../sources/git';
 import { RenderLimits } from '../common/limits';
 import { RepoCredentialStore } from './repocreds';
+import { ProjectStore } from '../appproject/store';
 
 /** Settings of the Application operator. */
 export interface ApplicationSettings {
@@ -47,6 +48,11 @@ export interface ApplicationContext {
   git: GitRepoCache;
   /** Repository credentials from Secrets in the controller's namespace. */
   repoCreds: RepoCredentialStore;
+  /**
+   * AppProjects of the controller's namespace from an informer (no GET per reconcile); `problems(name)`
+   * says whether a project is invalid, as the AppProject operator reports it.
+   */
+  projects: ProjectStore;
   log: Logger;
   settings: ApplicationSettings;
 }

@@ -20,6 +20,10 @@ import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId } from './tra
 /** The Application operator. */
 export class ApplicationOperator extends QueuedOperator {
   private readonly seen = new Map<string, unknown>();
+  /** `namespace/name` of each app -> its `spec.project`, to re-queue exactly the apps of a changed project. */
+  private readonly projectOf = new Map<string, string>();
+  /** Last seen `uid/generation` of each project: status and finalizer writes do not re-queue its apps. */
+  private readonly projectVersions = new Map<string, string>();
 
   constructor(
     private readonly ctx: ApplicationContext,
@@ -31,6 +35,7 @@ export class ApplicationOperator extends QueuedOperator {
 
   protected async init(): Promise<void> {
     this.ctx.live.onChange((_type, obj) => this.enqueueOwner(obj));
+    this.ctx.projects.onChange((name) => this.projectChanged(name));
     await this.watchAndEnqueue('argoproj.io', 'v1alpha1', 'applications', 'Application', (e) =>
       this.relevant(e),
     );
@@ -49,12 +54,31 @@ export class ApplicationOperator extends QueuedOperator {
     this.queue.add(`Application/${app.namespace}/${app.name}`);
   }
 
+  /**
+   * Re-queues the apps of a project whose spec was created, changed or deleted (a tightened project takes
+   * effect within a second, not at the next periodic refresh); a status or finalizer write does not.
+   */
+  private projectChanged(name: string): void {
+    const p = this.ctx.projects.get(name);
+    const version = p ? `${p.metadata.uid ?? ''}/${p.metadata.generation ?? ''}` : '';
+    if (this.projectVersions.get(name) === version) return;
+    if (p) this.projectVersions.set(name, version);
+    else this.projectVersions.delete(name);
+    for (const [app, project] of this.projectOf) {
+      if (project === name) this.queue.add(`Application/${app}`);
+    }
+  }
+
   private relevant(e: ResourceEvent): boolean {
     const key = `${e.meta.namespace}/${e.meta.name}`;
     if (e.type === ResourceEventType.Deleted) {
       this.seen.delete(key);
+      this.projectOf.delete(key);
       return true;
     }
+    const project = (e.object as { spec?: { project?: unknown } }).spec?.project;
+    // As Argo CD's Spec.GetProject(): an empty project is `default`.
+    this.projectOf.set(key, typeof project === 'string' && project !== '' ? project : 'default');
     const m = (e.object as KubeObject).metadata;
     const fingerprint = [m.generation, m.annotations ?? {}, m.finalizers ?? [], m.deletionTimestamp ?? ''];
     const changed = !isDeepStrictEqual(this.seen.get(key), fingerprint);
