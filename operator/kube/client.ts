@@ -49,6 +49,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Request timeout in ms (default 30000; watches pass 0 for none). */
   timeoutMs?: number;
+  /**
+   * Accept header (default application/json); e.g. `application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`
+   * lists metadata only.
+   */
+  accept?: string;
 }
 
 /** One watch event as the API server streams it. */
@@ -271,7 +276,7 @@ export class KubeClient {
       port: url.port,
       path: url.pathname + url.search,
       headers: {
-        Accept: 'application/json',
+        Accept: opts.accept ?? 'application/json',
         ...(this.impersonateUser !== undefined ? { 'Impersonate-User': this.impersonateUser } : {}),
         ...(body !== undefined
           ? {
