@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { waitFor } from '../harness/wait';
 import { controllerNamespace, FIXTURES, kube, kubectl, uniqueName } from './lib';
 
 const DIR = path.join(FIXTURES, 'appproject-compat');
@@ -26,15 +27,25 @@ interface Project {
   spec: Obj;
 }
 
+/** The fixture name of each project renamed for this run. */
+const fixtureName = new Map<string, string>();
+
 /** The projects of a fixture file, renamed for this run and moved to capstan's namespace. */
 function projects(file: string): Project[] {
   const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(DIR, file), 'utf8'));
   return docs.map((d) => {
     const p = d.toJSON() as Project;
-    p.metadata.name = uniqueName(p.metadata.name);
+    const name = uniqueName(p.metadata.name);
+    fixtureName.set(name, p.metadata.name);
+    p.metadata.name = name;
     p.metadata.namespace = controllerNamespace();
     return p;
   });
+}
+
+/** A project as capstan's AppProject operator reports on it. */
+interface ProjectWithStatus extends Project {
+  status?: { conditions?: Array<{ type: string; message: string }> };
 }
 
 const projectPath = (name: string) =>
@@ -95,6 +106,51 @@ describe('AppProject compatibility with Argo CD', () => {
       }
     });
   }
+
+  test('capstan reports the accepted fields it does not enforce on the project, and finds nothing invalid', async () => {
+    const list = [...projects('argocd-docs-project.yaml'), ...projects('all-fields-project.yaml')];
+    await applyStrict(list, 'reported.yaml');
+    // destinationServiceAccounts is reported only while --impersonation is off, a choice of the run's flags.
+    const expected: Record<string, string[]> = {
+      'my-project': ['spec.roles'],
+      'all-fields': ['spec.roles', 'spec.sourceIntegrity', 'spec.permitOnlyProjectScopedClusters'],
+      'all-fields-legacy': ['spec.signatureKeys'],
+    };
+    for (const p of list) {
+      const conditions = await waitFor(
+        async () => {
+          const live = await kube().request<ProjectWithStatus>('GET', projectPath(p.metadata.name));
+          const all = live.status?.conditions ?? [];
+          return all.some((c) => c.type === 'UnsupportedFields') && all;
+        },
+        { timeoutMs: 20_000, what: `an UnsupportedFields condition on project ${p.metadata.name}` },
+      );
+      assert.deepEqual(
+        conditions.filter((c) => c.type === 'InvalidSpecError'),
+        [],
+      );
+      const message = conditions.find((c) => c.type === 'UnsupportedFields')?.message ?? '';
+      const named = [...message.matchAll(/(spec\.[A-Za-z]+): /g)].map((m) => m[1]);
+      assert.deepEqual(
+        named.filter((f) => f !== 'spec.destinationServiceAccounts'),
+        expected[fixtureName.get(p.metadata.name) ?? ''],
+        message,
+      );
+    }
+    // Level-based: once the documented project drops its roles, the condition goes.
+    const docs = list[0];
+    await kube().request('PATCH', projectPath(docs.metadata.name), {
+      body: { spec: { roles: null } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitFor(
+      async () => {
+        const live = await kube().request<ProjectWithStatus>('GET', projectPath(docs.metadata.name));
+        return !(live.status?.conditions ?? []).some((c) => c.type === 'UnsupportedFields');
+      },
+      { timeoutMs: 20_000, what: `the UnsupportedFields condition of ${docs.metadata.name} to go` },
+    );
+  });
 
   test('strict validation still refuses a misspelled field, naming it', async () => {
     const [project] = projects('all-fields-project.yaml');
