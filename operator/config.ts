@@ -63,6 +63,11 @@ export interface Config extends CeilingConfig {
   kustomizeEnableHelm: boolean;
   /** Applications may use `file://` URLs and local paths as repoURL. */
   allowLocalRepos: boolean;
+  /**
+   * Sync with impersonation (Argo CD's `application.sync.impersonation.enabled`): every apply, prune and
+   * hook of an app runs as the service account its project's `destinationServiceAccounts` maps it to.
+   */
+  impersonation: boolean;
 }
 
 /** The flags that let rendering reach beyond an app's repository; all closed by default but Argo CD's schemes. */
@@ -73,11 +78,6 @@ function addRemoteInputOptions(cmd: Command, env: NodeJS.ProcessEnv): Command {
       "URL schemes Helm value files may use, as Argo CD's helm.valuesFileSchemes ('': none)",
       env.CAPSTAN_HELM_VALUES_FILE_SCHEMES ?? 'https,http',
     )
-  /**
-   * Sync with impersonation (Argo CD's `application.sync.impersonation.enabled`): every apply, prune and
-   * hook of an app runs as the service account its project's `destinationServiceAccounts` maps it to.
-   */
-  impersonation: boolean;
     .option(
       '--kustomize-allow-remote',
       "let kustomizations fetch remote bases and files that the app's project sourceRepos permit",
@@ -194,6 +194,11 @@ export function parseConfig(argv: string[]): Config {
       'provider requests a second per secret store (0: unlimited)',
       env.CAPSTAN_STORE_RATE_LIMIT ?? '10',
     )
+    .option(
+      '--impersonation',
+      "sync each app as the service account its project's destinationServiceAccounts names (Argo CD's sync with impersonation)",
+      env.CAPSTAN_IMPERSONATION === 'true',
+    )
     .exitOverride();
   addProviderOptions(cmd, env);
   addCeilingOptions(cmd, env);
@@ -204,11 +209,6 @@ export function parseConfig(argv: string[]): Config {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got "${v}"`);
     return n;
-    .option(
-      '--impersonation',
-      "sync each app as the service account its project's destinationServiceAccounts names (Argo CD's sync with impersonation)",
-      env.CAPSTAN_IMPERSONATION === 'true',
-    )
   };
   const positive = (name: string, v: string): number => {
     const n = num(name, v);
@@ -242,9 +242,9 @@ export function parseConfig(argv: string[]): Config {
     storeRateLimit: num('store-rate-limit', o.storeRateLimit),
     providerLimits: providerLimitsFromOptions(o),
     leaderElect: Boolean(o.leaderElect),
+    impersonation: Boolean(o.impersonation),
     ...remoteInputsFromOptions(o),
     leaderLeaseDurationMs: num('leader-lease-duration', o.leaderLeaseDuration) * 1000,
     leaderRenewIntervalMs: num('leader-renew-interval', o.leaderRenewInterval) * 1000,
   };
 }
-    impersonation: Boolean(o.impersonation),
