@@ -133,6 +133,7 @@ async function main(): Promise<void> {
           kustomizeAllowRemote: config.kustomizeAllowRemote,
           kustomizeEnableHelm: config.kustomizeEnableHelm,
           allowLocalRepos: config.allowLocalRepos,
+          impersonation: config.impersonation,
           renderLimits: { maxBytes: config.maxManifestBytes, maxObjects: config.maxObjects },
           renderCacheBytes: config.renderCacheBytes,
         },

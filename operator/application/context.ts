@@ -32,6 +32,11 @@ export interface ApplicationSettings {
   /** Apps may use `file://` URLs and paths as repoURL (`--allow-local-repos`); default false. */
   allowLocalRepos?: boolean;
   /**
+   * Sync with impersonation (`--impersonation`): applies, prunes and hooks of an app's sync run as the
+   * service account its project's `destinationServiceAccounts` names; default false.
+   */
+  impersonation?: boolean;
+  /**
    * Rendered manifest bytes and objects per app (`--max-manifest-bytes`, `--max-objects`); default 32 MiB
    * and 10 000. Hitting one is a ComparisonError on that app.
    */

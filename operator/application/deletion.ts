@@ -8,7 +8,8 @@
  *   run and waited for, and the finalizer is removed. A failing hook keeps the app and is retried.
  */
 import { deleteObject } from '../kube/apply';
-import { isNotFound } from '../kube/client';
+import { KubeClient, isNotFound } from '../kube/client';
+import { writerFor } from './impersonation';
 import { KubeObject } from '../kube/object';
 import { ReconcileResult } from '../runtime/workqueue';
 import { SYNC_OPTIONS_ANNOTATION } from '../sync/annotations';
@@ -40,9 +41,13 @@ const appKey = (app: App) => `${app.metadata.namespace}/${app.metadata.name}`;
 export async function handleDeletion(ctx: ApplicationContext, app: App): Promise<ReconcileResult> {
   const finalizers = app.metadata.finalizers ?? [];
   const cascade = finalizers.filter((f) => RESOURCE_FINALIZERS.includes(f));
+  // The cascade delete and PostDelete hooks are writes of the app: with --impersonation they act as
+  // its project's service account (an ImpersonationError is retried with backoff, objects are kept).
+  const writer =
+    cascade.length || finalizers.includes(POST_DELETE_FINALIZER) ? writerFor(ctx, app) : ctx.client;
   if (cascade.length) {
     const remaining = await deleteTrackedObjects(
-      ctx,
+      { ...ctx, client: writer },
       app,
       cascade.some((f) => f.endsWith('/background')) ? 'Background' : 'Foreground',
     );
@@ -51,7 +56,7 @@ export async function handleDeletion(ctx: ApplicationContext, app: App): Promise
       return { requeueAfterMs: 1000 };
     }
   }
-  if (finalizers.includes(POST_DELETE_FINALIZER)) await runPostDeleteHooks(ctx, app);
+  if (finalizers.includes(POST_DELETE_FINALIZER)) await runPostDeleteHooks(ctx, app, writer);
   const rest = finalizers.filter((f) => !RESOURCE_FINALIZERS.includes(f) && f !== POST_DELETE_FINALIZER);
   if (rest.length !== finalizers.length) await setFinalizers(ctx.client, app, rest);
   return {};
@@ -83,7 +88,7 @@ async function deleteTrackedObjects(
   return remaining.length;
 }
 
-async function runPostDeleteHooks(ctx: ApplicationContext, app: App): Promise<void> {
+async function runPostDeleteHooks(ctx: ApplicationContext, app: App, writer: KubeClient): Promise<void> {
   const instance = appInstanceName(
     app.metadata.namespace,
     app.metadata.name,
@@ -101,7 +106,7 @@ async function runPostDeleteHooks(ctx: ApplicationContext, app: App): Promise<vo
     }));
   if (!tasks.length) return;
   const outcome = await runToCompletion(
-    ctx,
+    { ...ctx, client: writer },
     tasks.sort((a, b) => a.wave - b.wave),
     { prune: false, operationId: `${app.metadata.uid ?? appKey(app)}/post-delete` },
   );

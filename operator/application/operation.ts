@@ -27,6 +27,8 @@ import { recordEvent } from '../kube/events';
 import { SyncRequest } from './autosync';
 import { Comparison, ManagedResource, compareApp } from './compare';
 import { ApplicationContext } from './context';
+import { ImpersonationError, writerFor } from './impersonation';
+import { KubeClient } from '../kube/client';
 import { replacingPatch } from '../common/mergepatch';
 
 const key = (app: App): string => `${app.metadata.namespace}/${app.metadata.name}`;
@@ -193,8 +195,17 @@ async function stepOnce(
       outcome: { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] },
     };
   }
-  const target = await operationTarget(ctx, app, instance, cmp, state, req);
   const results = (state.syncResult?.resources ?? []) as ResourceResult[];
+  // With --impersonation every write of the sync acts as the project's service account; without a
+  // matching one the operation fails before anything is written (Argo CD).
+  let writer: KubeClient;
+  try {
+    writer = writerFor(ctx, app);
+  } catch (err) {
+    if (!(err instanceof ImpersonationError)) throw err;
+    return { state: 'Done', outcome: { phase: 'Failed', message: err.message, resources: results } };
+  }
+  const target = await operationTarget(ctx, app, instance, cmp, state, req);
   // A SyncFail line means the operation already failed and runs its SyncFail hooks.
   const failure = results.some((r) => r.syncPhase === 'SyncFail')
     ? (state.message ?? 'sync failed')
@@ -205,7 +216,7 @@ async function stepOnce(
       syncResult: { ...state.syncResult, resources: lines },
     });
   return stepSync(
-    ctx,
+    { ...ctx, client: writer },
     planFor(app, target, req),
     { results, failure },
     engineOptions(app, instance, state, req, progress),
