@@ -4,6 +4,7 @@
  * the only place an admin can see that a project is invalid, uses fields capstan does not enforce, or is
  * kept from deletion by the apps that still use it.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { KubeClient, isNotFound } from '../kube/client';
 import { AppCondition, mergeConditions } from '../application/conditions';
 import type { AppProjectObject } from './store';
@@ -71,7 +72,8 @@ export async function writeProjectConditions(
 ): Promise<boolean> {
   const previous = (project.status as { conditions?: AppCondition[] } | undefined)?.conditions;
   const next = mergeConditions(previous, wanted, now);
-  if (JSON.stringify(previous ?? []) === JSON.stringify(next)) return false;
+  // Key order differs between what the API server returns and what we build: compare structurally.
+  if (isDeepStrictEqual(previous ?? [], next)) return false;
   try {
     await client.request('PATCH', path(project.metadata.namespace ?? '', project.metadata.name) + '/status', {
       // A merge patch replaces the array whole; `null` removes the field when no condition is left.

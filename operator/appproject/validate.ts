@@ -3,13 +3,14 @@
  * gets) plus the rules of Argo CD's `AppProject.ValidateProject` and `SyncWindow.Validate` that a schema
  * cannot express: no `!*` (a deny of everything), no duplicate destinations, source repositories, source
  * namespaces, roles or destination service accounts, deny patterns only where Argo CD has them and with one
- * leading `!`, globs that compile, sync windows with a parsable 5-field cron schedule, a known time zone (the Go
- * duration is checked by validation/validate.ts) and at least one of applications/namespaces/clusters.
+ * leading `!`, globs that compile, sync windows that the sync window evaluator (syncwindows.ts) parses: kind, 5-field
+ * cron schedule, Go duration, known time zone and at least one of applications/namespaces/clusters.
  *
  * Every problem is worded `field.path: problem`, so that the project's condition and the `InvalidSpecError`
  * of its apps ("project X is invalid: ...") name the field to fix.
  */
 import { validateResource } from '../validation/validate';
+import { syncWindowProblems, type SyncWindowSpec } from './syncwindows';
 
 type Obj = Record<string, unknown>;
 
@@ -123,69 +124,7 @@ function resourceListProblems(spec: Obj): string[] {
   );
 }
 
-const CRON_FIELDS: Array<{ name: string; min: number; max: number; names?: string[] }> = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  {
-    name: 'month',
-    min: 1,
-    max: 12,
-    names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'],
-  },
-  { name: 'day of week', min: 0, max: 6, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
-];
-
-function cronValue(v: string, f: (typeof CRON_FIELDS)[number]): number | undefined {
-  const named = f.names?.indexOf(v.toUpperCase()) ?? -1;
-  if (named >= 0) return named + f.min;
-  if (!/^\d+$/.test(v)) return undefined;
-  const n = Number(v);
-  // As robfig/cron (Argo CD's parser): day of week is 0-6, so 7 is out of range there too.
-  return n >= f.min && n <= f.max ? n : undefined;
-}
-
-/** Why one comma-separated item of a cron field does not parse; undefined when it does. */
-function cronItemProblem(item: string, f: (typeof CRON_FIELDS)[number]): string | undefined {
-  const [range, step, extra] = item.split('/');
-  if (extra !== undefined || (step !== undefined && !/^[1-9]\d*$/.test(step)))
-    return `bad step in ${JSON.stringify(item)}`;
-  if (range === '*' || (range === '?' && f.name.startsWith('day'))) return undefined;
-  const [lo, hi, more] = range.split('-');
-  const a = cronValue(lo, f);
-  const b = hi === undefined ? a : cronValue(hi, f);
-  if (more !== undefined || a === undefined || b === undefined || b < a)
-    return `${JSON.stringify(item)} is not a ${f.name} (${f.min}-${f.max})`;
-  return undefined;
-}
-
-/**
- * Why a sync window schedule is not a standard 5-field cron expression (minute hour day-of-month month
- * day-of-week, as Argo CD's parser is configured); undefined when it parses.
- */
-export function cronProblem(schedule: string): string | undefined {
-  const fields = schedule.trim().split(/\s+/);
-  if (fields.length !== 5) return `expected exactly 5 fields, found ${fields.length}`;
-  for (let i = 0; i < 5; i++) {
-    for (const item of fields[i].split(',')) {
-      const problem = cronItemProblem(item, CRON_FIELDS[i]);
-      if (problem) return problem;
-    }
-  }
-  return undefined;
-}
-
-/** True when `tz` is an IANA time zone this runtime knows (as Go's time.LoadLocation). */
-export function knownTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function syncWindowProblems(spec: Obj): string[] {
+function windowRuleProblems(spec: Obj): string[] {
   const windows = Array.isArray(spec.syncWindows) ? spec.syncWindows : [];
   const out: string[] = [];
   const seen = new Set<string>();
@@ -195,14 +134,15 @@ function syncWindowProblems(spec: Obj): string[] {
     const id = `'${str(w.kind)}':'${str(w.schedule)}':'${str(w.duration)}'`;
     if (seen.has(id)) out.push(`${at}: window ${id} already exists`);
     seen.add(id);
-    const cron = typeof w.schedule === 'string' && w.schedule !== '' ? cronProblem(w.schedule) : undefined;
-    if (cron) out.push(`${at}.schedule: cannot parse schedule '${str(w.schedule)}': ${cron}`);
-    if (typeof w.timeZone === 'string' && w.timeZone !== '' && !knownTimeZone(w.timeZone))
-      out.push(`${at}.timeZone: unknown time zone '${w.timeZone}'`);
     if (![w.applications, w.namespaces, w.clusters].some((l) => strings(l).length > 0))
       out.push(`${at}: window ${id} requires one of applications, clusters or namespaces`);
   });
-  return out;
+  // Kind, schedule (5-field cron as Argo CD's parser), duration and time zone: the sync window evaluator's
+  // own parser, so that a window the validator accepts is one the evaluator can run.
+  const parsed = syncWindowProblems(windows.map((w) => (isObject(w) ? w : {})) as SyncWindowSpec[]).map(
+    (p) => `spec.${p}`,
+  );
+  return [...out, ...parsed];
 }
 
 function serviceAccountProblems(spec: Obj): string[] {
@@ -240,11 +180,14 @@ export function projectRuleProblems(spec: unknown): string[] {
     ...sourceProblems(spec),
     ...destinationProblems(spec),
     ...resourceListProblems(spec),
-    ...syncWindowProblems(spec),
+    ...windowRuleProblems(spec),
     ...serviceAccountProblems(spec),
     ...roleProblems(spec),
   ];
 }
+
+/** The field path a `field.path: problem` line names. */
+const fieldOf = (problem: string): string => problem.slice(0, Math.max(0, problem.indexOf(': ')));
 
 /**
  * Every problem of an AppProject: its schema (and the AppProject checks of validation/validate.ts) and Argo
@@ -254,6 +197,11 @@ export function projectRuleProblems(spec: unknown): string[] {
  */
 export function projectProblems(obj: unknown): string[] {
   const schema = validateResource('AppProject', obj);
-  const rules = projectRuleProblems(isObject(obj) ? obj.spec : undefined);
-  return [...new Set([...(schema.valid ? [] : schema.errors), ...rules])];
+  const schemaErrors = schema.valid ? [] : schema.errors;
+  // One problem per field: a field the schema checks already (a window's duration) is not reported twice.
+  const fields = new Set(schemaErrors.map(fieldOf));
+  const rules = projectRuleProblems(isObject(obj) ? obj.spec : undefined).filter(
+    (p) => !fields.has(fieldOf(p)),
+  );
+  return [...new Set([...schemaErrors, ...rules])];
 }
