@@ -34,10 +34,12 @@ import {
 import { RepoCredentials } from '../sources/credentials';
 import { assertNoEscapingSymlinks } from '../sources/paths';
 import { RepoURLError } from '../sources/repourl';
+import type { ObjectIdentity } from '../appproject/resources';
 import { kustomizeRemotePolicy, repoURLProblems } from './remotes';
 import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from './tracking';
 import { classifyHook, HookType } from '../sync/hooks';
+import { ProjectGate, ProjectPermissionError, projectGate } from './project';
 
 /** Argo CD's per-resource sync status. */
 export type ResourceSyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
@@ -60,6 +62,13 @@ export interface ManagedResource {
   requiresPruning?: boolean;
   /** Why the resource is OutOfSync or Unknown. */
   message?: string;
+  /**
+   * Why the app's project refuses this object (Argo CD's message, e.g. `resource
+   * rbac.authorization.k8s.io:ClusterRole is not permitted in project team-a`). Such an object is never
+   * read, dry-run, applied or pruned; its status is Unknown and a sync that includes it fails before it
+   * writes anything.
+   */
+  denied?: string;
 }
 
 /** The result of one comparison. */
@@ -80,7 +89,7 @@ export interface ComparableApp {
   spec: {
     source?: SourceSpec;
     sources?: SourceSpec[];
-    destination: { namespace?: string };
+    destination: { server?: string; name?: string; namespace?: string };
     project: string;
     ignoreDifferences?: IgnoreRule[];
   };
@@ -121,7 +130,8 @@ export function appSources(app: ComparableApp): SourceSpec[] {
  *   sync operation's `revision`); `revisionOverrides` gives one per source (a multi-source operation
  *   resumed at the revisions it started with) and wins over it.
  * @throws GitError, RenderError, PathEscapeError, KubeApiError: the caller reports a ComparisonError
- *   and changes nothing in the cluster.
+ *   and changes nothing in the cluster. ProjectPermissionError when the app's project is missing or
+ *   invalid, or does not permit a repository compared (an operation's or a rollback's source included).
  */
 export async function compareApp(
   ctx: ApplicationContext,
@@ -130,9 +140,7 @@ export async function compareApp(
   opts: { revisionOverride?: string; revisionOverrides?: string[]; hard?: boolean } = {},
 ): Promise<Comparison> {
   await validateIgnoreRules(app.spec.ignoreDifferences ?? []);
-  // Reconcile reports these as InvalidSpecError first; checked here too for every other caller (syncs).
-  const badRepos = repoURLProblems(app, ctx.settings);
-  if (badRepos.length) throw new RepoURLError(badRepos.join('; '));
+  const gate = await permittedSources(ctx, app);
   const sources = appSources(app);
   const revisions: string[] = [];
   const sourceTypes: string[] = [];
@@ -163,15 +171,29 @@ export async function compareApp(
     if (c.kind === 'resource') plain.push(obj);
     else if (c.kind === 'hook') hookObjects.push({ obj, types: c.types });
   }
-  const resources = await describeTargets(ctx, app, appInstance, plain);
-  resources.push(...(await pruneCandidates(ctx, app, appInstance, resources)));
-  const hooks = await placeHooks(ctx, app, appInstance, hookObjects);
+  const resources = await describeTargets(ctx, app, appInstance, plain, gate);
+  resources.push(...(await pruneCandidates(ctx, app, appInstance, resources, gate)));
+  const hooks = await placeHooks(ctx, app, appInstance, hookObjects, gate);
   // IgnoreExtraneous (compare option): an object no longer in git does not make the app OutOfSync.
   const counted = resources.filter(
     (r) => !(r.requiresPruning && r.live && hasCompareOption(r.live, 'IgnoreExtraneous')),
   );
   const status = counted.every((r) => r.status === 'Synced') ? 'Synced' : 'OutOfSync';
   return { revisions, sourceTypes, resources, hooks, status };
+}
+
+/**
+ * Checks the repositories the comparison will read and returns the project's per-object check. Reconcile
+ * reports these problems as InvalidSpecError first; they are checked here too for every other caller (a
+ * sync at an operation's or a rollback's source), against the project as the informer holds it now.
+ * @throws RepoURLError, ProjectPermissionError.
+ */
+async function permittedSources(ctx: ApplicationContext, app: ComparableApp): Promise<ProjectGate> {
+  const badRepos = repoURLProblems(app, ctx.settings);
+  if (badRepos.length) throw new RepoURLError(badRepos.join('; '));
+  const gate = await projectGate(ctx, app);
+  if (gate.problems.length) throw new ProjectPermissionError(gate.problems.join('; '));
+  return gate;
 }
 
 /** The app's render ceilings from the settings (`--max-manifest-bytes`, `--max-objects`). */
@@ -274,12 +296,19 @@ async function describeTargets(
   app: ComparableApp,
   appInstance: string,
   rendered: KubeObject[],
+  gate: ProjectGate,
 ): Promise<ManagedResource[]> {
   const out: ManagedResource[] = [];
   for (const raw of rendered) {
     const { obj, rt } = await placeObject(ctx.discovery, raw, app.spec.destination.namespace);
     const target = withTracking(obj, appInstance);
     const base = identify(target, rt);
+    const denied = gate.objectViolation(objectIdentity(base));
+    if (denied) {
+      // As Argo CD: Unknown, and not even dry-run (a dry-run is a write request the project does not allow).
+      out.push({ ...base, status: 'Unknown', message: denied, denied });
+      continue;
+    }
     if (!rt) {
       out.push({
         ...base,
@@ -292,6 +321,20 @@ async function describeTargets(
     out.push({ ...base, live, ...(await diffOne(ctx, rt, target, live, app.spec.ignoreDifferences ?? [])) });
   }
   return out;
+}
+
+/**
+ * What the project checks of a resource. A kind the server does not serve yet counts as namespaced (as
+ * Argo CD); once its CRD exists the next comparison knows its scope.
+ */
+function objectIdentity(r: Omit<ManagedResource, 'status'>): ObjectIdentity {
+  return {
+    group: r.group,
+    kind: r.kind,
+    name: r.name,
+    namespace: r.namespace,
+    namespaced: r.rt ? r.rt.namespaced : true,
+  };
 }
 
 /** The identity fields of a managed resource for a desired object. */
@@ -313,13 +356,17 @@ async function placeHooks(
   app: ComparableApp,
   appInstance: string,
   hooks: Array<{ obj: KubeObject; types: HookType[] }>,
+  gate: ProjectGate,
 ): Promise<Comparison['hooks']> {
   const out: Comparison['hooks'] = [];
   for (const h of hooks) {
     const { obj, rt } = await placeObject(ctx.discovery, h.obj, app.spec.destination.namespace);
     // A hook with generateName has no name to track it by until it is created.
     const target = obj.metadata.name ? withTracking(obj, appInstance) : obj;
-    out.push({ types: h.types, resource: { ...identify(target, rt), status: 'Synced' } });
+    const base = identify(target, rt);
+    // Hooks are objects the sync creates: the project bounds them like any other (Argo CD checks every task).
+    const denied = gate.objectViolation(objectIdentity(base));
+    out.push({ types: h.types, resource: { ...base, status: 'Synced', ...(denied ? { denied } : {}) } });
   }
   return out;
 }
@@ -403,6 +450,7 @@ async function pruneCandidates(
   app: ComparableApp,
   appInstance: string,
   targets: ManagedResource[],
+  gate: ProjectGate,
 ): Promise<ManagedResource[]> {
   await watchRecordedKinds(ctx, app.status?.resources ?? []);
   const wanted = new Set(targets.map((t) => `${t.group}/${t.kind}/${t.namespace}/${t.name}`));
@@ -412,6 +460,15 @@ async function pruneCandidates(
     const key = `${rt.group}/${rt.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
     // Hooks are never pruned (Argo CD); their delete policies clean them up.
     if (wanted.has(key) || obj.metadata.deletionTimestamp || classifyHook(obj).kind !== 'resource') continue;
+    const identity = {
+      group: rt.group,
+      kind: rt.kind,
+      name: obj.metadata.name ?? '',
+      namespace: obj.metadata.namespace ?? '',
+      namespaced: rt.namespaced,
+    };
+    // As Argo CD: a live object the project does not permit is left out, so it is never pruned.
+    if (gate.objectViolation(identity)) continue;
     out.push({
       group: rt.group,
       version: rt.version,

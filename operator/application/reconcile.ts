@@ -7,7 +7,7 @@
  *   refresh interval plus jitter.
  */
 import { ApplicationContext } from './context';
-import { comparedTo, comparisonStatus, writeStatus } from './status';
+import { comparedTo, comparisonStatus, projectDenialConditions, writeStatus } from './status';
 import { advanceOperation, manualRequest, runningOperation, startOperation } from './operation';
 import { AppCondition, ConditionType } from './conditions';
 import { Comparison, clearRenderCache, compareApp } from './compare';
@@ -93,7 +93,10 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   if (needsPostDeleteFinalizer(app, cmp.hooks)) {
     await setFinalizers(ctx.client, app, [...(app.metadata.finalizers ?? []), POST_DELETE_FINALIZER]);
   }
-  const conditions: AppCondition[] = [...sharedResourceWarnings(cmp, instance)];
+  const conditions: AppCondition[] = [
+    ...sharedResourceWarnings(cmp, instance),
+    ...projectDenialConditions(cmp),
+  ];
   const refresh = ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs);
   const op = await operate(ctx, app, instance, cmp, conditions);
   if (op.requeueAfterMs !== undefined) {

@@ -6,7 +6,7 @@ import { ApplicationStatus, ComparedTo, ResourceStatus } from '../../generated/a
 import { aggregateHealth, assessHealth } from '../health';
 import { App, patchAppStatus } from './api';
 import { Comparison, ManagedResource } from './compare';
-import { AppCondition, mergeConditions } from './conditions';
+import { AppCondition, ConditionType, mergeConditions } from './conditions';
 import { ApplicationContext } from './context';
 
 /** What the comparison was made against, as Argo CD's `status.sync.comparedTo`. */
@@ -53,6 +53,28 @@ function healthOf(r: ManagedResource): Pick<ResourceStatus, 'health'> {
   const h = assessHealth(r.live);
   if (!h) return {};
   return { health: h.message ? { status: h.status, message: h.message } : { status: h.status } };
+}
+
+/**
+ * One InvalidSpecError condition per distinct refusal of the app's project (Argo CD's message, then the
+ * objects it refuses, at most 5 named), for rendered resources and hooks alike. Argo CD reports per-object
+ * problems of a comparison as InvalidSpecError too; the sync refuses to run while any is present.
+ * @param cmp - the comparison, whose refused resources carry `denied`.
+ */
+export function projectDenialConditions(cmp: Comparison): AppCondition[] {
+  const byReason = new Map<string, string[]>();
+  for (const r of [...cmp.resources, ...cmp.hooks.map((h) => h.resource)]) {
+    if (!r.denied) continue;
+    const what = `${r.kind}/${r.namespace ? `${r.namespace}/` : ''}${r.name || r.target?.metadata.generateName || ''}`;
+    byReason.set(r.denied, [...(byReason.get(r.denied) ?? []), what]);
+  }
+  return [...byReason].map(([reason, objects]) => {
+    const more = objects.length > 5 ? ` and ${objects.length - 5} more` : '';
+    return {
+      type: ConditionType.InvalidSpecError,
+      message: `${reason} (${objects.slice(0, 5).join(', ')}${more})`,
+    };
+  });
 }
 
 /** Patches status with `conditions` (merged, keeping transition times) and `reconciledAt`. */

@@ -35,7 +35,7 @@ import { KubeObject } from '../kube/object';
 import { assessHealth } from '../health';
 import { ManagedResource } from '../application/compare';
 import { hookDeletePolicies } from './hooks';
-import { SyncPhase, SyncTask, wavesOf } from './plan';
+import { SyncPhase, SyncTask, refusedByProject, wavesOf } from './plan';
 import {
   ResourceResult,
   SyncDeps,
@@ -123,6 +123,10 @@ export async function stepSync(
   opts: EngineOptions,
 ): Promise<StepResult> {
   const results = [...progress.results];
+  // As gitops-engine, every task is checked against the app's project before any runs: a refused object
+  // fails the sync before it writes anything (also in a later step, when the project was tightened).
+  const refused = refusedByProject(tasks, results);
+  if (refused) return { state: 'Done', outcome: refused };
   if (progress.failure !== undefined) return stepFailing(deps, tasks, results, progress.failure, opts);
   if (results.length === 0 && opts.createNamespace)
     await ensureNamespace(deps, opts.createNamespace, results);

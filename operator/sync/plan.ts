@@ -5,7 +5,7 @@
  * kind order. A prune runs in the wave of the live object, or after every wave with `PruneLast=true`.
  */
 import { ManagedResource } from '../application/compare';
-import { optionsFor } from './sync';
+import { ResourceResult, SyncOutcome, optionsFor, resultLine } from './sync';
 import { HookType } from './hooks';
 import { compareByKindAndName } from './order';
 import { syncWave } from './waves';
@@ -86,4 +86,33 @@ export function wavesOf(tasks: SyncTask[], phase: SyncPhase): SyncTask[][] {
   for (const t of tasks.filter((x) => x.phase === phase))
     byWave.set(t.wave, [...(byWave.get(t.wave) ?? []), t]);
   return [...byWave.entries()].sort((a, b) => a[0] - b[0]).map(([, ts]) => ts);
+}
+
+/** Argo CD's (gitops-engine's) message of a sync with a task its project refuses. */
+export const TASKS_NOT_VALID = 'one or more synchronization tasks are not valid';
+
+/**
+ * The outcome of a sync whose plan holds objects the app's project refuses (`ManagedResource.denied`), as
+ * gitops-engine's permission validator: the whole sync fails before any task runs, so no permitted object
+ * of any wave is touched either. Chosen over applying the permitted objects: the project changed or git
+ * asks for something outside it, and half an app is worse than the last synced one (Argo CD does the same).
+ * @param tasks - the plan.
+ * @param results - the result lines so far (kept; the refused tasks get a SyncFailed line each).
+ * @returns the Failed outcome, or undefined when the project permits every task.
+ */
+export function refusedByProject(tasks: SyncTask[], results: ResourceResult[]): SyncOutcome | undefined {
+  const refused = tasks.filter((t) => t.resource.denied);
+  if (!refused.length) return undefined;
+  const lines = refused.map((t) => ({
+    ...resultLine(t.resource, 'SyncFailed', t.resource.denied!),
+    syncPhase: t.phase,
+    ...(t.hookType ? { hookType: t.hookType } : {}),
+  }));
+  const reasons = [...new Set(refused.map((t) => t.resource.denied!))];
+  const more = reasons.length > 3 ? ` and ${reasons.length - 3} more` : '';
+  return {
+    phase: 'Failed',
+    message: `${TASKS_NOT_VALID}: ${reasons.slice(0, 3).join('; ')}${more}`,
+    resources: [...results, ...lines],
+  };
 }
