@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from './api';
-import { automatedSyncDecision, backoffStep, durationMs, retryPolicy, SELF_HEAL_BACKOFF } from './autosync';
+import {
+  automatedSyncDecision,
+  backoffStep,
+  durationMs,
+  retryPolicy,
+  SELF_HEAL_BACKOFF,
+  syncWindowHold,
+} from './autosync';
 import { Comparison } from './compare';
 
 const source = { repoURL: 'git://x/r.git', path: '.' };
@@ -110,4 +117,33 @@ test('backoff and duration helpers', () => {
   assert.equal(durationMs('1m30s', 0), 90_000);
   assert.equal(durationMs('bogus', 7), 7);
   assert.deepEqual(retryPolicy(app({ automated: {} })).limit, 5);
+});
+
+test('sync windows hold automated syncs, manual ones unless manualSync, and running ones unless syncOverrun', () => {
+  const a = app({ automated: {} });
+  const now = Date.parse('2026-01-10T22:15:00Z');
+  const deny = { kind: 'deny', schedule: '0 22 * * *', duration: '1h', applications: ['a'] };
+  const hold = syncWindowHold([deny], a, { manual: false, now });
+  assert.ok(hold);
+  assert.equal(hold.waitMs, 45 * 60_000);
+  assert.match(
+    hold.message,
+    /^Automated sync is blocked by sync window: deny window 0 .* is active; syncs are allowed again at 2026-01-10T23:00:00Z$/,
+  );
+  assert.match(syncWindowHold([deny], a, { manual: true, now })!.message, /^Manual sync is blocked/);
+  assert.equal(syncWindowHold([{ ...deny, manualSync: true }], a, { manual: true, now }), undefined);
+  assert.match(
+    syncWindowHold([deny], a, { manual: false, running: true, now })!.message,
+    /^Sync operation is blocked/,
+  );
+  assert.equal(
+    syncWindowHold([{ ...deny, syncOverrun: true }], a, { manual: false, running: true, now }),
+    undefined,
+  );
+  assert.equal(
+    syncWindowHold([deny], a, { manual: false, now: Date.parse('2026-01-10T23:00:00Z') }),
+    undefined,
+  );
+  assert.equal(syncWindowHold([{ ...deny, applications: ['other'] }], a, { manual: false, now }), undefined);
+  assert.equal(syncWindowHold(undefined, a, { manual: false, now }), undefined);
 });

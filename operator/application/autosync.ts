@@ -7,13 +7,23 @@
  * - after a failed attempt at the same revision, again per `syncPolicy.retry` (capstan's default for
  *   automated syncs: 5 retries, 5 s, x2, at most 3 min; `limit < 0` is unlimited), then a SyncError
  *   condition says it gave up until a new commit or a manual sync;
- * - never when it would delete every resource and `allowEmpty` is off.
+ * - never when it would delete every resource and `allowEmpty` is off;
+ * - never while the project's sync windows block it ({@link syncWindowHold}): a held sync, automated
+ *   (self-heal and prune included, as Argo CD) or manual, waits with a condition naming the window and
+ *   the time syncs open again.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { App } from './api';
 import { parseGoDuration } from '../common/goduration';
 import { ApplicationSource } from '../../generated/application';
 import { Comparison } from './compare';
+import {
+  appWindows,
+  heldMessage,
+  nextAllowed,
+  SyncWindowSpec,
+  syncWindowVerdict,
+} from '../appproject/syncwindows';
 
 /** A sync to run, manual (the `operation` field) or automated. */
 export interface SyncRequest {
@@ -145,4 +155,37 @@ function lastSyncedSameTarget(app: App, cmp: Comparison): boolean {
 
 function base(prune: boolean | undefined): SyncRequest {
   return { manual: false, prune: !!prune, dryRun: false, initiatedBy: { automated: true } };
+}
+
+/** A sync the project's sync windows hold. */
+export interface WindowHold {
+  /** The condition message: which windows, and when syncs open again. */
+  message: string;
+  /** Look again after this many ms (when syncs open); undefined when no window opens within reach. */
+  waitMs?: number;
+}
+
+/**
+ * Whether the project's sync windows hold a sync of the app now (Argo CD's `CanSync`, and for a running
+ * operation its `syncOverrun` rules, as the controller checks at each step of an operation).
+ * @param windows - the project's `spec.syncWindows`.
+ * @param opts - `manual`: the sync is a manual one (the `operation` field); `running`: it is an operation
+ *   already running; `now`: epoch ms.
+ * @returns the hold, or undefined when the sync may run.
+ */
+export function syncWindowHold(
+  windows: SyncWindowSpec[] | undefined,
+  app: App,
+  opts: { manual: boolean; running?: boolean; now?: number },
+): WindowHold | undefined {
+  const now = opts.now ?? Date.now();
+  const matching = appWindows(windows, { name: app.metadata.name, destination: app.spec.destination });
+  const verdict = syncWindowVerdict(matching, { manual: opts.manual, running: opts.running, atMs: now });
+  if (verdict.allowed) return undefined;
+  const opens = nextAllowed(matching, { manual: opts.manual, atMs: now });
+  const what = opts.running ? 'Sync operation' : opts.manual ? 'Manual sync' : 'Automated sync';
+  return {
+    message: heldMessage(what, verdict, opens),
+    waitMs: opens === undefined ? undefined : opens - now,
+  };
 }

@@ -10,6 +10,13 @@ export const ConditionType = {
   ComparisonError: 'ComparisonError',
   SyncError: 'SyncError',
   SharedResourceWarning: 'SharedResourceWarning',
+  /** Objects in the destination namespace that no app tracks (the project's `orphanedResources`). */
+  OrphanedResourceWarning: 'OrphanedResourceWarning',
+  /**
+   * capstan's own type (Argo CD shows this only in its UI and CLI): a sync held by the project's sync
+   * windows, naming the window and when syncs open again. Neither an error nor a warning.
+   */
+  SyncWindowBlocked: 'SyncWindowBlocked',
 } as const;
 
 /** One entry of `status.conditions`. */

@@ -13,9 +13,17 @@ import { AppCondition, ConditionType } from './conditions';
 import { Comparison, clearRenderCache, compareApp } from './compare';
 import { appInstanceName, trackedBy } from './tracking';
 import { App, setFinalizers, getApp, patchApp, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
-import { automatedSyncDecision, backoffStep, retryPolicy, SELF_HEAL_RESET_MS, SyncRequest } from './autosync';
+import {
+  automatedSyncDecision,
+  backoffStep,
+  retryPolicy,
+  SELF_HEAL_RESET_MS,
+  SyncRequest,
+  syncWindowHold,
+} from './autosync';
 import { handleDeletion, needsPostDeleteFinalizer, POST_DELETE_FINALIZER } from './deletion';
 import { checkProject } from './project';
+import { orphanedResourceWarning } from './orphans';
 import { repoURLProblems } from './remotes';
 import { destinationProblem } from './destination';
 import { validateResource } from '../validation/validate';
@@ -97,6 +105,8 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
     ...sharedResourceWarnings(cmp, instance),
     ...projectDenialConditions(cmp),
   ];
+  const orphans = await orphanedResourceWarning(ctx, app, ctx.projects.get(app.spec.project)?.spec);
+  if (orphans) conditions.push(orphans);
   const refresh = ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs);
   const op = await operate(ctx, app, instance, cmp, conditions);
   if (op.requeueAfterMs !== undefined) {
@@ -141,12 +151,37 @@ async function operate(
     const request = decision && 'manual' in decision ? decision : undefined;
     if (request?.skipReason) conditions.push({ type: ConditionType.SyncError, message: request.skipReason });
     if (!request || request.skipReason) return { decision };
+    const held = heldByWindow(ctx, app, conditions, request.manual);
+    if (held) return held;
     countSelfHeal(app, request);
     state = await startOperation(ctx, app, instance, cmp, request);
   }
   if (state.phase !== 'Running') return { state, decision };
+  // As Argo CD, a running operation is checked at each step too: it waits while a window blocks it,
+  // unless the windows' syncOverrun lets it finish.
+  const held = heldByWindow(ctx, app, conditions, !state.operation.initiatedBy?.automated, true);
+  if (held) return held;
   const step = await advanceOperation(ctx, app, instance, cmp, state);
   return { state: step.state, decision, requeueAfterMs: step.requeueAfterMs };
+}
+
+/**
+ * Whether the project's sync windows hold the sync: then the SyncWindowBlocked condition, and a look again
+ * when syncs open (or at the refresh).
+ */
+function heldByWindow(
+  ctx: ApplicationContext,
+  app: App,
+  conditions: AppCondition[],
+  manual: boolean,
+  running = false,
+): Operated | undefined {
+  const windows = ctx.projects.get(app.spec.project)?.spec?.syncWindows;
+  const hold = syncWindowHold(windows, app, { manual, running });
+  if (!hold) return undefined;
+  conditions.push({ type: ConditionType.SyncWindowBlocked, message: hold.message });
+  // Half a second past the opening, so that the next look is inside the open window.
+  return { decision: { waitMs: hold.waitMs === undefined ? Infinity : hold.waitMs + 500 } };
 }
 
 /** When to reconcile again: a failed automated sync after its retry backoff, a wait, or the poll. */

@@ -54,6 +54,10 @@ describe('compileSchedule: robfig/cron standard syntax, as Argo CD parses schedu
     ['60 * * * *', /minute/],
     ['0 24 * * *', /hour/],
     ['0 0 * FOO *', /month|FOO/i],
+    ['0 0 0 * *', /day of month field '0'/],
+    ['0 0 * 13 *', /month field '13'/],
+    ['*/0 * * * *', /stepping/],
+    ['0 0 * * 5-1', /larger/],
   ] as const) {
     it(`refuses '${bad}'`, () =>
       assert.throws(

@@ -123,9 +123,14 @@ export function compileSchedule(schedule: string, timeZone?: string): Cron {
       paused: true,
     });
   } catch (err) {
-    throw new SyncWindowError(
-      `schedule '${schedule}': ${(err as Error).message.replace(/^CronPattern: /, '')}`,
-    );
+    // croner counts months and days from 0 in its range errors: name the field as written instead.
+    const part = /Invalid value for (\w+)/.exec((err as Error).message)?.[1];
+    const index = { minute: 0, hour: 1, day: 2, month: 3, dayOfWeek: 4 }[part ?? ''];
+    const why =
+      index !== undefined
+        ? `invalid ${CRON_FIELDS[index].name} field '${fields[index]}' (out of range)`
+        : (err as Error).message.replace(/^CronPattern: /, '');
+    throw new SyncWindowError(`schedule '${schedule}': ${why}`);
   }
 }
 
