@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     const op = new AppProjectOperator(
       client,
       projects,
-      { controllerNamespace: config.controllerNamespace },
+      { controllerNamespace: config.controllerNamespace, impersonation: config.impersonation },
       log,
       config.concurrency,
     );
