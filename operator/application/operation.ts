@@ -27,6 +27,7 @@ import { recordEvent } from '../kube/events';
 import { SyncRequest } from './autosync';
 import { Comparison, ManagedResource, compareApp } from './compare';
 import { ApplicationContext } from './context';
+import { ProjectPermissionError } from './project';
 import { ImpersonationError, writerFor } from './impersonation';
 import { KubeClient } from '../kube/client';
 import { replacingPatch } from '../common/mergepatch';
@@ -205,7 +206,15 @@ async function stepOnce(
     if (!(err instanceof ImpersonationError)) throw err;
     return { state: 'Done', outcome: { phase: 'Failed', message: err.message, resources: results } };
   }
-  const target = await operationTarget(ctx, app, instance, cmp, state, req);
+  let target: Comparison;
+  try {
+    target = await operationTarget(ctx, app, instance, cmp, state, req);
+  } catch (err) {
+    // The project no longer permits what the operation compares (its source, or the project is gone or
+    // invalid): the operation ends Failed here instead of being retried forever while Running.
+    if (!(err instanceof ProjectPermissionError)) throw err;
+    return { state: 'Done', outcome: { phase: 'Failed', message: err.message, resources: results } };
+  }
   // A SyncFail line means the operation already failed and runs its SyncFail hooks.
   const failure = results.some((r) => r.syncPhase === 'SyncFail')
     ? (state.message ?? 'sync failed')

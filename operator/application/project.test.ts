@@ -194,3 +194,58 @@ describe('a sync with a refused object', () => {
     ]);
   });
 });
+
+describe('a running operation whose source the project no longer permits', () => {
+  test('ends Failed with the refusal instead of being retried while Running', async () => {
+    const requests: string[] = [];
+    const ctx = ctxWith({ p: TEAM_A }) as unknown as Record<string, unknown>;
+    ctx.client = {
+      request: async (method: string, path: string) => {
+        requests.push(`${method} ${path}`);
+        return {};
+      },
+    };
+    ctx.log = { info() {}, warn() {}, error() {}, debug() {} };
+    const forbidden = { repoURL: 'https://git.example.com/other/x.git', path: '.', targetRevision: 'main' };
+    const operation = { sync: { source: forbidden }, initiatedBy: { username: 'e2e' } };
+    const running = {
+      operation,
+      phase: 'Running' as const,
+      startedAt: '2026-01-01T00:00:00Z',
+      syncResult: { resources: [], revision: 'a'.repeat(40), source: forbidden },
+    };
+    const theApp = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'app', namespace: 'argocd', uid: 'u1' },
+      spec: { ...app('p').spec, source: { ...app('p').spec.source!, path: '.', targetRevision: 'main' } },
+      operation,
+      status: { operationState: running },
+    };
+    const cmp: Comparison = {
+      revisions: ['b'.repeat(40)],
+      sourceTypes: ['Directory'],
+      status: 'Synced',
+      resources: [],
+      hooks: [],
+    };
+    const { advanceOperation } = await import('./operation');
+    const out = await advanceOperation(
+      ctx as unknown as ApplicationContext,
+      theApp as never,
+      'app',
+      cmp,
+      running as never,
+    );
+    assert.equal(out.state.phase, 'Failed');
+    assert.equal(
+      out.state.message,
+      "application repo https://git.example.com/other/x.git is not permitted in project 'p'",
+    );
+    // Only the app itself (operation cleared, status) and an Event were written; no object.
+    assert.ok(
+      requests.every((r) => /applications\/app|\/events/.test(r)),
+      requests.join('\n'),
+    );
+  });
+});
