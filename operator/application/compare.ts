@@ -35,11 +35,11 @@ import { RepoCredentials } from '../sources/credentials';
 import { assertNoEscapingSymlinks } from '../sources/paths';
 import { RepoURLError } from '../sources/repourl';
 import type { ObjectIdentity } from '../appproject/resources';
-import { kustomizeRemotePolicy, repoURLProblems } from './remotes';
+import { kustomizeRemotePolicy, localRepoScope, repoURLProblems } from './remotes';
 import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from './tracking';
 import { classifyHook, HookType } from '../sync/hooks';
-import { ProjectGate, ProjectPermissionError, projectGate } from './project';
+import { ProjectGate, ProjectPermissionError, liveObjectViolation, projectGate } from './project';
 
 /** Argo CD's per-resource sync status. */
 export type ResourceSyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
@@ -189,7 +189,7 @@ export async function compareApp(
  * @throws RepoURLError, ProjectPermissionError.
  */
 async function permittedSources(ctx: ApplicationContext, app: ComparableApp): Promise<ProjectGate> {
-  const badRepos = repoURLProblems(app, ctx.settings);
+  const badRepos = repoURLProblems(app, ctx.settings, localRepoScope(ctx, app));
   if (badRepos.length) throw new RepoURLError(badRepos.join('; '));
   const gate = await projectGate(ctx, app);
   if (gate.problems.length) throw new ProjectPermissionError(gate.problems.join('; '));
@@ -460,15 +460,8 @@ async function pruneCandidates(
     const key = `${rt.group}/${rt.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
     // Hooks are never pruned (Argo CD); their delete policies clean them up.
     if (wanted.has(key) || obj.metadata.deletionTimestamp || classifyHook(obj).kind !== 'resource') continue;
-    const identity = {
-      group: rt.group,
-      kind: rt.kind,
-      name: obj.metadata.name ?? '',
-      namespace: obj.metadata.namespace ?? '',
-      namespaced: rt.namespaced,
-    };
     // As Argo CD: a live object the project does not permit is left out, so it is never pruned.
-    if (gate.objectViolation(identity)) continue;
+    if (liveObjectViolation(gate, rt, obj)) continue;
     out.push({
       group: rt.group,
       version: rt.version,

@@ -24,7 +24,7 @@ import {
 import { handleDeletion, needsPostDeleteFinalizer, POST_DELETE_FINALIZER } from './deletion';
 import { checkProject } from './project';
 import { orphanedResourceWarning } from './orphans';
-import { repoURLProblems } from './remotes';
+import { localRepoScope, repoURLProblems } from './remotes';
 import { destinationProblem } from './destination';
 import { validateResource } from '../validation/validate';
 import { ReconcileResult } from '../runtime/workqueue';
@@ -59,7 +59,7 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
     ? [invalid.message]
     : destination
       ? [destination]
-      : [...repoURLProblems(app, ctx.settings), ...(await checkProject(ctx, app))];
+      : [...repoURLProblems(app, ctx.settings, localRepoScope(ctx, app)), ...(await checkProject(ctx, app))];
   if (problems.length) {
     ctx.log.warn('Application spec is invalid; nothing will be applied.', {
       app: key(app),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KubeApiError } from '../kube/client';
 import type { ApplicationContext } from './context';
-import { kustomizeRemotePolicy, repoURLProblems } from './remotes';
+import { kustomizeRemotePolicy, localRepoScope, repoURLProblems } from './remotes';
 
 const app = (spec: Record<string, unknown>) => ({
   metadata: { namespace: 'team' },
@@ -71,5 +71,40 @@ describe('kustomizeRemotePolicy', () => {
     const { ctx, calls } = ctxWith({ spec: {} }, { allowRemote: false });
     assert.equal(kustomizeRemotePolicy(ctx, app({})).allowRemote, false);
     assert.deepEqual(calls, []);
+  });
+});
+
+describe('localRepoScope (file:// only where the project lists it)', () => {
+  const withProject = (sourceRepos?: string[]) =>
+    ({
+      projects: {
+        get: (n: string) =>
+          sourceRepos && n === 'team' ? { metadata: { name: n }, spec: { sourceRepos } } : undefined,
+      },
+    }) as unknown as Pick<ApplicationContext, 'projects'>;
+  const problems = (sourceRepos: string[] | undefined, repoURL: string) =>
+    repoURLProblems(
+      app({ source: { repoURL } }),
+      { allowLocalRepos: true },
+      localRepoScope(withProject(sourceRepos), app({})),
+    );
+
+  it("refuses a local repository under '*' or a remote glob, and when the project is missing", () => {
+    for (const repos of [['*'], ['**'], ['https://github.com/*'], [], undefined])
+      assert.match(
+        problems(repos, 'file:///srv/git/r.git')[0] ?? '',
+        /project 'team' does not list it in sourceRepos/,
+      );
+  });
+
+  it('allows one the project lists explicitly, by URL, prefix glob or path; a ! entry still wins', () => {
+    assert.deepEqual(problems(['*', 'file:///srv/git/r.git'], 'file:///srv/git/r.git'), []);
+    assert.deepEqual(problems(['file:///srv/git/*'], 'file:///srv/git/r.git'), []);
+    assert.deepEqual(problems(['/srv/git/*'], '/srv/git/r'), []);
+    assert.equal(
+      problems(['file:///srv/git/*', '!file:///srv/git/secret.git'], 'file:///srv/git/secret.git').length,
+      1,
+    );
+    assert.equal(problems(['file:///srv/git/*'], 'file:///var/cache/capstan/x').length, 1);
   });
 });

@@ -7,7 +7,7 @@
 import { sourceRepoPermitted, type ProjectSpec } from '../appproject/permissions';
 import { isNotFound } from '../kube/client';
 import type { KustomizeRemotePolicy } from '../render';
-import { repoURLProblem } from '../sources/repourl';
+import { isLocalRepoPattern, repoURLProblem, type LocalRepoScope } from '../sources/repourl';
 import type { ApplicationContext } from './context';
 
 /** The source fields these checks read. */
@@ -17,13 +17,39 @@ interface AppWithSources {
 }
 
 /**
- * Why the app's repository URLs may not be used (a local repository without `--allow-local-repos`, or an
- * unsupported transport), one sentence per source naming its field; empty when all are fine.
+ * The app's project as {@link repoURLProblem} needs it for local repositories: permitted only by a
+ * `sourceRepos` entry that names a local URL or path itself ({@link isLocalRepoPattern}; `*` does not),
+ * and never past a `!` entry that matches. A project missing from the cache lists nothing.
+ * @param ctx - the project informer.
+ * @param app - the Application (its `spec.project`).
+ */
+export function localRepoScope(
+  ctx: Pick<ApplicationContext, 'projects'>,
+  app: AppWithSources,
+): LocalRepoScope {
+  const entries = ctx.projects.get(app.spec.project)?.spec?.sourceRepos ?? [];
+  const explicit = entries.filter(isLocalRepoPattern);
+  const denies = entries.filter((p) => p.trim().startsWith('!'));
+  return {
+    project: app.spec.project,
+    permits: (url) => explicit.length > 0 && sourceRepoPermitted([...explicit, ...denies], url),
+  };
+}
+
+/**
+ * Why the app's repository URLs may not be used (a local repository without `--allow-local-repos` or
+ * without its project's explicit entry, or an unsupported transport), one sentence per source naming
+ * its field; empty when all are fine.
  * @param app - the Application.
  * @param opts - `allowLocalRepos`: the `--allow-local-repos` flag.
+ * @param scope - the app's project ({@link localRepoScope}); production callers always pass it.
  */
-export function repoURLProblems(app: AppWithSources, opts: { allowLocalRepos?: boolean }): string[] {
-  const allow = { allowLocalRepos: opts.allowLocalRepos ?? false };
+export function repoURLProblems(
+  app: AppWithSources,
+  opts: { allowLocalRepos?: boolean },
+  scope?: LocalRepoScope,
+): string[] {
+  const allow = { allowLocalRepos: opts.allowLocalRepos ?? false, scope };
   const multi = app.spec.sources?.length ? app.spec.sources : undefined;
   if (multi) {
     return multi.flatMap(

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertRepoURLAllowed, RepoURLError, repoURLKind, repoURLProblem } from './repourl';
+import {
+  assertRepoURLAllowed,
+  isLocalRepoPattern,
+  RepoURLError,
+  repoURLKind,
+  repoURLProblem,
+} from './repourl';
 
 const FIELD = 'spec.source.repoURL';
 
@@ -77,5 +83,45 @@ describe('repoURLProblem / assertRepoURLAllowed', () => {
       /unsupported transport/,
     );
     assert.match(repoURLProblem('https://h/r\0', FIELD, { allowLocalRepos: true }) ?? '', /NUL/);
+  });
+});
+
+describe('isLocalRepoPattern', () => {
+  it('is true only for entries that name a file:// URL or a path themselves', () => {
+    for (const p of [
+      'file:///srv/git/*',
+      'FILE:///x',
+      '/srv/git/repo.git',
+      './repo',
+      '../r',
+      '~/r',
+      'C:\\repos\\x',
+      'C:/r',
+    ])
+      assert.equal(isLocalRepoPattern(p), true, p);
+    for (const p of ['*', '**', '*/*', 'https://github.com/*', 'git@host:org/*', '!file:///srv/x', '?'])
+      assert.equal(isLocalRepoPattern(p), false, p);
+  });
+});
+
+describe('repoURLProblem with the app project', () => {
+  const scope = (permits: boolean) => ({ project: 'team-a', permits: () => permits });
+  it("needs the flag AND the project's explicit entry for a local repository", () => {
+    assert.equal(
+      repoURLProblem('file:///srv/r', FIELD, { allowLocalRepos: true, scope: scope(true) }),
+      undefined,
+    );
+    assert.match(
+      repoURLProblem('file:///srv/r', FIELD, { allowLocalRepos: true, scope: scope(false) }) ?? '',
+      /^spec\.source\.repoURL "file:\/\/\/srv\/r" is a local repository and project 'team-a' does not list it in sourceRepos/,
+    );
+    assert.match(
+      repoURLProblem('file:///srv/r', FIELD, { allowLocalRepos: false, scope: scope(true) }) ?? '',
+      /--allow-local-repos/,
+    );
+    assert.equal(
+      repoURLProblem('https://h/r', FIELD, { allowLocalRepos: false, scope: scope(false) }),
+      undefined,
+    );
   });
 });
