@@ -53,6 +53,38 @@ export async function ensureNamespace(kubeconfig: string, name: string): Promise
   );
 }
 
+/**
+ * Creates the `default` AppProject as the platform admin of a test cluster sets it, before capstan starts:
+ * Argo CD's permissive default (any repository, destination and kind) plus `sourceNamespaces: ['*']`,
+ * because the suites keep their Applications in namespaces of their own, which a project must permit
+ * (Argo CD's apps-in-any-namespace rule; the `default` capstan creates when none exists does not).
+ * An existing project is left as it is.
+ */
+export async function ensureDefaultProject(kubeconfig: string, namespace: string): Promise<void> {
+  const project = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AppProject',
+    metadata: { name: 'default', namespace },
+    spec: {
+      sourceRepos: ['*'],
+      destinations: [{ server: '*', namespace: '*' }],
+      clusterResourceWhitelist: [{ group: '*', kind: '*' }],
+      sourceNamespaces: ['*'],
+    },
+  };
+  const child = execFile(toolPath('kubectl'), ['--kubeconfig', kubeconfig, 'create', '-f', '-']);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin?.end(JSON.stringify(project));
+  await new Promise<void>((resolve, reject) =>
+    child.on('exit', (code) =>
+      code === 0 || /AlreadyExists|already exists/.test(stderr)
+        ? resolve()
+        : reject(new Error(`kubectl create of the default AppProject failed: ${stderr.trim()}`)),
+    ),
+  );
+}
+
 /** Options of {@link startOperator}. */
 export interface OperatorOptions {
   kubeconfig: string;

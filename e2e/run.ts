@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startControlPlane } from './harness/controlplane';
-import { ensureNamespace, installCrds, ROOT, startOperator } from './operator';
+import { ensureDefaultProject, ensureNamespace, installCrds, ROOT, startOperator } from './operator';
 
 /** The namespace capstan runs in during the tests (repository Secrets, AppProjects). */
 export const E2E_CONTROLLER_NAMESPACE = 'capstan-system';
@@ -30,6 +30,7 @@ async function main(): Promise<number> {
   try {
     await installCrds(cp.kubeconfigPath);
     await ensureNamespace(cp.kubeconfigPath, E2E_CONTROLLER_NAMESPACE);
+    await ensureDefaultProject(cp.kubeconfigPath, E2E_CONTROLLER_NAMESPACE);
     operator = await startOperator({
       kubeconfig: cp.kubeconfigPath,
       controllerNamespace: E2E_CONTROLLER_NAMESPACE,
