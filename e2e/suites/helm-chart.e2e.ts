@@ -130,7 +130,7 @@ describe('Helm chart', () => {
     const container = deploy.spec.template.spec.containers[0];
     assert.deepEqual(container.command, ['node', 'dist/operator/main.js']);
     for (const arg of [
-      '--controllers=application,externalsecret',
+      '--controllers=application,appproject,externalsecret',
       '--leader-elect',
       `--controller-namespace=${ns}`,
       '--cache-dir=/var/cache/capstan',
