@@ -2,14 +2,15 @@
  * The environment of the fault-injection suites (issue 7 §2): each suite breaks something (stops
  * etcd, the apiserver, git, kills capstan), so it cannot share the run's control plane and starts
  * its own: a private control plane on free ports with capstan's CRDs, the controller namespace, a
- * git server and capstan as its own process. Nothing here reads the run's `CAPSTAN_E2E_*`
- * variables; every helper takes the environment's own client. Nothing mocks the API.
+ * git server, a permissive `default` AppProject and capstan as its own process. Nothing here reads
+ * the run's `CAPSTAN_E2E_*` variables; every helper takes the environment's own client. Nothing
+ * mocks the API.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeClient, isNotFound, loadKubeConfig } from '../../operator/kube/client';
+import { KubeClient, isConflict, isNotFound, loadKubeConfig } from '../../operator/kube/client';
 import type { KubeObject } from '../../operator/kube/object';
 import { startControlPlane, type ControlPlane } from '../harness/controlplane';
 import { startGitServer, type GitServer } from '../harness/gitserver';
@@ -84,6 +85,7 @@ export async function startFaultEnv(opts: FaultEnvOptions = {}): Promise<FaultEn
     await installCrds(cp.kubeconfigPath);
     await ensureNamespace(cp.kubeconfigPath, FAULT_CONTROLLER_NAMESPACE);
     const env = faultEnv(cp, git, dir, opts.operatorArgs ?? []);
+    await createDefaultProject(env.kube);
     if (opts.startOperator ?? true) await env.restartOperator();
     return env;
   } catch (err) {
@@ -145,6 +147,36 @@ function faultEnv(cp: ControlPlane, git: GitServer, dir: string, operatorArgs: s
         removeDir(dir);
       })()),
   };
+}
+
+/**
+ * The `default` AppProject as the platform admin of a test cluster sets it, before capstan starts:
+ * Argo CD's permissive default (any repository, destination and kind) plus `sourceNamespaces: ['*']`,
+ * since the fault suites keep their Applications in namespaces of their own, which a project must
+ * permit (Argo CD's apps-in-any-namespace rule). An existing project is left as it is.
+ */
+async function createDefaultProject(kube: KubeClient): Promise<void> {
+  try {
+    await kube.request(
+      'POST',
+      `/apis/argoproj.io/v1alpha1/namespaces/${FAULT_CONTROLLER_NAMESPACE}/appprojects`,
+      {
+        body: {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'AppProject',
+          metadata: { name: 'default', namespace: FAULT_CONTROLLER_NAMESPACE },
+          spec: {
+            sourceRepos: ['*'],
+            destinations: [{ server: '*', namespace: '*' }],
+            clusterResourceWhitelist: [{ group: '*', kind: '*' }],
+            sourceNamespaces: ['*'],
+          },
+        },
+      },
+    );
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
 }
 
 /** Removes a temp dir unless `CAPSTAN_KEEP_TMP=1`. */
