@@ -7,7 +7,10 @@ import {
   NamespacedObjectMeta,
   NamespaceLister,
   orphanCondition,
+  orphanedResourceWarning,
 } from './orphans';
+import type { App } from './api';
+import type { Logger } from '../log';
 
 const obj = (
   kind: string,
@@ -197,5 +200,58 @@ describe('NamespaceLister', () => {
     now = 6_000;
     await lister.list('team-a');
     assert.ok(calls.length > first);
+  });
+});
+
+describe('orphanedResourceWarning', () => {
+  const answers: Record<string, unknown> = {
+    '/apis': {
+      groups: [
+        {
+          name: 'argoproj.io',
+          preferredVersion: { groupVersion: 'argoproj.io/v1alpha1', version: 'v1alpha1' },
+        },
+      ],
+    },
+    '/api/v1': { resources: [{ name: 'configmaps', kind: 'ConfigMap', namespaced: true, verbs: ['list'] }] },
+    '/apis/argoproj.io/v1alpha1': {
+      resources: [{ name: 'applications', kind: 'Application', namespaced: true, verbs: ['list'] }],
+    },
+    '/api/v1/namespaces/team-a/configmaps': { items: [{ metadata: { name: 'stray', namespace: 'team-a' } }] },
+    '/apis/argoproj.io/v1alpha1/namespaces/team-a/applications': {
+      items: [
+        { metadata: { name: 'app', namespace: 'team-a' } },
+        { metadata: { name: 'other', namespace: 'team-a' } },
+      ],
+    },
+  };
+  const client = { request: async (_m: string, p: string) => answers[p] } as unknown as KubeClient;
+  const log = { warn: () => undefined } as unknown as Logger;
+  const app = {
+    metadata: { name: 'app', namespace: 'team-a' },
+    spec: { project: 'p', destination: { server: 'https://kubernetes.default.svc', namespace: 'team-a' } },
+  } as unknown as App;
+
+  it("names untracked objects but not the app's own Application; nothing without orphanedResources", async () => {
+    const permissive = { namespaceResourceWhitelist: undefined, orphanedResources: {} };
+    assert.equal(
+      (await orphanedResourceWarning({ client, log }, app, permissive))?.message,
+      'Application has 2 orphaned resources: ConfigMap/stray, argoproj.io/Application/other',
+    );
+    assert.equal(await orphanedResourceWarning({ client, log }, app, {}), undefined);
+    assert.equal(
+      await orphanedResourceWarning({ client, log }, app, { orphanedResources: { warn: false } }),
+      undefined,
+    );
+  });
+  it('leaves out kinds the project does not permit in a namespace', async () => {
+    const onlyConfigMaps = {
+      namespaceResourceWhitelist: [{ group: '', kind: 'ConfigMap' }],
+      orphanedResources: {},
+    };
+    assert.equal(
+      (await orphanedResourceWarning({ client, log }, app, onlyConfigMaps))?.message,
+      'Application has 1 orphaned resources: ConfigMap/stray',
+    );
   });
 });

@@ -3,7 +3,8 @@
  * objects (no ownerReferences) in the app's destination namespace that no application tracks are
  * orphaned, except Argo CD's known exclusions (the `kubernetes` Service of `default`, every `default`
  * ServiceAccount, every `kube-root-ca.crt` ConfigMap), the project's `ignore` entries (group, kind and
- * name as globs), and kinds the project does not permit in a namespace. With `warn` (true when unset, as
+ * name as globs), kinds the project does not permit in a namespace, and the app's own Application
+ * object when the app lives in its destination namespace. With `warn` (true when unset, as
  * Argo CD's `IsWarn`) the app gets an `OrphanedResourceWarning` condition; capstan's message also lists
  * the objects (group/kind, name), where Argo CD shows them in its UI's resource tree.
  *
@@ -325,8 +326,14 @@ export async function orphanedResourceWarning(
   try {
     const objects = await lister.list(namespace);
     // Argo CD reports only kinds the project permits in a namespace.
+    // The app's own Application object (an app may live in its destination namespace) is no orphan.
+    const self = (o: NamespacedObjectMeta) =>
+      o.group === 'argoproj.io' &&
+      o.kind === 'Application' &&
+      o.name === app.metadata.name &&
+      o.namespace === app.metadata.namespace;
     const permitted = (o: NamespacedObjectMeta) =>
-      groupKindNamePermitted(project, { ...o, namespaced: true });
+      !self(o) && groupKindNamePermitted(project, { ...o, namespaced: true });
     return orphanCondition(findOrphans(objects, settings, permitted), settings);
   } catch (err) {
     ctx.log.warn('Listing the destination namespace for orphaned resources failed.', {
