@@ -12,7 +12,9 @@
  *   destination of the project;
  * - `!` deny entries: `sourceRepos` `['<git>/*', '!<git>/secret.git']` refuses the secret repository
  *   and permits another; destinations `['*', '!<ns>']` refuse an object in the denied namespace;
- * - an operation (`operation.sync.source`) naming a repository the project forbids fails and applies nothing.
+ * - an operation (`operation.sync.source`) naming a repository the project forbids fails and applies nothing;
+ * - deleting an app with the cascade finalizer keeps a live object its (since tightened) project no longer
+ *   permits, as Argo CD.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startGitServer, GitServer, GitRepo } from '../harness/gitserver';
+import { waitFor } from '../harness/wait';
 import {
   AppObject,
   controllerNamespace,
@@ -169,6 +172,47 @@ describe('appproject permissions', () => {
     assert.equal(condition(synced, 'InvalidSpecError'), '');
     assert.ok(await exists(clusterRolePath(role)));
     assert.ok(await exists(core(ns, 'configmaps', 'app-config')));
+  });
+
+  test('deleting an app keeps the objects its tightened project no longer permits (as Argo CD)', async () => {
+    const ns = uniqueName('perm-del');
+    await createNamespace(ns);
+    const role = `${ns}-reader`;
+    cleanup.push(clusterRolePath(role));
+    const repo = await repoWith(ns, { 'cm.yaml': configMap('app-config'), 'role.yaml': clusterRole(role) });
+    const project = await projectFor(ns, {
+      destinations: [{ server: SERVER, namespace: ns }],
+      clusterResourceWhitelist: [{ group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' }],
+    });
+    await createApp(
+      ns,
+      'app',
+      {
+        project,
+        source: { repoURL: repo.url, targetRevision: 'main', path: '.' },
+        destination: { server: SERVER, namespace: ns },
+        syncPolicy: { automated: { prune: true }, retry: RETRY },
+      },
+      { finalizers: ['resources-finalizer.argocd.argoproj.io'] },
+    );
+    await waitForApp(ns, 'app', (a) => a.status?.sync?.status === 'Synced', 'synced');
+    assert.ok(await exists(clusterRolePath(role)));
+
+    await patchProject(project, { clusterResourceWhitelist: [] });
+    await waitForApp(
+      ns,
+      'app',
+      (a) => condition(a, 'InvalidSpecError').includes('ClusterRole is not permitted'),
+      'the ClusterRole refused by the tightened project',
+    );
+    await kube().request('DELETE', `/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications/app`);
+    await waitFor(
+      async () =>
+        !(await exists(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications/app`)) &&
+        !(await exists(core(ns, 'configmaps', 'app-config'))),
+      { timeoutMs: 60_000, what: 'the app and its permitted ConfigMap deleted' },
+    );
+    assert.ok(await exists(clusterRolePath(role)), 'the ClusterRole outside the project is kept');
   });
 
   test('a ConfigMap whose own namespace is outside the destinations is refused; allowed once it is one', async () => {

@@ -39,7 +39,7 @@ import { kustomizeRemotePolicy, localRepoScope, repoURLProblems } from './remote
 import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from './tracking';
 import { classifyHook, HookType } from '../sync/hooks';
-import { ProjectGate, ProjectPermissionError, projectGate } from './project';
+import { ProjectGate, ProjectPermissionError, liveObjectViolation, projectGate } from './project';
 
 /** Argo CD's per-resource sync status. */
 export type ResourceSyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
@@ -460,15 +460,8 @@ async function pruneCandidates(
     const key = `${rt.group}/${rt.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
     // Hooks are never pruned (Argo CD); their delete policies clean them up.
     if (wanted.has(key) || obj.metadata.deletionTimestamp || classifyHook(obj).kind !== 'resource') continue;
-    const identity = {
-      group: rt.group,
-      kind: rt.kind,
-      name: obj.metadata.name ?? '',
-      namespace: obj.metadata.namespace ?? '',
-      namespaced: rt.namespaced,
-    };
     // As Argo CD: a live object the project does not permit is left out, so it is never pruned.
-    if (gate.objectViolation(identity)) continue;
+    if (liveObjectViolation(gate, rt, obj)) continue;
     out.push({
       group: rt.group,
       version: rt.version,

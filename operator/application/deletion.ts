@@ -18,6 +18,7 @@ import { SyncTask } from '../sync/plan';
 import { syncWave } from '../sync/waves';
 import { App, RESOURCES_FINALIZER, setFinalizers } from './api';
 import { compareApp, watchRecordedKinds } from './compare';
+import { liveObjectViolation, projectGate } from './project';
 import { ApplicationContext } from './context';
 import { appInstanceName, trackedBy } from './tracking';
 
@@ -74,9 +75,16 @@ async function deleteTrackedObjects(
     ctx.settings.controllerNamespace,
   );
   await watchRecordedKinds(ctx, app.status?.resources ?? []);
+  // As Argo CD, objects the project does not permit (it was tightened since they were applied) are kept.
+  const gate = await projectGate(ctx, app);
   const remaining = ctx.live
     .all()
-    .filter(({ obj }) => trackedBy(obj) === instance && !syncOptionsOf(obj).includes('Delete=false'));
+    .filter(
+      ({ rt, obj }) =>
+        trackedBy(obj) === instance &&
+        !syncOptionsOf(obj).includes('Delete=false') &&
+        !liveObjectViolation(gate, rt, obj),
+    );
   for (const { rt, obj } of remaining) {
     if (obj.metadata.deletionTimestamp) continue;
     await deleteObject(ctx.client, rt, obj.metadata.namespace, obj.metadata.name ?? '', policy).catch(

@@ -97,6 +97,25 @@ export async function projectGate(ctx: ApplicationContext, app: ProjectBoundApp)
   };
 }
 
+/**
+ * Why the project refuses a live object (its kind from discovery, its own namespace), or undefined: such an
+ * object is neither pruned nor deleted with the app, as Argo CD leaves out live objects its project does
+ * not permit.
+ */
+export function liveObjectViolation(
+  gate: ProjectGate,
+  rt: { group: string; kind: string; namespaced: boolean },
+  obj: { metadata: { name?: string; namespace?: string } },
+): string | undefined {
+  return gate.objectViolation({
+    group: rt.group,
+    kind: rt.kind,
+    name: obj.metadata.name ?? '',
+    namespace: obj.metadata.namespace ?? '',
+    namespaced: rt.namespaced,
+  });
+}
+
 /** A comparison the project refuses as a whole (its message names the project and what it refuses). */
 export class ProjectPermissionError extends Error {
   constructor(message: string) {
