@@ -1,6 +1,6 @@
 /**
- * The AppProject operator on the real control plane: the built-in `default` project exists (capstan creates
- * it at start, as Argo CD); an invalid project gets a condition naming the field and its apps an
+ * The AppProject operator on the real control plane: capstan creates the built-in `default` project at start
+ * when it is missing (as Argo CD); an invalid project gets a condition naming the field and its apps an
  * InvalidSpecError, with nothing applied until the project is fixed; a tightened project stops its app
  * within seconds (the informer re-queues exactly its apps; the periodic refresh is 120 s or more); a project
  * still used by an app is kept from deletion with a DeletionBlocked condition until the app is gone; fields
@@ -9,10 +9,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startGitServer, GitServer } from '../harness/gitserver';
 import { waitFor } from '../harness/wait';
 import { isNotFound } from '../../operator/kube/client';
+import { startOperator } from '../operator';
 import {
   FIXTURES,
   controllerNamespace,
@@ -22,6 +24,7 @@ import {
   getApp,
   getObject,
   kube,
+  kubeconfig,
   refreshApp,
   uniqueName,
   waitForApp,
@@ -35,8 +38,8 @@ interface ProjectObject {
   status?: { conditions?: Array<{ type: string; message: string }> };
 }
 
-const projectPath = (name = '') =>
-  `/apis/argoproj.io/v1alpha1/namespaces/${controllerNamespace()}/appprojects${name ? '/' + name : ''}`;
+const projectPath = (name = '', namespace = controllerNamespace()) =>
+  `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/appprojects${name ? '/' + name : ''}`;
 
 async function createProject(name: string, spec: Record<string, unknown>): Promise<void> {
   await kube().request('POST', projectPath(), {
@@ -44,9 +47,9 @@ async function createProject(name: string, spec: Record<string, unknown>): Promi
   });
 }
 
-async function getProject(name: string): Promise<ProjectObject | undefined> {
+async function getProject(name: string, namespace?: string): Promise<ProjectObject | undefined> {
   try {
-    return await kube().request<ProjectObject>('GET', projectPath(name));
+    return await kube().request<ProjectObject>('GET', projectPath(name, namespace));
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -94,10 +97,36 @@ describe('appproject operator', () => {
     await git?.stop();
   });
 
-  test('the built-in default project exists with Argo CD permissive spec', async () => {
-    const p = await waitForProject('default', (x) => !!x, 'created by capstan at start');
-    assert.deepEqual(p?.spec.sourceRepos, ['*']);
-    assert.deepEqual(p?.spec.destinations, [{ server: '*', namespace: '*' }]);
+  test('capstan creates the built-in default project with Argo CD permissive spec when it is missing', async () => {
+    // The run's capstan starts after the runner created `default` (with sourceNamespaces for the suites'
+    // namespaces): a second capstan, AppProject operator only, on a fresh controller namespace shows the
+    // creation.
+    const ns = uniqueName('ctrl');
+    await createNamespace(ns);
+    assert.equal(await getProject('default', ns), undefined);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-p1-'));
+    const op = await startOperator({
+      kubeconfig: kubeconfig(),
+      controllerNamespace: ns,
+      logPath: path.join(dir, 'capstan.log'),
+      cacheDir: path.join(dir, 'cache'),
+      args: ['--controllers', 'appproject', '--metrics-port', '0'],
+    });
+    try {
+      const p = await waitFor(async () => await getProject('default', ns), {
+        timeoutMs: 30_000,
+        what: `AppProject ${ns}/default`,
+      });
+      assert.deepEqual(p.spec, {
+        sourceRepos: ['*'],
+        destinations: [{ server: '*', namespace: '*' }],
+        clusterResourceWhitelist: [{ group: '*', kind: '*' }],
+      });
+      assert.match(op.tail(50), /Created the built-in AppProject default/);
+    } finally {
+      await op.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('an invalid project: a condition naming the field, InvalidSpecError on its app, nothing applied until fixed', async () => {
@@ -156,6 +185,25 @@ describe('appproject operator', () => {
     assert.ok(Date.now() - fixedAt < 30_000, 'well before the 120 s refresh');
     assert.ok(await getObject(core(ns, 'configmaps', 'plain-config')), 'applied once the project is valid');
     await waitForProject(project, (x) => !condition(x, 'InvalidSpecError'), 'condition cleared');
+
+    // Invalid again (a repeated source repository): the app's objects that git drops are not pruned.
+    await patchProject(project, { spec: { sourceRepos: ['*', '*'] } });
+    await waitForApp(
+      ns,
+      'app',
+      (a) => /source repository '\*' already added/.test(condition(a, 'InvalidSpecError')?.message ?? ''),
+      'InvalidSpecError again',
+      20_000,
+    );
+    await repo.commit('drop the ConfigMap', (dir) => fs.rmSync(path.join(dir, 'configmap.yaml')));
+    await refreshApp(ns, 'app');
+    await waitForApp(
+      ns,
+      'app',
+      (a) => !a.metadata.annotations?.['argocd.argoproj.io/refresh'],
+      'refresh handled',
+    );
+    assert.ok(await getObject(core(ns, 'configmaps', 'plain-config')), 'nothing pruned while invalid');
   });
 
   test('a tightened project stops its app within seconds, and the next git change is not applied', async () => {
