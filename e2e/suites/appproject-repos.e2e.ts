@@ -4,11 +4,24 @@
  * when B names the full commit SHA that A's sync already put in capstan's shared clone cache (on the
  * code before, the Secret's project was ignored: B's app used A's credentials and synced, and then
  * also read the cached commit).
+ *
+ * Local repositories: under `--allow-local-repos` (a private control plane, the run's capstan has the
+ * flag off) a `file://` repoURL is still refused until the app's project lists it explicitly in
+ * `sourceRepos` (`*` does not count); then the app syncs (on the code before, the flag alone let it
+ * sync under `*`).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startGitServer, GitServer } from '../harness/gitserver';
+import {
+  FaultEnv,
+  createAppOn,
+  createNamespaceOn,
+  getObjectOn,
+  startFaultEnv,
+  waitForAppsOn,
+} from './faults-lib';
 import { HttpGitServer, startHttpGit } from '../harness/httpgit';
 import {
   FIXTURES,
@@ -121,5 +134,72 @@ describe('project-scoped repository Secrets', () => {
       assert.notEqual(app.status?.sync?.status, 'Synced');
     }
     assert.equal(await getObject(core(nsB, 'configmaps', 'child-config')), undefined);
+  });
+});
+
+describe('local repositories need the project to list them (--allow-local-repos)', () => {
+  let env: FaultEnv;
+  before(async () => {
+    env = await startFaultEnv({ operatorArgs: ['--allow-local-repos'] });
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  test("a file:// repoURL is refused under sourceRepos '*' and syncs once the project lists it", async () => {
+    const kube = env.kube;
+    const cns = env.controllerNamespace;
+    const ns = uniqueName('local');
+    await createNamespaceOn(kube, ns);
+    const repo = await env.git.createRepo(ns, path.join(FIXTURES, 'apps-child'));
+    const sha = await repo.headSha();
+    const projectPath = `/apis/argoproj.io/v1alpha1/namespaces/${cns}/appprojects/local`;
+    await kube.request('POST', `/apis/argoproj.io/v1alpha1/namespaces/${cns}/appprojects`, {
+      body: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'AppProject',
+        metadata: { name: 'local' },
+        spec: {
+          sourceRepos: ['*'],
+          destinations: [{ server: 'https://kubernetes.default.svc', namespace: ns }],
+        },
+      },
+    });
+    await createAppOn(kube, cns, 'local', {
+      project: 'local',
+      source: { repoURL: repo.fileUrl, targetRevision: 'main', path: '.' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+      syncPolicy: { automated: {} },
+    });
+    const refused = await waitForAppsOn(
+      kube,
+      cns,
+      ['local'],
+      (a) => !!a.status?.conditions?.some((c) => c.type === 'InvalidSpecError'),
+      { what: 'InvalidSpecError under sourceRepos *', timeoutMs: 60_000 },
+    );
+    const message = refused
+      .get('local')!
+      .status!.conditions!.find((c) => c.type === 'InvalidSpecError')!.message;
+    assert.match(
+      message,
+      /spec\.source\.repoURL "file:\/\/.*" is a local repository and project 'local' does not list it in sourceRepos/,
+    );
+    assert.equal(await getObjectOn(kube, `/api/v1/namespaces/${ns}/configmaps/child-config`), undefined);
+
+    // The platform admin lists the local repositories explicitly.
+    const dir = repo.fileUrl.slice(0, repo.fileUrl.lastIndexOf('/'));
+    await kube.request('PATCH', projectPath, {
+      body: { spec: { sourceRepos: ['*', `${dir}/*`] } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitForAppsOn(
+      kube,
+      cns,
+      ['local'],
+      (a) => a.status?.sync?.status === 'Synced' && a.status.sync.revision === sha,
+      { what: 'Synced once the project lists the repository', timeoutMs: 60_000 },
+    );
+    assert.ok(await getObjectOn(kube, `/api/v1/namespaces/${ns}/configmaps/child-config`));
   });
 });
