@@ -13,6 +13,8 @@
  * - `!` deny entries: `sourceRepos` `['<git>/*', '!<git>/secret.git']` refuses the secret repository
  *   and permits another; destinations `['*', '!<ns>']` refuse an object in the denied namespace;
  * - an operation (`operation.sync.source`) naming a repository the project forbids fails and applies nothing;
+ * - a project tightened while a sync waits between waves ends that operation Failed at once (as Argo CD),
+ *   and the later wave is never applied;
  * - deleting an app with the cascade finalizer keeps a live object its (since tightened) project no longer
  *   permits, as Argo CD.
  */
@@ -213,6 +215,57 @@ describe('appproject permissions', () => {
       { timeoutMs: 60_000, what: 'the app and its permitted ConfigMap deleted' },
     );
     assert.ok(await exists(clusterRolePath(role)), 'the ClusterRole outside the project is kept');
+  });
+
+  test('a project tightened while a sync waits ends the operation Failed; its later wave is never applied', async () => {
+    const ns = uniqueName('perm-mid');
+    await createNamespace(ns);
+    // Wave 0 is a claim nothing binds (Progressing forever), so the operation waits before wave 1.
+    const pvc = [
+      'apiVersion: v1',
+      'kind: PersistentVolumeClaim',
+      'metadata:',
+      '  name: data',
+      '  annotations: {argocd.argoproj.io/sync-wave: "0"}',
+      'spec:',
+      '  accessModes: [ReadWriteOnce]',
+      '  storageClassName: capstan-e2e-none',
+      '  resources: {requests: {storage: 1Mi}}',
+      '',
+    ].join('\n');
+    const late = configMap('late-config').replace(
+      'metadata:',
+      'metadata:\n  annotations: {argocd.argoproj.io/sync-wave: "1"}',
+    );
+    const repo = await repoWith(ns, { 'pvc.yaml': pvc, 'late.yaml': late });
+    const project = await projectFor(ns, { destinations: [{ server: SERVER, namespace: ns }] });
+    await createApp(ns, 'app', {
+      project,
+      source: { repoURL: repo.url, targetRevision: 'main', path: '.' },
+      destination: { server: SERVER, namespace: ns },
+      syncPolicy: { automated: { prune: true }, retry: { limit: 0 } },
+    });
+    await waitForApp(
+      ns,
+      'app',
+      (a) =>
+        a.status?.operationState?.phase === 'Running' &&
+        (a.status.operationState.message ?? '').includes('PersistentVolumeClaim/data'),
+      'the sync waiting for wave 0',
+    );
+    await patchProject(project, { destinations: [{ server: SERVER, namespace: 'somewhere-else' }] });
+    const failed = await waitForApp(
+      ns,
+      'app',
+      (a) => a.status?.operationState?.phase === 'Failed',
+      'the running operation ended by the tightened project',
+      20_000,
+    );
+    assert.match(
+      failed.status?.operationState?.message ?? '',
+      /do not match any of the allowed destinations/,
+    );
+    assert.equal(await exists(core(ns, 'configmaps', 'late-config')), false, 'wave 1 never applied');
   });
 
   test('a ConfigMap whose own namespace is outside the destinations is refused; allowed once it is one', async () => {

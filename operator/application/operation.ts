@@ -181,6 +181,24 @@ export async function advanceOperation(
   return { state: await finishOperation(ctx, app, state, req, step.outcome) };
 }
 
+/**
+ * Ends the running operation Failed with `message`, writing nothing more to the cluster, as Argo CD fails an
+ * operation whose app has become invalid (for example refused by a project tightened while it ran);
+ * otherwise it would stay Running until the app is valid again and then resume unexpectedly.
+ * @returns the final state, or undefined when no operation is running.
+ */
+export async function abortRunningOperation(
+  ctx: ApplicationContext,
+  app: App,
+  message: string,
+): Promise<OperationState | undefined> {
+  const state = runningOperation(app);
+  if (!state) return undefined;
+  const req = requestOf(state.operation, !state.operation.initiatedBy?.automated);
+  const resources = (state.syncResult?.resources ?? []) as ResourceResult[];
+  return finishOperation(ctx, app, state, req, { phase: 'Failed', message, resources });
+}
+
 /** One engine step at the operation's revision(s) and source(s). */
 async function stepOnce(
   ctx: ApplicationContext,

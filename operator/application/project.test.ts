@@ -249,3 +249,41 @@ describe('a running operation whose source the project no longer permits', () =>
     );
   });
 });
+
+describe('an operation running when its app becomes invalid (a tightened project)', () => {
+  test('is ended Failed with the problem, writing only the app and an Event', async () => {
+    const requests: string[] = [];
+    const ctx = {
+      ...(ctxWith({}) as unknown as Record<string, unknown>),
+      client: {
+        request: async (method: string, path: string) => {
+          requests.push(`${method} ${path}`);
+          return {};
+        },
+      },
+      log: { info() {}, warn() {}, error() {}, debug() {} },
+    } as unknown as ApplicationContext;
+    const running = {
+      operation: { sync: { revision: 'main' }, initiatedBy: { automated: true } },
+      phase: 'Running' as const,
+      startedAt: '2026-01-01T00:00:00Z',
+      syncResult: { resources: [], revision: 'a'.repeat(40) },
+    };
+    const theApp = {
+      metadata: { name: 'app', namespace: 'argocd', uid: 'u1' },
+      spec: app('p').spec,
+      status: { operationState: running },
+    };
+    const { abortRunningOperation } = await import('./operation');
+    const message =
+      "application destination server 'https://kubernetes.default.svc' and namespace 'team-a' do not match any of the allowed destinations in project 'p'";
+    const out = await abortRunningOperation(ctx, theApp as never, message);
+    assert.equal(out?.phase, 'Failed');
+    assert.equal(out?.message, message);
+    assert.ok(
+      requests.length > 0 && requests.every((r) => /applications\/app|\/events/.test(r)),
+      requests.join('\n'),
+    );
+    assert.equal(await abortRunningOperation(ctx, { ...theApp, status: {} } as never, message), undefined);
+  });
+});

@@ -8,7 +8,13 @@
  */
 import { ApplicationContext } from './context';
 import { comparedTo, comparisonStatus, projectDenialConditions, writeStatus } from './status';
-import { advanceOperation, manualRequest, runningOperation, startOperation } from './operation';
+import {
+  abortRunningOperation,
+  advanceOperation,
+  manualRequest,
+  runningOperation,
+  startOperation,
+} from './operation';
 import { AppCondition, ConditionType } from './conditions';
 import { Comparison, clearRenderCache, compareApp } from './compare';
 import { appInstanceName, trackedBy } from './tracking';
@@ -65,6 +71,8 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
       app: key(app),
       reason: problems.join('; '),
     });
+    // As Argo CD, an operation running when the app became invalid (a tightened project) fails now.
+    await abortRunningOperation(ctx, app, problems.join('; '));
     await writeStatus(
       ctx,
       app,
