@@ -133,7 +133,10 @@ describe('fault 4: etcd restarted under load', () => {
       const { kube, git, cp } = env;
       const operatorPid = env.operator.pid;
       const repo = await git.createRepo('stable', path.join(FIXTURES, 'faults'));
-      const churnRepo = await git.createRepo('churn', path.join(FIXTURES, 'faults'));
+      // The churn's apps hold a ConfigMap only: a Deployment created while etcd crashes can wait up to
+      // five minutes in kube-controller-manager (its ReplicaSet expectations), which says nothing about
+      // capstan.
+      const churnRepo = await git.createRepo('churn', path.join(FIXTURES, 'faults-config'));
       const sha = await repo.headSha();
       await createNamespaceOn(kube, NS);
       await createNamespaceOn(kube, CHURN_NS);
@@ -174,7 +177,7 @@ describe('fault 4: etcd restarted under load', () => {
       );
       const churnSha = await churnRepo.headSha();
       await waitForAppsOn(kube, CHURN_NS, churn.created, syncedHealthy(churnSha), {
-        what: 'churn apps Synced',
+        what: 'churn apps Synced and Healthy',
         timeoutMs: 180_000,
       });
       await sampler.stop();
