@@ -53,6 +53,7 @@ export class ProjectUsage {
 /** The AppProject operator. */
 export class AppProjectOperator extends QueuedOperator {
   private readonly usage = new ProjectUsage();
+  private stopped = false;
 
   /**
    * @param client - API client (project writes and the default project's creation).
@@ -72,7 +73,7 @@ export class AppProjectOperator extends QueuedOperator {
     // Apps first: a deleting project must not lose its finalizer before every app has been seen.
     await this.watchResource('argoproj.io', 'v1alpha1', 'applications', (e) => this.appEvent(e));
     this.projects.onChange((name) => this.queue.add(this.key(name)));
-    await this.projects.start();
+    await this.startStore();
     if (this.settings.createDefaultProject !== false) {
       if (await ensureDefaultProject(this.api, this.settings.controllerNamespace))
         this.log.info(`Created the built-in AppProject ${DEFAULT_PROJECT} (as Argo CD does at start).`);
@@ -92,6 +93,33 @@ export class AppProjectOperator extends QueuedOperator {
       },
       name,
     );
+  }
+
+  /**
+   * Starts the project informer, retrying its first list with backoff (1 s doubling to 30 s) like the
+   * operators' own watches: an API server that is not up yet, or a CRD not yet established, delays the
+   * start but never exits the process.
+   */
+  private async startStore(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.projects.start();
+      } catch (err) {
+        if (this.stopped) return;
+        const delayMs = Math.min(30_000, 1000 * 2 ** (attempt - 1));
+        this.log.warn(
+          `Listing AppProjects failed (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(0)}s.`,
+          { error: (err as Error).message },
+        );
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
+  }
+
+  /** Stops the watches, the queue and a pending retry of the first project list. */
+  override stop(): void {
+    this.stopped = true;
+    super.stop();
   }
 
   private key(name: string): string {

@@ -73,3 +73,22 @@ test('serves projects of the controller namespace from memory, reports changes a
   assert.equal(paths.length, 1, 'no GET per lookup');
   store.stop();
 });
+
+test('a failed first list rejects start(); the next start() lists again (the operator retries it)', async () => {
+  let calls = 0;
+  const client: WatchLoopClient = {
+    async request<T>(): Promise<T> {
+      calls++;
+      if (calls === 1) throw new Error('connection refused');
+      return { metadata: { resourceVersion: '1' }, items: [proj('default', '1', {})] } as T;
+    },
+    async watch(_p, _q, _e, signal: AbortSignal) {
+      await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+    },
+  };
+  const store = new ProjectStore(client, 'argocd', { loop });
+  await assert.rejects(store.start(), /connection refused/);
+  await store.start();
+  assert.ok(store.get('default'));
+  store.stop();
+});
