@@ -118,14 +118,15 @@ export async function reconcileProject(ctx: ProjectContext, name: string): Promi
     // The patch changed the resourceVersion; its watch event re-queues this key for the status.
     return {};
   }
-  if (deleting && apps.length)
+  if (deleting && apps.length && current.includes(PROJECT_FINALIZER))
     ctx.log.info('AppProject deletion waits for its applications.', { project: name, apps: apps.length });
   // The same validator as the store's `problems`, which the apps of the project read.
   const problems = projectProblems(project);
   const conditions = projectConditions(
     problems,
     unsupportedProjectFields(project.spec, { impersonation: ctx.impersonation }),
-    deleting ? apps : [],
+    // Only our finalizer blocks: without it (deleted before any app used it) the project is going anyway.
+    deleting && current.includes(PROJECT_FINALIZER) ? apps : [],
   );
   if (await writeProjectConditions(ctx.client, project, conditions, new Date().toISOString())) {
     if (problems.length)
