@@ -15,6 +15,7 @@
  * - an operation (`operation.sync.source`) naming a repository the project forbids fails and applies nothing;
  * - a project tightened while a sync waits between waves ends that operation Failed at once (as Argo CD),
  *   and the later wave is never applied;
+ * - `CreateNamespace=true` is refused until `clusterResourceWhitelist` permits that Namespace (by name here);
  * - deleting an app with the cascade finalizer keeps a live object its (since tightened) project no longer
  *   permits, as Argo CD.
  */
@@ -266,6 +267,42 @@ describe('appproject permissions', () => {
       /do not match any of the allowed destinations/,
     );
     assert.equal(await exists(core(ns, 'configmaps', 'late-config')), false, 'wave 1 never applied');
+  });
+
+  test('CreateNamespace=true needs the Namespace kind in clusterResourceWhitelist (as Argo CD)', async () => {
+    const ns = uniqueName('perm-cns');
+    const created = `${ns}-new`;
+    await createNamespace(ns);
+    cleanup.push(`/api/v1/namespaces/${created}`);
+    const repo = await repoWith(ns, { 'cm.yaml': configMap('app-config') });
+    const project = await projectFor(ns, { destinations: [{ server: SERVER, namespace: created }] });
+    await createApp(ns, 'app', {
+      project,
+      source: { repoURL: repo.url, targetRevision: 'main', path: '.' },
+      destination: { server: SERVER, namespace: created },
+      syncPolicy: { automated: { prune: true }, retry: RETRY, syncOptions: ['CreateNamespace=true'] },
+    });
+    const denial = `resource :Namespace is not permitted in project ${project}`;
+    await waitForApp(
+      ns,
+      'app',
+      (a) =>
+        a.status?.operationState?.phase === 'Failed' && condition(a, 'InvalidSpecError').includes(denial),
+      'the namespace creation refused',
+    );
+    assert.equal(await exists(`/api/v1/namespaces/${created}`), false, 'no namespace created');
+
+    await patchProject(project, {
+      clusterResourceWhitelist: [{ group: '', kind: 'Namespace', name: `${ns}-*` }],
+    });
+    await waitForApp(
+      ns,
+      'app',
+      (a) => a.status?.operationState?.phase === 'Succeeded' && a.status.sync?.status === 'Synced',
+      'synced once the Namespace kind is whitelisted by name',
+      30_000,
+    );
+    assert.ok(await exists(core(created, 'configmaps', 'app-config')));
   });
 
   test('a ConfigMap whose own namespace is outside the destinations is refused; allowed once it is one', async () => {

@@ -92,6 +92,7 @@ export interface ComparableApp {
     destination: { server?: string; name?: string; namespace?: string };
     project: string;
     ignoreDifferences?: IgnoreRule[];
+    syncPolicy?: { syncOptions?: string[] };
   };
   status?: {
     resources?: Array<{ group?: string; version?: string; kind: string; namespace?: string; name: string }>;
@@ -173,6 +174,7 @@ export async function compareApp(
   }
   const resources = await describeTargets(ctx, app, appInstance, plain, gate);
   resources.push(...(await pruneCandidates(ctx, app, appInstance, resources, gate)));
+  resources.push(...refusedManagedNamespace(app, gate, resources));
   const hooks = await placeHooks(ctx, app, appInstance, hookObjects, gate);
   // IgnoreExtraneous (compare option): an object no longer in git does not make the app OutOfSync.
   const counted = resources.filter(
@@ -321,6 +323,44 @@ async function describeTargets(
     out.push({ ...base, live, ...(await diffOne(ctx, rt, target, live, app.spec.ignoreDifferences ?? [])) });
   }
   return out;
+}
+
+/**
+ * The destination namespace that `CreateNamespace=true` would create, as a refused resource when the project
+ * does not permit that Namespace (Argo CD: "resource :Namespace is not permitted in project P"), so that
+ * status shows it and the sync fails before it creates anything; nothing when it is permitted or not asked.
+ */
+function refusedManagedNamespace(
+  app: ComparableApp,
+  gate: ProjectGate,
+  resources: ManagedResource[],
+): ManagedResource[] {
+  const name = app.spec.destination.namespace;
+  if (!name || !(app.spec.syncPolicy?.syncOptions ?? []).includes('CreateNamespace=true')) return [];
+  // Rendered from git too: that resource is checked already.
+  if (resources.some((r) => r.group === '' && r.kind === 'Namespace' && r.name === name)) return [];
+  const denied = gate.objectViolation({
+    group: '',
+    kind: 'Namespace',
+    name,
+    namespace: '',
+    namespaced: false,
+  });
+  if (!denied) return [];
+  const target: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+  return [
+    {
+      group: '',
+      version: 'v1',
+      kind: 'Namespace',
+      namespace: '',
+      name,
+      target,
+      status: 'Unknown',
+      message: denied,
+      denied,
+    },
+  ];
 }
 
 /**
