@@ -22,7 +22,6 @@ export const E2E_CONTROLLER_NAMESPACE = 'capstan-system';
  */
 const E2E_CEILING_ARGS = ['--max-manifest-bytes', '8Mi', '--max-objects', '2000'];
 
-
 async function main(): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-e2e-'));
   const cp = await startControlPlane();
