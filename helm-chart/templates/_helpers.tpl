@@ -75,8 +75,21 @@ Where capstan reads AppProjects and repository Secrets: controllerNamespace or t
 {{- end }}
 
 {{/*
-The container image.
+The container image: repository@digest when image.digest is set (the tag is then ignored, so that
+the pod runs exactly that build), else repository:tag.
 */}}
 {{- define "capstan.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when this Deployment runs only the ExternalSecret operators (controllers is exactly
+[externalsecret]): the ClusterRole then holds rbac.externalSecretRules instead of rbac.rules.
+*/}}
+{{- define "capstan.externalSecretsOnly" -}}
+{{- if and (eq (len .Values.controllers) 1) (has "externalsecret" .Values.controllers) }}true{{ end }}
 {{- end }}
