@@ -4,7 +4,9 @@
  * server's schemas, the CRs valid against capstan's CRDs), and the narrow ExternalSecrets-only
  * ClusterRole applied for real and asked with `kubectl auth can-i --as` the service account (the
  * control plane runs RBAC): what the ExternalSecret operators use is allowed, deploying anything is
- * not. The ServiceMonitor is left out of the dry-run: the control plane has no prometheus-operator
+ * not; and capstan run out of cluster with `--controllers externalsecret` as that service account
+ * (a TokenRequest for it, on a private control plane so that the run's capstan does not do the
+ * work) syncs ExternalSecrets of a SecretStore and of a ClusterSecretStore. The ServiceMonitor is left out of the dry-run: the control plane has no prometheus-operator
  * CRDs (scripts/chart.test.ts checks that it renders).
  */
 import { after, before, describe, test } from 'node:test';
@@ -14,13 +16,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import type { ManagedProcess } from '../harness/process';
 import { toolPath } from '../harness/tools';
-import { ROOT } from '../operator';
+import { waitFor } from '../harness/wait';
+import { ROOT, startOperatorAppending } from '../operator';
+import { FAULT_CONTROLLER_NAMESPACE, startFaultEnv, type FaultEnv } from './faults-lib';
 import { kubectl, uniqueName } from './lib';
 
 const run = promisify(execFile);
 const CHART = path.join(ROOT, 'helm-chart');
 const DIGEST = 'sha256:' + '0123456789abcdef'.repeat(4);
+const ES_API = '/apis/external-secrets.io/v1';
+/** The chart's RBAC objects (what a narrow install grants). */
+const RBAC_TEMPLATES = ['serviceaccount', 'clusterrole', 'clusterrolebinding', 'role', 'rolebinding'].flatMap(
+  (t) => ['--show-only', `templates/${t}.yaml`],
+);
 
 /** The value sets of each mode (helm flags). */
 const MODES: Record<string, string[]> = {
@@ -104,16 +115,7 @@ describe('Helm chart modes', () => {
     const sa = `system:serviceaccount:${ns}:${release}`;
     narrowFile = await template('narrow-rbac', [
       ...MODES['externalsecret only (narrow ClusterRole)'],
-      '--show-only',
-      'templates/serviceaccount.yaml',
-      '--show-only',
-      'templates/clusterrole.yaml',
-      '--show-only',
-      'templates/clusterrolebinding.yaml',
-      '--show-only',
-      'templates/role.yaml',
-      '--show-only',
-      'templates/rolebinding.yaml',
+      ...RBAC_TEMPLATES,
     ]);
     await kubectl('apply', '-n', ns, '-f', narrowFile);
     /** `kubectl auth can-i` answers with exit code 1 for "no". */
@@ -143,5 +145,145 @@ describe('Helm chart modes', () => {
     ];
     for (const a of allowed) assert.equal(await can(...a), true, `allowed: ${a.join(' ')}`);
     for (const d of denied) assert.equal(await can(...d), false, `denied: ${d.join(' ')}`);
+  });
+});
+
+/** A kubeconfig that authenticates with `token` to the cluster of the admin kubeconfig `admin`. */
+function tokenKubeconfig(admin: string, token: string): string {
+  const cfg = parse(fs.readFileSync(admin, 'utf8')) as {
+    clusters: Array<{ name: string; cluster: unknown }>;
+  };
+  const cluster = cfg.clusters[0];
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [cluster],
+    users: [{ name: 'chart-sa', user: { token } }],
+    contexts: [{ name: 'chart-sa', context: { cluster: cluster.name, user: 'chart-sa' } }],
+    'current-context': 'chart-sa',
+  });
+}
+
+describe('capstan with --controllers externalsecret as the narrow chart service account', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-chart-narrow-'));
+  const ns = FAULT_CONTROLLER_NAMESPACE; // the release namespace: the Role holds the Lease there
+  const release = 'capstan';
+  let env: FaultEnv | undefined;
+  let proc: ManagedProcess | undefined;
+
+  before(async () => {
+    env = await startFaultEnv({ startOperator: false });
+  });
+  after(async () => {
+    await proc?.stop();
+    await env?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('syncs ExternalSecrets of a SecretStore and a ClusterSecretStore with only the narrow ClusterRole', async () => {
+    assert.ok(env);
+    const admin = env.kubeconfig;
+    const k = async (...args: string[]): Promise<string> =>
+      (await run(toolPath('kubectl'), ['--kubeconfig', admin, ...args])).stdout;
+    const { stdout: rbac } = await run(
+      toolPath('helm'),
+      [
+        'template',
+        release,
+        CHART,
+        '--namespace',
+        ns,
+        ...MODES['externalsecret only (narrow ClusterRole)'],
+        ...RBAC_TEMPLATES,
+      ],
+      { env: { ...process.env, HELM_CACHE_HOME: dir, HELM_CONFIG_HOME: dir, HELM_DATA_HOME: dir } },
+    );
+    const rbacFile = path.join(dir, 'rbac.yaml');
+    fs.writeFileSync(rbacFile, rbac);
+    await k('apply', '-n', ns, '-f', rbacFile);
+    const token = (await k('create', 'token', release, '-n', ns, '--duration=1h')).trim();
+    const saKubeconfig = path.join(dir, 'kubeconfig');
+    fs.writeFileSync(saKubeconfig, tokenKubeconfig(admin, token), { mode: 0o600 });
+    const logPath = path.join(dir, 'capstan.log');
+    proc = await startOperatorAppending({
+      kubeconfig: saKubeconfig,
+      controllerNamespace: ns,
+      logPath,
+      cacheDir: path.join(dir, 'cache'),
+      args: ['--metrics-port', '0', '--controllers', 'externalsecret', '--leader-elect'],
+    });
+
+    const tenant = 'tenant-a';
+    await k('create', 'namespace', tenant);
+    const objects = [
+      {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'SecretStore',
+        metadata: { name: 'fake', namespace: tenant },
+        spec: { provider: { fake: { data: [{ key: 'db-user', value: 'app' }] } } },
+      },
+      {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ClusterSecretStore',
+        metadata: { name: `${release}-narrow-fake` },
+        spec: {
+          conditions: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': tenant } } }],
+          provider: { fake: { data: [{ key: 'api-key', value: 'k-1' }] } },
+        },
+      },
+      {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name: 'from-store', namespace: tenant },
+        spec: {
+          refreshInterval: '1h',
+          secretStoreRef: { name: 'fake', kind: 'SecretStore' },
+          data: [{ secretKey: 'user', remoteRef: { key: 'db-user' } }],
+        },
+      },
+      {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name: 'from-cluster-store', namespace: tenant },
+        spec: {
+          refreshInterval: '1h',
+          secretStoreRef: { name: `${release}-narrow-fake`, kind: 'ClusterSecretStore' },
+          data: [{ secretKey: 'api', remoteRef: { key: 'api-key' } }],
+        },
+      },
+    ];
+    const objectsFile = path.join(dir, 'objects.yaml');
+    fs.writeFileSync(objectsFile, objects.map((o) => stringify(o)).join('---\n'));
+    await k('apply', '-f', objectsFile);
+
+    for (const [name, key] of [
+      ['from-store', 'user'],
+      ['from-cluster-store', 'api'],
+    ]) {
+      await waitFor(
+        async () => {
+          const es = (await env!.kube.request(
+            'GET',
+            `${ES_API}/namespaces/${tenant}/externalsecrets/${name}`,
+          )) as {
+            status?: { conditions?: Array<{ type: string; status: string }> };
+          };
+          const ready = es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+          const secret = await env!.kube
+            .request('GET', `/api/v1/namespaces/${tenant}/secrets/${name}`)
+            .catch(() => undefined);
+          const keys = Object.keys((secret as { data?: Record<string, string> } | undefined)?.data ?? {});
+          return ready && keys.includes(key);
+        },
+        { timeoutMs: 30_000, what: `ExternalSecret ${tenant}/${name} Ready with key ${key}` },
+      ).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}\n--- capstan log ---\n${proc?.tail(40) ?? ''}`);
+      });
+    }
+    assert.doesNotMatch(
+      fs.readFileSync(logPath, 'utf8'),
+      /forbidden/i,
+      'no request of capstan was forbidden',
+    );
   });
 });
