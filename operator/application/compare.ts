@@ -81,6 +81,11 @@ export interface Comparison {
   /** Hooks rendered from git: run by syncs, never part of sync status, health or prune. */
   hooks: Array<{ resource: ManagedResource; types: HookType[] }>;
   status: 'Synced' | 'OutOfSync';
+  /**
+   * The Applications (`namespace/name`) a sync step counts as Healthy without looking: the app-of-apps
+   * cycle the app is on (set by reconcile, see application/ancestry.ts).
+   */
+  healthyApps?: ReadonlySet<string>;
 }
 
 /** Minimal view of an Application that comparison reads. */

@@ -17,6 +17,11 @@ export const ConditionType = {
    * windows, naming the window and when syncs open again. Neither an error nor a warning.
    */
   SyncWindowBlocked: 'SyncWindowBlocked',
+  /**
+   * capstan's own type: the app is on an app-of-apps cycle (it is managed by an app it deploys, as in the
+   * self-managed bootstrap), naming the cycle. Neither an error nor a warning.
+   */
+  AppOfAppsCycle: 'AppOfAppsCycle',
 } as const;
 
 /** One entry of `status.conditions`. */

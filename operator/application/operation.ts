@@ -246,7 +246,7 @@ async function stepOnce(
     { ...ctx, client: writer },
     planFor(app, target, req),
     { results, failure },
-    engineOptions(app, instance, state, req, progress),
+    { ...engineOptions(app, instance, state, req, progress), healthyApps: cmp.healthyApps },
   );
 }
 

@@ -18,6 +18,7 @@ import {
 import { AppCondition, ConditionType } from './conditions';
 import { Comparison, clearRenderCache, compareApp } from './compare';
 import { appInstanceName, trackedBy } from './tracking';
+import { AppCycle, cycleCondition, findAppCycle, rendersApplications } from './ancestry';
 import { App, setFinalizers, getApp, patchApp, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
 import {
   automatedSyncDecision,
@@ -115,16 +116,19 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   ];
   const orphans = await orphanedResourceWarning(ctx, app, ctx.projects.get(app.spec.project)?.spec);
   if (orphans) conditions.push(orphans);
+  const cycle = await appCycle(ctx, app, cmp);
+  if (cycle) conditions.push(cycleCondition(cycle));
+  cmp.healthyApps = cycle?.members;
   const refresh = ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs);
   const op = await operate(ctx, app, instance, cmp, conditions);
   if (op.requeueAfterMs !== undefined) {
-    await writeStatus(ctx, app, comparisonStatus(app, cmp), conditions, now);
+    await writeStatus(ctx, app, comparisonStatus(app, cmp, cycle), conditions, now);
     return { requeueAfterMs: Math.min(op.requeueAfterMs, refresh) };
   }
   // An operation that ended in this reconcile has its result written already: status shows the
   // cluster after it.
   if (op.state) cmp = await compareApp(ctx, app, instance);
-  await writeStatus(ctx, app, comparisonStatus(app, cmp), conditions, now);
+  await writeStatus(ctx, app, comparisonStatus(app, cmp, cycle), conditions, now);
   return { requeueAfterMs: Math.min(nextRefresh(app, op, refresh), refresh) };
 }
 
@@ -198,6 +202,15 @@ function nextRefresh(app: App, op: Operated, refresh: number): number {
     return backoffStep(retryPolicy(app).backoff, op.state.retryCount ?? 0);
   }
   return op.decision && 'waitMs' in op.decision ? op.decision.waitMs : refresh;
+}
+
+/**
+ * The app-of-apps cycle the app is on (application/ancestry.ts), looked for only when the app deploys
+ * Applications (no cycle is possible otherwise, and plain apps cost no reads).
+ */
+async function appCycle(ctx: ApplicationContext, app: App, cmp: Comparison): Promise<AppCycle | undefined> {
+  if (!rendersApplications(cmp.resources)) return undefined;
+  return findAppCycle(app, ctx.settings.controllerNamespace, (ns, name) => getApp(ctx.client, ns, name));
 }
 
 /** SharedResourceWarning for each desired object whose live tracking id names another app (Argo CD). */

@@ -8,14 +8,19 @@ import { App, patchAppStatus } from './api';
 import { Comparison, ManagedResource } from './compare';
 import { AppCondition, ConditionType, mergeConditions } from './conditions';
 import { ApplicationContext } from './context';
+import { AppCycle, cycleHealth } from './ancestry';
 
 /** What the comparison was made against, as Argo CD's `status.sync.comparedTo`. */
 export function comparedTo(app: App): ComparedTo {
   return { source: app.spec.source, sources: app.spec.sources, destination: app.spec.destination };
 }
 
-/** The status fields a comparison sets: sync, source type(s), resources with health, app health. */
-export function comparisonStatus(app: App, cmp: Comparison): ApplicationStatus {
+/**
+ * The status fields a comparison sets: sync, source type(s), resources with health, app health.
+ * @param cycle - the app-of-apps cycle the app is on ({@link findAppCycle}): the Applications on it count
+ * as Healthy, in the resources' health and the app's.
+ */
+export function comparisonStatus(app: App, cmp: Comparison, cycle?: AppCycle): ApplicationStatus {
   const multi = !!app.spec.sources?.length;
   return {
     sync: {
@@ -24,18 +29,20 @@ export function comparisonStatus(app: App, cmp: Comparison): ApplicationStatus {
       ...(multi ? { revisions: cmp.revisions } : { revision: cmp.revisions[0] }),
     },
     ...(multi ? { sourceTypes: cmp.sourceTypes } : { sourceType: cmp.sourceTypes[0] }),
-    resources: cmp.resources.map(resourceStatus),
-    health: appHealth(cmp),
+    resources: cmp.resources.map((r) => resourceStatus(r, cycle)),
+    health: appHealth(cmp, cycle),
   };
 }
 
 /** The app's health: the worst health of its resources (hooks and prune candidates left out). */
-function appHealth(cmp: Comparison): NonNullable<ApplicationStatus['health']> {
-  const h = aggregateHealth(cmp.resources.filter((r) => !r.requiresPruning).map((r) => assessHealth(r.live)));
+function appHealth(cmp: Comparison, cycle: AppCycle | undefined): NonNullable<ApplicationStatus['health']> {
+  const h = aggregateHealth(
+    cmp.resources.filter((r) => !r.requiresPruning).map((r) => cycleHealth(cycle, r) ?? assessHealth(r.live)),
+  );
   return h.message ? { status: h.status, message: h.message } : { status: h.status };
 }
 
-function resourceStatus(r: ManagedResource): ResourceStatus {
+function resourceStatus(r: ManagedResource, cycle: AppCycle | undefined): ResourceStatus {
   return {
     group: r.group || undefined,
     version: r.version,
@@ -43,14 +50,14 @@ function resourceStatus(r: ManagedResource): ResourceStatus {
     namespace: r.namespace || undefined,
     name: r.name,
     status: r.status,
-    ...healthOf(r),
+    ...healthOf(r, cycle),
     ...(r.requiresPruning ? { requiresPruning: true } : {}),
   };
 }
 
-function healthOf(r: ManagedResource): Pick<ResourceStatus, 'health'> {
+function healthOf(r: ManagedResource, cycle: AppCycle | undefined): Pick<ResourceStatus, 'health'> {
   if (r.requiresPruning) return {};
-  const h = assessHealth(r.live);
+  const h = cycleHealth(cycle, r) ?? assessHealth(r.live);
   if (!h) return {};
   return { health: h.message ? { status: h.status, message: h.message } : { status: h.status } };
 }

@@ -1,9 +1,10 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManagedResource } from '../application/compare';
-import { currentStep, resultOf } from './engine';
+import { currentStep, resultOf, stepSync } from './engine';
+import { KubeObject } from '../kube/object';
 import { planSync, SyncTask, wavesOf } from './plan';
-import { ResourceResult } from './sync';
+import { ResourceResult, SyncDeps } from './sync';
 
 const res = (kind: string, name: string, annotations: Record<string, string> = {}): ManagedResource => ({
   group: '',
@@ -88,4 +89,73 @@ test('a resource line never matches a hook of the same name, nor the other way r
   const resourceLine = line('Job', 'same', 'Sync');
   assert.equal(resultOf(sync[0], [resourceLine]), resourceLine);
   assert.equal(resultOf(pre[0], [resourceLine]), undefined);
+});
+
+describe('a wave that applied an Application on an app-of-apps cycle (healthyApps)', () => {
+  // capstan's sync applied root in wave 0; root's health waits for capstan's sync to end (the cycle).
+  const app = (name: string, wave: string): ManagedResource => ({
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    kind: 'Application',
+    namespace: 'capstan',
+    name,
+    status: 'OutOfSync',
+    target: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name, namespace: 'capstan', annotations: { 'argocd.argoproj.io/sync-wave': wave } },
+    },
+  });
+  const rootLive = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: 'root', namespace: 'capstan' },
+    status: { operationState: { phase: 'Running', message: 'waiting for Application/capstan' } },
+  };
+  const deps = (applied: string[]): SyncDeps => ({
+    client: {
+      request: async (method: string, path: string, opts?: { body?: KubeObject }) => {
+        if (method === 'GET' && path.endsWith('/applications/root')) return rootLive;
+        if (method === 'PATCH') return (applied.push(path), opts?.body);
+        return assert.fail(`unexpected ${method} ${path}`);
+      },
+    } as unknown as SyncDeps['client'],
+    discovery: {
+      resourceFor: async () => ({
+        group: 'argoproj.io',
+        version: 'v1alpha1',
+        kind: 'Application',
+        plural: 'applications',
+        namespaced: true,
+      }),
+    } as unknown as SyncDeps['discovery'],
+    log: { info() {}, warn() {}, error() {}, debug() {} } as unknown as SyncDeps['log'],
+  });
+  const tasks = () => planSync([app('root', '0'), app('guestbook', '1')], []);
+  const rootLine = line('Application', 'root', 'Sync', { group: 'argoproj.io', namespace: 'capstan' });
+
+  test('without it the wave waits for the ancestor (which waits for this sync: a deadlock)', async () => {
+    const applied: string[] = [];
+    const step = await stepSync(
+      deps(applied),
+      tasks(),
+      { results: [rootLine] },
+      { prune: true, operationId: 'c1' },
+    );
+    assert.equal(step.state, 'Running');
+    assert.deepEqual(applied, []);
+  });
+
+  test('with it the ancestor counts as Healthy and the next wave is applied', async () => {
+    const applied: string[] = [];
+    const step = await stepSync(
+      deps(applied),
+      tasks(),
+      { results: [rootLine] },
+      { prune: true, operationId: 'c2', healthyApps: new Set(['capstan/root']) },
+    );
+    assert.equal(step.state, 'Done');
+    assert.equal(applied.length, 1);
+    assert.match(applied[0], /applications\/guestbook/);
+  });
 });

@@ -68,6 +68,11 @@ export interface EngineOptions extends SyncOptions {
   /** How soon to check a waiting wave again, in ms (default 1 s). */
   checkIntervalMs?: number;
   /**
+   * Applications (`namespace/name`) that a wave counts as Healthy without reading them: those on an
+   * app-of-apps cycle with the app (they manage it, so their health waits for this sync to end).
+   */
+  healthyApps?: ReadonlySet<string>;
+  /**
    * Persists the result lines so far. Called after hooks are created (so that a crash never creates
    * them twice) and before the step returns. Best effort: a failure is not fatal here, the lines are
    * returned to the caller too.
@@ -135,7 +140,7 @@ export async function stepSync(
     for (let i = currentStep(steps, results); i < steps.length; i++) {
       await runMissing(deps, steps[i], results, opts);
       // Hooks are always waited for; resources' health only when a later wave depends on it.
-      const waiting = await checkWave(deps, steps[i], results, i < steps.length - 1);
+      const waiting = await checkWave(deps, steps[i], results, i < steps.length - 1, opts.healthyApps);
       if (waiting.length) {
         enforceWaveTimeout(opts, i, waiting);
         await opts.onProgress?.(results);
@@ -353,9 +358,11 @@ async function checkWave(
   wave: SyncTask[],
   results: ResourceResult[],
   resourcesToo: boolean,
+  healthyApps?: ReadonlySet<string>,
 ): Promise<SyncTask[]> {
   const waiting: SyncTask[] = [];
   for (const t of wave) {
+    if (t.action === 'apply' && countedHealthy(t, healthyApps)) continue;
     if (t.action === 'hook' || (resourcesToo && t.action === 'apply')) {
       if (!(await checkTask(deps, t, results))) waiting.push(t);
     }
@@ -377,6 +384,17 @@ async function checkTask(deps: SyncDeps, t: SyncTask, results: ResourceResult[])
   }
   const live = await readLive(deps, t.resource, t.resource.name);
   return t.action === 'apply' ? checkApplied(t, live) : checkHook(deps, t, live, line);
+}
+
+/** Whether the task applies an Application listed in `healthyApps` (an app-of-apps cycle). */
+function countedHealthy(t: SyncTask, healthyApps: ReadonlySet<string> | undefined): boolean {
+  const r = t.resource;
+  return (
+    !!healthyApps &&
+    r.group === 'argoproj.io' &&
+    r.kind === 'Application' &&
+    healthyApps.has(`${r.namespace}/${r.name}`)
+  );
 }
 
 /** An applied object is done when Healthy (or without health); Degraded fails the sync. */
