@@ -21,6 +21,7 @@ import type { ManagedProcess } from '../harness/process';
 import { toolPath } from '../harness/tools';
 import { waitFor } from '../harness/wait';
 import { ROOT, startOperatorAppending } from '../operator';
+import { startControlPlane, type ControlPlane } from '../harness/controlplane';
 import { FAULT_CONTROLLER_NAMESPACE, startFaultEnv, type FaultEnv } from './faults-lib';
 import { kubectl, uniqueName } from './lib';
 
@@ -285,5 +286,103 @@ describe('capstan with --controllers externalsecret as the narrow chart service 
       /forbidden/i,
       'no request of capstan was forbidden',
     );
+  });
+});
+
+describe('CRDs as templates (crds.install): helm upgrades them and keeps them on uninstall', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-chart-crds-'));
+  let cp: ControlPlane | undefined;
+  before(async () => {
+    cp = await startControlPlane(); // no CRDs: the chart is the only thing that installs them
+  });
+  after(async () => {
+    await cp?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('install with --take-ownership, upgrade adds a schema field, uninstall keeps CRDs and CRs, an existing install adopts them', async () => {
+    assert.ok(cp);
+    const kubeconfig = cp.kubeconfigPath;
+    const ns = 'capstan';
+    const helmEnv = { ...process.env, HELM_CACHE_HOME: dir, HELM_CONFIG_HOME: dir, HELM_DATA_HOME: dir };
+    const helm = async (...args: string[]): Promise<string> =>
+      (await run(toolPath('helm'), [...args, '--kubeconfig', kubeconfig], { env: helmEnv })).stdout;
+    const k = async (...args: string[]): Promise<string> =>
+      (await run(toolPath('kubectl'), ['--kubeconfig', kubeconfig, ...args])).stdout;
+    type Crd = {
+      metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
+      spec: {
+        versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: { properties: object } } } } }>;
+      };
+    };
+    const crd = async (name: string): Promise<Crd> =>
+      JSON.parse(await k('get', 'crd', name, '-o', 'json')) as Crd;
+
+    await helm(
+      'install',
+      'capstan',
+      CHART,
+      '-n',
+      ns,
+      '--create-namespace',
+      // crds/ creates the CRDs first, so that the chart's AppProject maps; the templated copies
+      // then take them over (a plain --skip-crds install fails: no kind AppProject yet).
+      '--take-ownership',
+      '--set',
+      'crds.install=true',
+    );
+    const installed = await crd('appprojects.argoproj.io');
+    assert.equal(installed.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+    assert.equal(installed.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm');
+    // The chart's default AppProject was created in the same install, after its CRD.
+    await k('get', 'appproject', 'default', '-n', ns);
+
+    // A chart version whose AppProject CRD has one more field: helm upgrade applies it.
+    const chart = path.join(dir, 'chart');
+    fs.cpSync(CHART, chart, { recursive: true });
+    const file = path.join(chart, 'crds', 'argoproj.io_appprojects.yaml');
+    const doc = parse(fs.readFileSync(file, 'utf8')) as Crd;
+    Object.assign(doc.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties, {
+      e2eUpgradeField: { type: 'string', description: 'Added by the chart upgrade test.' },
+    });
+    fs.writeFileSync(file, stringify(doc));
+    await helm('upgrade', 'capstan', chart, '-n', ns, '--set', 'crds.install=true');
+    const upgraded = await crd('appprojects.argoproj.io');
+    assert.ok(
+      'e2eUpgradeField' in upgraded.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties,
+    );
+
+    // A user's AppProject outside the release: it must outlive the uninstall with its CRD.
+    await k('create', 'namespace', 'tenant');
+    const kept = path.join(dir, 'kept.yaml');
+    fs.writeFileSync(
+      kept,
+      stringify({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'AppProject',
+        metadata: { name: 'kept', namespace: 'tenant' },
+        spec: { sourceRepos: ['*'], e2eUpgradeField: 'x' },
+      }),
+    );
+    await k('apply', '-f', kept);
+
+    await helm('uninstall', 'capstan', '-n', ns, '--wait');
+    for (const name of [
+      'applications.argoproj.io',
+      'appprojects.argoproj.io',
+      'externalsecrets.external-secrets.io',
+      'secretstores.external-secrets.io',
+      'clustersecretstores.external-secrets.io',
+    ])
+      await k('get', 'crd', name); // kept: helm.sh/resource-policy keep
+    await k('get', 'appproject', 'kept', '-n', 'tenant');
+
+    // An install that left the CRDs to crds/ switches to crds.install with one upgrade.
+    await helm('install', 'capstan', CHART, '-n', ns);
+    await helm('upgrade', 'capstan', CHART, '-n', ns, '--take-ownership', '--set', 'crds.install=true');
+    const adopted = await crd('applications.argoproj.io');
+    assert.equal(adopted.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm');
+    assert.equal(adopted.metadata.annotations?.['meta.helm.sh/release-name'], 'capstan');
+    await k('get', 'appproject', 'kept', '-n', 'tenant');
   });
 });
