@@ -100,6 +100,21 @@ describe('Helm chart', () => {
     );
   });
 
+  test('helm install refuses a value of the wrong type or an unknown key and creates nothing', async () => {
+    for (const [flag, message] of [
+      ['replicaCount=two', /replicaCount.*want integer/],
+      ['rbac.clusterWide=false', /additional properties 'clusterWide' not allowed/],
+    ] as const) {
+      const args = ['install', 'capstan', CHART, '-n', ns, '--kubeconfig', kubeconfig()];
+      await assert.rejects(
+        helm(...args, flag.startsWith('replicaCount') ? '--set-string' : '--set', flag),
+        message,
+      );
+    }
+    assert.equal(await helm('list', '-n', ns, '-q', '--kubeconfig', kubeconfig()), '');
+    assert.equal(await getObject(core(ns, 'serviceaccounts', 'capstan')), undefined, 'no ServiceAccount');
+  });
+
   test('helm install creates a running capstan, the root Application and the default project', async () => {
     const values = [
       `fullnameOverride=${fullname}`,
