@@ -31,6 +31,7 @@ import { ProjectPermissionError } from './project';
 import { ImpersonationError, writerFor } from './impersonation';
 import { KubeClient } from '../kube/client';
 import { replacingPatch } from '../common/mergepatch';
+import { syncTotal } from '../runtime/metrics';
 
 const key = (app: App): string => `${app.metadata.namespace}/${app.metadata.name}`;
 
@@ -265,6 +266,8 @@ async function finishOperation(
   ctx.log.info(`Sync ${outcome.phase.toLowerCase()}: ${outcome.message}`, {
     app: key(app),
     revision: state.syncResult?.revision ?? state.syncResult?.revisions?.[0],
+    // The whole operation, all its steps (reconciles) included, as Argo CD's "duration" of a sync.
+    durationMs: Date.parse(finishedAt) - Date.parse(state.startedAt),
   });
   // Cleared first: if the result write then fails, the state is still Running and is resumed (its
   // waves are all done, so resuming only finishes it); the request is never run twice.
@@ -298,6 +301,13 @@ function subject(app: App) {
 async function completedEvent(ctx: ApplicationContext, app: App, state: OperationState): Promise<void> {
   const revision = state.syncResult?.revision ?? state.syncResult?.revisions?.[0] ?? '';
   const ok = state.phase === 'Succeeded';
+  syncTotal.inc({
+    namespace: app.metadata.namespace ?? '',
+    name: app.metadata.name ?? '',
+    project: app.spec.project || 'default',
+    dest_server: app.spec.destination.server ?? app.spec.destination.name ?? '',
+    phase: state.phase,
+  });
   await recordEvent(ctx.client, ctx.log, subject(app), {
     type: ok ? 'Normal' : 'Warning',
     reason: 'OperationCompleted',

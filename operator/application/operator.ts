@@ -13,6 +13,7 @@ import { KubeObject } from '../kube/object';
 import { Logger } from '../log';
 import { QueuedOperator, parseKey } from '../runtime/operator';
 import { ReconcileResult } from '../runtime/workqueue';
+import { AppMetricSource, forgetApp, observeApp, startAppReconcile } from '../runtime/metrics';
 import { ApplicationContext } from './context';
 import { reconcileApplication } from './reconcile';
 import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId } from './tracking';
@@ -41,9 +42,14 @@ export class ApplicationOperator extends QueuedOperator {
     );
   }
 
-  protected reconcile(key: string): Promise<ReconcileResult> {
+  protected async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = parseKey(key);
-    return reconcileApplication(this.ctx, namespace, name);
+    const done = startAppReconcile(namespace, name);
+    try {
+      return await reconcileApplication(this.ctx, namespace, name);
+    } finally {
+      done();
+    }
   }
 
   /** Enqueues the app named by a managed object's tracking id. */
@@ -74,8 +80,11 @@ export class ApplicationOperator extends QueuedOperator {
     if (e.type === ResourceEventType.Deleted) {
       this.seen.delete(key);
       this.projectOf.delete(key);
+      forgetApp(e.meta.namespace ?? '', e.meta.name);
       return true;
     }
+    // Every event, status writes included: capstan_app_info shows the app as the cluster has it now.
+    observeApp(e.object as unknown as AppMetricSource);
     const project = (e.object as { spec?: { project?: unknown } }).spec?.project;
     // As Argo CD's Spec.GetProject(): an empty project is `default`.
     this.projectOf.set(key, typeof project === 'string' && project !== '' ? project : 'default');

@@ -23,6 +23,13 @@ import { getCondition, type Condition } from './conditions';
 import type { ExternalSecretContext } from './context';
 import { metadataFingerprint } from './fingerprint';
 import { reconcileExternalSecret } from './reconcile';
+import {
+  ConditionSource,
+  forgetExternalSecret,
+  observeExternalSecret,
+  syncCalls,
+  syncCallsError,
+} from './metrics';
 import { externalSecretKey } from './refs';
 import { storeObjectKey } from './store-reconcile';
 import type { ExternalSecretObject, StoreKind } from './types';
@@ -65,9 +72,15 @@ export class ExternalSecretOperator extends QueuedOperator {
     await this.watchStores('clustersecretstores', Kind.ClusterSecretStore);
   }
 
-  protected reconcile(key: string): Promise<ReconcileResult> {
+  protected async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = parseKey(key);
-    return reconcileExternalSecret(this.ctx, namespace, name);
+    syncCalls.inc({ name, namespace });
+    try {
+      return await reconcileExternalSecret(this.ctx, namespace, name);
+    } catch (err) {
+      syncCallsError.inc({ name, namespace });
+      throw err;
+    }
   }
 
   override stop(): void {
@@ -82,8 +95,11 @@ export class ExternalSecretOperator extends QueuedOperator {
       this.seen.delete(id);
       this.ctx.refs.delete(key);
       this.ctx.retries.forget(key);
+      forgetExternalSecret(e.meta.namespace ?? '', e.meta.name);
       return true;
     }
+    // Every event, status writes included: the condition metric shows the status the cluster has now.
+    observeExternalSecret(e.object as unknown as ConditionSource);
     const obj = e.object as unknown as ExternalSecretObject;
     this.ctx.refs.set(obj);
     const fingerprint = metadataFingerprint(obj as unknown as KubeObject);

@@ -35,7 +35,7 @@ import type { ExternalSecretContext } from './context';
 import { asSyncError, SyncError } from './errors';
 import { recordEvent } from '../kube/events';
 import { fetchSecretData, type FetchResult } from './fetch';
-import { externalSecretRefreshes } from './metrics';
+import { externalSecretRefreshes, syncCallsError } from './metrics';
 import { creationPolicyOf, deletionPolicyOf, emptyDataAction, secretInSync } from './policies';
 import { externalSecretKey, targetName } from './refs';
 import {
@@ -215,6 +215,7 @@ async function failed(
     startedAt,
   );
   externalSecretRefreshes.inc({ result: 'failed' });
+  syncCallsError.inc({ name: es.metadata.name, namespace: es.metadata.namespace });
   const fresh = await markFailed(ctx, es, e.message);
   const level = fresh ? 'warn' : 'debug';
   ctx.log[level](`Refresh failed; the Secret is left as it was. Retrying in ${Math.round(delay / 1000)}s.`, {

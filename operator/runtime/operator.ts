@@ -83,6 +83,7 @@ export abstract class QueuedOperator {
   ) {
     this.queue = new KeyedWorkQueue((key) => this.timed(key), {
       concurrency: options.concurrency,
+      name: options.name,
       onError: (key, err, retryInMs) => {
         if (err instanceof LeadershipLostError) {
           // Not retryable: the fence has already reported the loss and the process is exiting.

@@ -10,7 +10,18 @@
  * - a reconcile that throws is retried with per-key exponential backoff (`baseDelayMs * 2^n`, capped);
  * - a reconcile may return `{ requeueAfterMs }` to be run again later (the periodic refresh).
  * Keys are `kind/namespace/name` by convention.
+ *
+ * A queue with a `name` reports controller-runtime's work queue metrics under capstan's prefix
+ * (`capstan_workqueue_depth`, `_adds_total`, `_retries_total`, `_queue_duration_seconds`,
+ * `_work_duration_seconds`; see metrics.ts).
  */
+import {
+  workqueueAdds,
+  workqueueDepth,
+  workqueueQueueDuration,
+  workqueueRetries,
+  workqueueWorkDuration,
+} from './metrics';
 
 /** What a reconcile returns: nothing, or when to run the same key again. */
 export interface ReconcileResult {
@@ -31,6 +42,8 @@ export interface WorkQueueOptions {
   maxDelayMs?: number;
   /** Called when a reconcile throws, for logging and metrics. */
   onError?: (key: string, err: unknown, retryInMs: number) => void;
+  /** The `name` label of the queue's metrics (the operator's name); no metrics without it. */
+  name?: string;
 }
 
 /** Exponential backoff for the n-th consecutive failure (n >= 1), capped: base * 2^(n-1) ms. */
@@ -47,6 +60,8 @@ export class KeyedWorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly idleWaiters: Array<() => void> = [];
+  /** When each waiting or dirty key was added (ms since the epoch), for the queue duration metric. */
+  private readonly addedAt = new Map<string, number>();
   private readonly concurrency: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -70,13 +85,30 @@ export class KeyedWorkQueue {
     if (this.stopped) return;
     this.cancelTimer(key);
     if (this.running.has(key)) {
+      this.counted(key);
       this.dirty.add(key);
       return;
     }
     if (this.queued.has(key)) return;
+    this.counted(key);
     this.queued.add(key);
     this.pending.push(key);
     this.pump();
+  }
+
+  /**
+   * Counts an add once per wait, as client-go does: a key marked dirty while it runs is counted then,
+   * not again when it is queued after the run.
+   */
+  private counted(key: string): void {
+    if (this.addedAt.has(key)) return;
+    this.addedAt.set(key, Date.now());
+    if (this.opts.name !== undefined) workqueueAdds.inc({ name: this.opts.name });
+  }
+
+  /** Sets the depth gauge (keys waiting, not running). */
+  private reportDepth(): void {
+    if (this.opts.name !== undefined) workqueueDepth.set({ name: this.opts.name }, this.pending.length);
   }
 
   /**
@@ -121,6 +153,8 @@ export class KeyedWorkQueue {
     for (const key of [...this.timers.keys()]) this.cancelTimer(key);
     this.pending.length = 0;
     this.queued.clear();
+    this.addedAt.clear();
+    this.reportDepth();
   }
 
   private cancelTimer(key: string): void {
@@ -134,12 +168,24 @@ export class KeyedWorkQueue {
       const key = this.pending.shift() as string;
       this.queued.delete(key);
       this.running.add(key);
+      this.started(key);
       void this.run(key);
     }
+    this.reportDepth();
     if (this.length === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
   }
 
+  /** Observes how long a key waited, from its add to the start of its reconcile. */
+  private started(key: string): void {
+    const at = this.addedAt.get(key);
+    this.addedAt.delete(key);
+    if (this.opts.name === undefined || at === undefined) return;
+    workqueueQueueDuration.observe({ name: this.opts.name }, (Date.now() - at) / 1000);
+  }
+
   private async run(key: string): Promise<void> {
+    const end =
+      this.opts.name === undefined ? undefined : workqueueWorkDuration.startTimer({ name: this.opts.name });
     try {
       const result = await this.reconcile(key);
       this.failures.delete(key);
@@ -148,9 +194,11 @@ export class KeyedWorkQueue {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
       const delay = backoffDelay(n, this.baseDelayMs, this.maxDelayMs);
+      if (this.opts.name !== undefined) workqueueRetries.inc({ name: this.opts.name });
       this.opts.onError?.(key, err, delay);
       this.addAfter(key, delay);
     } finally {
+      end?.();
       this.running.delete(key);
       if (this.dirty.delete(key)) this.add(key);
       this.pump();

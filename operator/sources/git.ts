@@ -48,6 +48,7 @@ import {
   redactURL,
   withoutUserinfo,
 } from './credentials';
+import { startGitRequest } from './metrics';
 
 /**
  * A Git operation failed. The message says what failed and for which repository (credentials removed
@@ -354,6 +355,7 @@ export class GitRepoCache {
   private async doListRefs(state: RepoState, creds: RepoCredentials | undefined): Promise<RemoteRef[]> {
     this.counters.listings += 1;
     const started = Date.now();
+    const done = startGitRequest(state.display, 'ls-remote');
     const { callbacks, explain } = remoteCallbacks(creds);
     let remote: NodeGit.Remote | undefined;
     let timedOut = false;
@@ -388,6 +390,7 @@ export class GitRepoCache {
     } catch (err) {
       throw new GitError(`failed to list refs of ${state.display}: ${explain(err)}`, { cause: err });
     } finally {
+      done();
       if (!timedOut) await remote?.disconnect().catch(() => undefined);
     }
   }
@@ -489,6 +492,7 @@ export class GitRepoCache {
   ): Promise<void> {
     this.counters.fetches += 1;
     const started = Date.now();
+    const done = startGitRequest(state.display, 'fetch');
     const refspecs = [...BASE_REFSPECS];
     if (extraRef) refspecs.push(`+${extraRef}:refs/capstan/${extraRef.replace(/^refs\//, '')}`);
     const { callbacks, explain } = remoteCallbacks(creds);
@@ -505,6 +509,8 @@ export class GitRepoCache {
       this.log.info('fetched repository', { repo: state.display, ms: Date.now() - started });
     } catch (err) {
       throw new GitError(`failed to fetch ${state.display}: ${explain(err)}`, { cause: err });
+    } finally {
+      done();
     }
   }
 
