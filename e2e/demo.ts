@@ -1,21 +1,21 @@
 /**
  * `make run`: the main job of capstan on one machine. Without KUBECONFIG it starts the local control
  * plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok); it installs the CRDs,
- * serves `examples/` from a local git daemon, creates the root Application (app of apps) from
- * `examples/root-application.yaml` pointed at that daemon, and runs capstan in the foreground with
- * readable logs. Ctrl-C stops everything it started.
+ * serves `examples/` (with capstan's `helm-chart/` next to `apps/`, as a user's repository holds it)
+ * from a local git daemon, creates the root Application (app of apps) as the chart's bootstrap
+ * template renders it, and runs capstan in the foreground with readable logs (e2e/examples.ts, shared
+ * with e2e/suites/examples.e2e.ts). Ctrl-C stops everything it started.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { startControlPlane, ControlPlane } from './harness/controlplane';
 import { startGitServer } from './harness/gitserver';
 import { ManagedProcess } from './harness/process';
-import { KubeClient, loadKubeConfig, isConflict } from '../operator/kube/client';
-import { ensureNamespace, installCrds, ROOT, spawnOperator } from './operator';
+import { ROOT } from './operator';
+import { EXAMPLES_NAMESPACE, startExamples } from './examples';
 
-const NAMESPACE = 'argocd';
+const NAMESPACE = EXAMPLES_NAMESPACE;
 
 async function main(): Promise<void> {
   let cp: ControlPlane | undefined;
@@ -44,42 +44,32 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  await installCrds(kubeconfig);
-  await ensureNamespace(kubeconfig, NAMESPACE);
-  const repo = await git.createRepo('examples', path.join(ROOT, 'examples'));
-  const root = parse(fs.readFileSync(path.join(ROOT, 'examples', 'root-application.yaml'), 'utf8'));
-  root.spec.source.repoURL = repo.url;
-  root.spec.source.helm.parameters = [{ name: 'repoURL', value: repo.url }];
-  const client = new KubeClient(loadKubeConfig(kubeconfig));
-  await client
-    .request('POST', `/apis/argoproj.io/v1alpha1/namespaces/${NAMESPACE}/applications`, { body: root })
-    .catch((err: unknown) => {
-      if (!isConflict(err)) throw err;
-    });
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-run-'));
+  const { repo, operator } = await startExamples({
+    kubeconfig,
+    git,
+    cacheDir,
+    logPath: path.join(cacheDir, 'capstan.log'),
+  });
+  state.operator = operator;
   console.log(`
-examples/ is served at ${repo.url}; the root Application "root" in namespace ${NAMESPACE} deploys it.
-Look at it from another terminal:
+examples/ (with helm-chart/) is served at ${repo.url}; the root Application "root" in namespace
+${NAMESPACE} deploys apps/: capstan itself (its chart, as \`helm install\` would), guestbook, hello
+and secrets. Look at it from another terminal:
 
   export KUBECONFIG=${kubeconfig}
   export PATH=${path.join(ROOT, '.tools', 'bin')}:$PATH
   kubectl get applications -A
   kubectl get deploy,svc,cm -n guestbook
   kubectl get deploy,svc,cm -n hello
+  kubectl get secretstore,externalsecret,secret -n secrets
+  kubectl get deploy,lease -n ${NAMESPACE}   # capstan's Deployment; this process holds the Lease
 
 Change a file in ${repo.workDir}, commit and push (git push origin HEAD), then
   kubectl annotate application -n ${NAMESPACE} root argocd.argoproj.io/refresh=normal --overwrite
 
 Ctrl-C stops everything. capstan's logs follow.
 `);
-  const operator = spawnOperator({
-    kubeconfig,
-    controllerNamespace: NAMESPACE,
-    cacheDir,
-    logPath: path.join(cacheDir, 'capstan.log'),
-    args: [],
-  });
-  state.operator = operator;
   // Follow the operator's log in the foreground.
   let offset = 0;
   setInterval(() => {
