@@ -13,6 +13,11 @@ import { inSyncWith } from './normalize';
 
 /** 22 nested `(.,.)`: about 4 million evaluations and no output; seconds of CPU, doubling per level. */
 const EXPONENTIAL = Array(22).fill('(.,.)').join(' | ') + ' | select(false)';
+/**
+ * Far slower (32x): for the test whose deadline is 3 s, where EXPONENTIAL (about 3 s here) sometimes
+ * finished in time on an idle machine. It is killed at the deadline, so it costs no more than that.
+ */
+const VERY_SLOW = Array(27).fill('(.,.)').join(' | ') + ' | select(false)';
 /** A catastrophically backtracking regular expression inside jq's `test()`. */
 const BACKTRACKING = '.metadata.name | select(test("^(a+)+$"))';
 
@@ -123,7 +128,7 @@ describe('jq deadline (--jq-timeout): evaluation off the main thread', () => {
   });
 
   test('other batches keep running while one expression is slow', async () => {
-    const slow = resolveJqPaths([cm('s')], [{ kind: 'ConfigMap', jqPathExpressions: [EXPONENTIAL] }], {
+    const slow = resolveJqPaths([cm('s')], [{ kind: 'ConfigMap', jqPathExpressions: [VERY_SLOW] }], {
       pool,
       timeoutMs: 3000,
     });
