@@ -20,7 +20,7 @@
  * implements the `RespectIgnoreDifferences=true` sync option. Every path source is turned into
  * concrete {@link Path}s on each object, so the three kinds of rules combine freely.
  */
-import { RE2JS } from 're2js';
+import { gobwasMatch } from '../common/gobwas';
 import { ResourceIgnoreDifferences } from '../../generated/application';
 import { KubeObject, groupVersion } from '../kube/object';
 import { JqPathError, compileJqPath } from './jqpath';
@@ -73,7 +73,6 @@ function ruleTarget(rule: IgnoreRule): string {
 }
 
 const GLOB_CHARS = /[*?[\]{}\\]/;
-const matchers = new Map<string, RE2JS | null>();
 
 /**
  * Argo CD matches a rule's group and kind as globs (`glob.Match`, gobwas/glob without separators):
@@ -86,75 +85,7 @@ const matchers = new Map<string, RE2JS | null>();
 function globMatch(pattern: string, text: string): boolean {
   if (pattern === text) return true;
   if (!GLOB_CHARS.test(pattern)) return false;
-  let match = matchers.get(pattern);
-  if (match === undefined) {
-    match = compileGlob(pattern);
-    if (matchers.size >= 1_000) matchers.clear();
-    matchers.set(pattern, match);
-  }
-  return match !== null && match.matches(text);
-}
-
-/** The RE2 expression of a gobwas glob (see {@link globMatch}), or null when it is malformed. */
-function compileGlob(pattern: string): RE2JS | null {
-  const state = { i: 0, depth: 0 };
-  let out = '';
-  for (; state.i < pattern.length; state.i++) {
-    const piece = globToken(pattern, state);
-    if (piece === undefined) return null;
-    out += piece;
-  }
-  if (state.depth > 0) return null;
-  try {
-    return RE2JS.compile(out, RE2JS.DOTALL);
-  } catch {
-    return null;
-  }
-}
-
-/** The RE2 text of the glob token at `state.i` (advancing past it), or undefined when malformed. */
-function globToken(pattern: string, state: { i: number; depth: number }): string | undefined {
-  const c = pattern[state.i];
-  switch (c) {
-    case '\\':
-      return state.i + 1 < pattern.length ? RE2JS.quote(pattern[++state.i]) : undefined;
-    case '*':
-      return '.*';
-    case '?':
-      return '.';
-    case '[': {
-      const end = pattern.indexOf(']', state.i + 1);
-      if (end < 0) return undefined;
-      const body = pattern.slice(state.i + 1, end);
-      state.i = end;
-      return charClass(body);
-    }
-    case '{':
-      state.depth++;
-      return '(?:';
-    case ',':
-      return state.depth > 0 ? '|' : ',';
-    case '}':
-      if (state.depth === 0) return RE2JS.quote(c);
-      state.depth--;
-      return ')';
-    default:
-      return RE2JS.quote(c);
-  }
-}
-
-/** A gobwas class body (`a-z`, `!abc`) as an RE2 class, or undefined when empty. */
-function charClass(body: string): string | undefined {
-  const negate = body.startsWith('!');
-  const chars = negate ? body.slice(1) : body;
-  if (chars === '') return undefined;
-  let out = '';
-  for (let k = 0; k < chars.length; k++) {
-    const ch = chars[k];
-    const range = ch === '-' && k > 0 && k < chars.length - 1;
-    out += range || /[A-Za-z0-9]/.test(ch) ? ch : `\\${ch}`;
-  }
-  return `[${negate ? '^' : ''}${out}]`;
+  return gobwasMatch(pattern, text);
 }
 
 /** True when `rule` applies to `obj`: group and kind as globs, name and namespace exact when set. */
