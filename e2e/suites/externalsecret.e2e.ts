@@ -49,7 +49,7 @@ describe('ExternalSecret with the fake provider', () => {
       },
     });
     const store = await waitForReady(storePath(ns, 'fake'), 'True', 'Valid');
-    assert.equal(store.status?.capabilities, 'ReadOnly');
+    assert.equal(store.status?.capabilities, 'ReadWrite');
 
     await createExternalSecret(ns, 'db', {
       refreshInterval: '2s',

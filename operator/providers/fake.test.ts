@@ -144,6 +144,6 @@ describe('fake provider', () => {
     assert.deepEqual(await (await fakeProvider.newClient(ctx({ data: [] }))).validate(), { result: 'Ready' });
     const failing = await fakeProvider.newClient(ctx({ data: [], validationResult: 2 }));
     assert.equal((await failing.validate()).result, 'Error');
-    assert.equal(fakeProvider.capabilities, 'ReadOnly');
+    assert.equal(fakeProvider.capabilities, 'ReadWrite');
   });
 });

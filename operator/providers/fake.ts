@@ -19,21 +19,31 @@
  * parses the value as a JSON object: string members become their text, other members their raw JSON.
  * `find` supports `name.regexp` only and returns, per key, the entry with the greatest version string.
  * `validationResult` (0/`Ready`, 1/`Unknown`, 2/`Error`) lets tests simulate a failing store.
+ *
+ * Writes (PushSecret), as ESO's: pushed values live in the operator's memory, per store, next to the
+ * spec's entries (a restart forgets them); pushing to a key the spec lists is refused ("key already
+ * exists"). capstan does better than ESO in two places: the memory is keyed by store kind, namespace
+ * and name (ESO's by name only, so two SecretStores named alike share it), and `deleteSecret` removes
+ * the pushed key (ESO's is a no-op), so `deletionPolicy: Delete` can be observed. `property` writes one
+ * member of a JSON object value (ESO ignores it).
  */
 import { convertKeys } from './decoding';
 import { compileFindRegexp } from './find';
-import { jsonGet, jsonRawMembers } from './json';
+import { goJson, jsonGet, jsonRawMembers } from './json';
 import { isObject } from './storerefs';
 import type {
   FindRef,
   Provider,
   ProviderContext,
+  PushRemoteRef,
+  PushSecretData,
+  PushSourceSecret,
   RemoteRef,
   SecretsClient,
   StoreIdentity,
   ValidationResult,
 } from './types';
-import { InvalidStoreError, NoSecretError, ProviderError } from './types';
+import { InvalidStoreError, NoSecretError, ProviderError, pushValue } from './types';
 
 /** One entry of `spec.provider.fake.data`. */
 export interface FakeProviderData {
@@ -85,19 +95,90 @@ function validateFakeStore(config: unknown): string[] {
   return problems.map((p) => (p.startsWith('spec.') ? p : `spec.provider.fake.${p}`));
 }
 
+/**
+ * The values PushSecrets wrote, per store (`kind/namespace/name`), remote key -> value; the operator's
+ * memory, as ESO's fake provider's `database`.
+ */
+const pushed = new Map<string, Map<string, string>>();
+
+/** The memory key of a store. */
+function storeKey(store: StoreIdentity): string {
+  return `${store.kind}/${store.namespace ?? ''}/${store.name}`;
+}
+
+/** Forgets every pushed value (tests). */
+export function resetFakePushed(): void {
+  pushed.clear();
+}
+
 /** A client over a fixed list of entries; exported for tests and for other providers' tests. */
 export class FakeSecretsClient implements SecretsClient {
   /**
    * @param config - the store's `spec.provider.fake` (validated).
    * @param storeName - for messages.
+   * @param written - the store's pushed values (remote key -> value); a private map when unset.
    */
   constructor(
     private readonly config: FakeProviderConfig,
     private readonly storeName = 'fake',
+    private readonly written: Map<string, string> = new Map(),
   ) {}
 
+  /** The spec's entries, then the pushed ones (no version), as ESO's database. */
   private get data(): FakeProviderData[] {
-    return this.config.data ?? [];
+    const fromSpec = this.config.data ?? [];
+    const listed = new Set(fromSpec.filter((d) => !d.version).map((d) => d.key));
+    const extra: FakeProviderData[] = [];
+    for (const [key, value] of this.written) if (!listed.has(key)) extra.push({ key, value });
+    return [...fromSpec, ...extra];
+  }
+
+  /**
+   * ESO `PushSecret`: stores the value under `remoteKey` (the whole Secret as JSON without `secretKey`);
+   * with `property`, one member of a JSON object. @throws ProviderError when the spec lists the key.
+   */
+  async pushSecret(secret: PushSourceSecret, data: PushSecretData): Promise<void> {
+    if ((this.config.data ?? []).some((d) => d.key === data.remoteKey && !d.version)) {
+      throw new ProviderError(
+        `key "${data.remoteKey}" already exists in the spec of store "${this.storeName}"`,
+      );
+    }
+    const value = pushValue(secret, data).toString('utf8');
+    if (!data.property) {
+      this.written.set(data.remoteKey, value);
+      return;
+    }
+    const obj: Record<string, unknown> = {};
+    for (const [k, raw] of jsonRawMembers(this.written.get(data.remoteKey) ?? '{}') ?? [])
+      obj[k] = JSON.parse(raw);
+    obj[data.property] = value;
+    this.written.set(data.remoteKey, goJson(obj, { html: false }));
+  }
+
+  /** Removes a pushed key (or one member with `property`); absent keys are fine. Spec entries stay. */
+  async deleteSecret(ref: PushRemoteRef): Promise<void> {
+    const current = this.written.get(ref.remoteKey);
+    if (current === undefined) return;
+    if (!ref.property) {
+      this.written.delete(ref.remoteKey);
+      return;
+    }
+    const members = jsonRawMembers(current)?.filter(([k]) => k !== ref.property) ?? [];
+    if (!members.length) {
+      this.written.delete(ref.remoteKey);
+      return;
+    }
+    const obj: Record<string, unknown> = {};
+    for (const [k, raw] of members) obj[k] = JSON.parse(raw);
+    this.written.set(ref.remoteKey, goJson(obj, { html: false }));
+  }
+
+  /** ESO `SecretExists`: the key (spec or pushed), or with `property`, that member of its JSON value. */
+  async secretExists(ref: PushRemoteRef): Promise<boolean> {
+    const entry = this.data.find((d) => d.key === ref.remoteKey && !d.version);
+    if (!entry) return false;
+    if (!ref.property) return true;
+    return jsonGet(entry.value, ref.property) !== undefined;
   }
 
   /** The entry with exactly this key and version (the last one wins, as ESO's map). */
@@ -178,10 +259,10 @@ export class FakeSecretsClient implements SecretsClient {
   async close(): Promise<void> {}
 }
 
-/** The `fake` provider (ESO `providers/v1/fake`), read-only in capstan. */
+/** The `fake` provider (ESO `providers/v1/fake`): reads the spec's entries, writes to memory. */
 export const fakeProvider: Provider = {
   name: 'fake',
-  capabilities: 'ReadOnly',
+  capabilities: 'ReadWrite',
   validateStore(config: unknown, _store?: StoreIdentity): string[] {
     return validateFakeStore(config);
   },
@@ -189,6 +270,9 @@ export const fakeProvider: Provider = {
     const config = (ctx.store.spec as { provider?: { fake?: unknown } } | undefined)?.provider?.fake;
     const problems = validateFakeStore(config);
     if (problems.length) throw new InvalidStoreError(problems);
-    return new FakeSecretsClient(config as FakeProviderConfig, ctx.store.name);
+    const key = storeKey(ctx.store);
+    let written = pushed.get(key);
+    if (!written) pushed.set(key, (written = new Map()));
+    return new FakeSecretsClient(config as FakeProviderConfig, ctx.store.name, written);
   },
 };

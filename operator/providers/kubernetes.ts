@@ -22,6 +22,15 @@
  * `find.name.regexp` matches Secret names (RE2); each found Secret is one key holding its data as JSON.
  * See `kubernetes-auth.ts` for the identity used (never the operator's).
  *
+ * Writes (PushSecret, ESO's `PushSecret`/`DeleteSecret`/`SecretExists`): `remoteKey` names the remote
+ * Secret; without `property` the local Secret's data replaces the remote data, with `property` one data
+ * key is written (the `secretKey`'s value, or the whole local data as JSON when no `secretKey`);
+ * `secretKey` without `property` is refused as in ESO. The remote Secret gets the local type, and
+ * labels/annotations per the data entry's `metadata` (`kind: PushSecretMetadata`, `spec.labels`,
+ * `spec.annotations`, `sourceMergePolicy: Merge|Replace`, `targetMergePolicy: Merge|Replace|Ignore`,
+ * `remoteNamespace` for a ClusterSecretStore). Deleting a property removes that key, or the Secret
+ * when it was the last; absent Secrets and keys are fine.
+ *
  * Every API call made for a store is bounded (flags of the platform admin): an overall deadline
  * (`--provider-timeout`, connect to last byte) and a response cap (`--provider-max-response-bytes`), both
  * retryable errors; a server the tenant chose (`server.url`, `authRef`) must also pass the network policy
@@ -45,12 +54,16 @@ import type {
   FindRef,
   Provider,
   ProviderContext,
+  PushRemoteRef,
+  PushSecretData,
+  PushSourceSecret,
   RemoteRef,
   SecretsClient,
   StoreIdentity,
+  StoreKind,
   ValidationResult,
 } from './types';
-import { InvalidStoreError, NoSecretError, ProviderError } from './types';
+import { InvalidStoreError, NoSecretError, ProviderError, pushValue } from './types';
 
 export type { KubernetesProviderConfig } from './kubernetes-auth';
 
@@ -282,18 +295,116 @@ export function findSecrets(secrets: KubeSecret[], find: FindRef): Record<string
  * Maps an API error of the remote cluster to the provider's errors: a bound or policy error keeps its
  * sentence and retryability, prefixed with what was read.
  */
-function remoteError(err: unknown, what: string): Error {
+function remoteError(err: unknown, what: string, verb = 'reading'): Error {
   if (err instanceof ProviderError)
-    return new ProviderError(`reading ${what} failed: ${err.message}`, {
+    return new ProviderError(`${verb} ${what} failed: ${err.message}`, {
       retryable: err.retryable,
       cause: err,
     });
   if (!(err instanceof KubeApiError))
-    return new ProviderError(`reading ${what} failed`, { retryable: true, cause: err });
+    return new ProviderError(`${verb} ${what} failed`, { retryable: true, cause: err });
   if (err.status === 404) return new NoSecretError(`${what} not found`);
-  const retryable = err.status === 0 || err.status === 429 || err.status >= 500;
+  const retryable = err.status === 0 || err.status === 409 || err.status === 429 || err.status >= 500;
   const detail = err.status === 0 ? err.message : `${err.status} ${err.reason}: ${err.message.slice(0, 300)}`;
-  return new ProviderError(`reading ${what} failed: ${detail}`, { retryable, cause: err });
+  return new ProviderError(`${verb} ${what} failed: ${detail}`, { retryable, cause: err });
+}
+
+/** `spec` of the kubernetes provider's `PushSecretMetadata` (ESO `PushSecretMetadataSpec`). */
+export interface KubernetesPushMetadata {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** sourceMergePolicy - `Merge` (default: the local Secret's metadata plus these) or `Replace` (these only). */
+  sourceMergePolicy?: 'Merge' | 'Replace';
+  /** targetMergePolicy - `Merge` (default: the remote's plus the source's), `Replace` or `Ignore` (keep the remote's). */
+  targetMergePolicy?: 'Merge' | 'Replace' | 'Ignore';
+  /** remoteNamespace - another namespace to write to (ClusterSecretStore only). */
+  remoteNamespace?: string;
+}
+
+/**
+ * Reads `spec.data[].metadata` for the kubernetes provider (ESO `ParseMetadataParameters`).
+ * @throws ProviderError (non-retryable) for another kind or a malformed spec.
+ */
+export function parsePushMetadata(metadata: unknown): KubernetesPushMetadata | undefined {
+  if (metadata === undefined || metadata === null) return undefined;
+  if (!isObject(metadata) || (metadata.kind !== undefined && metadata.kind !== 'PushSecretMetadata')) {
+    throw new ProviderError('unable to parse metadata parameters: kind must be PushSecretMetadata');
+  }
+  const spec = metadata.spec ?? {};
+  if (!isObject(spec)) throw new ProviderError('unable to parse metadata parameters: spec must be an object');
+  return spec as KubernetesPushMetadata;
+}
+
+/**
+ * The remote Secret's labels and annotations after a push (ESO `mergeSourceMetadata` then
+ * `mergeTargetMetadata`), a pure function of the local and remote metadata and the push metadata.
+ */
+export function mergePushMetadata(
+  local: PushSourceSecret,
+  remote: KubeSecret['metadata'] | undefined,
+  meta: KubernetesPushMetadata | undefined,
+): { labels: Record<string, string>; annotations: Record<string, string> } {
+  let labels = { ...(local.labels ?? {}) };
+  let annotations = { ...(local.annotations ?? {}) };
+  if (meta?.sourceMergePolicy === 'Replace') {
+    labels = { ...(meta.labels ?? {}) };
+    annotations = { ...(meta.annotations ?? {}) };
+  } else if (meta) {
+    Object.assign(labels, meta.labels ?? {});
+    Object.assign(annotations, meta.annotations ?? {});
+  }
+  switch (meta?.targetMergePolicy) {
+    case 'Replace':
+      return { labels, annotations };
+    case 'Ignore':
+      return { labels: { ...(remote?.labels ?? {}) }, annotations: { ...(remote?.annotations ?? {}) } };
+    default:
+      return {
+        labels: { ...(remote?.labels ?? {}), ...labels },
+        annotations: { ...(remote?.annotations ?? {}), ...annotations },
+      };
+  }
+}
+
+function b64map(data: Record<string, Buffer>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) out[k] = v.toString('base64');
+  return out;
+}
+
+/**
+ * The remote Secret a push produces from the current one (ESO `mergePushSecretData`, pure part).
+ * @param current - the remote Secret, or undefined when it does not exist yet.
+ * @throws NoSecretError when `data.secretKey` is not in the local Secret.
+ */
+export function pushedSecret(
+  local: PushSourceSecret,
+  data: PushSecretData,
+  current: KubeSecret | undefined,
+  meta: KubernetesPushMetadata | undefined,
+): KubeSecret {
+  const { labels, annotations } = mergePushMetadata(local, current?.metadata, meta);
+  let remoteData: Record<string, string>;
+  if (!data.property) remoteData = b64map(local.data);
+  else {
+    remoteData = { ...(current?.data ?? {}) };
+    remoteData[data.property] = pushValue(local, data).toString('base64');
+  }
+  return {
+    ...(current ?? {}),
+    metadata: { ...(current?.metadata ?? {}), labels, annotations },
+    type: local.type || 'Opaque',
+    data: remoteData,
+  };
+}
+
+/** A copy with object keys sorted, to compare Secrets regardless of key order. */
+function sortDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortDeep);
+  if (!isObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) out[k] = sortDeep(v[k]);
+  return out;
 }
 
 interface RulesReview {
@@ -312,10 +423,92 @@ export class KubernetesSecretsClient implements SecretsClient {
     private readonly remote: RemoteApi | undefined,
     private readonly remoteNamespace: string,
     private readonly storeName: string,
+    private readonly storeKind: StoreKind = 'SecretStore',
   ) {}
 
-  private where(name: string): string {
-    return `Secret "${this.remoteNamespace}/${name}" of store "${this.storeName}"`;
+  private where(name: string, namespace = this.remoteNamespace): string {
+    return `Secret "${namespace}/${name}" of store "${this.storeName}"`;
+  }
+
+  private secretPath(name: string | undefined, namespace = this.remoteNamespace): string {
+    const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+    return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+  }
+
+  /** The remote Secret, or undefined when it does not exist. */
+  private async find(name: string, namespace = this.remoteNamespace): Promise<KubeSecret | undefined> {
+    try {
+      return await this.client().request<KubeSecret>('GET', this.secretPath(name, namespace));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw remoteError(err, this.where(name, namespace));
+    }
+  }
+
+  /**
+   * ESO `PushSecret`: creates or updates the Secret `remoteKey` (see the file comment); no call when
+   * nothing changes. @throws ProviderError (non-retryable) for `secretKey` without `property`.
+   */
+  async pushSecret(secret: PushSourceSecret, data: PushSecretData): Promise<void> {
+    if (!data.property && data.secretKey) {
+      throw new ProviderError('requires property in remoteRef to push secret value if secret key is defined');
+    }
+    const meta = parsePushMetadata(data.metadata);
+    let namespace = this.remoteNamespace;
+    if (meta?.remoteNamespace) {
+      if (this.storeKind !== 'ClusterSecretStore') {
+        throw new ProviderError('remoteNamespace override is only supported with ClusterSecretStore');
+      }
+      namespace = meta.remoteNamespace;
+    }
+    const current = await this.find(data.remoteKey, namespace);
+    const next = pushedSecret(secret, data, current, meta);
+    const where = this.where(data.remoteKey, namespace);
+    try {
+      if (!current) {
+        next.metadata = { ...next.metadata, name: data.remoteKey, namespace };
+        await this.client().request('POST', this.secretPath(undefined, namespace), {
+          body: { apiVersion: 'v1', kind: 'Secret', ...next },
+        });
+      } else if (JSON.stringify(sortDeep(current)) !== JSON.stringify(sortDeep(next))) {
+        await this.client().request('PUT', this.secretPath(data.remoteKey, namespace), {
+          body: { apiVersion: 'v1', kind: 'Secret', ...next },
+        });
+      }
+    } catch (err) {
+      throw remoteError(err, where, 'writing');
+    }
+  }
+
+  /** ESO `DeleteSecret`: removes `property` (or the Secret when it is the last key or none is named). */
+  async deleteSecret(ref: PushRemoteRef): Promise<void> {
+    const current = await this.find(ref.remoteKey);
+    if (!current) return;
+    const where = this.where(ref.remoteKey);
+    try {
+      if (ref.property) {
+        const data = { ...(current.data ?? {}) };
+        if (!(ref.property in data)) return;
+        if (Object.keys(data).length > 1) {
+          delete data[ref.property];
+          await this.client().request('PUT', this.secretPath(ref.remoteKey), {
+            body: { apiVersion: 'v1', kind: 'Secret', ...current, data },
+          });
+          return;
+        }
+      }
+      await this.client().request('DELETE', this.secretPath(ref.remoteKey));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return;
+      throw remoteError(err, where, 'deleting');
+    }
+  }
+
+  /** ESO `SecretExists`: the Secret, or with `property` that data key. */
+  async secretExists(ref: PushRemoteRef): Promise<boolean> {
+    const current = await this.find(ref.remoteKey);
+    if (!current) return false;
+    return ref.property ? ref.property in (current.data ?? {}) : true;
   }
 
   private client(): RemoteApi {
@@ -432,10 +625,10 @@ export class KubernetesSecretsClient implements SecretsClient {
   async close(): Promise<void> {}
 }
 
-/** The `kubernetes` provider (ESO `providers/v1/kubernetes`), read-only in capstan. */
+/** The `kubernetes` provider (ESO `providers/v1/kubernetes`): reads and writes (PushSecret). */
 export const kubernetesProvider: Provider = {
   name: 'kubernetes',
-  capabilities: 'ReadOnly',
+  capabilities: 'ReadWrite',
   validateStore: validateKubernetesStore,
   async newClient(ctx: ProviderContext): Promise<SecretsClient> {
     const config = (ctx.store.spec as { provider?: { kubernetes?: unknown } } | undefined)?.provider
@@ -446,8 +639,13 @@ export const kubernetesProvider: Provider = {
     const remoteNamespace = cfg.remoteNamespace ?? 'default';
     // as ESO: a referent ClusterSecretStore validated on its own has no namespace to read credentials from
     if (ctx.store.kind === 'ClusterSecretStore' && !ctx.namespace && isReferentSpec(cfg)) {
-      return new KubernetesSecretsClient(undefined, remoteNamespace, ctx.store.name);
+      return new KubernetesSecretsClient(undefined, remoteNamespace, ctx.store.name, ctx.store.kind);
     }
-    return new KubernetesSecretsClient(await remoteClientFor(ctx, cfg), remoteNamespace, ctx.store.name);
+    return new KubernetesSecretsClient(
+      await remoteClientFor(ctx, cfg),
+      remoteNamespace,
+      ctx.store.name,
+      ctx.store.kind,
+    );
   },
 };

@@ -11,6 +11,7 @@
  */
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
+import { goJson } from './json';
 import type { ProviderLimits } from './netpolicy';
 
 /** How a fetched value is decoded before it is stored (ESO `decodingStrategy`; unset means `None`). */
@@ -60,6 +61,56 @@ export interface ValidationResult {
   message?: string;
 }
 
+/**
+ * The local Secret a PushSecret pushes from (ESO passes the whole `*corev1.Secret`): its decoded data,
+ * type and metadata. Providers read `data[secretKey]`, or the whole data when no key is named.
+ */
+export interface PushSourceSecret {
+  /** data - the Secret's keys and decoded values. */
+  data: Record<string, Buffer>;
+  /** type - the Secret's type (`Opaque` when unset). */
+  type?: string;
+  /** labels - the Secret's labels (providers that copy metadata, e.g. `kubernetes`). */
+  labels?: Record<string, string>;
+  /** annotations - the Secret's annotations. */
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Where a pushed value goes: ESO `PushSecretRemoteRef` (`spec.data[].match.remoteRef`).
+ * For `kubernetes`, `remoteKey` is a Secret name and `property` a data key.
+ */
+export interface PushRemoteRef {
+  /** remoteKey - the remote key (name, path) to write. */
+  remoteKey: string;
+  /** property - a field inside the remote secret; unset means the remote secret as a whole. */
+  property?: string;
+}
+
+/** One `spec.data[]` entry of a PushSecret: ESO `PushSecretData`. */
+export interface PushSecretData extends PushRemoteRef {
+  /** secretKey - the key of the local Secret to push; unset means the whole Secret (as JSON or as data). */
+  secretKey?: string;
+  /** metadata - the provider-specific `spec.data[].metadata` object (for example ESO's `PushSecretMetadata`). */
+  metadata?: unknown;
+}
+
+/**
+ * The bytes most providers write for one `PushSecretData`, as ESO's providers do: the value of
+ * `secretKey`, or, when `secretKey` is unset, the whole Secret's data as a JSON object of strings.
+ * @throws NoSecretError when `secretKey` is not a key of the Secret.
+ */
+export function pushValue(secret: PushSourceSecret, data: PushSecretData): Buffer {
+  if (!data.secretKey) {
+    const plain: Record<string, string> = {};
+    for (const [k, v] of Object.entries(secret.data)) plain[k] = v.toString('utf8');
+    return Buffer.from(goJson(plain, { html: false })); // ESO's esutils.JSONMarshal: sorted, no HTML escaping
+  }
+  const value = secret.data[data.secretKey];
+  if (value === undefined) throw new NoSecretError(`key "${data.secretKey}" not found in the source Secret`);
+  return value;
+}
+
 /** Reads secrets from one store for one ExternalSecret. Create per reconcile, then `close()`. */
 export interface SecretsClient {
   /**
@@ -77,6 +128,25 @@ export interface SecretsClient {
    * @throws ProviderError (non-retryable) when the provider does not support the find operator.
    */
   getAllSecrets(find: FindRef): Promise<Record<string, Buffer>>;
+  /**
+   * Writes one value of a PushSecret (ESO `PushSecret`): creates the remote secret or updates it in
+   * place; `data.property` writes one field and keeps the others. Optional: only providers whose
+   * `capabilities` include writing implement it (a PushSecret to another store gets a clear condition).
+   * @param secret - the local Secret (decoded data); see `pushValue` for the usual bytes to write.
+   * @throws NoSecretError when `data.secretKey` is not in `secret`; ProviderError otherwise (never a value).
+   */
+  pushSecret?(secret: PushSourceSecret, data: PushSecretData): Promise<void>;
+  /**
+   * Removes what a PushSecret wrote (ESO `DeleteSecret`): the `property`, or the remote secret when no
+   * property is named or it was the last one. Absent keys are not an error (idempotent, as ESO).
+   * @throws ProviderError when the provider refuses.
+   */
+  deleteSecret?(ref: PushRemoteRef): Promise<void>;
+  /**
+   * Whether the remote secret (or its `property`) exists (ESO `SecretExists`), for `updatePolicy: IfNotExists`.
+   * @throws ProviderError when the provider cannot tell.
+   */
+  secretExists?(ref: PushRemoteRef): Promise<boolean>;
   /** Checks that the store can be used with its credentials (ESO `Validate`); never throws. */
   validate(): Promise<ValidationResult>;
   /** Releases what the client holds (connections, tokens). Idempotent. */
@@ -117,14 +187,14 @@ export interface ProviderContext {
   limits?: ProviderLimits;
 }
 
-/** Whether a provider can read, write (PushSecret) or both. capstan implements reads only. */
+/** Whether a provider can read, write (PushSecret) or both; writing clients implement `pushSecret`. */
 export type ProviderCapabilities = 'ReadOnly' | 'WriteOnly' | 'ReadWrite';
 
 /** A secret store provider: the single key under a store's `spec.provider` (ESO `esv1.Provider`). */
 export interface Provider {
   /** name - the key under `spec.provider` (`fake`, `kubernetes`, `webhook`). */
   readonly name: string;
-  /** capabilities - what the provider supports; capstan's built-ins are `ReadOnly`. */
+  /** capabilities - what the provider supports (`fake` and `kubernetes` are `ReadWrite`, `webhook` `ReadOnly`). */
   readonly capabilities: ProviderCapabilities;
   /**
    * Checks a store's `spec.provider.<name>` without contacting anything (ESO `ValidateStore`).
