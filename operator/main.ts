@@ -68,12 +68,13 @@ async function main(): Promise<void> {
   // Ready as soon as this replica is up: a standby waiting for the Lease is ready too, or a rolling
   // update would wait for a new pod that cannot lead before the old one is gone.
   const server = serveHealth(config, log, () => true);
+  let elector: LeaderElector | undefined;
   if (config.leaderElect) {
     // The Lease itself is written through a client of its own; every other write of the process goes
     // through `client`, fenced: it is refused (LeadershipLostError) unless this replica renewed the
     // Lease within the renew deadline, so a leader that lost the Lease, even one paused and resumed,
     // never writes again. Without --leader-elect there is no fence.
-    const elector = new LeaderElector(new KubeClient(client.kubeConfig), log, {
+    elector = new LeaderElector(new KubeClient(client.kubeConfig), log, {
       namespace: config.controllerNamespace,
       leaseDurationMs: config.leaderLeaseDurationMs,
       renewIntervalMs: config.leaderRenewIntervalMs,
@@ -152,11 +153,21 @@ async function main(): Promise<void> {
     stoppables.push(...ops);
   }
   log.info(`capstan started: ${config.controllers.join(', ')} against ${client.server}.`);
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log.info(`Received ${signal}; stopping.`);
     stoppables.forEach((s) => s.stop());
     server?.close();
-    setTimeout(() => process.exit(0), 200).unref();
+    // A leader hands the Lease over (a self-upgrade's new pod takes over at once, see README "Upgrade
+    // capstan"): fence shut, in-flight writes drained (5 s at most), Lease released. Bounded: the
+    // chart's grace period is 30 s.
+    const exitTimer = setTimeout(() => process.exit(0), 12_000);
+    void (elector?.release(() => client.drainWrites(5_000)) ?? Promise.resolve(false)).finally(() => {
+      clearTimeout(exitTimer);
+      setTimeout(() => process.exit(0), 200);
+    });
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

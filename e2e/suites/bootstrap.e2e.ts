@@ -18,9 +18,14 @@
  *     (resources-finalizer);
  *  4. a template error committed to capstan's own chart is a ComparisonError: nothing is pruned or
  *     re-created, the Deployment is unchanged, capstan keeps running; the fixing commit recovers;
- *  5. `helm uninstall` removes the release's objects and the root Application (it has no finalizer, so
- *     nothing cascades); the Applications git created and their workloads stay, as do the CRDs; the
- *     `default` AppProject stays Terminating, held by capstan's finalizer while apps use it.
+ *  5. a self-upgrade: a manual sync that rolls capstan's own Deployment (new flags) is held at a hook;
+ *     the new pod starts as a standby, the old one gets SIGTERM, hands the Lease over at once (no
+ *     lease expiry to wait out), and the new pod finishes the operation: the hook ran once, the
+ *     Deployment was not rolled twice, one history entry, the `operation` field cleared;
+ *  6. `helm uninstall` removes the release's objects and the root Application (it has no finalizer, so
+ *     nothing cascades); the Applications git created and their workloads stay, as do the CRDs and the
+ *     `default` AppProject (`helm.sh/resource-policy: keep`: a project deleted under its Applications
+ *     would hang Terminating behind capstan's finalizer).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -216,6 +221,18 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
     return uids;
   };
   const deploymentPath = `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}`;
+  /** Asks capstan to refresh Application `name` now (Argo CD's refresh annotation). */
+  const refresh = (name: string) =>
+    kube.request('PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/applications/${name}`, {
+      body: { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } },
+      contentType: 'application/merge-patch+json',
+    });
+  /** The holder identity (`hostname_pid`) of the chart's leader Lease. */
+  const leaseHolder = async () =>
+    (
+      (await getObjectOn(kube, `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/capstan-leader`))
+        ?.spec as { holderIdentity?: string } | undefined
+    )?.holderIdentity;
 
   before(async () => {
     cp = await startControlPlane(); // fresh: no CRDs, the chart's crds/ installs them
@@ -465,12 +482,147 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
     );
   });
 
-  test('5. helm uninstall: the release and the root go, the Applications git made and their workloads stay', async () => {
+  test('5. self-upgrade: the old pod hands the Lease over on SIGTERM and the new pod finishes the manual sync that rolled it', async () => {
+    assert.ok(repo && proc);
+    const capstanPath = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/applications/capstan`;
+    const setAutomated = (work: string, on: boolean) => {
+      const appFile = path.join(work, 'apps', 'capstan.yaml');
+      const app = parse(fs.readFileSync(appFile, 'utf8')) as {
+        spec: { syncPolicy: Record<string, unknown> };
+      };
+      if (on) app.spec.syncPolicy.automated = { prune: true, selfHeal: true };
+      else delete app.spec.syncPolicy.automated;
+      fs.writeFileSync(appFile, stringify(app));
+    };
+    // A manual sync, so that the `operation` field is set while the old pod dies (an automated sync
+    // resumes the same way, from status.operationState). First the root makes capstan's app manual.
+    const manual = await repo.commit('capstan: manual syncs for the upgrade', (work) =>
+      setAutomated(work, false),
+    );
+    await refresh('root');
+    await waitApps(['root'], syncedHealthy(manual), `root Synced at ${manual}`);
+    await waitFor(
+      async () =>
+        !((await getObjectOn(kube, capstanPath))?.spec as { syncPolicy?: { automated?: unknown } }).syncPolicy
+          ?.automated,
+      { timeoutMs: 30_000, what: 'the capstan Application to be manual' },
+    );
+    // The upgrade: a value that changes the Deployment's flags (a rollout), and a Sync hook in wave 1
+    // that kwok runs but never completes: the operation is held after the Deployment was applied.
+    const upgrade = await repo.commit('capstan: concurrency 8', (work) => {
+      const valuesFile = path.join(work, 'helm-chart', 'values.yaml');
+      const text = fs.readFileSync(valuesFile, 'utf8');
+      assert.match(text, /^concurrency: 10$/m);
+      fs.writeFileSync(valuesFile, text.replace(/^concurrency: 10$/m, 'concurrency: 8'));
+      fs.writeFileSync(
+        path.join(work, 'helm-chart', 'templates', 'zz-upgrade-gate.yaml'),
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: 'upgrade-gate',
+            annotations: { 'argocd.argoproj.io/hook': 'Sync', 'argocd.argoproj.io/sync-wave': '1' },
+          },
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{ name: 'gate', image: 'registry.example/gate:1.0' }],
+          },
+        }),
+      );
+    });
+    const generationBefore = (await getObjectOn(kube, deploymentPath))?.metadata.generation ?? 0;
+    await kube.request('PATCH', capstanPath, {
+      body: { operation: { sync: { revision: upgrade, prune: true }, initiatedBy: { username: 'e2e' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    const gateLine = (a: AppObject) =>
+      resultLines(a).find((l) => l.kind === 'Pod' && l.name === 'upgrade-gate' && l.hookPhase === 'Running');
+    const held = (
+      await waitApps(
+        ['capstan'],
+        (a) => a.status?.operationState?.phase === 'Running' && !!gateLine(a),
+        `the manual sync to ${upgrade} to wait at the gate`,
+      )
+    ).get('capstan')!;
+    assert.ok((held as AppObject & { operation?: unknown }).operation, 'the operation field is set');
+    const rolled = await getObjectOn(kube, deploymentPath);
+    assert.ok(
+      rolled && (rolled.metadata.generation ?? 0) > generationBefore,
+      'the old pod applied the Deployment',
+    );
+    assert.ok(chartFlags(rolled).includes('--concurrency=8'), 'the Deployment runs the new flags');
+    const gate = await getObjectOn(kube, `/api/v1/namespaces/${NS}/pods/upgrade-gate`);
+    assert.ok(gate?.metadata.uid, 'the gate hook exists');
+
+    // The rollout, as Kubernetes runs it with leader election: the new pod (the new flags) starts as a
+    // standby, then the old pod gets SIGTERM.
+    const next = await startOperatorAppending({
+      kubeconfig: path.join(dir, 'kubeconfig'),
+      controllerNamespace: NS,
+      logPath: path.join(dir, 'capstan-new.log'),
+      cacheDir: path.join(dir, 'cache-new'),
+      args: ['--metrics-port', '0', ...chartFlags(rolled)],
+    });
+    const old = proc;
+    const stoppedAt = Date.now();
+    await old.kill('SIGTERM');
+    await old.waitForExit(20_000);
+    assert.equal(old.exitCode, 0, `the old pod exits cleanly:\n${old.tail(10)}`);
+    assert.match(fs.readFileSync(logPath, 'utf8'), /Released the leader Lease/);
+    await waitFor(async () => (await leaseHolder()) === `${os.hostname()}_${next.pid}`, {
+      timeoutMs: 30_000,
+      what: 'the new pod to hold the Lease',
+    });
+    const tookOverMs = Date.now() - stoppedAt;
+    proc = next;
+    // Handed over, not expired: well within the chart's 15 s lease duration.
+    assert.ok(tookOverMs < 12_000, `the new pod led ${tookOverMs} ms after SIGTERM (lease 15 s)`);
+
+    await kube.request('PATCH', `/api/v1/namespaces/${NS}/pods/upgrade-gate/status`, {
+      body: { status: { phase: 'Succeeded', conditions: [{ type: 'Ready', status: 'False' }] } },
+      contentType: 'application/merge-patch+json',
+    });
+    const done = (
+      await waitApps(
+        ['capstan'],
+        (a) => a.status?.operationState?.phase === 'Succeeded' && syncedHealthy(upgrade)(a),
+        `the new pod to finish the sync to ${upgrade}`,
+      )
+    ).get('capstan')! as AppObject & { operation?: unknown };
+    assert.ok(!done.operation, 'the manual operation is cleared once finished');
+    assert.equal(
+      (await getObjectOn(kube, `/api/v1/namespaces/${NS}/pods/upgrade-gate`))?.metadata.uid,
+      gate.metadata.uid,
+      'the gate hook ran once',
+    );
+    assert.equal(
+      (await getObjectOn(kube, deploymentPath))?.metadata.generation,
+      rolled.metadata.generation,
+      'the new pod did not roll the Deployment again',
+    );
+    const history = (done.status as { history?: Array<{ revision?: string }> }).history ?? [];
+    assert.equal(
+      history.filter((h) => h.revision === upgrade).length,
+      1,
+      'one history entry for the upgrade',
+    );
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'capstan-new.log'), 'utf8'), /forbidden/i);
+    console.log(`bootstrap: self-upgrade handed over in ${tookOverMs} ms; the new pod finished the sync`);
+
+    // Back to the layout of the other tests: capstan's app automated again, the gate gone.
+    const restored = await repo.commit('capstan: automated again, no gate', (work) => {
+      setAutomated(work, true);
+      fs.rmSync(path.join(work, 'helm-chart', 'templates', 'zz-upgrade-gate.yaml'));
+    });
+    await refresh('root');
+    await waitApps(['root'], syncedHealthy(restored), `root Synced at ${restored}`);
+  });
+
+  test('6. helm uninstall: the release and the root go, the Applications git made and their workloads stay', async () => {
     assert.ok(proc);
     const apps = await waitApps(['capstan', 'guestbook'], () => true, 'read');
     const guestbook = apps.get('guestbook')!;
     const workloads = await managedUids(kube, [guestbook]);
-    // No --wait: the default AppProject may stay behind capstan's finalizer (see below).
     await helm('uninstall', RELEASE, '-n', NS);
     await assert.rejects(helm('status', RELEASE, '-n', NS), /not found/, 'the release is gone');
     // The root has no finalizer: it goes at once and cascades into nothing.
@@ -507,12 +659,27 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
           : 'gone'
       }`,
     );
-    // The default AppProject: helm deleted it, but capstan's finalizer holds it while Applications use
-    // it, and capstan (its ServiceAccount gone) can no longer release it; it stays Terminating.
-    assert.ok(project?.metadata.deletionTimestamp, 'AppProject default is deleting');
-    assert.ok(project.metadata.finalizers?.includes(FINALIZER), 'AppProject default held by its finalizer');
+    // The default AppProject stays (helm.sh/resource-policy: keep), untouched: its Applications stay.
+    assert.ok(project, 'AppProject default stays');
+    assert.ok(!project.metadata.deletionTimestamp, 'AppProject default is not deleting');
+    assert.equal(
+      project.metadata.uid,
+      installedUids.get(`AppProject/${NS}/default`),
+      'AppProject default is the one the install created',
+    );
   });
 });
+
+/** The result lines of an Application's current or last operation. */
+function resultLines(a: AppObject): Array<{ kind: string; name: string; hookPhase?: string }> {
+  return (
+    (
+      a.status?.operationState?.syncResult as {
+        resources?: Array<{ kind: string; name: string; hookPhase?: string }>;
+      }
+    )?.resources ?? []
+  );
+}
 
 /** Waits until GET `apiPath` is NotFound. */
 async function waitForGone(kube: KubeClient, apiPath: string, what: string): Promise<void> {

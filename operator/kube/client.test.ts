@@ -234,3 +234,43 @@ test("an impersonating client obeys its parent's write fence, also one installed
     },
   );
 });
+
+test('drainWrites waits for the writes in flight (also of an impersonating client), not for reads, up to its timeout', async () => {
+  const held: http.ServerResponse[] = [];
+  await withServer(
+    (_req, res) => held.push(res),
+    async (client, requests) => {
+      assert.equal(await client.drainWrites(1000), 0, 'nothing in flight: resolves at once');
+      const read = client.request('GET', '/api/v1/namespaces/a/configmaps/r');
+      const write = client.request('PATCH', '/api/v1/namespaces/a/configmaps/w', { body: {} });
+      const asOther = client
+        .impersonating('u2')
+        .request('POST', '/api/v1/namespaces/a/configmaps', { body: {} });
+      await waitUntil(() => held.length === 3);
+      assert.equal(await client.drainWrites(50), 2, 'two writes are unanswered at the timeout');
+      let drained = false;
+      const draining = client.drainWrites(10_000).then((left) => {
+        drained = true;
+        return left;
+      });
+      // Answer the read first: drainWrites does not wait for it, and is still waiting.
+      const answer = (path: string) => {
+        const i = requests.findIndex((r) => r.endsWith(path));
+        held[i].writeHead(200, { 'Content-Type': 'application/json' });
+        held[i].end('{}');
+      };
+      answer('/configmaps/r');
+      await read;
+      assert.equal(drained, false, 'a read does not count');
+      answer('/configmaps/w');
+      answer('/configmaps');
+      await Promise.all([write, asOther]);
+      assert.equal(await draining, 0);
+    },
+  );
+});
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'condition met within 2 s');
+}

@@ -164,6 +164,8 @@ export class KubeClient {
   private fenceHolder: KubeClient = this;
   /** `Impersonate-User` of every request (Kubernetes user impersonation), when set. */
   private impersonateUser?: string;
+  /** Mutating requests sent and not yet answered, tracked on the fence holder (see {@link drainWrites}). */
+  private readonly writesInFlight = new Set<Promise<unknown>>();
 
   /** @param kubeConfig - a loaded KubeConfig; its current context's cluster and user are used. */
   constructor(readonly kubeConfig: KubeConfig) {
@@ -260,6 +262,25 @@ export class KubeClient {
     this.fence = fence;
   }
 
+  /**
+   * Resolves once every mutating request already sent through this client (or a client impersonating
+   * from it) has been answered, or after `timeoutMs` (ms), whichever comes first. A leader handing its
+   * Lease over closes the write fence first, then drains, then releases: no write of the old leader can
+   * land after the new one starts (as client-go's ReleaseOnCancel, which waits for the work to stop).
+   * @returns the number of writes still unanswered at the timeout (0 when drained).
+   */
+  async drainWrites(timeoutMs: number): Promise<number> {
+    const pending = this.fenceHolder.writesInFlight;
+    if (pending.size === 0) return 0;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...pending]),
+      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return pending.size;
+  }
+
   private async send(
     method: string,
     path: string,
@@ -292,6 +313,24 @@ export class KubeClient {
     const fence = this.fenceHolder.fence;
     if (fence && isMutating(method)) fence.check(method, path);
     const mod = url.protocol === 'http:' ? http : https;
+    const sent = this.sendRequest(mod, reqOpts, method, path, opts, body, buffer);
+    if (!isMutating(method)) return sent;
+    const inFlight = this.fenceHolder.writesInFlight;
+    const tracked = sent.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    return tracked;
+  }
+
+  /** Creates the request and resolves with the response (and its body, when `buffer`). */
+  private sendRequest(
+    mod: typeof http | typeof https,
+    reqOpts: https.RequestOptions,
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    body: string | undefined,
+    buffer: boolean,
+  ): Promise<{ res: http.IncomingMessage; text: string }> {
     return new Promise((resolve, reject) => {
       const req = mod.request(reqOpts, (res) => {
         if (!buffer) return resolve({ res, text: '' });

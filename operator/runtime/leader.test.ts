@@ -189,3 +189,54 @@ test('a standby judges expiry by its own clock since the record last changed, so
   assert.throws(() => leader.fence.check('PATCH', '/x'), LeadershipLostError);
   standby.stop();
 });
+
+test('release (clean shutdown): the fence shuts before the drain, the Lease is handed over, a standby takes it at once', async () => {
+  const clock = { t: 1_000_000 };
+  const leases = new FakeLeases();
+  const leader = elector(leases, clock, 'old');
+  let lost = 0;
+  await leader.acquire(() => lost++);
+  const standby = elector(leases, clock, 'new');
+  let fenceShutDuringDrain = false;
+  const released = await leader.release(async () => {
+    try {
+      leader.fence.check('PATCH', '/x');
+    } catch (err) {
+      fenceShutDuringDrain = err instanceof LeadershipLostError && /released for shutdown/.test(err.message);
+    }
+    return 0;
+  });
+  assert.equal(released, true);
+  assert.ok(fenceShutDuringDrain, 'no write of the old leader passes once the release began');
+  assert.equal(leases.lease?.spec.holderIdentity, '');
+  assert.equal(leases.lease?.spec.leaseDurationSeconds, 1);
+  assert.equal(lost, 0, 'a release is not a loss (no exit code 1)');
+  assert.equal(leader.isLeader(), false);
+  // The standby's first attempt takes the released Lease, with no lease duration to wait out.
+  await standby.acquire(() => undefined);
+  try {
+    assert.equal(leases.lease?.spec.holderIdentity, 'new');
+    assert.equal(standby.isLeader(), true);
+  } finally {
+    standby.stop();
+  }
+});
+
+test('release by a replica that does not hold the Lease writes nothing', async () => {
+  const clock = { t: 1_000_000 };
+  const leases = new FakeLeases();
+  leases.takeOver('other', clock.t);
+  const rv = leases.lease?.metadata.resourceVersion;
+  const e = elector(leases, clock, 'me');
+  let drained = false;
+  assert.equal(
+    await e.release(async () => {
+      drained = true;
+      return 0;
+    }),
+    false,
+  );
+  assert.equal(drained, false);
+  assert.equal(leases.lease?.metadata.resourceVersion, rv, 'the Lease is untouched');
+  assert.equal(leases.lease?.spec.holderIdentity, 'other');
+});

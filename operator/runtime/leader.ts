@@ -78,6 +78,8 @@ export class LeaderElector {
   /** The renewTime (ms) of this replica's last successful create/renew of the Lease. */
   private lastRenewAt?: number;
   private lost = false;
+  /** Set by {@link release}: the fence is shut for good, without reporting a loss. */
+  private released = false;
   /** The other holder's Lease record last seen, and when (this clock), for {@link expired}. */
   private observed?: { record: string; at: number };
   private renewing = false;
@@ -117,6 +119,8 @@ export class LeaderElector {
    */
   readonly fence: WriteFence = {
     check: (method, path) => {
+      if (this.released)
+        throw new LeadershipLostError(`Leader Lease released for shutdown; refusing ${method} ${path}.`);
       if (!this.lost && withinRenewDeadline(this.lastRenewAt, this.now(), this.renewDeadlineMs)) return;
       const reason =
         this.lastRenewAt === undefined
@@ -130,7 +134,9 @@ export class LeaderElector {
 
   /** True while this replica may write (see {@link fence}). */
   isLeader(): boolean {
-    return !this.lost && withinRenewDeadline(this.lastRenewAt, this.now(), this.renewDeadlineMs);
+    return (
+      !this.released && !this.lost && withinRenewDeadline(this.lastRenewAt, this.now(), this.renewDeadlineMs)
+    );
   }
 
   private get path(): string {
@@ -185,9 +191,56 @@ export class LeaderElector {
     this.onLost();
   }
 
-  /** Stops renewing (the Lease expires; a clean shutdown could release it too). */
+  /** Stops renewing (the Lease then expires after its duration; {@link release} hands it over at once). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * Hands the Lease over on a clean shutdown (the SIGTERM a rolling update sends the old pod), as
+   * client-go's `ReleaseOnCancel`: the write fence is shut for good (every later write of this process
+   * is refused), `drain` waits for the writes already sent, then the Lease is written with an empty
+   * holderIdentity and a 1 s duration, so that a standby takes over at its next attempt (within its
+   * renew interval) instead of after a full lease duration. Nothing is written when this replica does
+   * not hold the Lease within its renew deadline (a standby, or a leader that lost it).
+   * @param drain - waits for in-flight writes (`KubeClient.drainWrites`); resolves with those left.
+   * @returns true when the Lease was released; false when there was nothing to release or it failed
+   *   (the Lease then expires on its own after its duration).
+   */
+  async release(drain: () => Promise<number> = async () => 0): Promise<boolean> {
+    const held = this.isLeader();
+    this.released = true;
+    this.stop();
+    if (!held) return false;
+    const left = await drain();
+    if (left > 0)
+      this.log.warn(`Releasing the leader Lease with ${left} write(s) still unanswered.`, {
+        lease: `${this.opts.namespace}/${this.name}`,
+      });
+    try {
+      const lease = await this.client.request<Lease>('GET', `${this.path}/${this.name}`);
+      if (lease.spec?.holderIdentity !== this.identity) return false;
+      const now = microTime(this.now());
+      await this.client.request('PUT', `${this.path}/${this.name}`, {
+        body: {
+          ...lease,
+          spec: {
+            holderIdentity: '',
+            leaseDurationSeconds: 1,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: lease.spec.leaseTransitions ?? 0,
+          },
+        },
+      });
+      this.log.info('Released the leader Lease.', { lease: `${this.opts.namespace}/${this.name}` });
+      return true;
+    } catch (err) {
+      this.log.warn('Releasing the leader Lease failed; it expires on its own.', {
+        error: (err as Error).message,
+      });
+      return false;
+    }
   }
 
   /** One attempt: create, renew ours, or take over an expired Lease. True when we hold it. */
