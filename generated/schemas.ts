@@ -4382,6 +4382,759 @@ export const schemas = {
       },
     },
   },
+  ClusterExternalSecret: {
+    type: 'object',
+    description:
+      'ClusterExternalSecret keeps one ExternalSecret with the same spec in every namespace it selects (the External Secrets Operator external-secrets.io/v1 ClusterExternalSecret).',
+    required: ['metadata', 'spec'],
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description: 'APIVersion of this representation: external-secrets.io/v1.',
+      },
+      kind: { type: 'string', description: 'Kind of this object: ClusterExternalSecret.' },
+      metadata: { type: 'object' },
+      spec: {
+        type: 'object',
+        description: 'Which namespaces get the ExternalSecret, and the ExternalSecret itself.',
+        required: ['externalSecretSpec'],
+        properties: {
+          externalSecretSpec: {
+            type: 'object',
+            description: 'The spec of every ExternalSecret created.',
+            properties: {
+              secretStoreRef: {
+                type: 'object',
+                description:
+                  'The default store for data and dataFrom entries without their own sourceRef; its name is required unless every entry has one.',
+                properties: {
+                  name: {
+                    type: 'string',
+                    description: 'Name of the store.',
+                    minLength: 1,
+                    maxLength: 253,
+                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                  },
+                  kind: {
+                    type: 'string',
+                    description:
+                      'Kind of the store: SecretStore (the default, same namespace) or ClusterSecretStore.',
+                    enum: ['SecretStore', 'ClusterSecretStore'],
+                  },
+                },
+              },
+              target: {
+                type: 'object',
+                description: 'The Secret that capstan writes.',
+                properties: {
+                  name: {
+                    type: 'string',
+                    description: 'Name of the Secret; empty means the name of the ExternalSecret.',
+                    minLength: 1,
+                    maxLength: 253,
+                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                  },
+                  creationPolicy: {
+                    type: 'string',
+                    description:
+                      'How the Secret is created: Owner (the default) creates it owned by the ExternalSecret; Orphan creates it without an owner; Merge only merges into an existing Secret; None writes nothing.',
+                    enum: ['Owner', 'Orphan', 'Merge', 'None'],
+                  },
+                  deletionPolicy: {
+                    type: 'string',
+                    description:
+                      'What happens when the provider no longer has the secrets: Retain (the default) keeps the Secret and reports an error; Delete deletes the Secret (only with creationPolicy Owner or Orphan); Merge removes the keys but keeps the Secret.',
+                    enum: ['Delete', 'Merge', 'Retain'],
+                  },
+                  template: {
+                    type: 'object',
+                    description: 'Renders the Secret from templates instead of copying the fetched keys.',
+                    properties: {
+                      type: {
+                        type: 'string',
+                        description:
+                          'Type of the Secret, for example kubernetes.io/dockerconfigjson; empty means Opaque.',
+                      },
+                      engineVersion: {
+                        type: 'string',
+                        description: 'Template engine version; only v2 (the default) exists.',
+                        enum: ['v2'],
+                      },
+                      metadata: {
+                        type: 'object',
+                        description: 'Labels, annotations and finalizers of the target Secret.',
+                        properties: {
+                          labels: {
+                            type: 'object',
+                            description: 'Labels of the target Secret.',
+                            additionalProperties: { type: 'string' },
+                          },
+                          annotations: {
+                            type: 'object',
+                            description: 'Annotations of the target Secret.',
+                            additionalProperties: { type: 'string' },
+                          },
+                          finalizers: {
+                            type: 'array',
+                            description: 'Finalizers of the target Secret.',
+                            items: { type: 'string' },
+                          },
+                        },
+                      },
+                      mergePolicy: {
+                        type: 'string',
+                        description:
+                          'Replace (the default) writes only the template output; Merge also keeps the fetched keys the templates do not set.',
+                        enum: ['Replace', 'Merge'],
+                      },
+                      data: {
+                        type: 'object',
+                        description:
+                          'Keys of the target Secret and the templates that render their values from the fetched data.',
+                        additionalProperties: { type: 'string' },
+                      },
+                      templateFrom: {
+                        type: 'array',
+                        description:
+                          'Templates read from ConfigMaps, Secrets or literals, rendered into the data, labels or annotations of the target Secret.',
+                        items: {
+                          type: 'object',
+                          description: 'One source of templates; set configMap, secret or literal.',
+                          properties: {
+                            configMap: {
+                              type: 'object',
+                              description: 'Templates in keys of a ConfigMap of the same namespace.',
+                              required: ['name', 'items'],
+                              properties: {
+                                name: {
+                                  type: 'string',
+                                  description: 'Name of the ConfigMap or Secret.',
+                                  minLength: 1,
+                                  maxLength: 253,
+                                  pattern:
+                                    '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                                },
+                                items: {
+                                  type: 'array',
+                                  description: 'The keys that hold templates.',
+                                  items: {
+                                    type: 'object',
+                                    description: 'One key that holds a template.',
+                                    required: ['key'],
+                                    properties: {
+                                      key: {
+                                        type: 'string',
+                                        description: 'A key of the ConfigMap or Secret.',
+                                        minLength: 1,
+                                        maxLength: 253,
+                                        pattern: '^[-._a-zA-Z0-9]+$',
+                                      },
+                                      templateAs: {
+                                        type: 'string',
+                                        description:
+                                          'Values (the default): the key becomes a Secret key and its value the template; KeysAndValues: the value renders YAML key/value pairs.',
+                                        enum: ['Values', 'KeysAndValues'],
+                                      },
+                                    },
+                                  },
+                                },
+                              },
+                            },
+                            secret: {
+                              type: 'object',
+                              description: 'Templates in keys of a Secret of the same namespace.',
+                              required: ['name', 'items'],
+                              properties: {
+                                name: {
+                                  type: 'string',
+                                  description: 'Name of the ConfigMap or Secret.',
+                                  minLength: 1,
+                                  maxLength: 253,
+                                  pattern:
+                                    '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                                },
+                                items: {
+                                  type: 'array',
+                                  description: 'The keys that hold templates.',
+                                  items: {
+                                    type: 'object',
+                                    description: 'One key that holds a template.',
+                                    required: ['key'],
+                                    properties: {
+                                      key: {
+                                        type: 'string',
+                                        description: 'A key of the ConfigMap or Secret.',
+                                        minLength: 1,
+                                        maxLength: 253,
+                                        pattern: '^[-._a-zA-Z0-9]+$',
+                                      },
+                                      templateAs: {
+                                        type: 'string',
+                                        description:
+                                          'Values (the default): the key becomes a Secret key and its value the template; KeysAndValues: the value renders YAML key/value pairs.',
+                                        enum: ['Values', 'KeysAndValues'],
+                                      },
+                                    },
+                                  },
+                                },
+                              },
+                            },
+                            target: {
+                              type: 'string',
+                              description:
+                                'What the rendered output goes into: Data (the default), Annotations or Labels.',
+                              enum: ['Data', 'Annotations', 'Labels'],
+                            },
+                            literal: {
+                              type: 'string',
+                              description: 'A literal template; its output is YAML key/value pairs.',
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                  immutable: { type: 'boolean', description: 'Makes the Secret immutable.' },
+                },
+              },
+              refreshPolicy: {
+                type: 'string',
+                description:
+                  'When values are fetched again: Periodic (the default) every refreshInterval; CreatedOnce only when the Secret does not exist; OnChange only when the ExternalSecret changes.',
+                enum: ['CreatedOnce', 'Periodic', 'OnChange'],
+              },
+              refreshInterval: {
+                type: 'string',
+                description:
+                  'Time between fetches as a Go duration (ns, us, ms, s, m, h), for example 1h, 15m or 1h30m; 0 fetches once. Empty means 1h.',
+              },
+              data: {
+                type: 'array',
+                description: 'Single values: one key of the Secret per entry.',
+                items: {
+                  type: 'object',
+                  description: 'One key of the Secret and where its value lives.',
+                  required: ['secretKey', 'remoteRef'],
+                  properties: {
+                    secretKey: {
+                      type: 'string',
+                      description: 'Key in the Secret.',
+                      minLength: 1,
+                      maxLength: 253,
+                      pattern: '^[-._a-zA-Z0-9]+$',
+                    },
+                    remoteRef: {
+                      type: 'object',
+                      description: 'Where the value lives in the provider.',
+                      required: ['key'],
+                      properties: {
+                        key: {
+                          type: 'string',
+                          description:
+                            'Key of the secret in the provider (for the kubernetes provider, the name of the remote Secret).',
+                        },
+                        property: {
+                          type: 'string',
+                          description:
+                            'Selects one property of a structured (JSON) secret or one key of a remote Secret.',
+                        },
+                        version: {
+                          type: 'string',
+                          description: 'Version of the secret, if the provider supports versions.',
+                        },
+                        metadataPolicy: {
+                          type: 'string',
+                          description:
+                            'Whether to fetch the secret metadata (labels, tags) instead of its value: None (the default) or Fetch.',
+                          enum: ['None', 'Fetch'],
+                        },
+                        conversionStrategy: {
+                          type: 'string',
+                          description:
+                            'How values are converted: Default keeps them, Unicode decodes escaped unicode sequences in keys.',
+                          enum: ['Default', 'Unicode'],
+                        },
+                        decodingStrategy: {
+                          type: 'string',
+                          description:
+                            'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
+                          enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                        },
+                      },
+                    },
+                    sourceRef: {
+                      type: 'object',
+                      description: 'Reads this entry from another store (storeRef).',
+                      properties: {
+                        storeRef: {
+                          type: 'object',
+                          description: 'Read from this store instead of spec.secretStoreRef.',
+                          properties: {
+                            name: {
+                              type: 'string',
+                              description: 'Name of the store.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            },
+                            kind: {
+                              type: 'string',
+                              description:
+                                'Kind of the store: SecretStore (the default, same namespace) or ClusterSecretStore.',
+                              enum: ['SecretStore', 'ClusterSecretStore'],
+                            },
+                          },
+                        },
+                        generatorRef: {
+                          type: 'object',
+                          description: 'Generate values with this generator (not implemented by capstan).',
+                          required: ['kind', 'name'],
+                          properties: {
+                            apiVersion: {
+                              type: 'string',
+                              description:
+                                'API version of the generator, for example generators.external-secrets.io/v1alpha1.',
+                            },
+                            kind: {
+                              type: 'string',
+                              description: 'Kind of the generator, for example Password.',
+                            },
+                            name: {
+                              type: 'string',
+                              description: 'Name of the generator resource.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+              dataFrom: {
+                type: 'array',
+                description:
+                  'Many values at once: every key of a structured secret (extract) or every secret that matches (find); merged in order.',
+                items: {
+                  type: 'object',
+                  description: 'One bulk source; set exactly one of extract, find or sourceRef.generatorRef.',
+                  properties: {
+                    extract: {
+                      type: 'object',
+                      description: 'Every key/value pair of one structured secret.',
+                      required: ['key'],
+                      properties: {
+                        key: {
+                          type: 'string',
+                          description:
+                            'Key of the secret in the provider (for the kubernetes provider, the name of the remote Secret).',
+                        },
+                        property: {
+                          type: 'string',
+                          description:
+                            'Selects one property of a structured (JSON) secret or one key of a remote Secret.',
+                        },
+                        version: {
+                          type: 'string',
+                          description: 'Version of the secret, if the provider supports versions.',
+                        },
+                        metadataPolicy: {
+                          type: 'string',
+                          description:
+                            'Whether to fetch the secret metadata (labels, tags) instead of its value: None (the default) or Fetch.',
+                          enum: ['None', 'Fetch'],
+                        },
+                        conversionStrategy: {
+                          type: 'string',
+                          description:
+                            'How values are converted: Default keeps them, Unicode decodes escaped unicode sequences in keys.',
+                          enum: ['Default', 'Unicode'],
+                        },
+                        decodingStrategy: {
+                          type: 'string',
+                          description:
+                            'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
+                          enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                        },
+                      },
+                    },
+                    find: {
+                      type: 'object',
+                      description: 'Every secret that matches; set at least one of name, path or tags.',
+                      properties: {
+                        path: {
+                          type: 'string',
+                          description: 'Root path to search under, if the provider has paths.',
+                        },
+                        name: {
+                          type: 'object',
+                          description: 'Matches secrets by name.',
+                          properties: {
+                            regexp: {
+                              type: 'string',
+                              description: 'Regular expression (Go RE2 syntax) the secret name must match.',
+                            },
+                          },
+                        },
+                        tags: {
+                          type: 'object',
+                          description: 'Tags (or labels) the secrets must have, each key equal to its value.',
+                          additionalProperties: { type: 'string' },
+                        },
+                        conversionStrategy: {
+                          type: 'string',
+                          description:
+                            'How values are converted: Default keeps them, Unicode decodes escaped unicode sequences in keys.',
+                          enum: ['Default', 'Unicode'],
+                        },
+                        decodingStrategy: {
+                          type: 'string',
+                          description:
+                            'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
+                          enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                        },
+                      },
+                    },
+                    rewrite: {
+                      type: 'array',
+                      description:
+                        'Rewrites the fetched keys, applied in order; each entry sets exactly one of regexp, transform or merge.',
+                      items: {
+                        type: 'object',
+                        description: 'One key rewrite.',
+                        properties: {
+                          regexp: {
+                            type: 'object',
+                            description: 'Replaces every match of a regular expression in each key.',
+                            required: ['source', 'target'],
+                            properties: {
+                              source: {
+                                type: 'string',
+                                description: 'Regular expression (Go RE2 syntax) to match in each key.',
+                              },
+                              target: {
+                                type: 'string',
+                                description: 'Replacement; $1 or ${1} refer to groups of source.',
+                              },
+                            },
+                          },
+                          transform: {
+                            type: 'object',
+                            description: 'Renders each key with a template.',
+                            required: ['template'],
+                            properties: {
+                              template: {
+                                type: 'string',
+                                description: 'Template of the new key; {{ .value }} is the old key.',
+                              },
+                            },
+                          },
+                          merge: {
+                            type: 'object',
+                            'x-kubernetes-preserve-unknown-fields': true,
+                            description:
+                              'Merges values into one key (ESO). Accepted so that manifests apply; capstan does not implement it and reports the ExternalSecret as SecretSyncedError.',
+                          },
+                        },
+                      },
+                    },
+                    sourceRef: {
+                      type: 'object',
+                      description:
+                        'Reads this entry from another store (storeRef) or a generator (generatorRef).',
+                      properties: {
+                        storeRef: {
+                          type: 'object',
+                          description: 'Read from this store instead of spec.secretStoreRef.',
+                          properties: {
+                            name: {
+                              type: 'string',
+                              description: 'Name of the store.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            },
+                            kind: {
+                              type: 'string',
+                              description:
+                                'Kind of the store: SecretStore (the default, same namespace) or ClusterSecretStore.',
+                              enum: ['SecretStore', 'ClusterSecretStore'],
+                            },
+                          },
+                        },
+                        generatorRef: {
+                          type: 'object',
+                          description: 'Generate values with this generator (not implemented by capstan).',
+                          required: ['kind', 'name'],
+                          properties: {
+                            apiVersion: {
+                              type: 'string',
+                              description:
+                                'API version of the generator, for example generators.external-secrets.io/v1alpha1.',
+                            },
+                            kind: {
+                              type: 'string',
+                              description: 'Kind of the generator, for example Password.',
+                            },
+                            name: {
+                              type: 'string',
+                              description: 'Name of the generator resource.',
+                              minLength: 1,
+                              maxLength: 253,
+                              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          externalSecretName: {
+            type: 'string',
+            description: 'Name of the ExternalSecrets; empty means the name of the ClusterExternalSecret.',
+            minLength: 1,
+            maxLength: 253,
+            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+          },
+          externalSecretMetadata: {
+            type: 'object',
+            description: 'Labels and annotations of the ExternalSecrets created.',
+            properties: {
+              labels: {
+                type: 'object',
+                description: 'Labels of the ExternalSecrets.',
+                additionalProperties: { type: 'string' },
+              },
+              annotations: {
+                type: 'object',
+                description: 'Annotations of the ExternalSecrets.',
+                additionalProperties: { type: 'string' },
+              },
+            },
+          },
+          namespaceSelector: {
+            type: 'object',
+            description:
+              'Deprecated single form of namespaceSelectors: namespaces whose labels match get the ExternalSecret.',
+            properties: {
+              matchLabels: {
+                type: 'object',
+                description: 'Labels that must be present with exactly these values.',
+                additionalProperties: { type: 'string' },
+              },
+              matchExpressions: {
+                type: 'array',
+                description: 'Requirements on labels, all of which must hold.',
+                items: {
+                  type: 'object',
+                  description: 'One requirement on a label.',
+                  required: ['key', 'operator'],
+                  properties: {
+                    key: { type: 'string', description: 'The label key.' },
+                    operator: {
+                      type: 'string',
+                      description: 'How the label relates to the values: In, NotIn, Exists or DoesNotExist.',
+                      enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+                    },
+                    values: {
+                      type: 'array',
+                      description: 'The values for In and NotIn; empty for Exists and DoesNotExist.',
+                      items: { type: 'string' },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          namespaceSelectors: {
+            type: 'array',
+            description: 'Namespaces whose labels match any of these selectors get the ExternalSecret.',
+            items: {
+              type: 'object',
+              description:
+                'A Kubernetes label selector: every matchLabels pair and every matchExpressions requirement must hold; an empty selector matches everything.',
+              properties: {
+                matchLabels: {
+                  type: 'object',
+                  description: 'Labels that must be present with exactly these values.',
+                  additionalProperties: { type: 'string' },
+                },
+                matchExpressions: {
+                  type: 'array',
+                  description: 'Requirements on labels, all of which must hold.',
+                  items: {
+                    type: 'object',
+                    description: 'One requirement on a label.',
+                    required: ['key', 'operator'],
+                    properties: {
+                      key: { type: 'string', description: 'The label key.' },
+                      operator: {
+                        type: 'string',
+                        description:
+                          'How the label relates to the values: In, NotIn, Exists or DoesNotExist.',
+                        enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+                      },
+                      values: {
+                        type: 'array',
+                        description: 'The values for In and NotIn; empty for Exists and DoesNotExist.',
+                        items: { type: 'string' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          namespaces: {
+            type: 'array',
+            description: 'Namespaces that get the ExternalSecret by name (in addition to the selected ones).',
+            items: { type: 'string', minLength: 1, maxLength: 63 },
+          },
+          refreshTime: {
+            type: 'string',
+            description:
+              'How often the namespaces are checked again, as a Go duration (for example 1m or 1h); empty means 1m. Namespace changes are also seen at once through a watch.',
+          },
+        },
+      },
+      status: {
+        type: 'object',
+        description: 'The observed state, written by capstan.',
+        properties: {
+          externalSecretName: {
+            type: 'string',
+            description: 'Name of the ExternalSecrets created (so that a rename removes the old ones).',
+          },
+          provisionedNamespaces: {
+            type: 'array',
+            description: 'Namespaces that have the ExternalSecret, sorted.',
+            items: { type: 'string' },
+          },
+          failedNamespaces: {
+            type: 'array',
+            description:
+              'Namespaces where the ExternalSecret could not be created, updated or removed, and why.',
+            items: {
+              type: 'object',
+              description: 'One namespace that failed.',
+              required: ['namespace'],
+              properties: {
+                namespace: { type: 'string', description: 'The namespace.' },
+                reason: { type: 'string', description: 'Why it failed.' },
+              },
+            },
+          },
+          conditions: {
+            type: 'array',
+            description: 'Conditions of the object; Ready tells whether it is in sync.',
+            items: {
+              type: 'object',
+              description: 'One condition.',
+              required: ['type', 'status'],
+              properties: {
+                type: { type: 'string', description: 'Type of the condition: Ready.', enum: ['Ready'] },
+                status: {
+                  type: 'string',
+                  description: 'True, False or Unknown.',
+                  enum: ['True', 'False', 'Unknown'],
+                },
+                reason: { type: 'string', description: 'Machine-readable reason of the last transition.' },
+                message: { type: 'string', description: 'Human-readable details (never a secret value).' },
+                lastTransitionTime: {
+                  type: 'string',
+                  format: 'date-time',
+                  description: 'When the condition last changed status (RFC 3339).',
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  ClusterGenerator: {
+    type: 'object',
+    description:
+      'ClusterGenerator is a generator that ExternalSecrets and PushSecrets of every namespace can reference (the External Secrets Operator generators.external-secrets.io/v1alpha1 ClusterGenerator).',
+    required: ['metadata', 'spec'],
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description: 'APIVersion of this representation: generators.external-secrets.io/v1alpha1.',
+      },
+      kind: { type: 'string', description: 'Kind of this object: ClusterGenerator.' },
+      metadata: { type: 'object' },
+      spec: {
+        type: 'object',
+        description: 'Which generator, and its settings.',
+        required: ['kind', 'generator'],
+        properties: {
+          kind: {
+            type: 'string',
+            description: "Kind of the generator: Password or UUID (capstan's generators).",
+            enum: ['Password', 'UUID'],
+          },
+          generator: {
+            type: 'object',
+            description: 'The settings of the generator named by kind (set the matching one).',
+            properties: {
+              passwordSpec: {
+                type: 'object',
+                description: 'Settings when kind is Password.',
+                properties: {
+                  length: {
+                    type: 'integer',
+                    minimum: 0,
+                    description: 'Length of each password; empty or 0 means 24.',
+                  },
+                  digits: {
+                    type: 'integer',
+                    minimum: 0,
+                    description: 'How many digits each password has; empty means a quarter of the length.',
+                  },
+                  symbols: {
+                    type: 'integer',
+                    minimum: 0,
+                    description: 'How many symbols each password has; empty means a quarter of the length.',
+                  },
+                  symbolCharacters: {
+                    type: 'string',
+                    description: 'The symbols to choose from; empty means ~!@#$%^&*()_+`-={}|[]\\:"<>?,./.',
+                  },
+                  noUpper: { type: 'boolean', description: 'Leaves out upper-case letters.' },
+                  allowRepeat: {
+                    type: 'boolean',
+                    description:
+                      'Lets a character occur more than once (otherwise every character is distinct).',
+                  },
+                  encoding: {
+                    type: 'string',
+                    description:
+                      'How each password is written: raw (the default), base64, base64url, base32 or hex.',
+                    enum: ['raw', 'base64', 'base64url', 'base32', 'hex'],
+                  },
+                  secretKeys: {
+                    type: 'array',
+                    description:
+                      'The output keys, each with its own password; empty means one key, password.',
+                    items: { type: 'string', minLength: 1 },
+                  },
+                  prefix: { type: 'string', description: 'Text put before each password (after encoding).' },
+                  suffix: { type: 'string', description: 'Text put after each password (after encoding).' },
+                },
+              },
+              uuidSpec: { type: 'object', description: 'Settings when kind is UUID.', properties: {} },
+            },
+          },
+        },
+      },
+    },
+  },
   ClusterSecretStore: {
     type: 'object',
     description:
@@ -5728,6 +6481,528 @@ export const schemas = {
       },
     },
   },
+  Password: {
+    type: 'object',
+    description:
+      'Password makes random passwords for ExternalSecrets and PushSecrets that reference it (the External Secrets Operator generators.external-secrets.io/v1alpha1 Password).',
+    required: ['metadata', 'spec'],
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description: 'APIVersion of this representation: generators.external-secrets.io/v1alpha1.',
+      },
+      kind: { type: 'string', description: 'Kind of this object: Password.' },
+      metadata: { type: 'object' },
+      spec: {
+        type: 'object',
+        description: 'How passwords are made.',
+        properties: {
+          length: {
+            type: 'integer',
+            minimum: 0,
+            description: 'Length of each password; empty or 0 means 24.',
+          },
+          digits: {
+            type: 'integer',
+            minimum: 0,
+            description: 'How many digits each password has; empty means a quarter of the length.',
+          },
+          symbols: {
+            type: 'integer',
+            minimum: 0,
+            description: 'How many symbols each password has; empty means a quarter of the length.',
+          },
+          symbolCharacters: {
+            type: 'string',
+            description: 'The symbols to choose from; empty means ~!@#$%^&*()_+`-={}|[]\\:"<>?,./.',
+          },
+          noUpper: { type: 'boolean', description: 'Leaves out upper-case letters.' },
+          allowRepeat: {
+            type: 'boolean',
+            description: 'Lets a character occur more than once (otherwise every character is distinct).',
+          },
+          encoding: {
+            type: 'string',
+            description: 'How each password is written: raw (the default), base64, base64url, base32 or hex.',
+            enum: ['raw', 'base64', 'base64url', 'base32', 'hex'],
+          },
+          secretKeys: {
+            type: 'array',
+            description: 'The output keys, each with its own password; empty means one key, password.',
+            items: { type: 'string', minLength: 1 },
+          },
+          prefix: { type: 'string', description: 'Text put before each password (after encoding).' },
+          suffix: { type: 'string', description: 'Text put after each password (after encoding).' },
+        },
+      },
+    },
+  },
+  PushSecret: {
+    type: 'object',
+    description:
+      "PushSecret writes the keys of a Kubernetes Secret (or a generator's output) into secret stores that can write (the External Secrets Operator external-secrets.io/v1alpha1 PushSecret).",
+    required: ['metadata', 'spec'],
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description: 'APIVersion of this representation: external-secrets.io/v1alpha1.',
+      },
+      kind: { type: 'string', description: 'Kind of this object: PushSecret.' },
+      metadata: { type: 'object' },
+      spec: {
+        type: 'object',
+        description: 'What to push, where, and when.',
+        required: ['secretStoreRefs', 'selector'],
+        properties: {
+          refreshInterval: {
+            type: 'string',
+            description:
+              'Time between pushes as a Go duration, for example 1h or 10s; 0 pushes only on changes. Empty means 1h.',
+          },
+          secretStoreRefs: {
+            type: 'array',
+            description: 'The stores to push to.',
+            items: {
+              type: 'object',
+              description: 'A store to push to: by name, or every store matching labelSelector.',
+              properties: {
+                name: {
+                  type: 'string',
+                  description: 'Name of the store.',
+                  minLength: 1,
+                  maxLength: 253,
+                  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                },
+                kind: {
+                  type: 'string',
+                  description:
+                    'Kind of the store: SecretStore (the default, same namespace) or ClusterSecretStore.',
+                  enum: ['SecretStore', 'ClusterSecretStore'],
+                },
+                labelSelector: {
+                  type: 'object',
+                  description: 'Push to every store of that kind whose labels match (instead of name).',
+                  properties: {
+                    matchLabels: {
+                      type: 'object',
+                      description: 'Labels that must be present with exactly these values.',
+                      additionalProperties: { type: 'string' },
+                    },
+                    matchExpressions: {
+                      type: 'array',
+                      description: 'Requirements on labels, all of which must hold.',
+                      items: {
+                        type: 'object',
+                        description: 'One requirement on a label.',
+                        required: ['key', 'operator'],
+                        properties: {
+                          key: { type: 'string', description: 'The label key.' },
+                          operator: {
+                            type: 'string',
+                            description:
+                              'How the label relates to the values: In, NotIn, Exists or DoesNotExist.',
+                            enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+                          },
+                          values: {
+                            type: 'array',
+                            description: 'The values for In and NotIn; empty for Exists and DoesNotExist.',
+                            items: { type: 'string' },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          updatePolicy: {
+            type: 'string',
+            description:
+              "Replace (the default) overwrites the provider's value; IfNotExists writes only values the provider does not have yet.",
+            enum: ['Replace', 'IfNotExists'],
+          },
+          deletionPolicy: {
+            type: 'string',
+            description:
+              'Delete removes the pushed values from the providers when the PushSecret is deleted or an entry leaves data; None (the default) leaves them.',
+            enum: ['Delete', 'None'],
+          },
+          selector: {
+            type: 'object',
+            description: 'The source: a Secret of this namespace, or a generator.',
+            minProperties: 1,
+            maxProperties: 1,
+            properties: {
+              secret: {
+                type: 'object',
+                description: "A Secret of the PushSecret's namespace, by name or by labels.",
+                properties: {
+                  name: {
+                    type: 'string',
+                    description: 'Name of the Secret.',
+                    minLength: 1,
+                    maxLength: 253,
+                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                  },
+                  selector: {
+                    type: 'object',
+                    description: 'Every Secret whose labels match (their keys merged, in name order).',
+                    properties: {
+                      matchLabels: {
+                        type: 'object',
+                        description: 'Labels that must be present with exactly these values.',
+                        additionalProperties: { type: 'string' },
+                      },
+                      matchExpressions: {
+                        type: 'array',
+                        description: 'Requirements on labels, all of which must hold.',
+                        items: {
+                          type: 'object',
+                          description: 'One requirement on a label.',
+                          required: ['key', 'operator'],
+                          properties: {
+                            key: { type: 'string', description: 'The label key.' },
+                            operator: {
+                              type: 'string',
+                              description:
+                                'How the label relates to the values: In, NotIn, Exists or DoesNotExist.',
+                              enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+                            },
+                            values: {
+                              type: 'array',
+                              description: 'The values for In and NotIn; empty for Exists and DoesNotExist.',
+                              items: { type: 'string' },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+              generatorRef: {
+                type: 'object',
+                description: 'A generator whose output is pushed.',
+                required: ['kind', 'name'],
+                properties: {
+                  apiVersion: {
+                    type: 'string',
+                    description: 'API version of the generator: generators.external-secrets.io/v1alpha1.',
+                  },
+                  kind: {
+                    type: 'string',
+                    description: 'Kind of the generator: Password, UUID or ClusterGenerator.',
+                    enum: ['Password', 'UUID', 'ClusterGenerator'],
+                  },
+                  name: {
+                    type: 'string',
+                    description: 'Name of the generator.',
+                    minLength: 1,
+                    maxLength: 253,
+                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                  },
+                },
+              },
+            },
+          },
+          data: {
+            type: 'array',
+            description: 'The keys to push and where; empty pushes nothing.',
+            items: {
+              type: 'object',
+              description:
+                'One value to push: a key of the source Secret (or the whole Secret) and where it goes.',
+              required: ['match'],
+              properties: {
+                match: {
+                  type: 'object',
+                  description: 'The source key and the remote place.',
+                  required: ['remoteRef'],
+                  properties: {
+                    secretKey: {
+                      type: 'string',
+                      description:
+                        'Key of the source Secret to push; empty pushes the whole Secret (as the provider defines).',
+                    },
+                    remoteRef: {
+                      type: 'object',
+                      description: 'Where the value is written in the provider.',
+                      required: ['remoteKey'],
+                      properties: {
+                        remoteKey: {
+                          type: 'string',
+                          minLength: 1,
+                          description: "Name (key, path) of the provider's secret.",
+                        },
+                        property: {
+                          type: 'string',
+                          description:
+                            "A field inside the provider's secret; empty means the secret as a whole.",
+                        },
+                      },
+                    },
+                  },
+                },
+                metadata: {
+                  'x-kubernetes-preserve-unknown-fields': true,
+                  description:
+                    'Provider-specific metadata of the written secret (for kubernetes: kind PushSecretMetadata with labels, annotations, merge policies).',
+                },
+                conversionStrategy: {
+                  type: 'string',
+                  description:
+                    'How the key is converted before it is pushed: None (the default) or ReverseUnicode (_UXXXX_ back to the character).',
+                  enum: ['None', 'ReverseUnicode'],
+                },
+              },
+            },
+          },
+          template: {
+            type: 'object',
+            description: "Renders the pushed values from the source's keys, as an ExternalSecret's template.",
+            properties: {
+              type: {
+                type: 'string',
+                description:
+                  'Type of the Secret, for example kubernetes.io/dockerconfigjson; empty means Opaque.',
+              },
+              engineVersion: {
+                type: 'string',
+                description: 'Template engine version; only v2 (the default) exists.',
+                enum: ['v2'],
+              },
+              metadata: {
+                type: 'object',
+                description: 'Labels, annotations and finalizers of the target Secret.',
+                properties: {
+                  labels: {
+                    type: 'object',
+                    description: 'Labels of the target Secret.',
+                    additionalProperties: { type: 'string' },
+                  },
+                  annotations: {
+                    type: 'object',
+                    description: 'Annotations of the target Secret.',
+                    additionalProperties: { type: 'string' },
+                  },
+                  finalizers: {
+                    type: 'array',
+                    description: 'Finalizers of the target Secret.',
+                    items: { type: 'string' },
+                  },
+                },
+              },
+              mergePolicy: {
+                type: 'string',
+                description:
+                  'Replace (the default) writes only the template output; Merge also keeps the fetched keys the templates do not set.',
+                enum: ['Replace', 'Merge'],
+              },
+              data: {
+                type: 'object',
+                description:
+                  'Keys of the target Secret and the templates that render their values from the fetched data.',
+                additionalProperties: { type: 'string' },
+              },
+              templateFrom: {
+                type: 'array',
+                description:
+                  'Templates read from ConfigMaps, Secrets or literals, rendered into the data, labels or annotations of the target Secret.',
+                items: {
+                  type: 'object',
+                  description: 'One source of templates; set configMap, secret or literal.',
+                  properties: {
+                    configMap: {
+                      type: 'object',
+                      description: 'Templates in keys of a ConfigMap of the same namespace.',
+                      required: ['name', 'items'],
+                      properties: {
+                        name: {
+                          type: 'string',
+                          description: 'Name of the ConfigMap or Secret.',
+                          minLength: 1,
+                          maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                        },
+                        items: {
+                          type: 'array',
+                          description: 'The keys that hold templates.',
+                          items: {
+                            type: 'object',
+                            description: 'One key that holds a template.',
+                            required: ['key'],
+                            properties: {
+                              key: {
+                                type: 'string',
+                                description: 'A key of the ConfigMap or Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              templateAs: {
+                                type: 'string',
+                                description:
+                                  'Values (the default): the key becomes a Secret key and its value the template; KeysAndValues: the value renders YAML key/value pairs.',
+                                enum: ['Values', 'KeysAndValues'],
+                              },
+                            },
+                          },
+                        },
+                      },
+                    },
+                    secret: {
+                      type: 'object',
+                      description: 'Templates in keys of a Secret of the same namespace.',
+                      required: ['name', 'items'],
+                      properties: {
+                        name: {
+                          type: 'string',
+                          description: 'Name of the ConfigMap or Secret.',
+                          minLength: 1,
+                          maxLength: 253,
+                          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                        },
+                        items: {
+                          type: 'array',
+                          description: 'The keys that hold templates.',
+                          items: {
+                            type: 'object',
+                            description: 'One key that holds a template.',
+                            required: ['key'],
+                            properties: {
+                              key: {
+                                type: 'string',
+                                description: 'A key of the ConfigMap or Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              templateAs: {
+                                type: 'string',
+                                description:
+                                  'Values (the default): the key becomes a Secret key and its value the template; KeysAndValues: the value renders YAML key/value pairs.',
+                                enum: ['Values', 'KeysAndValues'],
+                              },
+                            },
+                          },
+                        },
+                      },
+                    },
+                    target: {
+                      type: 'string',
+                      description:
+                        'What the rendered output goes into: Data (the default), Annotations or Labels.',
+                      enum: ['Data', 'Annotations', 'Labels'],
+                    },
+                    literal: {
+                      type: 'string',
+                      description: 'A literal template; its output is YAML key/value pairs.',
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      status: {
+        type: 'object',
+        description: 'The observed state, written by capstan.',
+        properties: {
+          refreshTime: {
+            type: 'string',
+            format: 'date-time',
+            description: 'When the values were last pushed (RFC 3339).',
+          },
+          syncedResourceVersion: {
+            type: 'string',
+            description: 'Version of the PushSecret (its generation) that was last pushed.',
+          },
+          syncedPushSecrets: {
+            type: 'object',
+            description:
+              'What was pushed, by store (Kind/name) and remote key, so that removed entries can be deleted.',
+            additionalProperties: {
+              type: 'object',
+              additionalProperties: {
+                type: 'object',
+                description:
+                  'One value to push: a key of the source Secret (or the whole Secret) and where it goes.',
+                required: ['match'],
+                properties: {
+                  match: {
+                    type: 'object',
+                    description: 'The source key and the remote place.',
+                    required: ['remoteRef'],
+                    properties: {
+                      secretKey: {
+                        type: 'string',
+                        description:
+                          'Key of the source Secret to push; empty pushes the whole Secret (as the provider defines).',
+                      },
+                      remoteRef: {
+                        type: 'object',
+                        description: 'Where the value is written in the provider.',
+                        required: ['remoteKey'],
+                        properties: {
+                          remoteKey: {
+                            type: 'string',
+                            minLength: 1,
+                            description: "Name (key, path) of the provider's secret.",
+                          },
+                          property: {
+                            type: 'string',
+                            description:
+                              "A field inside the provider's secret; empty means the secret as a whole.",
+                          },
+                        },
+                      },
+                    },
+                  },
+                  metadata: {
+                    'x-kubernetes-preserve-unknown-fields': true,
+                    description:
+                      'Provider-specific metadata of the written secret (for kubernetes: kind PushSecretMetadata with labels, annotations, merge policies).',
+                  },
+                  conversionStrategy: {
+                    type: 'string',
+                    description:
+                      'How the key is converted before it is pushed: None (the default) or ReverseUnicode (_UXXXX_ back to the character).',
+                    enum: ['None', 'ReverseUnicode'],
+                  },
+                },
+              },
+            },
+          },
+          conditions: {
+            type: 'array',
+            description: 'Conditions of the object; Ready tells whether it is in sync.',
+            items: {
+              type: 'object',
+              description: 'One condition.',
+              required: ['type', 'status'],
+              properties: {
+                type: { type: 'string', description: 'Type of the condition: Ready.', enum: ['Ready'] },
+                status: {
+                  type: 'string',
+                  description: 'True, False or Unknown.',
+                  enum: ['True', 'False', 'Unknown'],
+                },
+                reason: { type: 'string', description: 'Machine-readable reason of the last transition.' },
+                message: { type: 'string', description: 'Human-readable details (never a secret value).' },
+                lastTransitionTime: {
+                  type: 'string',
+                  format: 'date-time',
+                  description: 'When the condition last changed status (RFC 3339).',
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
   SecretStore: {
     type: 'object',
     description:
@@ -6451,6 +7726,21 @@ export const schemas = {
       },
     },
   },
+  UUID: {
+    type: 'object',
+    description:
+      'UUID makes a random (version 4) UUID under the key uuid (the External Secrets Operator generators.external-secrets.io/v1alpha1 UUID).',
+    required: ['metadata'],
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description: 'APIVersion of this representation: generators.external-secrets.io/v1alpha1.',
+      },
+      kind: { type: 'string', description: 'Kind of this object: UUID.' },
+      metadata: { type: 'object' },
+      spec: { type: 'object', description: 'No settings.', properties: {} },
+    },
+  },
 } as const;
 
 /** API coordinates of each kind, keyed by kind. */
@@ -6471,6 +7761,22 @@ export const apiResources = {
     plural: 'appprojects',
     namespaced: true,
   },
+  ClusterExternalSecret: {
+    group: 'external-secrets.io',
+    version: 'v1',
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ClusterExternalSecret',
+    plural: 'clusterexternalsecrets',
+    namespaced: false,
+  },
+  ClusterGenerator: {
+    group: 'generators.external-secrets.io',
+    version: 'v1alpha1',
+    apiVersion: 'generators.external-secrets.io/v1alpha1',
+    kind: 'ClusterGenerator',
+    plural: 'clustergenerators',
+    namespaced: false,
+  },
   ClusterSecretStore: {
     group: 'external-secrets.io',
     version: 'v1',
@@ -6487,12 +7793,36 @@ export const apiResources = {
     plural: 'externalsecrets',
     namespaced: true,
   },
+  Password: {
+    group: 'generators.external-secrets.io',
+    version: 'v1alpha1',
+    apiVersion: 'generators.external-secrets.io/v1alpha1',
+    kind: 'Password',
+    plural: 'passwords',
+    namespaced: true,
+  },
+  PushSecret: {
+    group: 'external-secrets.io',
+    version: 'v1alpha1',
+    apiVersion: 'external-secrets.io/v1alpha1',
+    kind: 'PushSecret',
+    plural: 'pushsecrets',
+    namespaced: true,
+  },
   SecretStore: {
     group: 'external-secrets.io',
     version: 'v1',
     apiVersion: 'external-secrets.io/v1',
     kind: 'SecretStore',
     plural: 'secretstores',
+    namespaced: true,
+  },
+  UUID: {
+    group: 'generators.external-secrets.io',
+    version: 'v1alpha1',
+    apiVersion: 'generators.external-secrets.io/v1alpha1',
+    kind: 'UUID',
+    plural: 'uuids',
     namespaced: true,
   },
 } as const;

@@ -14,6 +14,9 @@
  * "description": "..."}: the CRD inlines it (CRDs allow no $ref) with that description, and TypeScript names
  * the shape after the definition's "title". A "title" on any inline object also gives it a named interface.
  * To add a kind (for example external-secrets.io/v1 ExternalSecret), drop its schema file into schemas/.
+ * "imports"? ({"Name": "<other>.schema.json#/json/pointer"}) borrows a shape of another schema file as the
+ * definition Name, together with that file's definitions, so a kind can embed another's spec without a copy
+ * (ClusterExternalSecret's externalSecretSpec is ExternalSecret's spec).
  *
  * The script refuses schemas that the API server would reject or that break the API rules of the design
  * (no `default:`, a description on every field, structural). Output is deterministic: running it twice gives
@@ -55,6 +58,7 @@ export interface SchemaFile {
   subresources?: JsonObject;
   printerColumns?: PrinterColumn[];
   definitions?: Record<string, JsonObject>;
+  imports?: Record<string, string>;
   schema: JsonObject;
 }
 
@@ -384,12 +388,45 @@ export function checkSchemaFile(fileName: string, data: unknown): SchemaFile {
   return file;
 }
 
+/**
+ * Resolves a file's "imports" (see the header) into its definitions: each imported node, plus the definitions
+ * of the file it comes from. Throws on an unknown file or pointer, or a definition name used for two shapes.
+ */
+export function resolveImports(fileName: string, data: unknown, raw: Map<string, unknown>): unknown {
+  if (!isObject(data) || data.imports === undefined) return data;
+  if (!isObject(data.imports)) throw new Error(`${fileName}: "imports" must be an object`);
+  const definitions: JsonObject = { ...(isObject(data.definitions) ? data.definitions : {}) };
+  const define = (name: string, node: Json): void => {
+    if (name in definitions && JSON.stringify(definitions[name]) !== JSON.stringify(node)) {
+      throw new Error(`${fileName}: import ${name} clashes with another definition of that name`);
+    }
+    definitions[name] = node;
+  };
+  for (const [name, target] of Object.entries(data.imports)) {
+    const [other, pointer = ''] = String(target).split('#');
+    const source = raw.get(other);
+    if (!isObject(source)) throw new Error(`${fileName}: import ${name}: no schema file ${other}`);
+    let node: Json = source;
+    for (const part of pointer.split('/').filter(Boolean)) {
+      node = isObject(node) ? node[part.replace(/~1/g, '/').replace(/~0/g, '~')] : null;
+    }
+    if (!isObject(node)) throw new Error(`${fileName}: import ${name}: ${target} is not a schema node`);
+    for (const [k, v] of Object.entries(isObject(source.definitions) ? source.definitions : {})) define(k, v);
+    define(name, structuredClone(node));
+  }
+  return { ...omit(data, (k) => k === 'imports'), definitions };
+}
+
 /** Reads and checks every schemas/*.schema.json, sorted by file name; refuses two files for one kind. */
 export async function loadSchemas(dir: string): Promise<LoadedSchema[]> {
   const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.schema.json')).sort();
+  const raw = new Map<string, unknown>();
+  for (const fileName of names) {
+    raw.set(fileName, JSON.parse(await fs.readFile(path.join(dir, fileName), 'utf8')));
+  }
   const loaded: LoadedSchema[] = [];
   for (const fileName of names) {
-    const data: unknown = JSON.parse(await fs.readFile(path.join(dir, fileName), 'utf8'));
+    const data = resolveImports(fileName, raw.get(fileName), raw);
     loaded.push({ fileName, file: checkSchemaFile(fileName, data) });
   }
   const seen = new Map<string, string>();
