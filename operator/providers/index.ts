@@ -33,6 +33,12 @@ export * from './types';
 export { providerFor, registerProvider, registeredProviders, unregisterProvider } from './registry';
 export { decodeMap, decodeValue, convertKeys, convertKey } from './decoding';
 export { parseGoDuration } from '../common/goduration';
+export {
+  awsProvider,
+  SecretsManagerSecretsClient,
+  ParameterStoreSecretsClient,
+  type AwsProviderConfig,
+} from './aws';
 export { fakeProvider, FakeSecretsClient, type FakeProviderConfig, type FakeProviderData } from './fake';
 export { kubernetesProvider, KubernetesSecretsClient, type KubernetesProviderConfig } from './kubernetes';
 export {

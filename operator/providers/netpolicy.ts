@@ -217,6 +217,8 @@ export interface ProviderLimits {
   maxResponseBytes: number;
   /** resolver - DNS resolution of webhook hosts (tests inject one); default {@link systemResolver}. */
   resolver?: Resolver;
+  /** awsEndpointUrl - the endpoint of every `aws` store's calls (`--aws-endpoint-url`); unset: AWS's, by region. */
+  awsEndpointUrl?: string;
 }
 
 /** The defaults of {@link ProviderLimits}. */

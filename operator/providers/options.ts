@@ -11,6 +11,7 @@
  * | `--webhook-max-timeout` | `CAPSTAN_WEBHOOK_MAX_TIMEOUT` | 30 (seconds) |
  * | `--provider-timeout` | `CAPSTAN_PROVIDER_TIMEOUT` | 30 (seconds) |
  * | `--provider-max-response-bytes` | `CAPSTAN_PROVIDER_MAX_RESPONSE_BYTES` | 4194304 |
+ * | `--aws-endpoint-url` | `AWS_ENDPOINT_URL` | empty (AWS's endpoints by region) |
  */
 import type { Command } from 'commander';
 import {
@@ -60,6 +61,11 @@ export function addProviderOptions(cmd: Command, env: NodeJS.ProcessEnv): Comman
       '--provider-max-response-bytes <bytes>',
       'largest response of one webhook or kubernetes provider call',
       env.CAPSTAN_PROVIDER_MAX_RESPONSE_BYTES ?? String(DEFAULT_PROVIDER_MAX_RESPONSE_BYTES),
+    )
+    .option(
+      '--aws-endpoint-url <url>',
+      'endpoint of every aws store (an emulator, a VPC endpoint); empty: AWS by region',
+      env.AWS_ENDPOINT_URL ?? '',
     );
 }
 
@@ -68,6 +74,11 @@ function positive(flag: string, value: string | undefined, scale: number): numbe
   if (!value || !Number.isFinite(n) || n <= 0)
     throw new Error(`${flag} must be a positive number, got "${value ?? ''}"`);
   return Math.round(n * scale);
+}
+
+function httpUrl(flag: string, value: string): string {
+  if (!/^https?:\/\/[^/]/i.test(value)) throw new Error(`${flag} must be an http(s) URL, got "${value}"`);
+  return value;
 }
 
 /**
@@ -85,5 +96,6 @@ export function providerLimitsFromOptions(o: Record<string, string | undefined>)
     webhookMaxTimeoutMs: positive('--webhook-max-timeout', o.webhookMaxTimeout, 1000),
     kubernetesTimeoutMs: positive('--provider-timeout', o.providerTimeout, 1000),
     maxResponseBytes: positive('--provider-max-response-bytes', o.providerMaxResponseBytes, 1),
+    ...(o.awsEndpointUrl ? { awsEndpointUrl: httpUrl('--aws-endpoint-url', o.awsEndpointUrl) } : {}),
   };
 }

@@ -3,6 +3,7 @@
  * `esv1.Register`/`GetProvider`). Controllers only call `providerFor`; adding a provider (Vault, AWS)
  * is one `registerProvider` call, with no controller change.
  */
+import { awsProvider } from './aws';
 import { fakeProvider } from './fake';
 import { kubernetesProvider } from './kubernetes';
 import type { Provider } from './types';
@@ -57,6 +58,7 @@ export function providerFor(storeSpec: { provider?: Record<string, unknown> } | 
   return { provider, config: block?.[names[0]] };
 }
 
+registerProvider(awsProvider);
 registerProvider(fakeProvider);
 registerProvider(kubernetesProvider);
 registerProvider(webhookProvider);
