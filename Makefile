@@ -14,6 +14,7 @@ setup: ## Install everything a fresh machine needs (idempotent): system packages
 	@scripts/npm-install.sh
 	@scripts/setup-tools.sh
 	@scripts/build-control-plane.sh
+	@scripts/build-vault.sh
 	@scripts/setup-moto.sh
 
 ##@ Development

@@ -47,4 +47,5 @@ export {
   WEBHOOK_SECRET_LABEL,
   type WebhookProviderConfig,
 } from './webhook';
+export { vaultProvider, VaultSecretsClient, type VaultProviderConfig } from './vault';
 export type { SecretKeySelector, CAProvider, KubeSecret } from './storerefs';

@@ -8,6 +8,7 @@ import { fakeProvider } from './fake';
 import { kubernetesProvider } from './kubernetes';
 import type { Provider } from './types';
 import { InvalidStoreError } from './types';
+import { vaultProvider } from './vault';
 import { webhookProvider } from './webhook';
 
 const providers = new Map<string, Provider>();
@@ -62,3 +63,4 @@ registerProvider(awsProvider);
 registerProvider(fakeProvider);
 registerProvider(kubernetesProvider);
 registerProvider(webhookProvider);
+registerProvider(vaultProvider);
