@@ -388,10 +388,94 @@ export interface SecretStoreProvider {
     [k: string]: unknown;
   };
   /**
-   * AWS Secrets Manager and Parameter Store (ESO provider aws). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.
+   * AWS Secrets Manager or Systems Manager Parameter Store (supported by capstan, as ESO's aws provider). The endpoint is AWS's for the region unless capstan runs with --aws-endpoint-url.
    */
   aws?: {
-    [k: string]: unknown;
+    /**
+     * Which AWS service holds the secrets.
+     */
+    service: 'SecretsManager' | 'ParameterStore';
+    /**
+     * The AWS region of the service, e.g. eu-central-1.
+     */
+    region: string;
+    /**
+     * ARN of an IAM role assumed through STS before reading (after additionalRoles).
+     */
+    role?: string;
+    /**
+     * Role ARNs assumed in order before role (a role chain).
+     */
+    additionalRoles?: string[];
+    /**
+     * External id passed when assuming role.
+     */
+    externalID?: string;
+    /**
+     * Session tags passed when assuming role.
+     */
+    sessionTags?: {
+      /**
+       * Tag key.
+       */
+      key: string;
+      /**
+       * Tag value.
+       */
+      value: string;
+    }[];
+    /**
+     * Keys of session tags that stay set through a role chain.
+     */
+    transitiveTagKeys?: string[];
+    /**
+     * Prepended to every remote key the store reads or writes.
+     */
+    prefix?: string;
+    /**
+     * How a PushSecret deletes Secrets Manager secrets.
+     */
+    secretsManager?: {
+      /**
+       * Delete at once, without a recovery window.
+       */
+      forceDeleteWithoutRecovery?: boolean;
+      /**
+       * Days (7 to 30) a deleted secret can still be restored.
+       */
+      recoveryWindowInDays?: number;
+    };
+    /**
+     * How capstan authenticates; unset means the AWS SDK's default credential chain of the capstan process.
+     */
+    auth?: {
+      /**
+       * Static credentials kept in Secrets.
+       */
+      secretRef?: {
+        /**
+         * The access key id.
+         */
+        accessKeyIDSecretRef?: SecretKeySelector;
+        /**
+         * The secret access key.
+         */
+        secretAccessKeySecretRef?: SecretKeySelector;
+        /**
+         * A session token, for temporary credentials.
+         */
+        sessionTokenSecretRef?: SecretKeySelector;
+      };
+      /**
+       * Web identity with a ServiceAccount token (IRSA). Accepted so that manifests apply; capstan reports the store invalid when it is set.
+       */
+      jwt?: {
+        /**
+         * The ServiceAccount whose token is exchanged.
+         */
+        serviceAccountRef?: ServiceAccountSelector;
+      };
+    };
   };
   /**
    * Azure Key Vault (ESO provider azurekv). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.

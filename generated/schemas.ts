@@ -5179,9 +5179,200 @@ export const schemas = {
               },
               aws: {
                 type: 'object',
-                'x-kubernetes-preserve-unknown-fields': true,
                 description:
-                  'AWS Secrets Manager and Parameter Store (ESO provider aws). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+                  "AWS Secrets Manager or Systems Manager Parameter Store (supported by capstan, as ESO's aws provider). The endpoint is AWS's for the region unless capstan runs with --aws-endpoint-url.",
+                required: ['service', 'region'],
+                properties: {
+                  service: {
+                    type: 'string',
+                    enum: ['SecretsManager', 'ParameterStore'],
+                    description: 'Which AWS service holds the secrets.',
+                  },
+                  region: {
+                    type: 'string',
+                    minLength: 1,
+                    description: 'The AWS region of the service, e.g. eu-central-1.',
+                  },
+                  role: {
+                    type: 'string',
+                    description:
+                      'ARN of an IAM role assumed through STS before reading (after additionalRoles).',
+                  },
+                  additionalRoles: {
+                    type: 'array',
+                    items: { type: 'string' },
+                    description: 'Role ARNs assumed in order before role (a role chain).',
+                  },
+                  externalID: { type: 'string', description: 'External id passed when assuming role.' },
+                  sessionTags: {
+                    type: 'array',
+                    description: 'Session tags passed when assuming role.',
+                    items: {
+                      type: 'object',
+                      required: ['key', 'value'],
+                      properties: {
+                        key: { type: 'string', description: 'Tag key.' },
+                        value: { type: 'string', description: 'Tag value.' },
+                      },
+                    },
+                  },
+                  transitiveTagKeys: {
+                    type: 'array',
+                    items: { type: 'string' },
+                    description: 'Keys of session tags that stay set through a role chain.',
+                  },
+                  prefix: {
+                    type: 'string',
+                    description: 'Prepended to every remote key the store reads or writes.',
+                  },
+                  secretsManager: {
+                    type: 'object',
+                    description: 'How a PushSecret deletes Secrets Manager secrets.',
+                    properties: {
+                      forceDeleteWithoutRecovery: {
+                        type: 'boolean',
+                        description: 'Delete at once, without a recovery window.',
+                      },
+                      recoveryWindowInDays: {
+                        type: 'integer',
+                        format: 'int64',
+                        description: 'Days (7 to 30) a deleted secret can still be restored.',
+                      },
+                    },
+                  },
+                  auth: {
+                    type: 'object',
+                    description:
+                      "How capstan authenticates; unset means the AWS SDK's default credential chain of the capstan process.",
+                    properties: {
+                      secretRef: {
+                        type: 'object',
+                        description: 'Static credentials kept in Secrets.',
+                        properties: {
+                          accessKeyIDSecretRef: {
+                            type: 'object',
+                            description: 'The access key id.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          secretAccessKeySecretRef: {
+                            type: 'object',
+                            description: 'The secret access key.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          sessionTokenSecretRef: {
+                            type: 'object',
+                            description: 'A session token, for temporary credentials.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      jwt: {
+                        type: 'object',
+                        description:
+                          'Web identity with a ServiceAccount token (IRSA). Accepted so that manifests apply; capstan reports the store invalid when it is set.',
+                        properties: {
+                          serviceAccountRef: {
+                            type: 'object',
+                            description: 'The ServiceAccount whose token is exchanged.',
+                            required: ['name'],
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the ServiceAccount.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the ServiceAccount. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                              audiences: {
+                                type: 'array',
+                                description:
+                                  'Audiences (the aud claim) requested for the service account token.',
+                                items: { type: 'string' },
+                              },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
               },
               azurekv: {
                 type: 'object',
@@ -7044,9 +7235,200 @@ export const schemas = {
               },
               aws: {
                 type: 'object',
-                'x-kubernetes-preserve-unknown-fields': true,
                 description:
-                  'AWS Secrets Manager and Parameter Store (ESO provider aws). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+                  "AWS Secrets Manager or Systems Manager Parameter Store (supported by capstan, as ESO's aws provider). The endpoint is AWS's for the region unless capstan runs with --aws-endpoint-url.",
+                required: ['service', 'region'],
+                properties: {
+                  service: {
+                    type: 'string',
+                    enum: ['SecretsManager', 'ParameterStore'],
+                    description: 'Which AWS service holds the secrets.',
+                  },
+                  region: {
+                    type: 'string',
+                    minLength: 1,
+                    description: 'The AWS region of the service, e.g. eu-central-1.',
+                  },
+                  role: {
+                    type: 'string',
+                    description:
+                      'ARN of an IAM role assumed through STS before reading (after additionalRoles).',
+                  },
+                  additionalRoles: {
+                    type: 'array',
+                    items: { type: 'string' },
+                    description: 'Role ARNs assumed in order before role (a role chain).',
+                  },
+                  externalID: { type: 'string', description: 'External id passed when assuming role.' },
+                  sessionTags: {
+                    type: 'array',
+                    description: 'Session tags passed when assuming role.',
+                    items: {
+                      type: 'object',
+                      required: ['key', 'value'],
+                      properties: {
+                        key: { type: 'string', description: 'Tag key.' },
+                        value: { type: 'string', description: 'Tag value.' },
+                      },
+                    },
+                  },
+                  transitiveTagKeys: {
+                    type: 'array',
+                    items: { type: 'string' },
+                    description: 'Keys of session tags that stay set through a role chain.',
+                  },
+                  prefix: {
+                    type: 'string',
+                    description: 'Prepended to every remote key the store reads or writes.',
+                  },
+                  secretsManager: {
+                    type: 'object',
+                    description: 'How a PushSecret deletes Secrets Manager secrets.',
+                    properties: {
+                      forceDeleteWithoutRecovery: {
+                        type: 'boolean',
+                        description: 'Delete at once, without a recovery window.',
+                      },
+                      recoveryWindowInDays: {
+                        type: 'integer',
+                        format: 'int64',
+                        description: 'Days (7 to 30) a deleted secret can still be restored.',
+                      },
+                    },
+                  },
+                  auth: {
+                    type: 'object',
+                    description:
+                      "How capstan authenticates; unset means the AWS SDK's default credential chain of the capstan process.",
+                    properties: {
+                      secretRef: {
+                        type: 'object',
+                        description: 'Static credentials kept in Secrets.',
+                        properties: {
+                          accessKeyIDSecretRef: {
+                            type: 'object',
+                            description: 'The access key id.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          secretAccessKeySecretRef: {
+                            type: 'object',
+                            description: 'The secret access key.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          sessionTokenSecretRef: {
+                            type: 'object',
+                            description: 'A session token, for temporary credentials.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      jwt: {
+                        type: 'object',
+                        description:
+                          'Web identity with a ServiceAccount token (IRSA). Accepted so that manifests apply; capstan reports the store invalid when it is set.',
+                        properties: {
+                          serviceAccountRef: {
+                            type: 'object',
+                            description: 'The ServiceAccount whose token is exchanged.',
+                            required: ['name'],
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the ServiceAccount.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the ServiceAccount. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                              audiences: {
+                                type: 'array',
+                                description:
+                                  'Audiences (the aud claim) requested for the service account token.',
+                                items: { type: 'string' },
+                              },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
               },
               azurekv: {
                 type: 'object',
