@@ -8,6 +8,7 @@ import path from 'node:path';
 import { LogFormat } from './log';
 import { addProviderOptions, providerLimitsFromOptions } from './providers/options';
 import type { ProviderLimits } from './providers/netpolicy';
+import { parseWatchNamespaces } from './kube/scope';
 import { addCeilingOptions, ceilingsFromOptions, type CeilingConfig } from './common/limitsoptions';
 
 /**
@@ -28,6 +29,12 @@ export interface Config extends CeilingConfig {
   kubeconfig?: string;
   controllers: string[];
   controllerNamespace: string;
+  /**
+   * `--watch-namespaces`: the only namespaces capstan watches and deploys to (a tenant install with
+   * namespaced Roles, as Argo CD's namespaced install and ESO's scopedNamespace; see kube/scope.ts).
+   * Empty: cluster-wide.
+   */
+  watchNamespaces: string[];
   /** Periodic refresh of each app, in ms. */
   refreshIntervalMs: number;
   /** Jitter added to each refresh, in ms. */
@@ -137,6 +144,11 @@ export function parseConfig(argv: string[]): Config {
       env.POD_NAMESPACE ?? 'argocd',
     )
     .option(
+      '--watch-namespaces <list>',
+      "only namespaces to watch and deploy to, e.g. team-a,team-b (Applications also in the controller namespace; '': all)",
+      env.CAPSTAN_WATCH_NAMESPACES ?? '',
+    )
+    .option(
       '--refresh-interval <seconds>',
       'periodic refresh of each Application',
       env.CAPSTAN_REFRESH_INTERVAL ?? '120',
@@ -228,6 +240,7 @@ export function parseConfig(argv: string[]): Config {
     kubeconfig: o.kubeconfig,
     controllers: impliedControllers(controllers),
     controllerNamespace: o.controllerNamespace,
+    watchNamespaces: parseWatchNamespaces(o.watchNamespaces),
     refreshIntervalMs: num('refresh-interval', o.refreshInterval) * 1000,
     refreshJitterMs: num('refresh-jitter', o.refreshJitter) * 1000,
     concurrency: Math.max(1, num('concurrency', o.concurrency)),

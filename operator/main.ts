@@ -61,8 +61,12 @@ async function main(): Promise<void> {
   if (config.kubeconfig) process.env.KUBECONFIG = config.kubeconfig;
   const client = new KubeClient(loadKubeConfig(config.kubeconfig));
   const discovery = new Discovery(client);
-  const live = new LiveCache(client, MANAGED_SELECTOR, (rt, err) =>
-    log.warn(`Watch of ${rt.plural}.${rt.group} failed; retrying.`, { error: (err as Error).message }),
+  const live = new LiveCache(
+    client,
+    MANAGED_SELECTOR,
+    (rt, err) =>
+      log.warn(`Watch of ${rt.plural}.${rt.group} failed; retrying.`, { error: (err as Error).message }),
+    { watchNamespaces: config.watchNamespaces },
   );
   const stoppables: Stoppable[] = [live];
   // Ready as soon as this replica is up: a standby waiting for the Lease is ready too, or a rolling
@@ -98,7 +102,11 @@ async function main(): Promise<void> {
     const op = new AppProjectOperator(
       client,
       projects,
-      { controllerNamespace: config.controllerNamespace, impersonation: config.impersonation },
+      {
+        controllerNamespace: config.controllerNamespace,
+        impersonation: config.impersonation,
+        watchNamespaces: config.watchNamespaces,
+      },
       log,
       config.concurrency,
     );
@@ -137,6 +145,7 @@ async function main(): Promise<void> {
           impersonation: config.impersonation,
           renderLimits: { maxBytes: config.maxManifestBytes, maxObjects: config.maxObjects },
           renderCacheBytes: config.renderCacheBytes,
+          watchNamespaces: config.watchNamespaces,
         },
       },
       log,
@@ -149,10 +158,13 @@ async function main(): Promise<void> {
     const ops = await startExternalSecretOperators(client, log, config.concurrency, {
       storeRatePerSecond: config.storeRateLimit,
       providerLimits: config.providerLimits,
+      watchNamespaces: config.watchNamespaces,
     });
     stoppables.push(...ops);
   }
   log.info(`capstan started: ${config.controllers.join(', ')} against ${client.server}.`);
+  if (config.watchNamespaces.length)
+    log.info(`Watching only namespaces ${config.watchNamespaces.join(', ')} (--watch-namespaces).`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -40,6 +40,7 @@ import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from './tracking';
 import { classifyHook, HookType } from '../sync/hooks';
 import { ProjectGate, ProjectPermissionError, liveObjectViolation, projectGate } from './project';
+import { assertDestinationInScope, assertObjectsInScope } from './scope';
 
 /** Argo CD's per-resource sync status. */
 export type ResourceSyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
@@ -147,6 +148,7 @@ export async function compareApp(
 ): Promise<Comparison> {
   await validateIgnoreRules(app.spec.ignoreDifferences ?? []);
   const gate = await permittedSources(ctx, app);
+  assertDestinationInScope(ctx.settings.watchNamespaces, app); // --watch-namespaces: application/scope.ts
   const sources = appSources(app);
   const revisions: string[] = [];
   const sourceTypes: string[] = [];
@@ -177,6 +179,7 @@ export async function compareApp(
     if (c.kind === 'resource') plain.push(obj);
     else if (c.kind === 'hook') hookObjects.push({ obj, types: c.types });
   }
+  await assertObjectsInScope(ctx, app, [...plain, ...hookObjects.map((h) => h.obj)], placeObject);
   const resources = await describeTargets(ctx, app, appInstance, plain, gate);
   resources.push(...(await pruneCandidates(ctx, app, appInstance, resources, gate)));
   resources.push(...refusedManagedNamespace(app, gate, resources));

@@ -43,6 +43,11 @@ export interface ApplicationSettings {
   renderLimits?: RenderLimits;
   /** Estimated bytes of cached renders (`--render-cache-bytes`), default 64 MiB. */
   renderCacheBytes?: number;
+  /**
+   * `--watch-namespaces` (kube/scope.ts): Applications are watched in the controller namespace and
+   * these; an app may deploy only namespaced objects into these. Empty or unset: cluster-wide.
+   */
+  watchNamespaces?: readonly string[];
 }
 
 /** The clients and caches a reconcile works with. */

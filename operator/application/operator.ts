@@ -17,6 +17,7 @@ import { AppMetricSource, forgetApp, observeApp, startAppReconcile } from '../ru
 import { ApplicationContext } from './context';
 import { reconcileApplication } from './reconcile';
 import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId } from './tracking';
+import { appNamespaces } from '../kube/scope';
 
 /** The Application operator. */
 export class ApplicationOperator extends QueuedOperator {
@@ -31,7 +32,11 @@ export class ApplicationOperator extends QueuedOperator {
     log: Logger,
     concurrency: number,
   ) {
-    super(log, { name: 'application', concurrency });
+    super(log, {
+      name: 'application',
+      concurrency,
+      namespaces: appNamespaces(ctx.settings.controllerNamespace, ctx.settings.watchNamespaces),
+    });
   }
 
   protected async init(): Promise<void> {

@@ -4,7 +4,8 @@
  * `AppProject/<namespace>/<name>` into capstan's keyed work queue, where {@link reconcileProject} validates
  * the project, writes its conditions and keeps the deletion guard.
  *
- * It also watches Applications in every namespace, only to know which apps reference which project: an app
+ * It also watches Applications in every namespace (with `--watch-namespaces`: in the controller namespace and
+ * the listed ones), only to know which apps reference which project: an app
  * that starts or stops naming a project (created, deleted, `spec.project` changed) enqueues that project, so
  * that a deleting project goes as soon as its last app goes.
  */
@@ -14,6 +15,7 @@ import type { Logger } from '../log';
 import { QueuedOperator, parseKey } from '../runtime/operator';
 import type { ReconcileResult } from '../runtime/workqueue';
 import { ProjectStore } from './store';
+import { appNamespaces } from '../kube/scope';
 import { DEFAULT_PROJECT, ensureDefaultProject, reconcileProject } from './reconcile';
 
 /** Settings of the AppProject operator. */
@@ -24,6 +26,8 @@ export interface AppProjectSettings {
   impersonation?: boolean;
   /** Create the built-in `default` project at start when it is missing (Argo CD does); default true. */
   createDefaultProject?: boolean;
+  /** `--watch-namespaces`: Applications are indexed from the controller namespace and these only. */
+  watchNamespaces?: readonly string[];
 }
 
 /** Index of which Applications (`namespace/name`) reference which project. */
@@ -66,7 +70,11 @@ export class AppProjectOperator extends QueuedOperator {
     log: Logger,
     concurrency: number,
   ) {
-    super(log, { name: 'appproject', concurrency });
+    super(log, {
+      name: 'appproject',
+      concurrency,
+      namespaces: appNamespaces(settings.controllerNamespace, settings.watchNamespaces),
+    });
   }
 
   protected async init(): Promise<void> {

@@ -30,6 +30,12 @@ export interface ExternalSecretSettings {
   storeRatePerSecond: number;
   /** providerLimits - network policy, deadlines and response cap of provider calls (see providers/netpolicy.ts). */
   providerLimits: ProviderLimits;
+  /**
+   * watchNamespaces - `--watch-namespaces` (kube/scope.ts): ExternalSecrets, SecretStores and their
+   * Secrets are watched in these namespaces only, ClusterSecretStores not at all (ESO's
+   * `scopedNamespace`). Empty or unset: cluster-wide.
+   */
+  watchNamespaces?: readonly string[];
 }
 
 /** The defaults of {@link ExternalSecretSettings}. */

@@ -13,6 +13,7 @@
 import { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
 import { isDeepStrictEqual } from 'node:util';
 import { Informer } from '../kube/informer';
+import { isScoped, watchTargets } from '../kube/scope';
 import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';
 import { QueuedOperator, parseKey } from '../runtime/operator';
@@ -38,7 +39,8 @@ import type { ExternalSecretObject, StoreKind } from './types';
 export class ExternalSecretOperator extends QueuedOperator {
   private readonly seen = new Map<string, unknown>();
   private readonly storesSeen = new Map<string, unknown>();
-  private secrets?: Informer;
+  /** Managed Secrets: one informer, or one per watched namespace (`--watch-namespaces`). */
+  private secrets: Informer[] = [];
 
   /**
    * @param ctx - the family's shared context.
@@ -50,26 +52,26 @@ export class ExternalSecretOperator extends QueuedOperator {
     log: Logger,
     concurrency: number,
   ) {
-    super(log, { name: 'externalsecret', concurrency });
+    // settings may be absent from partial contexts (unit tests): then cluster-wide.
+    super(log, { name: 'externalsecret', concurrency, namespaces: ctx.settings?.watchNamespaces });
   }
 
   protected async init(): Promise<void> {
-    this.secrets = new Informer(
-      this.ctx.client,
-      SECRETS,
-      MANAGED_SECRET_SELECTOR,
-      (_type, obj) => this.onSecret(obj),
-      {
-        onError: (err) =>
-          this.log.warn('Watch of managed Secrets failed; retrying.', { error: (err as Error).message }),
-      },
+    const scoped = isScoped(this.ctx.settings.watchNamespaces);
+    this.secrets = watchTargets(this.ctx.settings.watchNamespaces).map(
+      (namespace) =>
+        new Informer(this.ctx.client, SECRETS, MANAGED_SECRET_SELECTOR, (_type, obj) => this.onSecret(obj), {
+          namespace,
+          onError: (err) =>
+            this.log.warn('Watch of managed Secrets failed; retrying.', { error: (err as Error).message }),
+        }),
     );
-    await this.secrets.start();
+    await Promise.all(this.secrets.map((s) => s.start()));
     await this.watchAndEnqueue(ES_GROUP, ES_VERSION, 'externalsecrets', Kind.ExternalSecret, (e) =>
       this.onExternalSecret(e),
     );
     await this.watchStores('secretstores', Kind.SecretStore);
-    await this.watchStores('clustersecretstores', Kind.ClusterSecretStore);
+    if (!scoped) await this.watchStores('clustersecretstores', Kind.ClusterSecretStore);
   }
 
   protected async reconcile(key: string): Promise<ReconcileResult> {
@@ -84,7 +86,7 @@ export class ExternalSecretOperator extends QueuedOperator {
   }
 
   override stop(): void {
-    this.secrets?.stop();
+    this.secrets.forEach((s) => s.stop());
     super.stop();
   }
 

@@ -5,6 +5,7 @@
  */
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
+import { isScoped } from '../kube/scope';
 import { createContext, type ExternalSecretSettings } from './context';
 import { ExternalSecretOperator } from './operator';
 import { ClusterSecretStoreOperator, SecretStoreOperator } from './store-operator';
@@ -26,9 +27,12 @@ export async function startExternalSecretOperators(
   settings: Partial<ExternalSecretSettings> = {},
 ): Promise<StoppableOperator[]> {
   const ctx = createContext(client, log, settings);
+  // A scoped install (--watch-namespaces) does not watch ClusterSecretStores, as ESO's scopedNamespace.
   const operators = [
     new SecretStoreOperator(ctx, log, concurrency),
-    new ClusterSecretStoreOperator(ctx, log, concurrency),
+    ...(isScoped(ctx.settings.watchNamespaces)
+      ? []
+      : [new ClusterSecretStoreOperator(ctx, log, concurrency)]),
     new ExternalSecretOperator(ctx, log, concurrency),
   ];
   const started: StoppableOperator[] = [];

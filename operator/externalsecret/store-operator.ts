@@ -32,7 +32,7 @@ abstract class StoreOperator extends QueuedOperator {
     concurrency: number,
     private readonly which: StoreOperatorKind,
   ) {
-    super(log, { name: which.name, concurrency });
+    super(log, { name: which.name, concurrency, namespaces: ctx.settings.watchNamespaces });
   }
 
   protected async init(): Promise<void> {

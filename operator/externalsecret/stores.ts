@@ -5,6 +5,7 @@
  * SyncError naming the store, and nothing is written.
  */
 import type { ClusterSecretStoreSpec } from '../../generated/clustersecretstore';
+import { isScoped, WATCH_NAMESPACES_FLAG } from '../kube/scope';
 import { getNamespaceLabels, getStore } from './api';
 import { CONDITION_READY, MSG_STORE } from './constants';
 import { getCondition, type Condition } from './conditions';
@@ -27,6 +28,14 @@ export interface ResolvedStore {
 /** ESO's message for a namespace a ClusterSecretStore's conditions refuse. */
 export function notAllowedMessage(store: string, namespace: string): string {
   return `using ClusterSecretStore "${store}" is not allowed from namespace "${namespace}": denied by spec.conditions`;
+}
+
+/** Why a ClusterSecretStore cannot be used by a scoped install (`--watch-namespaces`). */
+export function clusterStoreScopedMessage(store: string): string {
+  return (
+    `ClusterSecretStore "${store}" cannot be used: capstan runs with ${WATCH_NAMESPACES_FLAG} ` +
+    `(a namespaced install), which does not read ClusterSecretStores; use a SecretStore in this namespace`
+  );
 }
 
 async function checkNamespace(
@@ -62,6 +71,10 @@ export async function resolveStores(
   const namespace = es.metadata.namespace;
   const out = new Map<string, ResolvedStore>();
   for (const ref of storeRefsOf(es)) {
+    if (ref.kind === 'ClusterSecretStore' && isScoped(ctx.settings.watchNamespaces)) {
+      // A tenant install has no grant on cluster-scoped stores (ESO's scopedNamespace ignores them too).
+      throw new SyncError(MSG_STORE, clusterStoreScopedMessage(ref.name));
+    }
     const store = await getStore(ctx.client, ref.kind, namespace, ref.name);
     if (!store) {
       const where = ref.kind === 'SecretStore' ? ` in namespace "${namespace}"` : '';

@@ -2,14 +2,26 @@
  * The live state of everything capstan manages: one label-filtered informer per resource type,
  * started on demand the first time an Application renders or records that type. Memory holds only
  * capstan-managed objects, and drift is seen as soon as the API server streams the change.
+ *
+ * With `--watch-namespaces` (a tenant install, see scope.ts) a namespaced type gets one informer per
+ * listed namespace, so that every list and watch is one a namespaced Role allows; cluster-scoped
+ * types are not watched at all (an Application of a scoped install may not render them).
  */
 import { KubeClient } from './client';
 import { ResourceType } from './discovery';
 import { Informer, InformerHandler } from './informer';
 import { KubeObject } from './object';
+import { inScope, isScoped, watchTargets } from './scope';
+
+/** Options of a {@link LiveCache}. */
+export interface LiveCacheOptions {
+  /** `--watch-namespaces`: the namespaces to watch; empty or unset: all (one watch per type). */
+  watchNamespaces?: readonly string[];
+}
 
 /** A cache of live managed objects across resource types. */
 export class LiveCache {
+  /** Informers by `group/plural` and, when scoped, `/namespace`. */
   private readonly informers = new Map<string, Informer>();
   private readonly handlers: InformerHandler[] = [];
 
@@ -17,11 +29,13 @@ export class LiveCache {
    * @param client - API client.
    * @param labelSelector - selects the managed objects (capstan's tracking label).
    * @param onError - reports retried watch failures.
+   * @param opts - the watched namespaces.
    */
   constructor(
     private readonly client: KubeClient,
     private readonly labelSelector: string,
     private readonly onError: (rt: ResourceType, err: unknown) => void = () => undefined,
+    private readonly opts: LiveCacheOptions = {},
   ) {}
 
   /** Registers a change handler for every resource type. */
@@ -29,9 +43,18 @@ export class LiveCache {
     this.handlers.push(handler);
   }
 
-  /** Starts (once) and waits for the informer of a resource type; one per group and plural. */
-  async ensure(rt: ResourceType): Promise<Informer> {
-    const key = `${rt.group}/${rt.plural}`;
+  /**
+   * Starts (once) and waits for the informers of a resource type: one per group and plural, or one
+   * per watched namespace when scoped. A cluster-scoped type of a scoped cache starts nothing.
+   * @throws the first list's KubeApiError (a later call tries again).
+   */
+  async ensure(rt: ResourceType): Promise<void> {
+    if (isScoped(this.opts.watchNamespaces) && !rt.namespaced) return;
+    await Promise.all(watchTargets(this.opts.watchNamespaces).map((ns) => this.start(rt, ns)));
+  }
+
+  private async start(rt: ResourceType, namespace: string | undefined): Promise<Informer> {
+    const key = `${rt.group}/${rt.plural}${namespace === undefined ? '' : `/${namespace}`}`;
     let inf = this.informers.get(key);
     if (!inf) {
       inf = new Informer(
@@ -39,7 +62,7 @@ export class LiveCache {
         rt,
         this.labelSelector,
         (type, obj, r) => this.handlers.forEach((h) => h(type, obj, r)),
-        { onError: (err) => this.onError(rt, err) },
+        { onError: (err) => this.onError(rt, err), namespace },
       );
       this.informers.set(key, inf);
     }
@@ -52,9 +75,14 @@ export class LiveCache {
     return inf;
   }
 
-  /** The live object, from the cache (the informer is started if needed). */
+  /**
+   * The live object, from the cache (the informer is started if needed); undefined when it is not
+   * managed, or, in a scoped cache, outside the watched namespaces or cluster-scoped.
+   */
   async get(rt: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
-    return (await this.ensure(rt)).get(namespace, name);
+    const scoped = isScoped(this.opts.watchNamespaces);
+    if (scoped && (!rt.namespaced || !inScope(this.opts.watchNamespaces, namespace))) return undefined;
+    return (await this.start(rt, scoped ? namespace : undefined)).get(namespace, name);
   }
 
   /** All managed objects of the types whose informers run. */

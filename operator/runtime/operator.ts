@@ -69,6 +69,11 @@ export interface QueuedOperatorOptions {
   concurrency: number;
   /** Client of the watches (reads only); default: one on the default kubeconfig chain, as kubectl. */
   client?: KubeClient;
+  /**
+   * The namespaces the operator's watches cover, one watch each (`--watch-namespaces`, see
+   * kube/scope.ts); unset or empty: one watch over all namespaces.
+   */
+  namespaces?: readonly string[];
 }
 
 /** An operator whose watch handlers enqueue keys and whose work runs in a {@link KeyedWorkQueue}. */
@@ -116,9 +121,25 @@ export abstract class QueuedOperator {
    * yet established or an API server not yet up delays the start, it never exits the process).
    * `onEvent` must only enqueue; a throw or rejection is logged and the loop goes on.
    * @param group - API group ('' for core).
-   * @param namespace - one namespace only (default all).
+   * @param namespace - one namespace only (default: the operator's `namespaces`, one watch each, or
+   *   all namespaces when it has none).
    */
   protected async watchResource(
+    group: string,
+    version: string,
+    plural: string,
+    onEvent: (e: ResourceEvent) => unknown,
+    namespace?: string,
+  ): Promise<void> {
+    const namespaces = namespace !== undefined ? [namespace] : this.options.namespaces;
+    if (namespaces?.length) {
+      await Promise.all(namespaces.map((ns) => this.watchOne(group, version, plural, onEvent, ns)));
+      return;
+    }
+    await this.watchOne(group, version, plural, onEvent);
+  }
+
+  private async watchOne(
     group: string,
     version: string,
     plural: string,
