@@ -683,12 +683,7 @@ export interface SecretStoreProvider {
   senhasegura?: {
     [k: string]: unknown;
   };
-  /**
-   * HashiCorp Vault (ESO provider vault). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.
-   */
-  vault?: {
-    [k: string]: unknown;
-  };
+  vault?: VaultProvider;
   /**
    * Volcengine KMS (ESO provider volcengine). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.
    */
@@ -710,6 +705,212 @@ export interface SecretStoreProvider {
    */
   yandexlockbox?: {
     [k: string]: unknown;
+  };
+}
+/**
+ * HashiCorp Vault's KV secrets engine, v1 or v2 (supported by capstan, as ESO's vault provider).
+ */
+export interface VaultProvider {
+  /**
+   * Vault address, e.g. https://vault.example:8200.
+   */
+  server: string;
+  /**
+   * Mount path of the KV engine, e.g. secret; for v2 the data/ segment is added. Unset: the first segment of each key is the mount.
+   */
+  path?: string;
+  /**
+   * KV engine version: v1 or v2 (v2 when unset).
+   */
+  version?: 'v1' | 'v2';
+  /**
+   * Vault Enterprise namespace, sent as the X-Vault-Namespace header.
+   */
+  namespace?: string;
+  /**
+   * Base64-encoded PEM CA certificates that sign the server's certificate (https only).
+   */
+  caBundle?: string;
+  /**
+   * A Secret or ConfigMap holding the CA certificates (https only).
+   */
+  caProvider?: CAProvider;
+  /**
+   * A client certificate for servers that require mutual TLS.
+   */
+  tls?: {
+    /**
+     * Secret key holding the PEM client certificate (key tls.crt when unset).
+     */
+    certSecretRef?: SecretKeySelector;
+    /**
+     * Secret key holding the PEM client key (key tls.key when unset).
+     */
+    keySecretRef?: SecretKeySelector;
+  };
+  /**
+   * Accepted for compatibility; capstan does not track Vault Enterprise replication states.
+   */
+  readYourWrites?: boolean;
+  /**
+   * Ask Vault to forward inconsistent reads to the active node (X-Vault-Inconsistent header).
+   */
+  forwardInconsistent?: boolean;
+  /**
+   * Extra HTTP headers sent with every request.
+   */
+  headers?: {
+    [k: string]: string;
+  };
+  /**
+   * Check-and-set of PushSecret writes (KV v2).
+   */
+  checkAndSet?: {
+    /**
+     * When true, every write carries the current version (cas), so a concurrent change is not overwritten.
+     */
+    required?: boolean;
+  };
+  /**
+   * How capstan gets a Vault token: exactly one method. Unset: requests carry no token.
+   */
+  auth?: {
+    /**
+     * Vault namespace to log in to; the store's namespace when unset.
+     */
+    namespace?: string;
+    /**
+     * Secret key holding a Vault token.
+     */
+    tokenSecretRef?: SecretKeySelector;
+    /**
+     * AppRole login.
+     */
+    appRole?: {
+      /**
+       * Mount path of the AppRole auth method (approle when unset).
+       */
+      path?: string;
+      /**
+       * The role id, inline.
+       */
+      roleId?: string;
+      /**
+       * Secret key holding the role id (instead of roleId).
+       */
+      roleRef?: SecretKeySelector;
+      /**
+       * Secret key holding the secret id.
+       */
+      secretRef: SecretKeySelector;
+    };
+    /**
+     * Kubernetes auth: Vault reviews a service account token with the API server.
+     */
+    kubernetes?: {
+      /**
+       * Mount path of the Kubernetes auth method (kubernetes when unset).
+       */
+      mountPath?: string;
+      /**
+       * The Vault role to log in as.
+       */
+      role: string;
+      /**
+       * Service account whose token is requested with the TokenRequest API.
+       */
+      serviceAccountRef?: ServiceAccountSelector;
+      /**
+       * Secret key holding a service account token (key token when unset), instead of serviceAccountRef.
+       */
+      secretRef?: SecretKeySelector;
+    };
+    /**
+     * Userpass login.
+     */
+    userPass?: {
+      /**
+       * Mount path of the userpass auth method (userpass when unset).
+       */
+      path?: string;
+      /**
+       * The user name.
+       */
+      username: string;
+      /**
+       * Secret key holding the password.
+       */
+      secretRef?: SecretKeySelector;
+    };
+    /**
+     * LDAP login.
+     */
+    ldap?: {
+      /**
+       * Mount path of the LDAP auth method (ldap when unset).
+       */
+      path?: string;
+      /**
+       * The user name.
+       */
+      username: string;
+      /**
+       * Secret key holding the password.
+       */
+      secretRef?: SecretKeySelector;
+    };
+    /**
+     * JWT/OIDC login.
+     */
+    jwt?: {
+      /**
+       * Mount path of the JWT auth method (jwt when unset).
+       */
+      path?: string;
+      /**
+       * The Vault role to log in as.
+       */
+      role?: string;
+      /**
+       * Secret key holding the JWT.
+       */
+      secretRef?: SecretKeySelector;
+      /**
+       * Log in with a service account token from the TokenRequest API.
+       */
+      kubernetesServiceAccountToken?: {
+        /**
+         * The service account.
+         */
+        serviceAccountRef: ServiceAccountSelector;
+        /**
+         * Audiences of the token (vault when unset); serviceAccountRef.audiences wins.
+         */
+        audiences?: string[];
+        /**
+         * Accepted for compatibility; capstan requests one-hour tokens and reuses them.
+         */
+        expirationSeconds?: number;
+      };
+    };
+    /**
+     * TLS certificate login: accepted so that manifests apply; capstan refuses it with a condition.
+     */
+    cert?: {
+      [k: string]: unknown;
+    };
+    /**
+     * AWS IAM login: accepted so that manifests apply; capstan refuses it with a condition.
+     */
+    iam?: {
+      [k: string]: unknown;
+    };
+    /**
+     * GCP login: accepted so that manifests apply; capstan refuses it with a condition.
+     */
+    gcp?: {
+      [k: string]: unknown;
+    };
   };
 }
 /**

@@ -5836,9 +5836,522 @@ export const schemas = {
               },
               vault: {
                 type: 'object',
-                'x-kubernetes-preserve-unknown-fields': true,
                 description:
-                  'HashiCorp Vault (ESO provider vault). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+                  "HashiCorp Vault's KV secrets engine, v1 or v2 (supported by capstan, as ESO's vault provider).",
+                required: ['server'],
+                properties: {
+                  server: {
+                    type: 'string',
+                    description: 'Vault address, e.g. https://vault.example:8200.',
+                    minLength: 1,
+                  },
+                  path: {
+                    type: 'string',
+                    description:
+                      'Mount path of the KV engine, e.g. secret; for v2 the data/ segment is added. Unset: the first segment of each key is the mount.',
+                  },
+                  version: {
+                    type: 'string',
+                    description: 'KV engine version: v1 or v2 (v2 when unset).',
+                    enum: ['v1', 'v2'],
+                  },
+                  namespace: {
+                    type: 'string',
+                    description: 'Vault Enterprise namespace, sent as the X-Vault-Namespace header.',
+                  },
+                  caBundle: {
+                    type: 'string',
+                    description:
+                      "Base64-encoded PEM CA certificates that sign the server's certificate (https only).",
+                    format: 'byte',
+                  },
+                  caProvider: {
+                    type: 'object',
+                    description: 'A Secret or ConfigMap holding the CA certificates (https only).',
+                    required: ['type', 'name'],
+                    properties: {
+                      type: {
+                        type: 'string',
+                        description: 'Kind of object that holds the certificate: Secret or ConfigMap.',
+                        enum: ['Secret', 'ConfigMap'],
+                      },
+                      name: {
+                        type: 'string',
+                        description: 'Name of the Secret or ConfigMap.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                      },
+                      key: {
+                        type: 'string',
+                        description: 'Key of the certificate in the Secret or ConfigMap.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[-._a-zA-Z0-9]+$',
+                      },
+                      namespace: {
+                        type: 'string',
+                        description:
+                          "Namespace of the Secret or ConfigMap. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
+                        minLength: 1,
+                        maxLength: 63,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                      },
+                    },
+                  },
+                  tls: {
+                    type: 'object',
+                    description: 'A client certificate for servers that require mutual TLS.',
+                    properties: {
+                      certSecretRef: {
+                        type: 'object',
+                        description:
+                          'Secret key holding the PEM client certificate (key tls.crt when unset).',
+                        properties: {
+                          name: {
+                            type: 'string',
+                            description: 'Name of the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          key: {
+                            type: 'string',
+                            description: 'Key within the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[-._a-zA-Z0-9]+$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                        },
+                      },
+                      keySecretRef: {
+                        type: 'object',
+                        description: 'Secret key holding the PEM client key (key tls.key when unset).',
+                        properties: {
+                          name: {
+                            type: 'string',
+                            description: 'Name of the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          key: {
+                            type: 'string',
+                            description: 'Key within the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[-._a-zA-Z0-9]+$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                        },
+                      },
+                    },
+                  },
+                  readYourWrites: {
+                    type: 'boolean',
+                    description:
+                      'Accepted for compatibility; capstan does not track Vault Enterprise replication states.',
+                  },
+                  forwardInconsistent: {
+                    type: 'boolean',
+                    description:
+                      'Ask Vault to forward inconsistent reads to the active node (X-Vault-Inconsistent header).',
+                  },
+                  headers: {
+                    type: 'object',
+                    description: 'Extra HTTP headers sent with every request.',
+                    additionalProperties: { type: 'string' },
+                  },
+                  checkAndSet: {
+                    type: 'object',
+                    description: 'Check-and-set of PushSecret writes (KV v2).',
+                    properties: {
+                      required: {
+                        type: 'boolean',
+                        description:
+                          'When true, every write carries the current version (cas), so a concurrent change is not overwritten.',
+                      },
+                    },
+                  },
+                  auth: {
+                    type: 'object',
+                    description:
+                      'How capstan gets a Vault token: exactly one method. Unset: requests carry no token.',
+                    properties: {
+                      namespace: {
+                        type: 'string',
+                        description: "Vault namespace to log in to; the store's namespace when unset.",
+                      },
+                      tokenSecretRef: {
+                        type: 'object',
+                        description: 'Secret key holding a Vault token.',
+                        properties: {
+                          name: {
+                            type: 'string',
+                            description: 'Name of the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          key: {
+                            type: 'string',
+                            description: 'Key within the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[-._a-zA-Z0-9]+$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                        },
+                      },
+                      appRole: {
+                        type: 'object',
+                        description: 'AppRole login.',
+                        required: ['secretRef'],
+                        properties: {
+                          path: {
+                            type: 'string',
+                            description: 'Mount path of the AppRole auth method (approle when unset).',
+                          },
+                          roleId: { type: 'string', description: 'The role id, inline.' },
+                          roleRef: {
+                            type: 'object',
+                            description: 'Secret key holding the role id (instead of roleId).',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          secretRef: {
+                            type: 'object',
+                            description: 'Secret key holding the secret id.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      kubernetes: {
+                        type: 'object',
+                        description:
+                          'Kubernetes auth: Vault reviews a service account token with the API server.',
+                        required: ['role'],
+                        properties: {
+                          mountPath: {
+                            type: 'string',
+                            description: 'Mount path of the Kubernetes auth method (kubernetes when unset).',
+                          },
+                          role: { type: 'string', description: 'The Vault role to log in as.', minLength: 1 },
+                          serviceAccountRef: {
+                            type: 'object',
+                            description:
+                              'Service account whose token is requested with the TokenRequest API.',
+                            required: ['name'],
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the ServiceAccount.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the ServiceAccount. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                              audiences: {
+                                type: 'array',
+                                description:
+                                  'Audiences (the aud claim) requested for the service account token.',
+                                items: { type: 'string' },
+                              },
+                            },
+                          },
+                          secretRef: {
+                            type: 'object',
+                            description:
+                              'Secret key holding a service account token (key token when unset), instead of serviceAccountRef.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      userPass: {
+                        type: 'object',
+                        description: 'Userpass login.',
+                        required: ['username'],
+                        properties: {
+                          path: {
+                            type: 'string',
+                            description: 'Mount path of the userpass auth method (userpass when unset).',
+                          },
+                          username: { type: 'string', description: 'The user name.', minLength: 1 },
+                          secretRef: {
+                            type: 'object',
+                            description: 'Secret key holding the password.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      ldap: {
+                        type: 'object',
+                        description: 'LDAP login.',
+                        required: ['username'],
+                        properties: {
+                          path: {
+                            type: 'string',
+                            description: 'Mount path of the LDAP auth method (ldap when unset).',
+                          },
+                          username: { type: 'string', description: 'The user name.', minLength: 1 },
+                          secretRef: {
+                            type: 'object',
+                            description: 'Secret key holding the password.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      jwt: {
+                        type: 'object',
+                        description: 'JWT/OIDC login.',
+                        properties: {
+                          path: {
+                            type: 'string',
+                            description: 'Mount path of the JWT auth method (jwt when unset).',
+                          },
+                          role: { type: 'string', description: 'The Vault role to log in as.' },
+                          secretRef: {
+                            type: 'object',
+                            description: 'Secret key holding the JWT.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          kubernetesServiceAccountToken: {
+                            type: 'object',
+                            description: 'Log in with a service account token from the TokenRequest API.',
+                            required: ['serviceAccountRef'],
+                            properties: {
+                              serviceAccountRef: {
+                                type: 'object',
+                                description: 'The service account.',
+                                required: ['name'],
+                                properties: {
+                                  name: {
+                                    type: 'string',
+                                    description: 'Name of the ServiceAccount.',
+                                    minLength: 1,
+                                    maxLength: 253,
+                                    pattern:
+                                      '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                                  },
+                                  namespace: {
+                                    type: 'string',
+                                    description:
+                                      "Namespace of the ServiceAccount. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
+                                    minLength: 1,
+                                    maxLength: 63,
+                                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                                  },
+                                  audiences: {
+                                    type: 'array',
+                                    description:
+                                      'Audiences (the aud claim) requested for the service account token.',
+                                    items: { type: 'string' },
+                                  },
+                                },
+                              },
+                              audiences: {
+                                type: 'array',
+                                description:
+                                  'Audiences of the token (vault when unset); serviceAccountRef.audiences wins.',
+                                items: { type: 'string' },
+                              },
+                              expirationSeconds: {
+                                type: 'integer',
+                                format: 'int64',
+                                description:
+                                  'Accepted for compatibility; capstan requests one-hour tokens and reuses them.',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      cert: {
+                        type: 'object',
+                        'x-kubernetes-preserve-unknown-fields': true,
+                        description:
+                          'TLS certificate login: accepted so that manifests apply; capstan refuses it with a condition.',
+                      },
+                      iam: {
+                        type: 'object',
+                        'x-kubernetes-preserve-unknown-fields': true,
+                        description:
+                          'AWS IAM login: accepted so that manifests apply; capstan refuses it with a condition.',
+                      },
+                      gcp: {
+                        type: 'object',
+                        'x-kubernetes-preserve-unknown-fields': true,
+                        description:
+                          'GCP login: accepted so that manifests apply; capstan refuses it with a condition.',
+                      },
+                    },
+                  },
+                },
               },
               volcengine: {
                 type: 'object',
@@ -7892,9 +8405,522 @@ export const schemas = {
               },
               vault: {
                 type: 'object',
-                'x-kubernetes-preserve-unknown-fields': true,
                 description:
-                  'HashiCorp Vault (ESO provider vault). Accepted so that existing manifests apply unchanged; capstan does not implement it and reports the store as InvalidProviderConfig.',
+                  "HashiCorp Vault's KV secrets engine, v1 or v2 (supported by capstan, as ESO's vault provider).",
+                required: ['server'],
+                properties: {
+                  server: {
+                    type: 'string',
+                    description: 'Vault address, e.g. https://vault.example:8200.',
+                    minLength: 1,
+                  },
+                  path: {
+                    type: 'string',
+                    description:
+                      'Mount path of the KV engine, e.g. secret; for v2 the data/ segment is added. Unset: the first segment of each key is the mount.',
+                  },
+                  version: {
+                    type: 'string',
+                    description: 'KV engine version: v1 or v2 (v2 when unset).',
+                    enum: ['v1', 'v2'],
+                  },
+                  namespace: {
+                    type: 'string',
+                    description: 'Vault Enterprise namespace, sent as the X-Vault-Namespace header.',
+                  },
+                  caBundle: {
+                    type: 'string',
+                    description:
+                      "Base64-encoded PEM CA certificates that sign the server's certificate (https only).",
+                    format: 'byte',
+                  },
+                  caProvider: {
+                    type: 'object',
+                    description: 'A Secret or ConfigMap holding the CA certificates (https only).',
+                    required: ['type', 'name'],
+                    properties: {
+                      type: {
+                        type: 'string',
+                        description: 'Kind of object that holds the certificate: Secret or ConfigMap.',
+                        enum: ['Secret', 'ConfigMap'],
+                      },
+                      name: {
+                        type: 'string',
+                        description: 'Name of the Secret or ConfigMap.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                      },
+                      key: {
+                        type: 'string',
+                        description: 'Key of the certificate in the Secret or ConfigMap.',
+                        minLength: 1,
+                        maxLength: 253,
+                        pattern: '^[-._a-zA-Z0-9]+$',
+                      },
+                      namespace: {
+                        type: 'string',
+                        description:
+                          "Namespace of the Secret or ConfigMap. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
+                        minLength: 1,
+                        maxLength: 63,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                      },
+                    },
+                  },
+                  tls: {
+                    type: 'object',
+                    description: 'A client certificate for servers that require mutual TLS.',
+                    properties: {
+                      certSecretRef: {
+                        type: 'object',
+                        description:
+                          'Secret key holding the PEM client certificate (key tls.crt when unset).',
+                        properties: {
+                          name: {
+                            type: 'string',
+                            description: 'Name of the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          key: {
+                            type: 'string',
+                            description: 'Key within the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[-._a-zA-Z0-9]+$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                        },
+                      },
+                      keySecretRef: {
+                        type: 'object',
+                        description: 'Secret key holding the PEM client key (key tls.key when unset).',
+                        properties: {
+                          name: {
+                            type: 'string',
+                            description: 'Name of the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          key: {
+                            type: 'string',
+                            description: 'Key within the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[-._a-zA-Z0-9]+$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                        },
+                      },
+                    },
+                  },
+                  readYourWrites: {
+                    type: 'boolean',
+                    description:
+                      'Accepted for compatibility; capstan does not track Vault Enterprise replication states.',
+                  },
+                  forwardInconsistent: {
+                    type: 'boolean',
+                    description:
+                      'Ask Vault to forward inconsistent reads to the active node (X-Vault-Inconsistent header).',
+                  },
+                  headers: {
+                    type: 'object',
+                    description: 'Extra HTTP headers sent with every request.',
+                    additionalProperties: { type: 'string' },
+                  },
+                  checkAndSet: {
+                    type: 'object',
+                    description: 'Check-and-set of PushSecret writes (KV v2).',
+                    properties: {
+                      required: {
+                        type: 'boolean',
+                        description:
+                          'When true, every write carries the current version (cas), so a concurrent change is not overwritten.',
+                      },
+                    },
+                  },
+                  auth: {
+                    type: 'object',
+                    description:
+                      'How capstan gets a Vault token: exactly one method. Unset: requests carry no token.',
+                    properties: {
+                      namespace: {
+                        type: 'string',
+                        description: "Vault namespace to log in to; the store's namespace when unset.",
+                      },
+                      tokenSecretRef: {
+                        type: 'object',
+                        description: 'Secret key holding a Vault token.',
+                        properties: {
+                          name: {
+                            type: 'string',
+                            description: 'Name of the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                          },
+                          key: {
+                            type: 'string',
+                            description: 'Key within the Secret.',
+                            minLength: 1,
+                            maxLength: 253,
+                            pattern: '^[-._a-zA-Z0-9]+$',
+                          },
+                          namespace: {
+                            type: 'string',
+                            description:
+                              "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                            minLength: 1,
+                            maxLength: 63,
+                            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                          },
+                        },
+                      },
+                      appRole: {
+                        type: 'object',
+                        description: 'AppRole login.',
+                        required: ['secretRef'],
+                        properties: {
+                          path: {
+                            type: 'string',
+                            description: 'Mount path of the AppRole auth method (approle when unset).',
+                          },
+                          roleId: { type: 'string', description: 'The role id, inline.' },
+                          roleRef: {
+                            type: 'object',
+                            description: 'Secret key holding the role id (instead of roleId).',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          secretRef: {
+                            type: 'object',
+                            description: 'Secret key holding the secret id.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      kubernetes: {
+                        type: 'object',
+                        description:
+                          'Kubernetes auth: Vault reviews a service account token with the API server.',
+                        required: ['role'],
+                        properties: {
+                          mountPath: {
+                            type: 'string',
+                            description: 'Mount path of the Kubernetes auth method (kubernetes when unset).',
+                          },
+                          role: { type: 'string', description: 'The Vault role to log in as.', minLength: 1 },
+                          serviceAccountRef: {
+                            type: 'object',
+                            description:
+                              'Service account whose token is requested with the TokenRequest API.',
+                            required: ['name'],
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the ServiceAccount.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the ServiceAccount. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                              audiences: {
+                                type: 'array',
+                                description:
+                                  'Audiences (the aud claim) requested for the service account token.',
+                                items: { type: 'string' },
+                              },
+                            },
+                          },
+                          secretRef: {
+                            type: 'object',
+                            description:
+                              'Secret key holding a service account token (key token when unset), instead of serviceAccountRef.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      userPass: {
+                        type: 'object',
+                        description: 'Userpass login.',
+                        required: ['username'],
+                        properties: {
+                          path: {
+                            type: 'string',
+                            description: 'Mount path of the userpass auth method (userpass when unset).',
+                          },
+                          username: { type: 'string', description: 'The user name.', minLength: 1 },
+                          secretRef: {
+                            type: 'object',
+                            description: 'Secret key holding the password.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      ldap: {
+                        type: 'object',
+                        description: 'LDAP login.',
+                        required: ['username'],
+                        properties: {
+                          path: {
+                            type: 'string',
+                            description: 'Mount path of the LDAP auth method (ldap when unset).',
+                          },
+                          username: { type: 'string', description: 'The user name.', minLength: 1 },
+                          secretRef: {
+                            type: 'object',
+                            description: 'Secret key holding the password.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      jwt: {
+                        type: 'object',
+                        description: 'JWT/OIDC login.',
+                        properties: {
+                          path: {
+                            type: 'string',
+                            description: 'Mount path of the JWT auth method (jwt when unset).',
+                          },
+                          role: { type: 'string', description: 'The Vault role to log in as.' },
+                          secretRef: {
+                            type: 'object',
+                            description: 'Secret key holding the JWT.',
+                            properties: {
+                              name: {
+                                type: 'string',
+                                description: 'Name of the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                              },
+                              key: {
+                                type: 'string',
+                                description: 'Key within the Secret.',
+                                minLength: 1,
+                                maxLength: 253,
+                                pattern: '^[-._a-zA-Z0-9]+$',
+                              },
+                              namespace: {
+                                type: 'string',
+                                description:
+                                  "Namespace of the Secret. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it to say where the Secret lives.",
+                                minLength: 1,
+                                maxLength: 63,
+                                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                              },
+                            },
+                          },
+                          kubernetesServiceAccountToken: {
+                            type: 'object',
+                            description: 'Log in with a service account token from the TokenRequest API.',
+                            required: ['serviceAccountRef'],
+                            properties: {
+                              serviceAccountRef: {
+                                type: 'object',
+                                description: 'The service account.',
+                                required: ['name'],
+                                properties: {
+                                  name: {
+                                    type: 'string',
+                                    description: 'Name of the ServiceAccount.',
+                                    minLength: 1,
+                                    maxLength: 253,
+                                    pattern:
+                                      '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                                  },
+                                  namespace: {
+                                    type: 'string',
+                                    description:
+                                      "Namespace of the ServiceAccount. In a SecretStore it may only name the store's own namespace (the default); a ClusterSecretStore needs it.",
+                                    minLength: 1,
+                                    maxLength: 63,
+                                    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                                  },
+                                  audiences: {
+                                    type: 'array',
+                                    description:
+                                      'Audiences (the aud claim) requested for the service account token.',
+                                    items: { type: 'string' },
+                                  },
+                                },
+                              },
+                              audiences: {
+                                type: 'array',
+                                description:
+                                  'Audiences of the token (vault when unset); serviceAccountRef.audiences wins.',
+                                items: { type: 'string' },
+                              },
+                              expirationSeconds: {
+                                type: 'integer',
+                                format: 'int64',
+                                description:
+                                  'Accepted for compatibility; capstan requests one-hour tokens and reuses them.',
+                              },
+                            },
+                          },
+                        },
+                      },
+                      cert: {
+                        type: 'object',
+                        'x-kubernetes-preserve-unknown-fields': true,
+                        description:
+                          'TLS certificate login: accepted so that manifests apply; capstan refuses it with a condition.',
+                      },
+                      iam: {
+                        type: 'object',
+                        'x-kubernetes-preserve-unknown-fields': true,
+                        description:
+                          'AWS IAM login: accepted so that manifests apply; capstan refuses it with a condition.',
+                      },
+                      gcp: {
+                        type: 'object',
+                        'x-kubernetes-preserve-unknown-fields': true,
+                        description:
+                          'GCP login: accepted so that manifests apply; capstan refuses it with a condition.',
+                      },
+                    },
+                  },
+                },
               },
               volcengine: {
                 type: 'object',
