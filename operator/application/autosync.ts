@@ -32,6 +32,13 @@ export interface SyncRequest {
   revision?: string;
   /** Source to sync instead of spec.source (manual only: a rollback to a history entry). */
   source?: ApplicationSource;
+  /**
+   * Multi-source apps: the revision of each source (by `spec.sources` position; an empty or missing entry is
+   * that source's targetRevision), instead of `revision`, which Argo CD ignores for them (manual only).
+   */
+  revisions?: string[];
+  /** Multi-source apps: sources to sync instead of spec.sources (manual only: a rollback to a history entry). */
+  sources?: ApplicationSource[];
   prune: boolean;
   dryRun: boolean;
   /** Selective sync: only these resources. */

@@ -40,7 +40,9 @@ import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from './tracking';
 import { classifyHook, HookType } from '../sync/hooks';
 import { ProjectGate, ProjectPermissionError, liveObjectViolation, projectGate } from './project';
+import { helmChartRender, resolveSourceRevision } from './chartsource';
 import { assertDestinationInScope, assertObjectsInScope } from './scope';
+import { RefTarget, assertSourcesValid, isRefOnly, refTargets, refsNamedBy, sourceRevision } from './sources';
 
 /** Argo CD's per-resource sync status. */
 export type ResourceSyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
@@ -82,6 +84,8 @@ export interface Comparison {
   /** Hooks rendered from git: run by syncs, never part of sync status, health or prune. */
   hooks: Array<{ resource: ManagedResource; types: HookType[] }>;
   status: 'Synced' | 'OutOfSync';
+  /** Objects rendered more than once (the last rendering is used); absent or empty when none. */
+  repeated?: RepeatedResource[];
   /**
    * The Applications (`namespace/name`) a sync step counts as Healthy without looking: the app-of-apps
    * cycle the app is on (set by reconcile, see application/ancestry.ts).
@@ -137,7 +141,8 @@ export function appSources(app: ComparableApp): SourceSpec[] {
  *   sync operation's `revision`); `revisionOverrides` gives one per source (a multi-source operation
  *   resumed at the revisions it started with) and wins over it.
  * @throws GitError, RenderError, PathEscapeError, KubeApiError: the caller reports a ComparisonError
- *   and changes nothing in the cluster. ProjectPermissionError when the app's project is missing or
+ *   and changes nothing in the cluster. SourcesError for a multi-source list Argo CD refuses (a bad or
+ *   unknown `ref`, see ./sources.ts), an operation's or a rollback's included. ProjectPermissionError when the app's project is missing or
  *   invalid, or does not permit a repository compared (an operation's or a rollback's source included).
  */
 export async function compareApp(
@@ -150,31 +155,48 @@ export async function compareApp(
   const gate = await permittedSources(ctx, app);
   assertDestinationInScope(ctx.settings.watchNamespaces, app); // --watch-namespaces: application/scope.ts
   const sources = appSources(app);
+  if (app.spec.sources?.length) assertSourcesValid(sources);
+  // Every source first gets its own revision (ref-only sources included: they are revisions of the app too),
+  // so that a `$ref` value file is read at the revision of its own source.
   const revisions: string[] = [];
+  const creds: Array<RepoCredentials | undefined> = [];
+  for (const [i, source] of sources.entries()) {
+    creds.push(await ctx.repoCreds.lookup(source.repoURL, app.spec.project));
+    revisions.push(
+      await resolveSourceRevision(ctx, app.spec.project, source, sourceRevision(source, i, opts), creds[i], opts.hard),
+    );
+  }
+  const refs = refTargets(sources, revisions);
   const sourceTypes: string[] = [];
   const rendered: KubeObject[] = [];
+  const origins: number[] = [];
   let renderedBytes = 0;
-  for (const source of sources) {
-    const creds = await ctx.repoCreds.lookup(source.repoURL, app.spec.project);
-    const sha = await ctx.git.resolveRevision(
-      source.repoURL,
-      opts.revisionOverrides?.[revisions.length] ?? opts.revisionOverride ?? source.targetRevision,
-      creds,
-    );
-    revisions.push(sha);
-    if (source.ref && !source.path && !source.chart) {
+  for (const [i, source] of sources.entries()) {
+    if (isRefOnly(source)) {
       sourceTypes.push('Ref');
       continue;
     }
-    const out = await renderCached(ctx, app, { source, sha, creds, hard: opts.hard });
+    const used = refsNamedBy(source).flatMap((name) => {
+      const target = refs.get(name);
+      return target ? [{ name, ...target, creds: creds[target.index] }] : [];
+    });
+    const out = await renderCached(ctx, app, {
+      source,
+      sha: revisions[i],
+      creds: creds[i],
+      refs: used,
+      hard: opts.hard,
+    });
     sourceTypes.push(out.sourceType);
     rendered.push(...out.objects);
+    origins.push(...out.objects.map(() => i));
     renderedBytes += out.bytes;
     assertAppCeilings(renderLimits(ctx), sources.length, rendered.length, renderedBytes);
   }
   const plain: KubeObject[] = [];
   const hookObjects: Array<{ obj: KubeObject; types: HookType[] }> = [];
-  for (const obj of dedupe(rendered)) {
+  const { objects: unique, repeated } = dedupe(rendered, origins);
+  for (const obj of unique) {
     const c = classifyHook(obj);
     if (c.kind === 'resource') plain.push(obj);
     else if (c.kind === 'hook') hookObjects.push({ obj, types: c.types });
@@ -189,7 +211,7 @@ export async function compareApp(
     (r) => !(r.requiresPruning && r.live && hasCompareOption(r.live, 'IgnoreExtraneous')),
   );
   const status = counted.every((r) => r.status === 'Synced') ? 'Synced' : 'OutOfSync';
-  return { revisions, sourceTypes, resources, hooks, status };
+  return { revisions, sourceTypes, resources, hooks, status, repeated };
 }
 
 /**
@@ -231,10 +253,22 @@ export function assertAppCeilings(
   }
 }
 
+/** A ref source a render reads `$name/...` value files from, at its own revision. */
+interface UsedRef extends RefTarget {
+  name: string;
+  creds?: RepoCredentials;
+}
+
 async function renderCached(
   ctx: ApplicationContext,
   app: ComparableApp,
-  { source, sha, creds, hard }: { source: SourceSpec; sha: string; creds?: RepoCredentials; hard?: boolean },
+  {
+    source,
+    sha,
+    creds,
+    refs,
+    hard,
+  }: { source: SourceSpec; sha: string; creds?: RepoCredentials; refs: UsedRef[]; hard?: boolean },
 ): Promise<CachedRender> {
   const key = JSON.stringify([
     sha,
@@ -242,17 +276,27 @@ async function renderCached(
     app.metadata.name,
     app.spec.destination.namespace,
     source,
+    // A commit to a values repository alone must render again.
+    refs.map((r) => [r.name, r.repoURL, r.revision]),
   ]);
   const cached = renderCache.get(key);
   if (cached && !hard) return cached;
-  const repoRoot = await ctx.git.checkout(source.repoURL, sha, creds);
+  // A chart source renders from its chart archive (render/helmchart.ts), not from a checkout.
+  const repoRoot = source.chart ? '' : await ctx.git.checkout(source.repoURL, sha, creds);
   // As Argo CD: a repository with any symlink pointing outside it is refused as a whole.
-  assertNoEscapingSymlinks(repoRoot, repoRoot);
+  if (repoRoot) assertNoEscapingSymlinks(repoRoot, repoRoot);
+  const refRoots: Record<string, string> = {};
+  for (const ref of refs) {
+    refRoots[ref.name] = await ctx.git.checkout(ref.repoURL, ref.revision, ref.creds);
+    assertNoEscapingSymlinks(refRoots[ref.name], refRoots[ref.name]);
+  }
   const rendered = await renderSource({
     appName: app.metadata.name,
     namespace: app.spec.destination.namespace ?? '',
     repoRoot,
     source,
+    helmChart: helmChartRender(ctx, app.spec.project, source, sha, hard),
+    refRoots,
     helmBinary: ctx.settings.helmBinary,
     timeoutMs: ctx.settings.renderTimeoutMs,
     helmValuesFileSchemes: ctx.settings.helmValuesFileSchemes,
@@ -265,16 +309,36 @@ async function renderCached(
   return out;
 }
 
-/** Later duplicates of the same object (same apiVersion group, kind, namespace, name) replace earlier ones. */
-function dedupe(objects: KubeObject[]): KubeObject[] {
+/** An object rendered more than once (Argo CD's RepeatedResourceWarning). */
+export interface RepeatedResource {
+  /** `group/Kind/namespace/name`, as rendered (namespace before the destination's is filled in). */
+  key: string;
+  /** How many times it was rendered. */
+  count: number;
+  /** The indexes of the sources that rendered it, in order; the last one's object is used. */
+  sources: number[];
+}
+
+/**
+ * Later duplicates of the same object (same apiVersion group, kind, namespace, name) replace earlier ones, as
+ * Argo CD: in a multi-source app the last source to render an object wins.
+ * @param origins - the source index of each object, same order.
+ */
+export function dedupe(
+  objects: KubeObject[],
+  origins: number[] = [],
+): { objects: KubeObject[]; repeated: RepeatedResource[] } {
   const byKey = new Map<string, KubeObject>();
-  for (const o of objects) {
-    byKey.set(
-      `${groupVersion(o.apiVersion).group}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`,
-      o,
-    );
-  }
-  return [...byKey.values()];
+  const seen = new Map<string, number[]>();
+  objects.forEach((o, i) => {
+    const key = `${groupVersion(o.apiVersion).group}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+    byKey.set(key, o);
+    seen.set(key, [...(seen.get(key) ?? []), origins[i] ?? 0]);
+  });
+  const repeated = [...seen]
+    .filter(([, from]) => from.length > 1)
+    .map(([key, from]) => ({ key, count: from.length, sources: from }));
+  return { objects: [...byKey.values()], repeated };
 }
 
 /**

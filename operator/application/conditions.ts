@@ -10,6 +10,8 @@ export const ConditionType = {
   ComparisonError: 'ComparisonError',
   SyncError: 'SyncError',
   SharedResourceWarning: 'SharedResourceWarning',
+  /** An object rendered more than once (by several sources of a multi-source app, or twice by one). */
+  RepeatedResourceWarning: 'RepeatedResourceWarning',
   /** Objects in the destination namespace that no app tracks (the project's `orphanedResources`). */
   OrphanedResourceWarning: 'OrphanedResourceWarning',
   /**

@@ -28,6 +28,7 @@ import { SyncRequest } from './autosync';
 import { Comparison, ManagedResource, compareApp } from './compare';
 import { ApplicationContext } from './context';
 import { ProjectPermissionError } from './project';
+import { SourcesError } from './sources';
 import { ImpersonationError, writerFor } from './impersonation';
 import { KubeClient } from '../kube/client';
 import { replacingPatch } from '../common/mergepatch';
@@ -50,6 +51,8 @@ function requestOf(op: Operation, manual: boolean): SyncRequest {
     manual,
     revision: sync.revision,
     source: sync.source,
+    revisions: sync.revisions,
+    sources: sync.sources,
     prune: sync.prune ?? false,
     dryRun: sync.dryRun ?? false,
     resources: sync.resources,
@@ -109,7 +112,8 @@ export async function startOperation(
       ? app.operation
       : {
           sync: {
-            revision: cmp.revisions[0],
+            // As Argo CD's autoSync: a multi-source app's operation names every source's revision.
+            ...(app.spec.sources?.length ? { revisions: cmp.revisions } : { revision: cmp.revisions[0] }),
             prune: req.prune,
             syncOptions: app.spec.syncPolicy?.syncOptions,
           },
@@ -231,7 +235,7 @@ async function stepOnce(
   } catch (err) {
     // The project no longer permits what the operation compares (its source, or the project is gone or
     // invalid): the operation ends Failed here instead of being retried forever while Running.
-    if (!(err instanceof ProjectPermissionError)) throw err;
+    if (!(err instanceof ProjectPermissionError || err instanceof SourcesError)) throw err;
     return { state: 'Done', outcome: { phase: 'Failed', message: err.message, resources: results } };
   }
   // A SyncFail line means the operation already failed and runs its SyncFail hooks.
@@ -341,9 +345,11 @@ function selected(resources: ManagedResource[], filter: SyncRequest['resources']
 
 /**
  * What a new operation syncs: the comparison already made, or one at the requested revision and
- * source (a rollback as `argocd app rollback` writes it: the revision and source of a history entry).
+ * source (a rollback as `argocd app rollback` writes it: the revision and source of a history entry; for a
+ * multi-source app the revisions and sources of the entry, Argo CD ignoring `revision` and `source` there).
  * @throws when a rollback is asked while automated sync is on (Argo CD refuses it: automated sync
- *   would undo it at once).
+ *   would undo it at once); SourcesError for a multi-source request Argo CD refuses (more revisions than
+ *   sources, a bad or unknown ref).
  */
 async function syncTarget(
   ctx: ApplicationContext,
@@ -352,19 +358,61 @@ async function syncTarget(
   cmp: Comparison,
   req: SyncRequest,
 ): Promise<Comparison> {
-  if (!req.revision && !req.source) return cmp;
-  const target = await compareApp(ctx, withSource(app, req), instance, { revisionOverride: req.revision });
+  const target = await requestedTarget(ctx, app, instance, req);
+  if (!target) return cmp;
   const automated = app.spec.syncPolicy?.automated;
-  const rollback = target.revisions[0] !== cmp.revisions[0] || !!req.source;
-  if (req.manual && automated && automated.enabled !== false && rollback) {
+  if (req.manual && automated && automated.enabled !== false && isRollback(app, cmp, target, req)) {
     throw new Error('rollback cannot be initiated when auto-sync is enabled');
   }
   return target;
 }
 
-/** The app with a rollback's source in place of its own. */
+/** The comparison at a request's own revision(s) or source(s); undefined when it asks for none. */
+async function requestedTarget(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  req: SyncRequest,
+): Promise<Comparison | undefined> {
+  if (app.spec.sources?.length) {
+    if (!req.revisions?.length && !req.sources?.length) return undefined;
+    return compareApp(ctx, withSources(app, req), instance, { revisionOverrides: multiRevisions(app, req) });
+  }
+  if (!req.revision && !req.source) return undefined;
+  return compareApp(ctx, withSource(app, req), instance, { revisionOverride: req.revision });
+}
+
+/** True when a request syncs other revisions or sources than the app's own (a rollback). */
+function isRollback(app: App, cmp: Comparison, target: Comparison, req: SyncRequest): boolean {
+  return app.spec.sources?.length
+    ? !isDeepStrictEqual(target.revisions, cmp.revisions) || !!req.sources?.length
+    : target.revisions[0] !== cmp.revisions[0] || !!req.source;
+}
+
+/** The app with a rollback's source in place of its own (single-source apps). */
 function withSource(app: App, req: SyncRequest): App {
   return req.source ? { ...app, spec: { ...app.spec, source: req.source, sources: undefined } } : app;
+}
+
+/** The app with a rollback's sources in place of its own (multi-source apps). */
+function withSources(app: App, req: SyncRequest): App {
+  return req.sources?.length
+    ? { ...app, spec: { ...app.spec, source: undefined, sources: req.sources } }
+    : app;
+}
+
+/**
+ * A multi-source request's revisions, one per source position at most.
+ * @throws SourcesError when it names more revisions than there are sources.
+ */
+function multiRevisions(app: App, req: SyncRequest): string[] | undefined {
+  const count = (req.sources?.length ? req.sources : app.spec.sources)?.length ?? 0;
+  if ((req.revisions?.length ?? 0) > count) {
+    throw new SourcesError(
+      `operation.sync.revisions has ${req.revisions!.length} entries for ${count} sources: one per source at most`,
+    );
+  }
+  return req.revisions;
 }
 
 /**
@@ -381,8 +429,11 @@ async function operationTarget(
 ): Promise<Comparison> {
   const sr = state.syncResult ?? {};
   const revisions = sr.revisions?.length ? sr.revisions : sr.revision ? [sr.revision] : cmp.revisions;
-  if (!req.source && isDeepStrictEqual(revisions, cmp.revisions)) return cmp;
-  return compareApp(ctx, withSource(app, req), instance, { revisionOverrides: revisions });
+  const multi = !!app.spec.sources?.length;
+  const other = multi ? !!req.sources?.length : !!req.source;
+  if (!other && isDeepStrictEqual(revisions, cmp.revisions)) return cmp;
+  const target = multi ? withSources(app, req) : withSource(app, req);
+  return compareApp(ctx, target, instance, { revisionOverrides: revisions });
 }
 
 /** The task plan: a selective sync runs only the named resources and no hooks (as Argo CD). */
@@ -424,8 +475,8 @@ function deployed(
   req: SyncRequest,
   revisions: string[],
 ): Pick<RevisionHistory, 'revision' | 'revisions' | 'source' | 'sources'> {
-  return app.spec.sources?.length && !req.source
-    ? { revisions, sources: app.spec.sources }
+  return app.spec.sources?.length
+    ? { revisions, sources: req.sources?.length ? req.sources : app.spec.sources }
     : { revision: revisions[0], source: req.source ?? app.spec.source };
 }
 

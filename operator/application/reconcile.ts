@@ -33,6 +33,7 @@ import { checkProject } from './project';
 import { orphanedResourceWarning } from './orphans';
 import { localRepoScope, repoURLProblems } from './remotes';
 import { destinationProblem } from './destination';
+import { sourcesProblems } from './sources';
 import { validateResource } from '../validation/validate';
 import { ReconcileResult } from '../runtime/workqueue';
 import { OperationState } from '../../generated/application';
@@ -66,7 +67,11 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
     ? [invalid.message]
     : destination
       ? [destination]
-      : [...repoURLProblems(app, ctx.settings, localRepoScope(ctx, app)), ...(await checkProject(ctx, app))];
+      : [
+          ...sourcesProblems(app.spec.sources),
+          ...repoURLProblems(app, ctx.settings, localRepoScope(ctx, app)),
+          ...(await checkProject(ctx, app)),
+        ];
   if (problems.length) {
     ctx.log.warn('Application spec is invalid; nothing will be applied.', {
       app: key(app),
@@ -112,6 +117,7 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   }
   const conditions: AppCondition[] = [
     ...sharedResourceWarnings(cmp, instance),
+    ...repeatedResourceWarnings(app, cmp),
     ...projectDenialConditions(cmp),
   ];
   const orphans = await orphanedResourceWarning(ctx, app, ctx.projects.get(app.spec.project)?.spec);
@@ -221,6 +227,20 @@ function sharedResourceWarnings(cmp: Comparison, instance: string): AppCondition
       type: ConditionType.SharedResourceWarning,
       message: `${r.kind}/${r.name} is part of applications ${trackedBy(r.live!)} and ${instance}`,
     }));
+}
+
+/**
+ * RepeatedResourceWarning for each object rendered more than once, in Argo CD's words (the last rendering is
+ * applied); a multi-source app also names the sources, as `spec.sources` indexes.
+ */
+function repeatedResourceWarnings(app: App, cmp: Comparison): AppCondition[] {
+  const multi = !!app.spec.sources?.length;
+  return (cmp.repeated ?? []).map((r) => ({
+    type: ConditionType.RepeatedResourceWarning,
+    message:
+      `Resource ${r.key} appeared ${r.count} times among application resources.` +
+      (multi ? ` Rendered by spec.sources ${r.sources.join(', ')}; the last one is applied.` : ''),
+  }));
 }
 
 /** Self-heal syncs per app since its last quiet period (process memory: a restart starts afresh). */
