@@ -47,6 +47,10 @@ test-e2e: ## End-to-end tests against a real local control plane and git daemon 
 	node --import tsx --test --test-reporter=spec e2e/harness/harness.e2e.ts
 	node --import tsx e2e/run.ts
 
+##@ Benchmark
+bench: setup ## Benchmarks P1-P8 against same-run baselines (quick, ~10 min on 2 cores; BENCH_SCALE=large for the full sizes); writes bench/results/<date>.json
+	node --import tsx bench/run.ts
+
 ##@ Run
 run: setup ## Start the local control plane (unless KUBECONFIG is set), serve examples/ from git, run capstan
 	node --import tsx e2e/demo.ts
@@ -54,4 +58,4 @@ run: setup ## Start the local control plane (unless KUBECONFIG is set), serve ex
 clean: ## Remove build output and local tools (the control plane binary cache stays)
 	rm -rf dist .tools
 
-.PHONY: help setup generate build lint check-generated test test-unit test-e2e run clean
+.PHONY: help setup generate build lint check-generated test test-unit test-e2e bench run clean

@@ -32,6 +32,13 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
   /** Keep the temp dir (logs, certs, etcd data) after stop(); default: env `CAPSTAN_KEEP_TMP=1`. */
   keepDir?: boolean;
+  /**
+   * Pods the fake Node accepts (its `capacity.pods`/`allocatable.pods`); default 110, a kubelet's
+   * default. Benchmarks raise it (bench/).
+   */
+  podCapacity?: number;
+  /** The Service IP range (`--service-cluster-ip-range`); default `10.0.0.0/24` (about 250 Services). */
+  serviceClusterIpRange?: string;
 }
 
 /** A running control plane. */
@@ -106,6 +113,10 @@ interface Run {
   /** The arguments each component was started with, to start it again identically. */
   args: Map<ComponentName, string[]>;
   log: (line: string) => void;
+  /** Pods the fake Node accepts. */
+  podCapacity: number;
+  /** `--service-cluster-ip-range`. */
+  serviceClusterIpRange: string;
 }
 
 /**
@@ -164,7 +175,19 @@ async function prepare(opts: ControlPlaneOptions): Promise<Run> {
   const kubeconfigPath = path.join(dir, 'kubeconfig');
   writeKubeconfig(kubeconfigPath, server, pki);
   const log = opts.log ?? ((line: string) => process.stderr.write(`[controlplane] ${line}\n`));
-  return { binDir, dir, pki, ports, kubeconfigPath, server, procs: [], args: new Map(), log };
+  return {
+    binDir,
+    dir,
+    pki,
+    ports,
+    kubeconfigPath,
+    server,
+    procs: [],
+    args: new Map(),
+    log,
+    podCapacity: opts.podCapacity ?? 110,
+    serviceClusterIpRange: opts.serviceClusterIpRange ?? '10.0.0.0/24',
+  };
 }
 
 /** Starts the processes in dependency order; returns a summary of the phase durations. */
@@ -308,7 +331,7 @@ function startApiserver(run: Run): ManagedProcess {
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${pki.saPub}`,
     `--service-account-signing-key-file=${pki.saKey}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
+    `--service-cluster-ip-range=${run.serviceClusterIpRange}`,
     '--authorization-mode=Node,RBAC',
     '--allow-privileged=true',
   ]);
@@ -466,8 +489,8 @@ async function createFakeNode(run: Run): Promise<void> {
       },
     },
     status: {
-      allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
-      capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+      allocatable: { cpu: '32', memory: '256Gi', pods: String(run.podCapacity) },
+      capacity: { cpu: '32', memory: '256Gi', pods: String(run.podCapacity) },
     },
   };
   const res = await adminRequest(run, 'POST', '/api/v1/nodes', node);

@@ -1,0 +1,754 @@
+/**
+ * `make bench` (issue 10 §1): capstan against same-run baselines on a private control plane, git daemon
+ * and capstan process. Each scenario prints capstan's figure, the baseline measured in the same run and
+ * the ratio, and the run writes `bench/results/<date>.json` (keys p1..p8, each `{value, baseline, ratio,
+ * unit, n, cores, reads, ...details}`). `BENCH_SCALE=large` runs the full sizes; the default is the quick
+ * one (about 10 minutes on 2 cores). `BENCH_ONLY=p1,p3` runs a subset (P1 always runs: the others use its
+ * apps). `BENCH_OUT=<file>` writes the JSON elsewhere; `BENCH_SIZES=20,50`, `BENCH_IDLE_S`, `BENCH_ES` shrink a
+ * run to try the scripts.
+ *
+ * Ratios: for throughputs capstan's over the baseline's (higher is better, 1.0 is parity); for latencies
+ * and times capstan's over the baseline's (lower is better); each result's `reads` says which.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KubeClient } from '../operator/kube/client';
+import { ROOT } from '../e2e/operator';
+import { toolPath } from '../e2e/harness/tools';
+import type { GitRepo } from '../e2e/harness/gitserver';
+import {
+  BenchEnv,
+  CONTROLLER_NS,
+  Capstan,
+  diffCounts,
+  execFileAsync,
+  memoryMiB,
+  metricSum,
+  percentile,
+  pool,
+  requestsWithoutWatches,
+  round,
+  scrape,
+  since,
+  ssa,
+  startCapstan,
+  startEnv,
+  until,
+} from './lib';
+
+const LARGE = process.env.BENCH_SCALE === 'large';
+const SIZES = process.env.BENCH_SIZES?.split(',').map(Number);
+const SCALE = {
+  p1: SIZES ?? (LARGE ? [200, 1000, 5000] : [200, 1000]),
+  idleS: Number(process.env.BENCH_IDLE_S ?? (LARGE ? 600 : 60)),
+  drift1: LARGE ? 20 : 10,
+  driftMany: Math.min(100, (SIZES ?? [200])[0] / 2),
+  p4: LARGE ? 10 : 5,
+  p7: Number(process.env.BENCH_ES ?? (LARGE ? 10_000 : 1000)),
+};
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+const want = (p: string): boolean => !ONLY.size || ONLY.has(p);
+const CORES = os.cpus().length;
+const CONCURRENCY = 10;
+const APP_API = `/apis/argoproj.io/v1alpha1/namespaces/${CONTROLLER_NS}/applications`;
+
+/** One scenario's result, as written to the JSON. */
+interface Result {
+  value: number;
+  baseline: number | null;
+  ratio: number | null;
+  unit: string;
+  n: number;
+  cores: number;
+  reads: string;
+  [detail: string]: unknown;
+}
+
+const results: Record<string, Result> = {};
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function report(key: string, title: string, r: Omit<Result, 'cores'>): void {
+  results[key] = { ...r, cores: CORES } as Result;
+  const base = r.baseline === null ? '-' : `${r.baseline} ${r.unit}`;
+  const ratio = r.ratio === null ? '-' : `${r.ratio}x`;
+  log(
+    `${key.toUpperCase()} ${title}: capstan ${r.value} ${r.unit} | baseline ${base} | ratio ${ratio} (${r.reads})`,
+  );
+}
+
+// ---- fixtures ----
+
+/** The five objects of each P1 app (namespace from the destination). */
+const APP_OBJECTS: Array<Record<string, unknown>> = [
+  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config' }, data: { a: '1' } },
+  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web' } },
+  {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web' },
+    spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+  },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'nginx:1.27' }] },
+      },
+    },
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'web' },
+    rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+  },
+];
+
+/** The REST path of one of {@link APP_OBJECTS} in a namespace. */
+function objectPath(obj: Record<string, unknown>, ns: string): string {
+  const name = (obj.metadata as { name: string }).name;
+  const kind = obj.kind as string;
+  const plural = `${kind.toLowerCase()}s`;
+  const base = obj.apiVersion === 'v1' ? `/api/v1` : `/apis/${obj.apiVersion as string}`;
+  return `${base}/namespaces/${ns}/${plural}/${name}`;
+}
+
+async function createRepo(env: BenchEnv): Promise<GitRepo> {
+  const src = path.join(env.dir, 'fixture');
+  fs.mkdirSync(path.join(src, 'app'), { recursive: true });
+  APP_OBJECTS.forEach((o, i) =>
+    fs.writeFileSync(path.join(src, 'app', `${i}.json`), JSON.stringify(o, null, 2)),
+  );
+  fs.mkdirSync(path.join(src, 'p4'));
+  fs.writeFileSync(path.join(src, 'p4', 'cm.json'), JSON.stringify(p4ConfigMap(0)));
+  fs.cpSync(path.join(ROOT, 'helm-chart'), path.join(src, 'chart'), { recursive: true });
+  return env.git.createRepo('bench', src);
+}
+
+function p4ConfigMap(v: number): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config' }, data: { a: String(v) } };
+}
+
+function appBody(
+  name: string,
+  repoURL: string,
+  srcPath: string,
+  destNs: string,
+  automated = true,
+  labels = {},
+) {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name, namespace: CONTROLLER_NS, labels },
+    spec: {
+      project: 'default',
+      source: { repoURL, path: srcPath, targetRevision: 'main' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: destNs },
+      syncPolicy: {
+        ...(automated ? { automated: { prune: true, selfHeal: true } } : {}),
+        syncOptions: ['CreateNamespace=true'],
+      },
+    },
+  };
+}
+
+interface AppLite {
+  metadata: { name: string; annotations?: Record<string, string> };
+  status?: {
+    reconciledAt?: string;
+    sync?: { status?: string };
+    health?: { status?: string };
+    operationState?: { phase?: string };
+  };
+}
+
+async function listApps(kube: KubeClient, selector: string): Promise<AppLite[]> {
+  const list = await kube.request<{ items: AppLite[] }>('GET', APP_API, {
+    query: { labelSelector: selector },
+  });
+  return list.items;
+}
+
+// ---- a watch on every ConfigMap named `config` (P3, P4) ----
+
+type Waiter = { ns: string; value: string; resolve: (t: number) => void };
+
+class ConfigWatch {
+  private waiters: Waiter[] = [];
+  private readonly ac = new AbortController();
+
+  constructor(private readonly kube: KubeClient) {}
+
+  async start(): Promise<void> {
+    const list = await this.kube.request<{ metadata: { resourceVersion: string } }>(
+      'GET',
+      '/api/v1/configmaps',
+      {
+        query: { fieldSelector: 'metadata.name=config', limit: 1 },
+      },
+    );
+    void this.kube
+      .watch<{ metadata: { namespace: string }; data?: Record<string, string> }>(
+        '/api/v1/configmaps',
+        { fieldSelector: 'metadata.name=config', resourceVersion: list.metadata.resourceVersion },
+        (ev) => {
+          const now = performance.now();
+          const ns = ev.object.metadata.namespace;
+          const a = ev.object.data?.a;
+          this.waiters = this.waiters.filter((w) => {
+            if (w.ns !== ns || w.value !== a) return true;
+            w.resolve(now);
+            return false;
+          });
+        },
+        this.ac.signal,
+      )
+      .catch(() => undefined);
+  }
+
+  /** Resolves with the time (performance.now) the watch saw `data.a === value` in `ns`. */
+  seen(ns: string, value: string): Promise<number> {
+    return new Promise((resolve) => this.waiters.push({ ns, value, resolve }));
+  }
+
+  stop(): void {
+    this.ac.abort();
+  }
+}
+
+function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms).unref(),
+    ),
+  ]);
+}
+
+// ---- scenarios ----
+
+/** P1: cold sync of N apps x 5 objects vs raw SSA of the same objects (and namespaces) at concurrency 10. */
+async function p1(
+  env: BenchEnv,
+  capstan: Capstan,
+  repo: GitRepo,
+  n: number,
+): Promise<Record<string, number>> {
+  // Baseline first: the same 5 objects + a namespace per app, server-side applied from Node.
+  const t0 = performance.now();
+  await pool([...Array(n).keys()], CONCURRENCY, async (i) => {
+    const ns = `raw${n}-${i}`;
+    await ssa(env.kube, `/api/v1/namespaces/${ns}`, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns },
+    });
+    for (const o of APP_OBJECTS)
+      await ssa(env.kube, objectPath(o, ns), {
+        ...o,
+        metadata: { ...(o.metadata as object), namespace: ns },
+      });
+  });
+  const rawMs = since(t0);
+
+  const before = capstan.counts();
+  const lsBefore = metricSum(await scrape(capstan.metricsPort), 'capstan_git_request_total', 'ls-remote');
+  const t1 = performance.now();
+  await pool([...Array(n).keys()], CONCURRENCY, async (i) => {
+    await env.kube.request('POST', APP_API, {
+      body: appBody(`a${n}-${i}`, repo.url, 'app', `b${n}-${i}`, true, { 'bench/batch': String(n) }),
+    });
+  });
+  await until(
+    async () => {
+      const apps = await listApps(env.kube, `bench/batch=${n}`);
+      return (
+        apps.length === n &&
+        apps.every(
+          (a) => a.status?.sync?.status === 'Synced' && a.status.operationState?.phase === 'Succeeded',
+        )
+      );
+    },
+    `${n} apps Synced`,
+    30 * 60_000,
+    n > 500 ? 1000 : 500,
+  );
+  const ms = since(t1);
+  // Trailing work (status after the sync, health changes) settles before counting.
+  const settled = performance.now();
+  await new Promise((r) => setTimeout(r, 3000));
+  const counts = diffCounts(capstan.counts(), before);
+  const lsRemote =
+    metricSum(await scrape(capstan.metricsPort), 'capstan_git_request_total', 'ls-remote') - lsBefore;
+  const objects = 5 * n;
+  const objPerS = objects / (ms / 1000);
+  const rawObjPerS = objects / (rawMs / 1000);
+  log(
+    `  P1 N=${n}: capstan ${round(ms / 1000, 1)} s (${round(n / (ms / 1000), 1)} apps/s, ${round(objPerS, 1)} objects/s), ` +
+      `raw SSA ${round(rawMs / 1000, 1)} s (${round(rawObjPerS, 1)} objects/s); ` +
+      `requests ${requestsWithoutWatches(counts)} (${round(requestsWithoutWatches(counts) / objects, 2)}/object, ` +
+      `${round(requestsWithoutWatches(counts) / n, 1)}/app) ${JSON.stringify(counts.categories)}; ls-remote ${lsRemote}` +
+      ` (settle wait ${round(since(settled) / 1000, 1)} s not in the time)`,
+  );
+  return {
+    n,
+    seconds: round(ms / 1000, 2),
+    appsPerS: round(n / (ms / 1000), 1),
+    objectsPerS: round(objPerS, 1),
+    rawSeconds: round(rawMs / 1000, 2),
+    rawObjectsPerS: round(rawObjPerS, 1),
+    ratio: round(objPerS / rawObjPerS, 2),
+    requestsPerObject: round(requestsWithoutWatches(counts) / objects, 2),
+    requestsPerApp: round(requestsWithoutWatches(counts) / n, 1),
+    rawRequestsPerObject: 1.2,
+    statusPatchesPerApp: round((counts.categories.statusPatch ?? 0) / n, 2),
+    dryRunsPerApp: round((counts.categories.dryRun ?? 0) / n, 2),
+    getsPerApp: round((counts.categories.get ?? 0) / n, 2),
+    lsRemote,
+  };
+}
+
+/** P3: drift revert of 1 object (sequential samples) and of 100 at once, vs the raw watch seeing the edit. */
+async function p3(env: BenchEnv, watch: ConfigWatch, n: number): Promise<void> {
+  const drift = async (i: number, k: number): Promise<{ seen: number; reverted: number }> => {
+    const ns = `b${n}-${i}`;
+    const value = `drift-${k}`;
+    const seen = watch.seen(ns, value);
+    const t0 = performance.now();
+    await env.kube.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/config`, {
+      body: { data: { a: value } },
+      contentType: 'application/merge-patch+json',
+    });
+    const tSeen = await timeout(seen, 30_000, `watch sees ${value} in ${ns}`);
+    const reverted = watch.seen(ns, '1');
+    const tBack = await timeout(reverted, 60_000, `capstan reverts ${ns}`);
+    return { seen: tSeen - t0, reverted: tBack - t0 };
+  };
+  const single: Array<{ seen: number; reverted: number }> = [];
+  for (let k = 0; k < SCALE.drift1; k++) single.push(await drift(k, k));
+  const many: Array<{ seen: number; reverted: number }> = [];
+  await Promise.all(
+    [...Array(SCALE.driftMany).keys()].map(async (j) =>
+      many.push(await drift(n - SCALE.driftMany + j, 1000 + j)),
+    ),
+  );
+  const p = (xs: number[], q: number): number => round(percentile(xs, q), 1);
+  const s = single.map((x) => x.reverted);
+  const w = single.map((x) => x.seen);
+  const m = many.map((x) => x.reverted);
+  const mw = many.map((x) => x.seen);
+  report('p3', `drift revert (selfHeal), 1 object p99 over ${single.length}`, {
+    value: p(s, 99),
+    baseline: p(w, 99),
+    ratio: round(percentile(s, 99) / percentile(w, 99), 2),
+    unit: 'ms',
+    n: single.length,
+    reads: 'lower is better: capstan revert p99 / raw watch p99 (goal <= 5)',
+    singleP50: p(s, 50),
+    singleP99: p(s, 99),
+    watchP50: p(w, 50),
+    watchP99: p(w, 99),
+    many: SCALE.driftMany,
+    manyP50: p(m, 50),
+    manyP99: p(m, 99),
+    manyWatchP99: p(mw, 99),
+  });
+  log(`  P3 100 at once: revert p50 ${p(m, 50)} ms, p99 ${p(m, 99)} ms (watch p99 ${p(mw, 99)} ms)`);
+}
+
+/** P4: commit -> applied via the refresh annotation. */
+async function p4(env: BenchEnv, watch: ConfigWatch, repo: GitRepo): Promise<void> {
+  await env.kube.request('POST', APP_API, { body: appBody('p4', repo.url, 'p4', 'p4') });
+  await timeout(watch.seen('p4', '0'), 120_000, 'p4 synced').catch(async () => {
+    // Already there before the watch started.
+  });
+  const samples: number[] = [];
+  for (let k = 1; k <= SCALE.p4; k++) {
+    await repo.commit(`p4 ${k}`, (dir) =>
+      fs.writeFileSync(path.join(dir, 'p4', 'cm.json'), JSON.stringify(p4ConfigMap(k))),
+    );
+    const seen = watch.seen('p4', String(k));
+    const t0 = performance.now();
+    await env.kube.request('PATCH', `${APP_API}/p4`, {
+      body: { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    samples.push((await timeout(seen, 60_000, `commit ${k} applied`)) - t0);
+  }
+  report('p4', 'commit -> applied via refresh annotation, p50', {
+    value: round(percentile(samples, 50), 1),
+    baseline: null,
+    ratio: null,
+    unit: 'ms',
+    n: samples.length,
+    reads: 'lower is better (goal < 100 ms); no baseline; webhook: not implemented for Applications yet',
+    p99: round(percentile(samples, 99), 1),
+    samples: samples.map((x) => round(x, 1)),
+  });
+}
+
+/** P5: no-op refresh of every app (refresh annotation): time until every reconciledAt moved; writes made. */
+async function p5(env: BenchEnv, capstan: Capstan): Promise<void> {
+  const apps = await listApps(env.kube, 'bench/batch');
+  const before = new Map(apps.map((a) => [a.metadata.name, a.status?.reconciledAt]));
+  const counts0 = capstan.counts();
+  const ls0 = metricSum(await scrape(capstan.metricsPort), 'capstan_git_request_total', 'ls-remote');
+  const t0 = performance.now();
+  await pool(apps, CONCURRENCY, async (a) => {
+    await env.kube.request('PATCH', `${APP_API}/${a.metadata.name}`, {
+      body: { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } },
+      contentType: 'application/merge-patch+json',
+    });
+  });
+  const annotateMs = since(t0);
+  await until(
+    async () => {
+      const now = await listApps(env.kube, 'bench/batch');
+      return now.every((a) => a.status?.reconciledAt !== before.get(a.metadata.name));
+    },
+    'every reconciledAt moved',
+    20 * 60_000,
+    1000,
+  );
+  const ms = since(t0);
+  await new Promise((r) => setTimeout(r, 3000));
+  const c = diffCounts(capstan.counts(), counts0);
+  const lsRemote =
+    metricSum(await scrape(capstan.metricsPort), 'capstan_git_request_total', 'ls-remote') - ls0;
+  report('p5', `no-op refresh of ${apps.length} apps`, {
+    value: round(ms / 1000, 2),
+    baseline: round(annotateMs / 1000, 2),
+    ratio: round(ms / annotateMs, 2),
+    unit: 's',
+    n: apps.length,
+    reads:
+      'lower is better: time until every reconciledAt moved / time the bench took to annotate them (goal < 10 s at 10,000)',
+    objectWrites: c.writesToObjects,
+    statusWritesPerApp: round((c.categories.statusPatch ?? 0) / apps.length, 2),
+    requestsPerApp: round(requestsWithoutWatches(c) / apps.length, 2),
+    lsRemote,
+    categories: c.categories,
+  });
+}
+
+/** P6: Helm render of capstan's own chart: first comparison (cold) and a refresh (cached) vs `helm template`. */
+async function p6(env: BenchEnv, repo: GitRepo): Promise<void> {
+  const chartDir = path.join(ROOT, 'helm-chart');
+  const helmRuns: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const t = performance.now();
+    await execFileAsync(toolPath('helm'), ['template', 'p6', chartDir, '--namespace', 'p6'], {
+      maxBuffer: 64 << 20,
+    });
+    helmRuns.push(since(t));
+  }
+  const helmMs = percentile(helmRuns, 50);
+  const body = appBody('p6', repo.url, 'chart', 'p6', false);
+  const t0 = performance.now();
+  await env.kube.request('POST', APP_API, { body });
+  const first = await until(
+    async () => {
+      const a = await env.kube.request<AppLite>('GET', `${APP_API}/p6`);
+      return a.status?.reconciledAt && a.status.sync?.status ? a : undefined;
+    },
+    'p6 compared',
+    120_000,
+    50,
+  );
+  const coldMs = since(t0);
+  const t1 = performance.now();
+  await env.kube.request('PATCH', `${APP_API}/p6`, {
+    body: { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } },
+    contentType: 'application/merge-patch+json',
+  });
+  await until(
+    async () => {
+      const a = await env.kube.request<AppLite>('GET', `${APP_API}/p6`);
+      return a.status?.reconciledAt !== first.status?.reconciledAt;
+    },
+    'p6 refreshed',
+    60_000,
+    20,
+  );
+  const cachedMs = since(t1);
+  report('p6', 'Helm chart compare, cold', {
+    value: round(coldMs, 0),
+    baseline: round(helmMs, 0),
+    ratio: round(coldMs / helmMs, 2),
+    unit: 'ms',
+    n: 1,
+    reads:
+      'lower is better: app created -> first comparison in status / bare helm template (capstan also lists refs, fetches and dry-runs)',
+    cachedMs: round(cachedMs, 0),
+    cachedRatio: round(cachedMs / helmMs, 2),
+  });
+  log(
+    `  P6 cached (refresh annotation -> reconciledAt moved): ${round(cachedMs, 0)} ms, ${round(cachedMs / helmMs, 2)}x helm template`,
+  );
+}
+
+/** P7: M ExternalSecrets on one `fake` store vs writing the Secrets directly. */
+async function p7(env: BenchEnv, capstan: Capstan): Promise<void> {
+  const m = SCALE.p7;
+  const ES = '/apis/external-secrets.io/v1';
+  for (const ns of ['es-bench', 'es-raw']) {
+    await env.kube.request('POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+    });
+  }
+  const t0 = performance.now();
+  await pool([...Array(m).keys()], CONCURRENCY, async (i) => {
+    await env.kube.request('POST', '/api/v1/namespaces/es-raw/secrets', {
+      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `es-${i}` }, stringData: { v: 'value' } },
+    });
+  });
+  const rawMs = since(t0);
+  await env.kube.request('POST', `${ES}/namespaces/es-bench/secretstores`, {
+    body: {
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'SecretStore',
+      metadata: { name: 'fake', namespace: 'es-bench' },
+      spec: { provider: { fake: { data: [{ key: 'k', value: 'value' }] } } },
+    },
+  });
+  await until(
+    async () => {
+      const s = await env.kube.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
+        'GET',
+        `${ES}/namespaces/es-bench/secretstores/fake`,
+      );
+      return s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    },
+    'store Ready',
+    60_000,
+    200,
+  );
+  const before = capstan.counts();
+  const t1 = performance.now();
+  await pool([...Array(m).keys()], CONCURRENCY, async (i) => {
+    await env.kube.request('POST', `${ES}/namespaces/es-bench/externalsecrets`, {
+      body: {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name: `es-${i}`, namespace: 'es-bench' },
+        spec: {
+          refreshInterval: '1h',
+          secretStoreRef: { name: 'fake', kind: 'SecretStore' },
+          target: { name: `es-${i}` },
+          data: [{ secretKey: 'v', remoteRef: { key: 'k' } }],
+        },
+      },
+    });
+  });
+  await until(
+    async () => {
+      const list = await env.kube.request<{ items: unknown[] }>(
+        'GET',
+        '/api/v1/namespaces/es-bench/secrets',
+        {
+          query: { labelSelector: 'reconcile.external-secrets.io/managed=true' },
+        },
+      );
+      return list.items.length >= m;
+    },
+    `${m} Secrets`,
+    30 * 60_000,
+    500,
+  ).catch(async () => {
+    // Fallback when the managed label differs: count by name.
+    await until(
+      async () => {
+        const list = await env.kube.request<{ items: Array<{ metadata: { name: string } }> }>(
+          'GET',
+          '/api/v1/namespaces/es-bench/secrets',
+        );
+        return list.items.filter((s) => s.metadata.name.startsWith('es-')).length >= m;
+      },
+      `${m} Secrets by name`,
+      30 * 60_000,
+      500,
+    );
+  });
+  const ms = since(t1);
+  await new Promise((r) => setTimeout(r, 3000));
+  const c = diffCounts(capstan.counts(), before);
+  report('p7', `${m} ExternalSecrets on one fake store`, {
+    value: round(m / (ms / 1000), 1),
+    baseline: round(m / (rawMs / 1000), 1),
+    ratio: round(rawMs / ms, 2),
+    unit: 'Secrets/s',
+    n: m,
+    reads: 'higher is better: capstan Secrets/s over creating the Secrets directly (goal >= 0.8)',
+    seconds: round(ms / 1000, 2),
+    rawSeconds: round(rawMs / 1000, 2),
+    requestsPerExternalSecret: round(requestsWithoutWatches(c) / m, 2),
+    categories: c.categories,
+    kubernetesProvider: 'not measured yet',
+  });
+}
+
+/** P8: cold start with every app existing: time to the first full pass vs a raw LIST of the same objects. */
+async function p8(
+  env: BenchEnv,
+  capstan: Capstan,
+  apps: number,
+  p5Seconds: number | undefined,
+): Promise<Capstan> {
+  await capstan.stop();
+  const t0 = performance.now();
+  const next = await startCapstan(env, 'restart');
+  const upMs = since(t0);
+  await until(
+    async () => metricSum(await scrape(next.metricsPort), 'capstan_app_reconcile_count') >= apps,
+    `${apps} reconciles after the restart`,
+    30 * 60_000,
+    250,
+  );
+  const ms = since(t0);
+  const mem = memoryMiB(next.proc.pid);
+  const t1 = performance.now();
+  await env.kube.request('GET', APP_API);
+  for (const p of [
+    '/api/v1/configmaps',
+    '/api/v1/serviceaccounts',
+    '/api/v1/services',
+    '/apis/apps/v1/deployments',
+    '/apis/rbac.authorization.k8s.io/v1/roles',
+  ])
+    await env.kube.request('GET', p);
+  const listMs = since(t1);
+  const baseline = listMs + (p5Seconds ?? 0) * 1000;
+  report('p8', `cold start with ${apps} apps to the first full pass`, {
+    value: round(ms / 1000, 2),
+    baseline: round(baseline / 1000, 2),
+    ratio: round(ms / baseline, 2),
+    unit: 's',
+    n: apps,
+    reads:
+      'lower is better: process start -> every app reconciled once, over raw LIST of the apps and their kinds + P5 (goal <= 1.3)',
+    rawListMs: round(listMs, 0),
+    processUpSeconds: round(upMs / 1000, 2),
+    rssMiB: mem.rss,
+    peakRssMiB: mem.hwm,
+    startRequests: requestsWithoutWatches(next.counts()),
+  });
+  return next;
+}
+
+// ---- main ----
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const load0 = os.loadavg();
+  log(
+    `capstan bench (${LARGE ? 'large' : 'quick'}) on ${CORES} cores, load ${load0.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const env = await startEnv((l) => log(`[controlplane] ${l}`));
+  let capstan: Capstan | undefined;
+  try {
+    const repo = await createRepo(env);
+    capstan = await startCapstan(env, 'first');
+    await new Promise((r) => setTimeout(r, 10_000));
+    const idle0 = memoryMiB(capstan.proc.pid);
+    const heap0 = metricSum(await scrape(capstan.metricsPort), 'nodejs_heap_size_used_bytes') / 2 ** 20;
+    log(`  P2 idle with no app: RSS ${idle0.rss} MiB, heap used ${round(heap0, 1)} MiB`);
+
+    const sizes: Array<Record<string, number>> = [];
+    for (const n of SCALE.p1) sizes.push(await p1(env, capstan, repo, n));
+    const last = sizes[sizes.length - 1];
+    const totalApps = SCALE.p1.reduce((a, b) => a + b, 0);
+    report('p1', `cold sync of ${last.n} apps x 5 objects`, {
+      value: last.objectsPerS,
+      baseline: last.rawObjectsPerS,
+      ratio: last.ratio,
+      unit: 'objects/s',
+      n: last.n,
+      reads: 'higher is better: capstan objects/s over raw SSA at concurrency 10 (goal >= 0.8, >= 30 apps/s)',
+      sizes,
+    });
+
+    if (want('p2')) {
+      const atN = memoryMiB(capstan.proc.pid);
+      const samples: number[] = [];
+      const until = Date.now() + SCALE.idleS * 1000;
+      while (Date.now() < until) {
+        samples.push(memoryMiB(capstan.proc.pid).rss);
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+      const after = memoryMiB(capstan.proc.pid);
+      const heap = metricSum(await scrape(capstan.metricsPort), 'nodejs_heap_size_used_bytes') / 2 ** 20;
+      report('p2', `operator RSS at ${totalApps} apps after ${SCALE.idleS} s idle`, {
+        value: after.rss,
+        baseline: null,
+        ratio: null,
+        unit: 'MiB',
+        n: totalApps,
+        reads: 'lower is better (goal <= 150 MiB at 1,000 apps, idle <= 80 MiB, flat)',
+        idleNoAppsMiB: idle0.rss,
+        idleNoAppsHeapMiB: round(heap0, 1),
+        atNMiB: atN.rss,
+        peakMiB: after.hwm,
+        heapUsedMiB: round(heap, 1),
+        idleSeconds: SCALE.idleS,
+        idleDriftMiB: round(after.rss - (samples[0] ?? after.rss), 1),
+        perThousandAppsMiB: round(((after.rss - idle0.rss) / totalApps) * 1000, 1),
+      });
+    }
+
+    const watch = new ConfigWatch(env.kube);
+    await watch.start();
+    if (want('p3')) await p3(env, watch, SCALE.p1[0]);
+    if (want('p4')) await p4(env, watch, repo);
+    watch.stop();
+    if (want('p6')) await p6(env, repo);
+    if (want('p5')) await p5(env, capstan);
+    if (want('p7')) await p7(env, capstan);
+    if (want('p8'))
+      capstan = await p8(
+        env,
+        capstan,
+        totalApps + (want('p4') ? 1 : 0) + (want('p6') ? 1 : 0),
+        results.p5?.value,
+      );
+  } finally {
+    await capstan?.stop();
+    await env.git.stop();
+    await env.cp.stop();
+  }
+  const load1 = os.loadavg();
+  const out =
+    process.env.BENCH_OUT ??
+    path.join(ROOT, 'bench', 'results', `${started.toISOString().slice(0, 10)}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const doc = {
+    date: started.toISOString(),
+    scale: LARGE ? 'large' : 'quick',
+    machine: {
+      cores: CORES,
+      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+      node: process.version,
+      loadavgStart: load0.map((l) => round(l, 2)),
+      loadavgEnd: load1.map((l) => round(l, 2)),
+      note: process.env.BENCH_NOTE ?? '',
+    },
+    durationS: round((Date.now() - started.getTime()) / 1000, 0),
+    ...results,
+  };
+  fs.writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+  log(`results written to ${path.relative(ROOT, out)} (${doc.durationS} s)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
