@@ -111,6 +111,18 @@ describe('helm lint --strict', () => {
       '--set',
       'defaultProject.create=false',
     ],
+    'namespaced (tenant) with impersonation': [
+      '--set',
+      'rbac.clusterWide=false,impersonation.enabled=true',
+      '--set-json',
+      'watchNamespaces=["team-a","team-b"]',
+    ],
+    'namespaced externalsecret only, default watchNamespaces': [
+      '--set',
+      'rbac.clusterWide=false,defaultProject.create=false',
+      '--set-json',
+      'controllers=["externalsecret"]',
+    ],
     'every optional object': [
       '--set',
       'crds.install=true,podDisruptionBudget.enabled=true,networkPolicy.enabled=true,serviceMonitor.enabled=true',
@@ -131,7 +143,8 @@ describe('helm lint --strict', () => {
   const wrong: Array<[string, string[], RegExp]> = [
     ['a string replicaCount', ['--set-string', 'replicaCount=two'], /replicaCount.*want integer/],
     ['an unknown key (a typo)', ['--set', 'rbac.rule=x'], /additional properties 'rule' not allowed/],
-    ['the unsupported namespaced mode', ['--set', 'rbac.clusterWide=false'], /'clusterWide' not allowed/],
+    ['a string rbac.clusterWide', ['--set-string', 'rbac.clusterWide=no'], /clusterWide.*want boolean/],
+    ['a watched namespace that is no name', ['--set-json', 'watchNamespaces=["Team_A"]'], /watchNamespaces/],
     ['a log level outside its set', ['--set', 'logLevel=verbose'], /logLevel/],
     ['an image tag as digest', ['--set', 'image.digest=latest'], /image\/digest/],
     ['an unknown controller', ['--set-json', 'controllers=["applications"]'], /controllers/],
@@ -174,6 +187,68 @@ describe('rendered objects', () => {
     assert.ok(can('', 'serviceaccounts/token', 'create'));
     assert.ok(can('', 'events', 'create'));
     assert.ok(!can('apps', 'deployments', 'create'));
+  });
+
+  test('namespaced (rbac.clusterWide=false): no ClusterRole, a Role and RoleBinding per namespace, --watch-namespaces', async () => {
+    const objs = await render(
+      '--set',
+      'rbac.clusterWide=false',
+      '--set-json',
+      'watchNamespaces=["team-a","argocd"]',
+    );
+    assert.deepEqual(
+      objs.filter((o) => o.kind.startsWith('Cluster')).map((o) => o.kind),
+      [],
+      'nothing cluster-scoped but the CRDs of crds/',
+    );
+    const ns = (o: Obj) => (o.metadata as { namespace?: string }).namespace;
+    const scoped = (kind: string) =>
+      objs
+        .filter((o) => o.kind === kind && o.metadata.name === 'capstan-scoped')
+        .map(ns)
+        .sort();
+    assert.deepEqual(scoped('Role'), ['argocd', 'team-a'], 'release namespace and watched ones, each once');
+    assert.deepEqual(scoped('RoleBinding'), ['argocd', 'team-a']);
+    const role = objs.find((o) => o.kind === 'Role' && ns(o) === 'team-a');
+    assert.deepEqual(role?.rules, [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]);
+    const binding = objs.find((o) => o.kind === 'RoleBinding' && ns(o) === 'team-a') as
+      | (Obj & {
+          subjects: Array<{ name: string; namespace: string }>;
+          roleRef: { kind: string; name: string };
+        })
+      | undefined;
+    assert.deepEqual(binding?.subjects, [{ kind: 'ServiceAccount', name: 'capstan', namespace: 'argocd' }]);
+    assert.deepEqual(binding?.roleRef, {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'capstan-scoped',
+    });
+    const args = (
+      objs.find((o) => o.kind === 'Deployment') as unknown as {
+        spec: { template: { spec: { containers: Array<{ args: string[] }> } } };
+      }
+    ).spec.template.spec.containers[0].args;
+    assert.ok(args.includes('--watch-namespaces=team-a,argocd'), args.join(' '));
+    // The lease Role stays (leader election in the release namespace).
+    assert.ok(objs.some((o) => o.kind === 'Role' && o.metadata.name === 'capstan'));
+  });
+
+  test('namespaced with no watchNamespaces watches the controller namespace; cluster-wide passes no flag', async () => {
+    const args = async (...flags: string[]) =>
+      (
+        (await render(...flags)).find((o) => o.kind === 'Deployment') as unknown as {
+          spec: { template: { spec: { containers: Array<{ args: string[] }> } } };
+        }
+      ).spec.template.spec.containers[0].args.filter((a) => a.startsWith('--watch-namespaces'));
+    assert.deepEqual(await args('--set', 'rbac.clusterWide=false'), ['--watch-namespaces=argocd']);
+    assert.deepEqual(await args('--set', 'rbac.clusterWide=false,controllerNamespace=gitops'), [
+      '--watch-namespaces=gitops',
+    ]);
+    assert.deepEqual(await args(), []);
+    // watchNamespaces with the ClusterRole kept: the watches narrow, the ClusterRole stays.
+    const objs = await render('--set-json', 'watchNamespaces=["team-a"]');
+    assert.ok(objs.some((o) => o.kind === 'ClusterRole'));
+    assert.deepEqual(await args('--set-json', 'watchNamespaces=["team-a"]'), ['--watch-namespaces=team-a']);
   });
 
   test('image by digest wins over the tag', async () => {

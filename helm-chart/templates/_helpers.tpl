@@ -93,3 +93,44 @@ the pod runs exactly that build), else repository:tag.
 {{- define "capstan.externalSecretsOnly" -}}
 {{- if and (eq (len .Values.controllers) 1) (has "externalsecret" .Values.controllers) }}true{{ end }}
 {{- end }}
+
+{{/*
+The namespaces of --watch-namespaces, comma-separated: watchNamespaces, or (rbac.clusterWide=false
+with an empty list) the controller namespace alone; empty means cluster-wide.
+*/}}
+{{- define "capstan.watchNamespaces" -}}
+{{- if .Values.watchNamespaces }}
+{{- join "," (uniq .Values.watchNamespaces) }}
+{{- else if not .Values.rbac.clusterWide }}
+{{- include "capstan.controllerNamespace" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where a tenant install (rbac.clusterWide=false) gets its Role and RoleBinding, comma-separated: the
+release namespace, the controller namespace and every watched namespace, each once.
+*/}}
+{{- define "capstan.roleNamespaces" -}}
+{{- $all := list .Release.Namespace (include "capstan.controllerNamespace" .) }}
+{{- $all = concat $all (splitList "," (include "capstan.watchNamespaces" .)) }}
+{{- join "," (compact (uniq $all)) }}
+{{- end }}
+
+{{/*
+The rules capstan is granted (ClusterRole or, in a tenant install, the Role of each namespace):
+rbac.externalSecretRules when only the ExternalSecret operators run, else rbac.rules; plus
+impersonate on serviceaccounts with impersonation.enabled.
+*/}}
+{{- define "capstan.rules" -}}
+{{- if include "capstan.externalSecretsOnly" . }}
+{{- required "rbac.externalSecretRules must not be empty when rbac.create is true" .Values.rbac.externalSecretRules | toYaml }}
+{{- else }}
+{{- required "rbac.rules must not be empty when rbac.create is true" .Values.rbac.rules | toYaml }}
+{{- end }}
+{{- if .Values.impersonation.enabled }}
+# Sync with impersonation: capstan sends each app's writes as its project's service account.
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [impersonate]
+{{- end }}
+{{- end }}
