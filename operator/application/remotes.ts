@@ -7,13 +7,29 @@
 import { sourceRepoPermitted, type ProjectSpec } from '../appproject/permissions';
 import { isNotFound } from '../kube/client';
 import type { KustomizeRemotePolicy } from '../render';
+import { chartRepoURLProblem } from '../sources/oci';
 import { isLocalRepoPattern, repoURLProblem, type LocalRepoScope } from '../sources/repourl';
 import type { ApplicationContext } from './context';
 
 /** The source fields these checks read. */
 interface AppWithSources {
   metadata: { namespace: string };
-  spec: { project: string; source?: { repoURL: string }; sources?: Array<{ repoURL: string }> };
+  spec: {
+    project: string;
+    source?: { repoURL: string; chart?: string };
+    sources?: Array<{ repoURL: string; chart?: string }>;
+  };
+}
+
+/** A chart source names a Helm repository or registry (never cloned), any other source a git repository. */
+function sourceURLProblem(
+  s: { repoURL: string; chart?: string },
+  field: string,
+  allow: Parameters<typeof repoURLProblem>[2],
+): string | undefined {
+  return s.chart
+    ? chartRepoURLProblem(s.repoURL ?? '', field)
+    : repoURLProblem(s.repoURL ?? '', field, allow);
 }
 
 /**
@@ -52,12 +68,10 @@ export function repoURLProblems(
   const allow = { allowLocalRepos: opts.allowLocalRepos ?? false, scope };
   const multi = app.spec.sources?.length ? app.spec.sources : undefined;
   if (multi) {
-    return multi.flatMap(
-      (s, i) => repoURLProblem(s.repoURL ?? '', `spec.sources[${i}].repoURL`, allow) ?? [],
-    );
+    return multi.flatMap((s, i) => sourceURLProblem(s, `spec.sources[${i}].repoURL`, allow) ?? []);
   }
   const single = app.spec.source;
-  return single ? [repoURLProblem(single.repoURL ?? '', 'spec.source.repoURL', allow) ?? []].flat() : [];
+  return single ? [sourceURLProblem(single, 'spec.source.repoURL', allow) ?? []].flat() : [];
 }
 
 /**

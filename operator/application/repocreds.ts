@@ -54,6 +54,11 @@ export function toRepoCredentialSecret(secret: KubeObject): ScopedRepoCredential
     sshPrivateKey: decode(d.sshPrivateKey),
     insecure: decode(d.insecure) === 'true',
     insecureIgnoreHostKey: decode(d.insecureIgnoreHostKey) === 'true',
+    // Helm repositories (`type: helm`): TLS client certificate and OCI registries.
+    ...(d.tlsClientCertData ? { tlsClientCertData: decode(d.tlsClientCertData) } : {}),
+    ...(d.tlsClientCertKey ? { tlsClientCertKey: decode(d.tlsClientCertKey) } : {}),
+    ...(decode(d.enableOCI) === 'true' ? { enableOCI: true } : {}),
+    ...(decode(d.insecureOCIForceHttp) === 'true' ? { insecureOCIForceHttp: true } : {}),
   };
   const project = decode(d.project)?.trim() || undefined;
   return { url, type, creds, ...(project ? { project } : {}) };

@@ -23,8 +23,9 @@
  * Dependencies: vendored charts in `charts/` work as they are. When `helm template` reports dependencies
  * missing from `charts/`, the ones with a `file://` repository are packaged into a temporary copy of the
  * chart (the repository checkout is never written) and the render is retried, as Argo CD retries after
- * `helm dependency build`; a missing dependency from a remote repository is a clear error, because capstan
- * renders offline.
+ * `helm dependency build`. A missing dependency from a remote repository (`https://`, `oci://`) is built
+ * with `helm dependency build` and the app's repository credentials when the caller passes
+ * `remoteDependencies` (`helmchart.ts`), else it is a clear error.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -116,7 +117,23 @@ export interface HelmRenderRequest {
   valuesFileSchemes?: string[];
   /** Output ceilings (`--max-manifest-bytes`, `--max-objects`); absent: 32 MiB of output, objects unbounded. */
   limits?: RenderLimits;
+  /**
+   * Builds the chart's remote dependencies (`https://`, `oci://`) into `chartCopy/charts/` with
+   * `helm dependency build` (see `helmchart.ts`); absent: a missing remote dependency is refused.
+   */
+  remoteDependencies?: RemoteDependencyBuilder;
 }
+
+/**
+ * Builds remote dependencies of a chart copy: `deps` are the missing ones (name, version, repository),
+ * `work` is this render's private directory whose Helm homes `run` uses.
+ */
+export type RemoteDependencyBuilder = (
+  chartCopy: string,
+  deps: ChartDependency[],
+  work: string,
+  run: HelmRunner,
+) => Promise<void>;
 
 /** Value file URL schemes helm may fetch when none are configured (Argo CD's default `helm.valuesFileSchemes`). */
 export const DEFAULT_VALUES_FILE_SCHEMES: readonly string[] = ['https', 'http'];
@@ -158,7 +175,14 @@ export async function renderHelm(req: HelmRenderRequest): Promise<KubeObject[]> 
     } catch (err) {
       const missing = missingDependencies(err);
       if (missing.length === 0) throw err;
-      const copy = await vendorLocalDependencies(realRoot, chartDir, missing, work, helm);
+      const copy = await vendorLocalDependencies(
+        realRoot,
+        chartDir,
+        missing,
+        work,
+        helm,
+        req.remoteDependencies,
+      );
       stdout = await helm(args, copy, 'helm template');
     }
     return parseManifests(stdout, `helm template of "${req.chartPath || '.'}"`, {
@@ -170,7 +194,7 @@ export async function renderHelm(req: HelmRenderRequest): Promise<KubeObject[]> 
 }
 
 /** Runs helm with args in a cwd; `what` names the step in errors. */
-type HelmRunner = (args: string[], cwd: string, what: string) => Promise<string>;
+export type HelmRunner = (args: string[], cwd: string, what: string) => Promise<string>;
 
 /** A runner bound to the binary, timeout and isolated environment of this render. */
 function helmRunner(req: HelmRenderRequest, work: string): HelmRunner {
@@ -217,6 +241,8 @@ export function helmEnv(work: string): NodeJS.ProcessEnv {
   env.HELM_CACHE_HOME = path.join(work, 'cache');
   env.HELM_CONFIG_HOME = path.join(work, 'config');
   env.HELM_DATA_HOME = path.join(work, 'data');
+  // No plugins: an empty directory that never exists (helm looks nowhere else for them).
+  env.HELM_PLUGINS = path.join(work, 'no-plugins');
   env.KUBECONFIG = path.join(work, 'no-kubeconfig');
   return env;
 }
@@ -378,8 +404,9 @@ function missingDependencies(err: unknown): string[] {
 }
 
 /** A `dependencies[]` entry of Chart.yaml. */
-interface ChartDependency {
+export interface ChartDependency {
   name?: string;
+  version?: string;
   repository?: string;
 }
 
@@ -395,10 +422,14 @@ async function vendorLocalDependencies(
   missing: string[],
   work: string,
   helm: HelmRunner,
+  remote?: RemoteDependencyBuilder,
 ): Promise<string> {
   const deps = readDependencies(chartDir);
-  const local = missing.map((name) => {
+  const isRemote = (repository: string): boolean => !!remote && /^(https?|oci):\/\//i.test(repository);
+  const remoteDeps = deps.filter((d) => missing.includes(d.name ?? '') && isRemote(d.repository ?? ''));
+  const local = missing.flatMap((name) => {
     const repository = deps.find((d) => d.name === name)?.repository ?? '';
+    if (isRemote(repository)) return [];
     if (!repository.startsWith('file://')) {
       const from = repository ? ` (repository ${repository})` : '';
       throw new RenderError(
@@ -408,7 +439,7 @@ async function vendorLocalDependencies(
     }
     const dir = resolveInside(realRoot, repository.slice('file://'.length), 'chart dependency', chartDir);
     assertNoEscapingSymlinks(realRoot, dir);
-    return { name, dir };
+    return [{ name, dir }];
   });
   const copy = path.join(work, 'chart');
   try {
@@ -423,6 +454,7 @@ async function vendorLocalDependencies(
       `helm package of "${dep.name}"`,
     );
   }
+  if (remote && remoteDeps.length) await remote(copy, remoteDeps, work, helm);
   return copy;
 }
 

@@ -32,6 +32,7 @@ import { resolveAppDir } from './apppath';
 import { renderDirectory } from './directory';
 import { RenderError } from './errors';
 import { renderHelm, type HelmSourceOptions } from './helm';
+import { renderHelmRepositoryChart, type HelmChartContext } from './helmchart';
 import { renderKustomize, type KustomizeRemotePolicy } from './kustomize';
 import { detectSourceType, type SourceType } from './sourcetype';
 
@@ -40,6 +41,8 @@ export { parseManifests } from './manifests';
 export { PathEscapeError } from '../sources/paths';
 export type { HelmSourceOptions, HelmParameter, HelmFileParameter } from './helm';
 export { DEFAULT_VALUES_FILE_SCHEMES } from './helm';
+export { renderHelmRepositoryChart, resolveHelmChartRevision } from './helmchart';
+export type { HelmChartContext, HelmChartRenderRequest } from './helmchart';
 export type { KustomizeRemotePolicy } from './kustomize';
 export type { SourceType } from './sourcetype';
 
@@ -57,7 +60,7 @@ export interface SourceSpec {
   /** Directory in the repository; absent, `''` or `.` is the root. */
   path?: string;
   targetRevision?: string;
-  /** A chart from a Helm repository (not git). Not supported yet: refused. */
+  /** A chart from a Helm repository or an OCI registry (not git): rendered by `helmchart.ts`. */
   chart?: string;
   /** Name under which other sources reference this one's files (`$name/values.yaml`). */
   ref?: string;
@@ -101,6 +104,11 @@ export interface RenderRequest {
    * kills the tool, a Directory source's files are sized before they are read; default 32 MiB and 10 000.
    */
   limits?: RenderLimits;
+  /**
+   * For a `chart` source: its resolved version ({@link resolveHelmChartRevision}) and the repository
+   * context; `repoRoot` is then unused.
+   */
+  helmChart?: { version: string; context: HelmChartContext };
 }
 
 /** What a source rendered to. */
@@ -116,15 +124,15 @@ export interface RenderResult {
  * @param req - the app, destination namespace, checkout, source and tool settings.
  * @returns the source type and the objects.
  * @throws RenderError `app path "x" does not exist`, `multiple application sources defined: ...`,
- *   unsupported features (Helm repository charts, plugins, Kustomize options), and every tool or parse
+ *   unsupported features (plugins, Kustomize options), a `chart` source without `helmChart`, every
+ *   Helm repository failure, and every tool or parse
  *   failure; PathEscapeError when anything resolves outside the repository.
  */
 export async function renderSource(req: RenderRequest): Promise<RenderResult> {
   const { source } = req;
   if (source.chart) {
-    throw new RenderError(
-      `Helm repository sources are not supported yet (chart "${source.chart}"); vendor the chart into git`,
-    );
+    if (!req.helmChart) throw new RenderError(`chart "${source.chart}": no resolved chart version to render`);
+    return renderHelmRepositoryChart({ ...req, version: req.helmChart.version }, req.helmChart.context);
   }
   // A source with only `ref` supplies files to the others (`$ref/values.yaml`) and renders nothing.
   if (source.ref && !source.path) return { sourceType: 'Directory', objects: [] };

@@ -24,6 +24,14 @@ export interface RepoCredentials {
   sshPrivateKey?: string;
   insecureIgnoreHostKey?: boolean;
   insecure?: boolean;
+  /** Helm repositories: PEM TLS client certificate (Argo CD's `tlsClientCertData`). */
+  tlsClientCertData?: string;
+  /** Helm repositories: PEM key of the client certificate (Argo CD's `tlsClientCertKey`). */
+  tlsClientCertKey?: string;
+  /** Helm: the URL is an OCI registry `registry/path` (Argo CD's `enableOCI: "true"`). */
+  enableOCI?: boolean;
+  /** Helm OCI: talk plain HTTP to the registry (Argo CD's `insecureOCIForceHttp: "true"`). */
+  insecureOCIForceHttp?: boolean;
 }
 
 /** One Argo CD repository secret, already decoded: its `url`, its kind, and its credentials. */
@@ -196,7 +204,7 @@ function longestPrefixMatch(
 
 /** True when the secret holds something to authenticate with (Argo CD's `HasCredentials`). */
 function hasCredential(c: RepoCredentials): boolean {
-  return Boolean(c.username || c.password || c.sshPrivateKey);
+  return Boolean(c.username || c.password || c.sshPrivateKey || c.tlsClientCertData);
 }
 
 /** The fields of `c` that are set, so a spread does not overwrite inherited values with `undefined`. */

@@ -183,6 +183,11 @@ export class GitRepoCache {
     this.idleRepoMs = idle > 0 ? Math.max(idle, this.evictGraceMs) : 0;
   }
 
+  /** The cache directory (`--cache-dir`); Helm chart archives live under its `helm/` (never a repo hash). */
+  cacheRoot(): string {
+    return this.cacheDir;
+  }
+
   /** A copy of the network operation counters. */
   get stats(): GitStats {
     return { ...this.counters };

@@ -1,0 +1,74 @@
+/**
+ * The Application side of `spec.source.chart` (Helm repositories and OCI registries): a chart source's
+ * revision is its chart version (resolved from `targetRevision`, an exact version or a semver range), not a
+ * commit, and it renders from the chart archive instead of a git checkout. `compare.ts` calls
+ * {@link resolveSourceRevision} for every source and passes {@link helmChartRender} to `renderSource`.
+ *
+ * Credentials: the repository Secrets the app's project may use (`repocreds.ts`, Argo CD's matching:
+ * exact `repository` first, else the longest `repo-creds` prefix); for `oci://registry/path` a Secret
+ * written without the `oci://` prefix (Argo CD's older `enableOCI` form) matches too.
+ */
+import {
+  resolveHelmChartRevision,
+  type HelmChartContext,
+  type RenderRequest,
+  type SourceSpec,
+} from '../render';
+import type { RepoCredentials } from '../sources/credentials';
+import type { ApplicationContext } from './context';
+
+/**
+ * The Helm repository context of an app: the operator's cache directory and refresh interval (an index
+ * is fetched at most once per interval per repository), and the app's credentials.
+ * @param hard - a hard refresh: indexes and tag lists are fetched again.
+ */
+export function helmChartContext(ctx: ApplicationContext, project: string, hard = false): HelmChartContext {
+  return {
+    cacheDir: ctx.git.cacheRoot(),
+    refreshIntervalMs: ctx.settings.refreshIntervalMs,
+    hard,
+    credentials: (repoURL) => chartCredentials(ctx, repoURL, project),
+  };
+}
+
+/**
+ * The credentials of a chart repository for an app of `project`.
+ * @throws RepoProjectScopeError when only Secrets of other projects match; KubeApiError.
+ */
+export async function chartCredentials(
+  ctx: Pick<ApplicationContext, 'repoCreds'>,
+  repoURL: string,
+  project: string,
+): Promise<RepoCredentials | undefined> {
+  const found = await ctx.repoCreds.lookup(repoURL, project);
+  if (found || !/^oci:\/\//i.test(repoURL)) return found;
+  return ctx.repoCreds.lookup(repoURL.replace(/^oci:\/\//i, ''), project);
+}
+
+/**
+ * The revision of one source: the chart version for a `chart` source, else the commit SHA.
+ * @param revision - `targetRevision`, or an operation's or a rollback's revision.
+ * @throws RenderError for a chart repository problem; GitError for git.
+ */
+export async function resolveSourceRevision(
+  ctx: ApplicationContext,
+  project: string,
+  source: SourceSpec,
+  revision: string | undefined,
+  creds: RepoCredentials | undefined,
+  hard = false,
+): Promise<string> {
+  if (source.chart) return resolveHelmChartRevision(source, revision, helmChartContext(ctx, project, hard));
+  return ctx.git.resolveRevision(source.repoURL, revision, creds);
+}
+
+/** The `helmChart` field of a render request for a chart source at `version`; undefined for git sources. */
+export function helmChartRender(
+  ctx: ApplicationContext,
+  project: string,
+  source: SourceSpec,
+  version: string,
+  hard = false,
+): RenderRequest['helmChart'] {
+  return source.chart ? { version, context: helmChartContext(ctx, project, hard) } : undefined;
+}
