@@ -2,6 +2,7 @@
  * The provider clients of one ExternalSecret reconcile, one per store, made on first use and closed
  * at the end (ESO's client manager). Every provider request waits for its store's rate limiter first.
  */
+import { generate, type GeneratorRef } from '../generators';
 import { providerFor, type SecretsClient } from '../providers';
 import { MSG_STORE_CLIENT } from './constants';
 import type { ExternalSecretContext } from './context';
@@ -32,6 +33,15 @@ export class StoreClients {
     const client = await this.client(key);
     await this.ctx.limiter.wait(key);
     return request(client);
+  }
+
+  /**
+   * Runs the generator `ref` names (namespaced generators in the ExternalSecret's namespace), as ESO's
+   * `dataFrom[].sourceRef.generatorRef`: a new value on every call.
+   * @throws GeneratorSpecError (terminal), ProviderError (retryable: the generator is missing), API errors.
+   */
+  generate(ref: GeneratorRef): Promise<Record<string, Buffer>> {
+    return generate(this.ctx.client, this.es.metadata.namespace, ref);
   }
 
   /** Closes every client made (errors are ignored: closing is best effort). */

@@ -1,7 +1,8 @@
 /**
  * Fetching an ExternalSecret's values (ESO `getProviderSecretData`): every `dataFrom` entry in order
- * (extract -> getSecretMap, find -> getAllSecrets; then `rewrite`, or `conversionStrategy` for an
- * extract without rewrite; keys checked; values decoded), then every `data` entry (getSecret, decoded),
+ * (extract -> getSecretMap, find -> getAllSecrets, sourceRef.generatorRef -> a new generated value; then
+ * `rewrite`, or `conversionStrategy` for an extract without rewrite; keys checked; values decoded),
+ * then every `data` entry (getSecret, decoded),
  * which win over dataFrom keys of the same name.
  *
  * A remote key that does not exist (`NoSecretError`) fails the fetch under deletionPolicy Retain, so
@@ -73,6 +74,13 @@ async function fetchDataFrom(
   ref: ExternalSecretDataFromRemoteRef,
   at: string,
 ): Promise<Record<string, Buffer>> {
+  const generatorRef = ref.sourceRef?.generatorRef;
+  if (generatorRef) {
+    // ESO: the generator's output, rewritten when asked; values are used as generated (no decoding)
+    const values = rewriteKeys(ref.rewrite, await clients.generate(generatorRef), `${at}.rewrite`);
+    checkKeys(values, at);
+    return values;
+  }
   const key = storeKeyOf(es, ref.sourceRef, at);
   if (ref.extract) {
     const extract = ref.extract;
@@ -90,12 +98,14 @@ async function fetchDataFrom(
     checkKeys(values, at);
     return decodeMap(values, find.decodingStrategy);
   }
-  throw new SyncError(MSG_GET_SECRET_DATA, `${at}: generators are not supported by capstan`);
+  throw new SyncError(MSG_GET_SECRET_DATA, `${at}: set extract, find or sourceRef.generatorRef`);
 }
 
 /** Names the remote key of a dataFrom entry for messages. */
 function describeDataFrom(ref: ExternalSecretDataFromRemoteRef, at: string): string {
   if (ref.extract) return `${at}.extract (key "${ref.extract.key}")`;
+  const gen = ref.sourceRef?.generatorRef;
+  if (gen) return `${at}.sourceRef.generatorRef (${gen.kind} "${gen.name}")`;
   if (ref.find?.name?.regexp !== undefined) return `${at}.find (name "${ref.find.name.regexp}")`;
   return `${at}.find`;
 }

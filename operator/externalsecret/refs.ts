@@ -56,7 +56,8 @@ export function storeRefsOf(es: ExternalSecret): StoreRef[] {
     if (r && !refs.some((x) => x.kind === r.kind && x.name === r.name)) refs.push(r);
   };
   for (const d of es.spec.data ?? []) add(entryStore(es, d.sourceRef));
-  for (const d of es.spec.dataFrom ?? []) add(entryStore(es, d.sourceRef));
+  // a generator entry reads no store
+  for (const d of es.spec.dataFrom ?? []) if (!d.sourceRef?.generatorRef) add(entryStore(es, d.sourceRef));
   if (!refs.length) add(toRef(es.spec.secretStoreRef));
   return refs;
 }

@@ -1,7 +1,7 @@
 /**
  * The checks an ExternalSecret passes before anything is fetched: the CRD schema and ESO's webhook
- * rules (`validateResource`), plus what capstan accepts in the API but does not implement (generators,
- * `rewrite.merge`). A problem is terminal until the spec changes: Ready False, nothing written.
+ * rules (`validateResource`), plus what capstan accepts in the API but does not implement (`rewrite.merge`;
+ * `generatorRef` in `data[]`, which ESO deprecated and never implemented: generators go in `dataFrom`). A problem is terminal until the spec changes: Ready False, nothing written.
  */
 import { validateResource } from '../validation/validate';
 import type { ExternalSecretObject } from './types';
@@ -15,11 +15,11 @@ export function specProblems(es: ExternalSecretObject): string[] {
   const problems = result.valid ? [] : [...result.errors];
   (es.spec.data ?? []).forEach((d, i) => {
     if (d.sourceRef?.generatorRef)
-      problems.push(`spec.data[${i}].sourceRef.generatorRef: generators are not supported by capstan`);
+      problems.push(
+        `spec.data[${i}].sourceRef.generatorRef: generators are only supported in dataFrom (as ESO)`,
+      );
   });
   (es.spec.dataFrom ?? []).forEach((d, i) => {
-    if (d.sourceRef?.generatorRef)
-      problems.push(`spec.dataFrom[${i}].sourceRef.generatorRef: generators are not supported by capstan`);
     (d.rewrite ?? []).forEach((r, j) => {
       if (r.merge)
         problems.push(`spec.dataFrom[${i}].rewrite[${j}].merge: rewrite.merge is not supported by capstan`);

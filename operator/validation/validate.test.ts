@@ -293,6 +293,11 @@ void test('every kind with a schema compiles and accepts a minimal valid object'
     ExternalSecret: externalSecret(),
     SecretStore: secretStore(),
     ClusterSecretStore: { spec: { provider: { fake: { data: [] } } } },
+    ClusterExternalSecret: { spec: { externalSecretSpec: {} } },
+    PushSecret: { spec: { secretStoreRefs: [{ name: 's' }], selector: { secret: { name: 'src' } } } },
+    Password: { spec: {} },
+    UUID: { spec: {} },
+    ClusterGenerator: { spec: { kind: 'UUID', generator: { uuidSpec: {} } } },
   };
   for (const kind of Object.keys(schemas)) {
     assert.ok(minimal[kind], `add a minimal ${kind} to this test`);
