@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startControlPlane } from './harness/controlplane';
+import { motoInstalled, startMoto, type MotoServer } from './harness/moto';
 import { ensureDefaultProject, ensureNamespace, installCrds, ROOT, startOperator } from './operator';
 
 /** The namespace capstan runs in during the tests (repository Secrets, AppProjects). */
@@ -26,7 +27,10 @@ async function main(): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-e2e-'));
   const cp = await startControlPlane();
   let operator: Awaited<ReturnType<typeof startOperator>> | undefined;
+  let moto: MotoServer | undefined;
   try {
+    // the AWS emulator of externalsecret-aws.e2e.ts; capstan reaches it through --aws-endpoint-url
+    if (motoInstalled()) moto = await startMoto(dir);
     await installCrds(cp.kubeconfigPath);
     await ensureNamespace(cp.kubeconfigPath, E2E_CONTROLLER_NAMESPACE);
     await ensureDefaultProject(cp.kubeconfigPath, E2E_CONTROLLER_NAMESPACE);
@@ -35,7 +39,12 @@ async function main(): Promise<number> {
       controllerNamespace: E2E_CONTROLLER_NAMESPACE,
       logPath: path.join(dir, 'capstan.log'),
       cacheDir: path.join(dir, 'cache'),
-      args: ['--metrics-port', '0', ...E2E_CEILING_ARGS],
+      args: [
+        '--metrics-port',
+        '0',
+        ...E2E_CEILING_ARGS,
+        ...(moto ? ['--aws-endpoint-url', moto.endpoint] : []),
+      ],
     });
     const suites = fs
       .readdirSync(path.join(ROOT, 'e2e', 'suites'))
@@ -63,6 +72,7 @@ async function main(): Promise<number> {
             CAPSTAN_E2E_CONTROLLER_NAMESPACE: E2E_CONTROLLER_NAMESPACE,
             CAPSTAN_E2E_OPERATOR_LOG: operator?.logPath,
             CAPSTAN_E2E_OPERATOR_PID: String(operator?.pid ?? ''),
+            CAPSTAN_E2E_AWS_ENDPOINT: moto?.endpoint ?? '',
           },
         },
       );
@@ -72,6 +82,7 @@ async function main(): Promise<number> {
     return code;
   } finally {
     await operator?.stop();
+    await moto?.stop();
     await cp.stop();
   }
 }

@@ -1,0 +1,302 @@
+/**
+ * The `aws` provider against a real AWS API emulator: moto in server mode (started once by
+ * `e2e/run.ts`, capstan pointed at it with `--aws-endpoint-url`), with IAM enforced so that wrong keys
+ * and missing permissions are refused as AWS refuses them. ESO's documented AWS manifests are used as
+ * they are written (store `secretstore-sample`, credentials Secret `awssm-secret`, the `friendslist`
+ * and `database-credentials` examples); values are compared by equality and never printed.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { enableMotoAuth, type MotoIdentity } from '../harness/moto';
+import { createNamespace, uniqueName } from './lib';
+import {
+  assertSecretValues,
+  createExternalSecret,
+  createSecret,
+  createSecretStore,
+  esPath,
+  mergePatch,
+  read,
+  readyOf,
+  secretPath,
+  secretValues,
+  storePath,
+  waitForObject,
+  waitForReady,
+  waitForSecretValues,
+} from './externalsecret-lib';
+
+const REGION = 'eu-central-1';
+
+/** ESO's documented JSON example (provider-aws-secrets-manager, "JSON Secret Values"). */
+const FRIENDSLIST = JSON.stringify({
+  name: { first: 'Tom', last: 'Anderson' },
+  friends: [
+    { first: 'Dale', last: 'Murphy' },
+    { first: 'Roger', last: 'Craig' },
+    { first: 'Jane', last: 'Murphy' },
+  ],
+});
+
+/** ESO's documented SecretStore for a service, with the `role` line left out as its comment allows. */
+function esoStore(service: 'SecretsManager' | 'ParameterStore', extra: Record<string, unknown> = {}) {
+  return {
+    aws: {
+      service,
+      region: REGION,
+      ...extra,
+      auth: {
+        secretRef: {
+          accessKeyIDSecretRef: { name: 'awssm-secret', key: 'access-key' },
+          secretAccessKeySecretRef: { name: 'awssm-secret', key: 'secret-access-key' },
+        },
+      },
+    },
+  };
+}
+
+describe('ExternalSecret with the aws provider (moto)', () => {
+  const endpoint = process.env.CAPSTAN_E2E_AWS_ENDPOINT ?? '';
+  let id: MotoIdentity;
+  let sm: SecretsManagerClient;
+  let ssm: SSMClient;
+  /** The version id of the first value of `database-credentials`. */
+  let firstVersion = '';
+  const suffix = uniqueName('x').slice(2); // remote names are unique per run, like namespaces
+
+  before(async () => {
+    assert.ok(endpoint, 'CAPSTAN_E2E_AWS_ENDPOINT is not set: moto is not installed (run make setup)');
+    id = await enableMotoAuth(endpoint);
+    const credentials = { accessKeyId: id.accessKeyId, secretAccessKey: id.secretAccessKey };
+    sm = new SecretsManagerClient({ region: REGION, endpoint, credentials });
+    ssm = new SSMClient({ region: REGION, endpoint, credentials });
+    await sm.send(new CreateSecretCommand({ Name: 'friendslist', SecretString: FRIENDSLIST }));
+    const first = await sm.send(
+      new CreateSecretCommand({
+        Name: 'database-credentials',
+        SecretString: JSON.stringify({ username: 'app', password: 'first' }),
+        Tags: [
+          { Key: 'dev', Value: 'seb' },
+          { Key: 'team', Value: 'payments' },
+        ],
+      }),
+    );
+    firstVersion = first.VersionId ?? '';
+    await sm.send(
+      new PutSecretValueCommand({
+        SecretId: 'database-credentials',
+        SecretString: JSON.stringify({ username: 'app', password: 'second' }),
+      }),
+    );
+    await sm.send(
+      new CreateSecretCommand({
+        Name: `find-${suffix}/a`,
+        SecretString: 'A',
+        Tags: [{ Key: 'find', Value: suffix }],
+      }),
+    );
+    await sm.send(
+      new CreateSecretCommand({
+        Name: `find-${suffix}/b`,
+        SecretString: 'B',
+        Tags: [{ Key: 'find', Value: 'other' }],
+      }),
+    );
+    await ssm.send(new PutParameterCommand({ Name: 'friendslist', Value: FRIENDSLIST, Type: 'String' }));
+    await ssm.send(
+      new PutParameterCommand({
+        Name: `/${suffix}/db/password`,
+        Value: 'p1',
+        Type: 'SecureString',
+        Tags: [{ Key: 'team', Value: 'payments' }],
+      }),
+    );
+    await ssm.send(
+      new PutParameterCommand({
+        Name: `/${suffix}/db/password`,
+        Value: 'p2',
+        Type: 'SecureString',
+        Overwrite: true,
+      }),
+    );
+    await ssm.send(new PutParameterCommand({ Name: `/${suffix}/db/user`, Value: 'app', Type: 'String' }));
+  });
+
+  after(() => {
+    sm?.destroy();
+    ssm?.destroy();
+  });
+
+  /** A namespace with ESO's credentials Secret `awssm-secret`. */
+  async function namespaceWithKeys(prefix: string, keys = id): Promise<string> {
+    const ns = uniqueName(prefix);
+    await createNamespace(ns);
+    await createSecret(ns, 'awssm-secret', {
+      'access-key': keys.accessKeyId,
+      'secret-access-key': keys.secretAccessKey,
+    });
+    return ns;
+  }
+
+  test('Secrets Manager: ESO example with property paths, versions, tags (metadataPolicy Fetch) and extract', async () => {
+    const ns = await namespaceWithKeys('es-aws-sm');
+    await createSecretStore(ns, 'secretstore-sample', esoStore('SecretsManager'));
+    await waitForReady(storePath(ns, 'secretstore-sample'), 'True', 'Valid');
+    await createExternalSecret(ns, 'example', {
+      refreshInterval: '1h',
+      secretStoreRef: { name: 'secretstore-sample', kind: 'SecretStore' },
+      target: { name: 'secret-to-be-created', creationPolicy: 'Owner' },
+      data: [
+        { secretKey: 'firstname', remoteRef: { key: 'friendslist', property: 'name.first' } },
+        { secretKey: 'first_friend', remoteRef: { key: 'friendslist', property: 'friends.1.first' } },
+        { secretKey: 'tags', remoteRef: { metadataPolicy: 'Fetch', key: 'database-credentials' } },
+        {
+          secretKey: 'developer',
+          remoteRef: { metadataPolicy: 'Fetch', key: 'database-credentials', property: 'dev' },
+        },
+        {
+          secretKey: 'current',
+          remoteRef: { key: 'database-credentials', property: 'password', version: 'AWSCURRENT' },
+        },
+        {
+          secretKey: 'previous',
+          remoteRef: { key: 'database-credentials', property: 'password', version: 'AWSPREVIOUS' },
+        },
+        {
+          secretKey: 'first',
+          remoteRef: { key: 'database-credentials', property: 'password', version: `uuid/${firstVersion}` },
+        },
+      ],
+      dataFrom: [{ extract: { key: 'database-credentials' } }],
+    });
+    await waitForReady(esPath(ns, 'example'), 'True', 'SecretSynced');
+    await assertSecretValues(ns, 'secret-to-be-created', {
+      firstname: 'Tom',
+      first_friend: 'Roger',
+      tags: '{"dev":"seb","team":"payments"}',
+      developer: 'seb',
+      current: 'second',
+      previous: 'first',
+      first: 'first',
+      username: 'app',
+      password: 'second',
+    });
+  });
+
+  test('Secrets Manager: find by name regexp and by tags, keys converted', async () => {
+    const ns = await namespaceWithKeys('es-aws-find');
+    await createSecretStore(ns, 'sm', esoStore('SecretsManager'));
+    await createExternalSecret(ns, 'found', {
+      refreshInterval: '1h',
+      secretStoreRef: { name: 'sm' },
+      dataFrom: [{ find: { name: { regexp: `^find-${suffix}/` } } }],
+    });
+    await createExternalSecret(ns, 'tagged', {
+      refreshInterval: '1h',
+      secretStoreRef: { name: 'sm' },
+      dataFrom: [{ find: { tags: { find: suffix } } }],
+    });
+    await waitForReady(esPath(ns, 'found'), 'True', 'SecretSynced');
+    await assertSecretValues(ns, 'found', { [`find-${suffix}_a`]: 'A', [`find-${suffix}_b`]: 'B' });
+    await waitForReady(esPath(ns, 'tagged'), 'True', 'SecretSynced');
+    await assertSecretValues(ns, 'tagged', { [`find-${suffix}_a`]: 'A' });
+  });
+
+  test('Parameter Store: ESO example, SecureString, name:version, tags, find by path and by tags', async () => {
+    const ns = await namespaceWithKeys('es-aws-ps');
+    await createSecretStore(ns, 'secretstore-sample', esoStore('ParameterStore'));
+    await waitForReady(storePath(ns, 'secretstore-sample'), 'True', 'Valid');
+    const key = `/${suffix}/db/password`;
+    await createExternalSecret(ns, 'example', {
+      refreshInterval: '1h',
+      secretStoreRef: { name: 'secretstore-sample', kind: 'SecretStore' },
+      target: { name: 'secret-to-be-created', creationPolicy: 'Owner' },
+      data: [
+        { secretKey: 'firstname', remoteRef: { key: 'friendslist', property: 'name.first' } },
+        { secretKey: 'first_friend', remoteRef: { key: 'friendslist', property: 'friends.1.first' } },
+        { secretKey: 'password', remoteRef: { key } },
+        { secretKey: 'password_v1', remoteRef: { key, version: '1' } },
+        { secretKey: 'team', remoteRef: { key, metadataPolicy: 'Fetch', property: 'team' } },
+      ],
+      dataFrom: [{ find: { path: `/${suffix}/db` } }],
+    });
+    await createExternalSecret(ns, 'tagged', {
+      refreshInterval: '1h',
+      secretStoreRef: { name: 'secretstore-sample' },
+      dataFrom: [{ find: { tags: { team: 'payments' }, path: `/${suffix}` } }],
+    });
+    await waitForReady(esPath(ns, 'example'), 'True', 'SecretSynced');
+    await assertSecretValues(ns, 'secret-to-be-created', {
+      firstname: 'Tom',
+      first_friend: 'Roger',
+      password: 'p2',
+      password_v1: 'p1',
+      team: 'payments',
+      [`_${suffix}_db_password`]: 'p2',
+      [`_${suffix}_db_user`]: 'app',
+    });
+    await waitForReady(esPath(ns, 'tagged'), 'True', 'SecretSynced');
+    await assertSecretValues(ns, 'tagged', { [`_${suffix}_db_password`]: 'p2' });
+  });
+
+  test('role: reads with the assumed role, whose permissions apply (a role without read access is refused)', async () => {
+    const ns = await namespaceWithKeys('es-aws-role');
+    await createSecretStore(ns, 'reader', esoStore('SecretsManager', { role: id.roleArn }));
+    await createSecretStore(ns, 'denied', esoStore('SecretsManager', { role: id.deniedRoleArn }));
+    const spec = (store: string) => ({
+      refreshInterval: '1h',
+      secretStoreRef: { name: store },
+      data: [{ secretKey: 'firstname', remoteRef: { key: 'friendslist', property: 'name.first' } }],
+    });
+    await createExternalSecret(ns, 'reader', spec('reader'));
+    await createExternalSecret(ns, 'denied', spec('denied'));
+    await waitForReady(esPath(ns, 'reader'), 'True', 'SecretSynced');
+    await assertSecretValues(ns, 'reader', { firstname: 'Tom' });
+    // the user's own keys may read everything: only the role's policy can refuse this
+    const denied = await waitForObject(
+      esPath(ns, 'denied'),
+      (o) => readyOf(o)?.status === 'False' && /access denied/.test(readyOf(o)?.message ?? ''),
+      'the denied role to be refused',
+    );
+    const message = readyOf(denied)?.message ?? '';
+    assert.match(message, /key "friendslist" of store "denied"/);
+    assert.equal(await read(secretPath(ns, 'denied')), undefined, 'no Secret for the refused role');
+  });
+
+  test('wrong keys: the store is not Ready with a clear message and the synced Secret stays', async () => {
+    const ns = await namespaceWithKeys('es-aws-badkeys');
+    await createSecretStore(ns, 'sm', esoStore('SecretsManager'), { refreshInterval: 1 });
+    await createExternalSecret(ns, 'db', {
+      refreshInterval: '1s',
+      secretStoreRef: { name: 'sm' },
+      dataFrom: [{ extract: { key: 'database-credentials' } }],
+    });
+    await waitForSecretValues(ns, 'db', { username: 'app', password: 'second' }, 'the first sync');
+    const wrongSecret = 'not-the-secret-access-key';
+    await mergePatch(secretPath(ns, 'awssm-secret'), {
+      stringData: { 'access-key': 'AKIAWRONGWRONGWRONG1', 'secret-access-key': wrongSecret },
+    });
+    const store = await waitForReady(storePath(ns, 'sm'), 'False');
+    const message = readyOf(store)?.message ?? '';
+    assert.match(message, /credentials were refused/);
+    assert.match(message, /store "sm"/);
+    assert.ok(
+      !message.includes(wrongSecret) && !message.includes(id.secretAccessKey),
+      'no key in the message',
+    );
+    const es = await waitForReady(esPath(ns, 'db'), 'False');
+    assert.ok(!(readyOf(es)?.message ?? '').includes(wrongSecret));
+    assert.deepEqual(await secretValues(ns, 'db'), { username: 'app', password: 'second' }, 'Secret kept');
+    // the right keys again: Ready again
+    await mergePatch(secretPath(ns, 'awssm-secret'), {
+      stringData: { 'access-key': id.accessKeyId, 'secret-access-key': id.secretAccessKey },
+    });
+    await waitForReady(storePath(ns, 'sm'), 'True', 'Valid');
+  });
+});
