@@ -7,6 +7,7 @@ import { providerFor, type SecretsClient } from '../providers';
 import { MSG_STORE_CLIENT } from './constants';
 import type { ExternalSecretContext } from './context';
 import { asSyncError, SyncError } from './errors';
+import { readKey } from './readcache';
 import type { ResolvedStore } from './stores';
 import type { ExternalSecretObject } from './types';
 
@@ -33,6 +34,35 @@ export class StoreClients {
     const client = await this.client(key);
     await this.ctx.limiter.wait(key);
     return request(client);
+  }
+
+  /**
+   * A read shared with the other ExternalSecrets that ask the same store for the same thing within
+   * `settings.readShareMs` (readcache.ts): only a read that is not shared waits for the rate limiter
+   * and calls the provider.
+   * @param op - what is read: `get` (data[].remoteRef), `map` (dataFrom.extract), `find` (dataFrom.find).
+   * @param what - the remote ref or find, part of the cache key.
+   * @throws as {@link call}.
+   */
+  read<T>(
+    key: string,
+    op: 'get' | 'map' | 'find',
+    what: unknown,
+    request: (client: SecretsClient) => Promise<T>,
+  ): Promise<T> {
+    const resolved = this.stores.get(key);
+    if (!resolved) return this.call(key, request);
+    const { ref, store } = resolved;
+    const identity = {
+      kind: ref.kind,
+      namespace: store.metadata.namespace,
+      name: ref.name,
+      resourceVersion: store.metadata.resourceVersion,
+      provider: (store.spec as { provider?: Record<string, unknown> }).provider,
+    };
+    return this.ctx.reads.read(readKey(identity, this.es.metadata.namespace, op, what), () =>
+      this.call(key, request),
+    );
   }
 
   /**

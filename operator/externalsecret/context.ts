@@ -7,6 +7,7 @@ import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { DEFAULT_PROVIDER_LIMITS, type ProviderLimits } from '../providers/netpolicy';
 import { StoreRateLimiter } from './ratelimit';
+import { ProviderReadCache } from './readcache';
 import { ReferenceIndex } from './refs';
 import { DEFAULT_JITTER_FRACTION, DEFAULT_REFRESH_INTERVAL_MS, RETRY_BASE_MS, RETRY_MAX_MS } from './refresh';
 import { RetryGate } from './retry';
@@ -31,6 +32,11 @@ export interface ExternalSecretSettings {
   /** providerLimits - network policy, deadlines and response cap of provider calls (see providers/netpolicy.ts). */
   providerLimits: ProviderLimits;
   /**
+   * readShareMs - how long a provider read is shared with ExternalSecrets asking for the same key of the
+   * same store (readcache.ts; 2 s): one call for a refresh burst, and at most 2 s of staleness. 0: only reads in flight are joined.
+   */
+  readShareMs: number;
+  /**
    * watchNamespaces - `--watch-namespaces` (kube/scope.ts): ExternalSecrets, SecretStores and their
    * Secrets are watched in these namespaces only, ClusterSecretStores not at all (ESO's
    * `scopedNamespace`). Empty or unset: cluster-wide.
@@ -47,6 +53,7 @@ export const DEFAULT_SETTINGS: ExternalSecretSettings = {
   retryMaxMs: RETRY_MAX_MS,
   storeRatePerSecond: 10,
   providerLimits: DEFAULT_PROVIDER_LIMITS,
+  readShareMs: 2_000,
 };
 
 /** The shared state of the ExternalSecret, SecretStore and ClusterSecretStore operators. */
@@ -59,6 +66,8 @@ export interface ExternalSecretContext {
   settings: ExternalSecretSettings;
   /** limiter - one token bucket per store. */
   limiter: StoreRateLimiter;
+  /** reads - provider reads shared within a refresh burst (single-flight, memory only). */
+  reads: ProviderReadCache;
   /** retries - backoff pacing per ExternalSecret and per store. */
   retries: RetryGate;
   /** refs - target Secret and store -> ExternalSecrets. */
@@ -84,6 +93,7 @@ export function createContext(
     log,
     settings: s,
     limiter: new StoreRateLimiter({ ratePerSecond: s.storeRatePerSecond }),
+    reads: new ProviderReadCache({ ttlMs: s.readShareMs }),
     retries: new RetryGate(),
     refs: new ReferenceIndex(),
     now: Date.now,

@@ -84,7 +84,7 @@ async function fetchDataFrom(
   const key = storeKeyOf(es, ref.sourceRef, at);
   if (ref.extract) {
     const extract = ref.extract;
-    let values = await clients.call(key, (c) => c.getSecretMap(extract as RemoteRef));
+    let values = await clients.read(key, 'map', extract, (c) => c.getSecretMap(extract as RemoteRef));
     values = ref.rewrite?.length
       ? rewriteKeys(ref.rewrite, values, `${at}.rewrite`)
       : convertKeys(values, extract.conversionStrategy);
@@ -93,7 +93,7 @@ async function fetchDataFrom(
   }
   if (ref.find) {
     const find = ref.find;
-    let values = await clients.call(key, (c) => c.getAllSecrets(findRef(find)));
+    let values = await clients.read(key, 'find', find, (c) => c.getAllSecrets(findRef(find)));
     values = rewriteKeys(ref.rewrite, values, `${at}.rewrite`);
     checkKeys(values, at);
     return decodeMap(values, find.decodingStrategy);
@@ -136,7 +136,7 @@ export async function fetchSecretData(clients: StoreClients, es: ExternalSecretO
     const at = `spec.data[${i}]`;
     const key = storeKeyOf(es, d.sourceRef, at);
     await attempt(`${at} (secretKey "${d.secretKey}", key "${d.remoteRef.key}")`, async () => {
-      const value = await clients.call(key, (c) => c.getSecret(d.remoteRef as RemoteRef));
+      const value = await clients.read(key, 'get', d.remoteRef, (c) => c.getSecret(d.remoteRef as RemoteRef));
       data[d.secretKey] = decodeValue(value, d.remoteRef.decodingStrategy, d.secretKey);
     });
   }
