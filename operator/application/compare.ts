@@ -567,7 +567,8 @@ async function pruneCandidates(
   await watchRecordedKinds(ctx, app.status?.resources ?? []);
   const wanted = new Set(targets.map((t) => `${t.group}/${t.kind}/${t.namespace}/${t.name}`));
   const out: ManagedResource[] = [];
-  for (const { rt, obj } of ctx.live.all()) {
+  // The live cache indexes managed objects by tracking id (ApplicationOperator): O(this app's objects).
+  for (const { rt, obj } of ctx.live.indexed(appInstance)) {
     if (trackedBy(obj) !== appInstance) continue;
     const key = `${rt.group}/${rt.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
     // Hooks are never pruned (Argo CD); their delete policies clean them up.

@@ -40,7 +40,7 @@ const proj = (name: string, generation: number, rv: string): AppProjectObject =>
 
 test('a project change re-queues exactly its apps; a status or finalizer write (same generation) does not', async () => {
   const p = fakeProjects();
-  const live = { onChange: () => undefined };
+  const live = { onChange: () => undefined, setIndex: () => undefined };
   const ctx = {
     projects: p.store,
     live,

@@ -16,7 +16,7 @@ import { ReconcileResult } from '../runtime/workqueue';
 import { AppMetricSource, forgetApp, observeApp, startAppReconcile } from '../runtime/metrics';
 import { ApplicationContext } from './context';
 import { reconcileApplication } from './reconcile';
-import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId } from './tracking';
+import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId, trackedBy } from './tracking';
 import { appNamespaces } from '../kube/scope';
 
 /** The Application operator. */
@@ -37,6 +37,8 @@ export class ApplicationOperator extends QueuedOperator {
       concurrency,
       namespaces: appNamespaces(ctx.settings.controllerNamespace, ctx.settings.watchNamespaces),
     });
+    // Prune candidates are looked up by app instance (compare.ts): index the live objects by tracking id.
+    ctx.live.setIndex(trackedBy);
   }
 
   protected async init(): Promise<void> {

@@ -30,9 +30,18 @@ export interface InformerOptions {
   loop?: Pick<WatchLoopOptions, 'baseDelayMs' | 'maxDelayMs' | 'clock' | 'watchTimeoutSeconds'>;
 }
 
+/**
+ * A secondary index of an informer's objects: the index value of an object (e.g. the Application that
+ * tracks it), or undefined to leave it out.
+ */
+export type IndexKey = (obj: KubeObject) => string | undefined;
+
 /** A label-filtered mirror of one resource type. */
 export class Informer {
   private readonly store = new Map<string, KubeObject>();
+  /** Index value -> object key -> object, kept in step with `store` (see {@link setIndex}). */
+  private readonly index = new Map<string, Map<string, KubeObject>>();
+  private indexKey?: IndexKey;
   private loop?: WatchLoop;
   private ready?: Promise<void>;
   private synced = false;
@@ -95,6 +104,37 @@ export class Informer {
   }
 
   /**
+   * Keeps a secondary index of the cached objects by `key` (rebuilt now from what is cached, then kept in
+   * step with every change), so that {@link indexed} costs O(objects with that value), not O(all objects).
+   */
+  setIndex(key: IndexKey): void {
+    this.indexKey = key;
+    this.index.clear();
+    for (const [k, obj] of this.store) this.indexAdd(k, obj);
+  }
+
+  /** The cached objects whose index value is `value`; empty without an index. */
+  indexed(value: string): KubeObject[] {
+    return [...(this.index.get(value)?.values() ?? [])];
+  }
+
+  private indexAdd(key: string, obj: KubeObject): void {
+    const v = this.indexKey?.(obj);
+    if (v === undefined) return;
+    let bucket = this.index.get(v);
+    if (!bucket) this.index.set(v, (bucket = new Map()));
+    bucket.set(key, obj);
+  }
+
+  private indexRemove(key: string, obj: KubeObject | undefined): void {
+    const v = obj && this.indexKey?.(obj);
+    if (v === undefined) return;
+    const bucket = this.index.get(v);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.index.delete(v);
+  }
+
+  /**
    * Mirrors one change. Listed objects whose resourceVersion is unchanged report nothing (a re-list
    * after a failure must not look like a change of every object); the initial list reports nothing.
    */
@@ -102,6 +142,7 @@ export class Informer {
     const obj = e.object;
     const key = objectKey(obj.metadata.namespace, obj.metadata.name ?? '');
     const old = this.store.get(key);
+    this.indexRemove(key, old);
     if (e.type === 'DELETED') {
       // A re-list's DELETED names a key we had; a watch's DELETED is reported even if unseen.
       if (!this.store.delete(key) && e.listed) return;
@@ -109,6 +150,7 @@ export class Informer {
       return;
     }
     this.store.set(key, obj);
+    this.indexAdd(key, obj);
     if (!this.synced) return;
     if (e.listed && old?.metadata.resourceVersion === obj.metadata.resourceVersion) return;
     this.onChange('upsert', obj, this.rt);

@@ -9,7 +9,7 @@
  */
 import { KubeClient } from './client';
 import { ResourceType } from './discovery';
-import { Informer, InformerHandler } from './informer';
+import { IndexKey, Informer, InformerHandler } from './informer';
 import { KubeObject } from './object';
 import { inScope, isScoped, watchTargets } from './scope';
 
@@ -24,6 +24,7 @@ export class LiveCache {
   /** Informers by `group/plural` and, when scoped, `/namespace`. */
   private readonly informers = new Map<string, Informer>();
   private readonly handlers: InformerHandler[] = [];
+  private indexKey?: IndexKey;
 
   /**
    * @param client - API client.
@@ -64,6 +65,7 @@ export class LiveCache {
         (type, obj, r) => this.handlers.forEach((h) => h(type, obj, r)),
         { onError: (err) => this.onError(rt, err), namespace },
       );
+      if (this.indexKey) inf.setIndex(this.indexKey);
       this.informers.set(key, inf);
     }
     try {
@@ -89,6 +91,28 @@ export class LiveCache {
   all(): Array<{ rt: ResourceType; obj: KubeObject }> {
     const out: Array<{ rt: ResourceType; obj: KubeObject }> = [];
     for (const inf of this.informers.values()) for (const obj of inf.list()) out.push({ rt: inf.rt, obj });
+    return out;
+  }
+
+  /**
+   * Indexes every informer's objects by `key` (the running ones now, later ones as they start), for
+   * {@link indexed}: the Application operator indexes by tracking id, so that finding an app's objects
+   * costs O(its objects) instead of a scan of every managed object per comparison.
+   */
+  setIndex(key: IndexKey): void {
+    this.indexKey = key;
+    for (const inf of this.informers.values()) inf.setIndex(key);
+  }
+
+  /**
+   * The managed objects whose index value ({@link setIndex}) is `value`; every managed object when no
+   * index is set (callers filter anyway).
+   */
+  indexed(value: string): Array<{ rt: ResourceType; obj: KubeObject }> {
+    if (!this.indexKey) return this.all();
+    const out: Array<{ rt: ResourceType; obj: KubeObject }> = [];
+    for (const inf of this.informers.values())
+      for (const obj of inf.indexed(value)) out.push({ rt: inf.rt, obj });
     return out;
   }
 
