@@ -62,13 +62,17 @@ export async function resolveSourceRevision(
   return ctx.git.resolveRevision(source.repoURL, revision, creds);
 }
 
-/** The `helmChart` field of a render request for a chart source at `version`; undefined for git sources. */
+/**
+ * The `helmChart` field of a render request: a chart source's `version` (its resolved revision), and for
+ * every source the context its remote Helm dependencies are built with (a Helm chart in git included).
+ */
 export function helmChartRender(
   ctx: ApplicationContext,
   project: string,
   source: SourceSpec,
-  version: string,
+  revision: string,
   hard = false,
 ): RenderRequest['helmChart'] {
-  return source.chart ? { version, context: helmChartContext(ctx, project, hard) } : undefined;
+  const context = helmChartContext(ctx, project, hard);
+  return source.chart ? { version: revision, context } : { context };
 }

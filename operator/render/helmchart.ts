@@ -173,7 +173,7 @@ export async function renderHelmRepositoryChart(
       apiVersions: req.apiVersions,
       valuesFileSchemes: req.helmValuesFileSchemes,
       limits: req.limits,
-      remoteDependencies: dependencyBuilder(ctx),
+      remoteDependencies: remoteDependencyBuilder(ctx),
     });
     return { sourceType: 'Helm', objects };
   } finally {
@@ -230,7 +230,7 @@ function lockedVersions(chartCopy: string): Map<string, string> {
  * whose indexes are seeded from capstan's index cache (`--skip-refresh`); OCI registries get a private
  * registry `config.json`. The built archives are copied into the chart's `charts/`.
  */
-function dependencyBuilder(ctx: HelmChartContext): RemoteDependencyBuilder {
+export function remoteDependencyBuilder(ctx: HelmChartContext): RemoteDependencyBuilder {
   return async (chartCopy, deps, work, run) => {
     const env = helmEnv(work);
     const scratch = path.join(work, 'deps');

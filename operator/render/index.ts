@@ -32,7 +32,7 @@ import { resolveAppDir } from './apppath';
 import { renderDirectory } from './directory';
 import { RenderError } from './errors';
 import { renderHelm, type HelmSourceOptions } from './helm';
-import { renderHelmRepositoryChart, type HelmChartContext } from './helmchart';
+import { remoteDependencyBuilder, renderHelmRepositoryChart, type HelmChartContext } from './helmchart';
 import { renderKustomize, type KustomizeRemotePolicy } from './kustomize';
 import { detectSourceType, type SourceType } from './sourcetype';
 
@@ -105,10 +105,11 @@ export interface RenderRequest {
    */
   limits?: RenderLimits;
   /**
-   * For a `chart` source: its resolved version ({@link resolveHelmChartRevision}) and the repository
-   * context; `repoRoot` is then unused.
+   * Helm repositories: for a `chart` source its resolved `version` ({@link resolveHelmChartRevision}; `repoRoot`
+   * is then unused), and for every Helm source the `context` (cache, credentials) its remote chart
+   * dependencies are built with; absent: remote dependencies are refused.
    */
-  helmChart?: { version: string; context: HelmChartContext };
+  helmChart?: { version?: string; context: HelmChartContext };
 }
 
 /** What a source rendered to. */
@@ -131,7 +132,9 @@ export interface RenderResult {
 export async function renderSource(req: RenderRequest): Promise<RenderResult> {
   const { source } = req;
   if (source.chart) {
-    if (!req.helmChart) throw new RenderError(`chart "${source.chart}": no resolved chart version to render`);
+    if (!req.helmChart?.version) {
+      throw new RenderError(`chart "${source.chart}": no resolved chart version to render`);
+    }
     return renderHelmRepositoryChart({ ...req, version: req.helmChart.version }, req.helmChart.context);
   }
   // A source with only `ref` supplies files to the others (`$ref/values.yaml`) and renders nothing.
@@ -158,6 +161,7 @@ function renderAs(sourceType: SourceType, req: RenderRequest, appPath: string): 
         apiVersions: req.apiVersions,
         valuesFileSchemes: req.helmValuesFileSchemes,
         limits: req.limits ?? DEFAULT_RENDER_LIMITS,
+        remoteDependencies: req.helmChart && remoteDependencyBuilder(req.helmChart.context),
       });
     case 'Kustomize':
       return renderKustomize({
