@@ -9,11 +9,12 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2} /^##@/ {printf "\n\033[1m%s\033[0m\n", substr($$0, 5)}' $(MAKEFILE_LIST)
 
 ##@ Setup
-setup: ## Install everything a fresh machine needs (idempotent): system packages, npm deps, helm/kubectl, control plane binaries
+setup: ## Install everything a fresh machine needs (idempotent): system packages, npm deps, helm/kubectl, control plane binaries, test servers (OCI registry)
 	@scripts/setup-system.sh
 	@scripts/npm-install.sh
 	@scripts/setup-tools.sh
 	@scripts/build-control-plane.sh
+	@scripts/build-test-servers.sh
 	@scripts/build-vault.sh
 	@scripts/setup-moto.sh
 
