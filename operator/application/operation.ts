@@ -153,7 +153,7 @@ export async function startOperation(
   await recordEvent(ctx.client, ctx.log, subject(app), {
     type: 'Normal',
     reason: 'OperationStarted',
-    message: `Initiated ${who} to ${target.revisions[0]}`,
+    message: `Initiated ${who} to ${revisionsText(app, target.revisions)}`,
   });
   return state;
 }
@@ -301,9 +301,15 @@ function subject(app: App) {
   return { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: app.metadata };
 }
 
+/** The revision(s) an event names: every source's, in order, for a multi-source app; else the one. */
+function revisionsText(app: App, revisions: string[] | undefined): string {
+  if (!revisions?.length) return '';
+  return app.spec.sources?.length ? revisions.join(', ') : revisions[0];
+}
+
 /** As Argo CD: OperationCompleted, Normal when it succeeded, Warning when it did not. */
 async function completedEvent(ctx: ApplicationContext, app: App, state: OperationState): Promise<void> {
-  const revision = state.syncResult?.revision ?? state.syncResult?.revisions?.[0] ?? '';
+  const revision = revisionsText(app, state.syncResult?.revisions) || (state.syncResult?.revision ?? '');
   const ok = state.phase === 'Succeeded';
   syncTotal.inc({
     namespace: app.metadata.namespace ?? '',
