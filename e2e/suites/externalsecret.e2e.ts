@@ -119,6 +119,7 @@ describe('ExternalSecret with the fake provider', () => {
       target: {
         name: 'app-secret',
         template: {
+          engineVersion: 'handlebars', // capstan's Handlebars engine (the default is Go, as ESO)
           mergePolicy: 'Merge',
           metadata: { labels: { 'db-host': '{{ host }}' } },
           data: {
@@ -159,7 +160,7 @@ describe('ExternalSecret with the fake provider', () => {
     await createSecretStore(ns, 'fake', { fake: { data: [{ key: 'k', value: 'v' }] } });
     await createExternalSecret(ns, 'broken', {
       secretStoreRef: { name: 'fake' },
-      target: { template: { data: { out: '{{ nope }}' } } },
+      target: { template: { data: { out: '{{ .nope }}' } } },
       data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
     });
     const es = await waitForReady(esPath(ns, 'broken'), 'False', 'SecretSyncedError');

@@ -332,6 +332,20 @@ describe('no secret value in logs, events or status', () => {
         name: `tpl-${i}`,
         store: { name: 'fake' },
         data: [{ secretKey: 'pw', remoteRef: { key: 'raw' } }],
+        target: { template: { engineVersion: 'handlebars', data: { out: tpl } } },
+      })),
+      // The same with Go templates (ESO's engine, the default): `fail` with a value as its message,
+      // functions that reject the value, a comparison of the value with a number.
+      ...[
+        '{{ fail .pw }}',
+        '{{ .pw | fromJson }}',
+        '{{ .pw | b64dec }}',
+        '{{ .pw | pkcs12key }}',
+        '{{ eq .pw 1 }}',
+      ].map((tpl, i) => ({
+        name: `gotpl-${i}`,
+        store: { name: 'fake' },
+        data: [{ secretKey: 'pw', remoteRef: { key: 'raw' } }],
         target: { template: { data: { out: tpl } } },
       })),
       // A key the service account may not read (a provider error).

@@ -14,8 +14,8 @@
  *     name: db-credentials                 # default: the ExternalSecret's name
  *     creationPolicy: Owner                # Owner | Orphan | Merge | None
  *     deletionPolicy: Retain               # Retain | Delete | Merge
- *     template:                            # Handlebars (see operator/templates)
- *       data: { url: "postgres://{{ username }}:{{ password }}@db:5432" }
+ *     template:                            # Go templates as ESO (engineVersion: handlebars for Handlebars)
+ *       data: { url: "postgres://{{ .username }}:{{ .password }}@db:5432" }
  *   data:
  *     - { secretKey: username, remoteRef: { key: /db, property: username } }
  *   dataFrom:

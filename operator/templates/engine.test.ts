@@ -1,240 +1,84 @@
+/**
+ * renderTemplate with ESO's default engine (Go, engineVersion v2 or absent): the scopes of ESO's
+ * templating guide, engine selection, and a template in the other engine's syntax as a clear error.
+ * The Handlebars engine's own cases are in handlebars.test.ts.
+ */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  renderString,
-  renderTemplate,
-  templateSourceNames,
-  TemplateError,
-  type ExternalSecretTemplate,
-} from './engine';
+import { renderTemplate, TemplateError, type ExternalSecretTemplate } from './engine';
 
 const SECRET = 'hunter2-S3CRET';
+const td = (f: string): Buffer => fs.readFileSync(path.join(__dirname, 'testdata', f));
 
-/** Fetched keys as the controller passes them. */
-function fetched(values: Record<string, string>): Record<string, Buffer> {
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v)]));
+function fetched(values: Record<string, string | Buffer>): Record<string, Buffer> {
+  return Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, Buffer.isBuffer(v) ? v : Buffer.from(v)]),
+  );
 }
-
-/** Buffers -> strings, for readable assertions. */
 function text(data: Record<string, Buffer>): Record<string, string> {
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('utf8')]));
 }
 
-const context = {
-  password: SECRET,
-  user: ' Admin ',
-  'api-key': 'k-1',
-  'tls.crt': 'CERT',
-  json: '{"host":"db","port":5432}',
-  yaml: 'user: app\nport: 5432\n',
-  b64: Buffer.from('decoded').toString('base64'),
-  empty: '',
-};
+const secrets = fetched({ username: 'app', password: SECRET, host: 'db', 'api-key': 'k-1' });
 
-describe('renderString: helpers', () => {
-  const cases: Array<[string, string, string]> = [
-    ['plain variable', '{{ password }}', SECRET],
-    ['no HTML escaping', '{{ quote "<a&b>" }}', '"<a&b>"'],
-    ['key with a dash', '{{ [api-key] }}', 'k-1'],
-    ['key with a dot', '{{ [tls.crt] }}', 'CERT'],
-    ['b64enc', '{{ b64enc password }}', Buffer.from(SECRET).toString('base64')],
-    ['b64dec', '{{ b64dec b64 }}', 'decoded'],
-    ['toJson of fromJson', '{{ toJson (fromJson json) }}', '{"host":"db","port":5432}'],
-    ['lookup in fromJson', '{{ lookup (fromJson json) "host" }}', 'db'],
-    ['with block over fromYaml', '{{#with (fromYaml yaml)}}{{ user }}:{{ port }}{{/with}}', 'app:5432'],
-    ['toYaml without the final newline', '{{ toYaml (fromJson json) }}', 'host: db\nport: 5432'],
-    ['upper/lower/trim', '{{ upper (trim user) }}-{{ lower user }}', 'ADMIN- admin '],
-    ['default for an empty value', '{{ default "x" empty }}', 'x'],
-    ['default for a missing key', '{{ default "5432" port }}', '5432'],
-    ['default keeps a set value', '{{ default "x" password }}', SECRET],
-    ['quote escapes', '{{ quote "a\\"b" }}', '"a\\"b"'],
-    ['if on a missing key is allowed', '{{#if nope}}yes{{else}}no{{/if}}', 'no'],
-    ['each over the context', '{{#each this}}{{#if (lookup this "x")}}{{/if}}{{/each}}ok', 'ok'],
-  ];
-  for (const [name, tpl, want] of cases) {
-    it(name, () => assert.equal(renderString(tpl, context, 'data.k'), want));
-  }
-});
-
-describe('renderString: errors name the template and never a value', () => {
-  const cases: Array<[string, string, RegExp]> = [
-    [
-      'strict missing variable',
-      '{{ passwd }}',
-      /template data\.k: "passwd" is not defined \(line 1, column 4\)/,
-    ],
-    ['missing helper argument', '{{ b64enc nope }}', /b64enc: an argument is not defined/],
-    [
-      'lookup inside a string value',
-      '{{#with password}}{{ nope }}{{/with}}',
-      /"nope" cannot be looked up in a string value/,
-    ],
-    ['property of a string', '{{ password.length }}', /"length" cannot be looked up in a string value/],
-    ['invalid JSON', '{{ toJson (fromJson password) }}', /fromJson: the value is not valid JSON/],
-    ['invalid YAML', '{{ toJson (fromYaml bad) }}', /fromYaml: the value is not valid YAML/],
-    ['invalid base64', '{{ b64dec password }}', /b64dec: the value is not valid base64/],
-    ['unknown helper', '{{ sha256 password }}', /unknown helper "sha256".*helpers: b64dec/],
-    ['parse error', `{{ password `, /Parse error on line 1: Expecting/],
-    ['wrong arity', '{{ upper password user }}', /upper takes 1 argument, got 2/],
-    ['prototype access', '{{ constructor }}', /"constructor" is not defined/],
-    [
-      'Go template syntax gets a hint',
-      '{{ .password | b64enc }}',
-      /Parse error .*capstan templates are Handlebars: write \{\{ password \}\}/,
-    ],
-  ];
-  const ctx = { ...context, bad: `key: [${SECRET}` };
-  for (const [name, tpl, want] of cases) {
-    it(name, () => {
-      assert.throws(
-        () => renderString(tpl, ctx, 'data.k'),
-        (err: unknown) => {
-          assert.ok(err instanceof TemplateError);
-          assert.match(err.message, want);
-          assert.equal(err.templateKey, 'data.k');
-          assert.ok(!err.message.includes(SECRET), `message leaks the value: ${err.message}`);
-          assert.ok(!err.message.includes('hunter2'), `message leaks the value: ${err.message}`);
-          return true;
-        },
-      );
-    });
-  }
-});
-
-/** Runs `fn` with stdout, stderr and console captured; returns everything they were given. */
-function captureOutput(fn: () => void): string {
-  const written: string[] = [];
-  const saved = {
-    out: process.stdout.write,
-    err: process.stderr.write,
-    console: { ...console },
-  };
-  const sink = (chunk: unknown): boolean => {
-    written.push(String(chunk));
-    return true;
-  };
-  process.stdout.write = sink as typeof process.stdout.write;
-  process.stderr.write = sink as typeof process.stderr.write;
-  for (const m of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    console[m] = (...args: unknown[]) => written.push(args.map(String).join(' '));
-  }
-  try {
-    fn();
-  } finally {
-    process.stdout.write = saved.out;
-    process.stderr.write = saved.err;
-    Object.assign(console, saved.console);
-  }
-  return written.join('');
-}
-
-describe('renderString: only the documented helpers exist', () => {
-  const logCalls: Array<[string, string]> = [
-    ['log of a value', '{{log password}}'],
-    ['log with a level', '{{log password level="error"}}'],
-    ['log as a block', '{{#log password}}x{{/log}}'],
-    ['log in a subexpression', '{{ upper (log password) }}'],
-  ];
-  for (const [name, tpl] of logCalls) {
-    it(`${name} is an unknown helper and prints nothing`, () => {
-      let thrown: unknown;
-      const output = captureOutput(() => {
-        try {
-          renderString(tpl, context, 'data.k');
-        } catch (err) {
-          thrown = err;
-        }
-      });
-      // Compare lengths only, so that a failure does not print what was written (the secret).
-      assert.equal(output.length, 0, 'the template wrote to stdout/stderr/console');
-      assert.ok(thrown instanceof TemplateError, `expected a TemplateError, got ${String(thrown)}`);
-      assert.match(thrown.message, /^template data\.k: unknown helper "log"/);
-      assert.ok(!thrown.message.includes(SECRET));
-    });
-  }
-
-  it('the runtime hooks cannot be called by name', () => {
-    assert.throws(
-      () => renderString('{{blockHelperMissing password}}', context, 'data.k'),
-      /unknown helper "blockHelperMissing"/,
-    );
-    assert.throws(() => renderString('{{helperMissing password}}', context, 'data.k'), /unknown helper/);
-  });
-
-  it('the documented built-ins work: if, unless, each, with, lookup, and sections on values', () => {
-    const tpl =
-      '{{#if password}}a{{/if}}{{#unless empty}}b{{/unless}}{{#each (fromJson json)}}{{@key}}{{/each}}' +
-      '{{#with (fromJson json)}}{{ host }}{{/with}}{{ lookup (fromJson json) "port" }}{{#password}}c{{/password}}';
-    assert.equal(renderString(tpl, context, 'data.k'), 'abhostportdb5432c');
-  });
-
-  it('the unknown-helper message lists exactly the available helpers', () => {
-    assert.throws(
-      () => renderString('{{ nope password }}', context, 'data.k'),
-      /helpers: b64dec, b64enc, default, each, fromJson, fromYaml, if, lookup, lower, quote, toJson, toYaml, trim, unless, upper, with$/,
-    );
-  });
-});
-
-describe('renderTemplate', () => {
-  const secrets = fetched({ username: 'app', password: SECRET, host: 'db' });
-
-  it('without a template, the fetched keys are the data', () => {
-    const out = renderTemplate(undefined, secrets);
-    assert.deepEqual(text(out.data), { username: 'app', password: SECRET, host: 'db' });
-    assert.deepEqual(out.labels, {});
-  });
-
+describe('renderTemplate: Go templates (engineVersion v2, the default as in ESO)', () => {
   const cases: Array<{
     name: string;
     template: ExternalSecretTemplate;
-    data: Record<string, string>;
+    data: object;
     labels?: object;
     annotations?: object;
-    type?: string;
   }> = [
     {
-      name: 'Replace (default): template output only',
-      template: { data: { url: 'postgres://{{ username }}:{{ password }}@{{ host }}' } },
-      data: { url: `postgres://app:${SECRET}@db` },
-    },
-    {
-      name: 'Merge: template output over the fetched keys',
-      template: { mergePolicy: 'Merge', data: { host: 'override', dsn: '{{ username }}@{{ host }}' } },
-      data: { username: 'app', password: SECRET, host: 'override', dsn: 'app@db' },
-    },
-    {
-      name: 'no data and no templateFrom: the fetched keys, with type and templated metadata',
+      name: 'ESO guide: a config file templated from the secret (engineVersion absent)',
       template: {
-        type: 'kubernetes.io/basic-auth',
-        metadata: { labels: { user: '{{ username }}' }, annotations: { a: 'static' } },
+        data: {
+          'config.yml':
+            'datasources:\n- name: Graphite\n  url: http://localhost:8080\n  password: "{{ .password }}"\n  user: "{{ .username }}"\n',
+        },
       },
-      data: { username: 'app', password: SECRET, host: 'db' },
-      labels: { user: 'app' },
-      annotations: { a: 'static' },
-      type: 'kubernetes.io/basic-auth',
+      data: {
+        'config.yml': `datasources:\n- name: Graphite\n  url: http://localhost:8080\n  password: "${SECRET}"\n  user: "app"\n`,
+      },
     },
     {
-      name: 'literal KeysAndValues into Data',
-      template: { templateFrom: [{ literal: 'k1: "{{ username }}"\nk2: {{ host }}\nport: 5432' }] },
-      data: { k1: 'app', k2: 'db', port: '5432' },
+      name: 'engineVersion v2: index for keys with dashes, pipelines, metadata labels and annotations',
+      template: {
+        engineVersion: 'v2',
+        type: 'Opaque',
+        metadata: { labels: { user: '{{ .username | upper }}' }, annotations: { host: '{{ .host }}' } },
+        data: { key: '{{ index . "api-key" }}', auth: '{{ printf "%s:%s" .username .password | b64enc }}' },
+      },
+      data: { key: 'k-1', auth: Buffer.from(`app:${SECRET}`).toString('base64') },
+      labels: { user: 'APP' },
+      annotations: { host: 'db' },
     },
     {
-      name: 'literal into Labels and Annotations targets',
+      name: 'Merge keeps the fetched keys',
+      template: { mergePolicy: 'Merge', data: { dsn: '{{ .username }}@{{ .host }}' } },
+      data: { username: 'app', password: SECRET, host: 'db', 'api-key': 'k-1', dsn: 'app@db' },
+    },
+    {
+      name: 'literal KeysAndValues (ESO scope test: {{ .key }}: {{ .value }}) into Data, Labels, Annotations',
       template: {
         templateFrom: [
-          { literal: 'owner: "{{ username }}"', target: 'Labels' },
-          { literal: 'note: "{{ host }}"', target: 'Annotations' },
+          { literal: '{{ .username }}: {{ .host }}' },
+          { literal: 'owner: {{ .username }}', target: 'Labels' },
+          { literal: 'note: "{{ .host }}"', target: 'Annotations' },
         ],
       },
-      data: {},
+      data: { app: 'db' },
       labels: { owner: 'app' },
       annotations: { note: 'db' },
     },
     {
-      name: 'template.data wins over templateFrom',
-      template: { templateFrom: [{ literal: 'k: from-literal\nother: kept' }], data: { k: 'from-data' } },
-      data: { k: 'from-data', other: 'kept' },
+      name: 'valuesDecodingStrategy Base64 decodes the rendered values of its entry',
+      template: {
+        templateFrom: [{ literal: 'token: {{ .password | b64enc }}', valuesDecodingStrategy: 'Base64' }],
+      },
+      data: { token: SECRET },
     },
   ];
   for (const c of cases) {
@@ -243,106 +87,142 @@ describe('renderTemplate', () => {
       assert.deepEqual(text(out.data), c.data);
       assert.deepEqual(out.labels, c.labels ?? {});
       assert.deepEqual(out.annotations, c.annotations ?? {});
-      assert.equal(out.type, c.type);
     });
   }
 
-  it('templateFrom ConfigMap and Secret items: Values and KeysAndValues', () => {
-    const template: ExternalSecretTemplate = {
-      templateFrom: [
-        {
-          configMap: {
-            name: 'tpl',
-            items: [
-              { key: 'config.yaml', templateAs: 'Values' },
-              { key: 'pairs', templateAs: 'KeysAndValues' },
-            ],
-          },
-        },
-        { secret: { name: 'tpl-secret', items: [{ key: 'token' }] } },
-        {
-          configMap: { name: 'tpl', items: [{ key: 'labels', templateAs: 'KeysAndValues' }] },
-          target: 'labels',
-        },
-      ],
-    };
-    const sources = {
-      configMaps: {
-        tpl: {
-          'config.yaml': 'user: {{ username }}\nhost: {{ host }}\n',
-          pairs: 'dsn: "{{ username }}@{{ host }}"\n{{ username }}-key: v',
-          labels: 'tier: backend',
-        },
+  it('templateFrom ConfigMap (Values) and Secret (KeysAndValues), with template.data winning', () => {
+    const out = renderTemplate(
+      {
+        templateFrom: [
+          { configMap: { name: 'tpl', items: [{ key: 'app.yaml' }] } },
+          { secret: { name: 'tpl-s', items: [{ key: 'pairs', templateAs: 'KeysAndValues' }] } },
+        ],
+        data: { extra: 'x' },
       },
-      secrets: { 'tpl-secret': { token: Buffer.from('Bearer {{ password }}') } },
-    };
-    assert.deepEqual(templateSourceNames(template), { configMaps: ['tpl'], secrets: ['tpl-secret'] });
-    const out = renderTemplate(template, secrets, sources);
-    assert.deepEqual(text(out.data), {
-      'config.yaml': 'user: app\nhost: db\n',
-      dsn: 'app@db',
-      'app-key': 'v',
-      token: `Bearer ${SECRET}`,
-    });
-    assert.deepEqual(out.labels, { tier: 'backend' });
+      secrets,
+      {
+        configMaps: { tpl: { 'app.yaml': 'user: {{ .username }}\n' } },
+        secrets: { 'tpl-s': { pairs: Buffer.from('dsn: "{{ .username }}@{{ .host }}"\nextra: no') } },
+      },
+    );
+    assert.deepEqual(text(out.data), { 'app.yaml': 'user: app\n', dsn: 'app@db', extra: 'x' });
   });
 
-  const errorCases: Array<[string, ExternalSecretTemplate, RegExp]> = [
+  it('ESO guide: a PEM bundle into a kubernetes.io/tls Secret with filterPEM', () => {
+    const bundle =
+      td('leaf.key').toString() + td('leaf.crt').toString() + td('intermediate-ca.crt').toString();
+    const out = renderTemplate(
+      {
+        type: 'kubernetes.io/tls',
+        data: {
+          'tls.crt': '{{ .bundle | filterPEM "CERTIFICATE" }}',
+          'tls.key': '{{ .bundle | filterPEM "PRIVATE KEY" }}',
+        },
+      },
+      fetched({ bundle }),
+    );
+    assert.equal(out.type, 'kubernetes.io/tls');
+    assert.equal(
+      out.data['tls.crt'].toString(),
+      td('leaf.crt').toString() + td('intermediate-ca.crt').toString(),
+    );
+    assert.equal(out.data['tls.key'].toString(), td('leaf.key').toString());
+  });
+
+  it('ESO guide: a binary PKCS#12 archive (fetched as bytes) into PEM', () => {
+    const out = renderTemplate(
+      { data: { 'tls.crt': '{{ .archive | pkcs12cert }}', 'tls.key': '{{ .archive | pkcs12key }}' } },
+      fetched({ archive: td('leaf-nopass.p12') }),
+    );
+    assert.match(out.data['tls.crt'].toString(), /^-----BEGIN CERTIFICATE-----/);
+    assert.match(out.data['tls.key'].toString(), /^-----BEGIN PRIVATE KEY-----/);
+  });
+
+  it('binary output stays binary (b64dec of a keystore)', () => {
+    const bin = td('leaf-nopass.p12');
+    const out = renderTemplate(
+      { data: { 'keystore.p12': '{{ .ks | b64dec }}' } },
+      fetched({ ks: bin.toString('base64') }),
+    );
+    assert.deepEqual(out.data['keystore.p12'], bin);
+  });
+});
+
+describe('renderTemplate: engine selection and wrong-syntax errors', () => {
+  const errors: Array<[string, ExternalSecretTemplate, RegExp]> = [
     [
-      'missing ConfigMap',
-      { templateFrom: [{ configMap: { name: 'nope', items: [{ key: 'a' }] } }] },
-      /templateFrom\[0\]\.configMap\.nope: ConfigMap "nope" was not found/,
+      'Handlebars without engineVersion asks for engineVersion: handlebars',
+      { data: { a: '{{#if password}}yes{{/if}}' } },
+      /data\.a: this looks like a Handlebars template; .*set engineVersion: handlebars/,
     ],
     [
-      'missing ConfigMap key',
-      { templateFrom: [{ configMap: { name: 'tpl', items: [{ key: 'zzz' }] } }] },
-      /ConfigMap "tpl" has no key "zzz"/,
+      'a Handlebars variable without engineVersion gets the hint',
+      { data: { a: '{{ password }}' } },
+      /function "password" not defined \(a Handlebars variable\? .*write \{\{ \.password \}\}, or set engineVersion: handlebars\)/,
     ],
     [
-      'KeysAndValues output not a map',
-      { templateFrom: [{ literal: '{{ password }}' }] },
-      /templateFrom\[0\]\.literal: the output is not a YAML map/,
+      'Handlebars [key] under explicit v2',
+      { engineVersion: 'v2', data: { a: '{{ [api-key] }}' } },
+      /Handlebars syntax .* in a Go template \(engineVersion v2\)/,
     ],
     [
-      'KeysAndValues output not YAML',
-      { templateFrom: [{ literal: 'a: [{{ password }}' }] },
-      /the output is not valid YAML/,
+      'Go syntax under engineVersion: handlebars',
+      { engineVersion: 'handlebars', data: { a: '{{ .password | b64enc }}' } },
+      /data\.a: Go template syntax .* with engineVersion: handlebars: remove engineVersion/,
     ],
     [
-      'KeysAndValues nested value',
-      { templateFrom: [{ literal: 'a:\n  b: "{{ password }}"' }] },
-      /the value of "a" is not a string/,
+      'Go index/end under handlebars in a label',
+      { engineVersion: 'handlebars', metadata: { labels: { l: '{{ if true }}x{{ end }}' } } },
+      /metadata\.labels\.l: Go template syntax/,
     ],
     [
-      'unknown target',
-      { templateFrom: [{ literal: 'a: b', target: 'Spec' }] },
-      /target "Spec" is not supported/,
+      'engineVersion v1 is refused',
+      { engineVersion: 'v1', data: { a: 'x' } },
+      /engineVersion: v1 is not supported/,
     ],
     [
-      'missing variable in a label',
-      { metadata: { labels: { x: '{{ nope }}' } } },
-      /metadata\.labels\.x: "nope" is not defined/,
+      'an unknown engineVersion',
+      { engineVersion: 'v3', data: { a: 'x' } },
+      /engineVersion: "v3" is not supported/,
+    ],
+    [
+      'a missing key names the template and key',
+      { data: { a: '{{ .nope }}' } },
+      /template data\.a: line 1: at <\.nope>: map has no entry for key "nope"/,
+    ],
+    [
+      'valuesDecodingStrategy Base64 of a non-base64 value',
+      { templateFrom: [{ literal: 'k: "{{ .password }}"', valuesDecodingStrategy: 'Base64' }] },
+      /valuesDecodingStrategy Base64: the value of "k" is not valid Base64/,
     ],
   ];
-  for (const [name, template, want] of errorCases) {
-    it(`error: ${name}`, () => {
+  for (const [name, template, want] of errors) {
+    it(name, () =>
       assert.throws(
-        () => renderTemplate(template, secrets, { configMaps: { tpl: { a: 'x' } } }),
+        () => renderTemplate(template, secrets),
         (err: unknown) => {
-          assert.ok(err instanceof TemplateError);
+          assert.ok(err instanceof TemplateError, String(err));
           assert.match(err.message, want);
-          assert.ok(!err.message.includes(SECRET), `message leaks the value: ${err.message}`);
+          assert.ok(!err.message.includes(SECRET), `leaks: ${err.message}`);
           return true;
         },
-      );
-    });
+      ),
+    );
   }
 
-  it('a key named __proto__ is an ordinary variable', () => {
+  it('engineVersion: handlebars renders Handlebars', () => {
     const out = renderTemplate(
-      { data: { k: '{{ [__proto__] }}' } },
-      fetched(JSON.parse('{"__proto__":"p"}') as Record<string, string>),
+      { engineVersion: 'handlebars', data: { a: '{{ upper username }}-{{ [api-key] }}' } },
+      secrets,
     );
-    assert.equal(out.data.k.toString(), 'p');
+    assert.equal(out.data.a.toString(), 'APP-k-1');
+  });
+
+  it('a Go template with {{/* comments */}} and {{ else }} is not mistaken for Handlebars', () => {
+    const out = renderTemplate(
+      { data: { a: '{{/* c */}}{{ if eq .host "x" }}{{ else }}ok{{ end }}' } },
+      secrets,
+    );
+    assert.equal(out.data.a.toString(), 'ok');
   });
 });

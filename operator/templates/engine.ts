@@ -1,7 +1,8 @@
 /**
  * Renders an ExternalSecret's `spec.target.template` into the target Secret's data, labels,
- * annotations and type, with ESO's merge semantics (`pkg/controllers/templating`, `runtime/template/v2`)
- * and Handlebars as the template language (capstan's documented difference from ESO's Go templates).
+ * annotations and type, with ESO's merge semantics (`pkg/controllers/templating`, `runtime/template/v2`).
+ * The language is chosen by `engineVersion` (`syntax.ts`): Go templates as ESO (`v2`, the default)
+ * or capstan's Handlebars (`handlebars`).
  *
  * Order, as ESO: with `mergePolicy: Merge` the fetched keys come first; then each `templateFrom` entry
  * in order (its ConfigMap items, its Secret items, its literal); then `template.data` (highest
@@ -10,14 +11,23 @@
  * renders to the value of the item's key; `KeysAndValues` (and every `literal`) renders to a YAML map
  * whose entries are applied. `target` (Data, Annotations, Labels; default Data) says where they go.
  *
- * The context of every template is the fetched secret: `{{ password }}`, `{{ [tls.crt] }}` for keys
- * that are not identifiers. Strict mode: a missing variable is an error (as ESO's `missingkey=error`);
- * `{{#if key}}` and `default` test optional ones. No HTML escaping. Errors (`TemplateError`) name the
- * template and the problem, never a value.
+ * `valuesDecodingStrategy` of a `templateFrom` entry (None, Base64, Base64URL, Auto) decodes the values
+ * that entry renders, as ESO.
+ *
+ * The context of every template is the fetched secret: Go `{{ .password }}`, `{{ index . "tls.crt" }}`;
+ * Handlebars `{{ password }}`, `{{ [tls.crt] }}`. A missing key is an error in both (as ESO's
+ * `missingkey=error`). No HTML escaping. Errors (`TemplateError`) name the template and the problem,
+ * never a value.
  */
-import Handlebars from 'handlebars';
 import YAML from 'yaml';
-import { BUILTIN_HELPERS, HELPER_NAMES, HELPERS, HelperError } from './helpers';
+import { decodeValue } from '../providers/decoding';
+import type { DecodingStrategy } from '../providers/types';
+import { TemplateError } from './errors';
+import { bytesContext, compile, GoTemplateError, type GoMap } from './gotemplate';
+import { contextOf, renderString } from './handlebars';
+import { checkSyntax, engineOf, goErrorHint, type EngineChoice } from './syntax';
+
+export { TemplateError } from './errors';
 
 /** One item of a `templateFrom` ConfigMap/Secret: which key holds a template, and how to read it. */
 export interface TemplateRefItem {
@@ -45,13 +55,15 @@ export interface TemplateFrom {
   target?: string;
   /** literal - an inline template rendering to a YAML map (always KeysAndValues). */
   literal?: string;
+  /** valuesDecodingStrategy - how to decode the rendered values: None (default), Base64, Base64URL, Auto. */
+  valuesDecodingStrategy?: string;
 }
 
 /** `spec.target.template` (ESO `ExternalSecretTemplate`). */
 export interface ExternalSecretTemplate {
   /** type - the Secret's type (`kubernetes.io/tls`, ...). */
   type?: string;
-  /** engineVersion - ESO's Go template version; ignored, capstan always uses Handlebars. */
+  /** engineVersion - `v2` (default): Go templates as ESO; `handlebars`: capstan's Handlebars engine. */
   engineVersion?: string;
   /** mergePolicy - `Replace` (default): template output only; `Merge`: output over the fetched keys. */
   mergePolicy?: 'Replace' | 'Merge';
@@ -81,143 +93,6 @@ export interface RenderedSecret {
   annotations: Record<string, string>;
   /** type - the Secret type from `template.type`, if set. */
   type?: string;
-}
-
-/** A template failed to compile or render; terminal until the ExternalSecret or its sources change. */
-export class TemplateError extends Error {
-  override name = 'TemplateError';
-  /**
-   * @param templateKey - which template: `data.password`, `templateFrom[0].configMap.tpl/config.yaml`, `metadata.labels.app`.
-   * @param problem - the Handlebars or capstan problem, free of values.
-   */
-  constructor(
-    readonly templateKey: string,
-    readonly problem: string,
-  ) {
-    super(`template ${templateKey}: ${problem}`);
-  }
-}
-
-/**
- * Handlebars' runtime hooks: the runtime moves them out of the helpers when a template runs (so a
- * template cannot call them by name) and uses them for sections on values; they must stay registered.
- */
-const HOOKS = ['helperMissing', 'blockHelperMissing'];
-
-/**
- * capstan's own Handlebars environment with exactly the documented helpers. `Handlebars.create()`
- * registers every built-in, `log` included, which prints its arguments to stdout: `{{log password}}`
- * would put a secret into the process's log. So every built-in that is not documented is removed.
- */
-function createEnvironment(): typeof Handlebars {
-  const env = Handlebars.create();
-  for (const name of Object.keys(env.helpers)) {
-    if (!BUILTIN_HELPERS.includes(name) && !HOOKS.includes(name)) env.unregisterHelper(name);
-  }
-  for (const [name, fn] of Object.entries(HELPERS)) env.registerHelper(name, fn);
-  return env;
-}
-
-const hb = createEnvironment();
-/**
- * `knownHelpersOnly` makes a call of any other helper a compile error ("unknown helper"). The
- * compiler treats its built-ins as known unless told otherwise, so each one is listed: true for the
- * documented names, false for the rest (`log`, the hooks).
- */
-const COMPILE_OPTIONS: CompileOptions = {
-  noEscape: true,
-  strict: true,
-  knownHelpersOnly: true,
-  knownHelpers: {
-    ...Object.fromEntries(['log', ...HOOKS].map((n) => [n, false])),
-    ...Object.fromEntries(HELPER_NAMES.map((n) => [n, true])),
-  } as KnownHelpers,
-};
-
-/** Compiled templates by text; bounded so that changing templates cannot grow memory without end. */
-const cache = new Map<string, HandlebarsTemplateDelegate>();
-const CACHE_MAX = 1000;
-
-function compiled(text: string): HandlebarsTemplateDelegate {
-  let t = cache.get(text);
-  if (!t) {
-    t = hb.compile(text, COMPILE_OPTIONS);
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-    cache.set(text, t);
-  }
-  return t;
-}
-
-function location(err: { lineNumber?: number; column?: number }): string {
-  return typeof err.lineNumber === 'number'
-    ? ` (line ${err.lineNumber}, column ${(err.column ?? 0) + 1})`
-    : '';
-}
-
-/**
- * A Handlebars or helper error as a sentence without values. Handlebars puts the context into some
- * messages (`"x" not defined in <context>`, `Cannot use 'in' operator to search for 'x' in <value>`)
- * and the template source into parse errors, so messages are rebuilt from their parts.
- */
-export function describeTemplateError(err: unknown): string {
-  if (err instanceof HelperError) return err.message;
-  const e = err as { message?: unknown; lineNumber?: number; column?: number; name?: string };
-  const msg = typeof e?.message === 'string' ? e.message : '';
-  let m = /^"([^"]*)" not defined in /.exec(msg);
-  if (m) return `"${m[1]}" is not defined${location(e)}`;
-  m = /^Cannot use 'in' operator to search for '([^']*)' in /.exec(msg);
-  if (m) return `"${m[1]}" cannot be looked up in a string value`;
-  m = /unknown helper ([^\s]+)/.exec(msg);
-  if (m) return `unknown helper "${m[1]}"${location(e)}; helpers: ${HELPER_NAMES.join(', ')}`;
-  if (msg.startsWith('Parse error') || msg.startsWith('Lexical error')) {
-    const lines = msg.split('\n');
-    const expecting = lines.find((l) => l.startsWith('Expecting'));
-    return [lines[0].replace(/:$/, ''), expecting].filter(Boolean).join(': ');
-  }
-  if (err instanceof hb.Exception)
-    return msg
-      .split('\n')[0]
-      .replace(/ in .*$/, '')
-      .slice(0, 200);
-  return `rendering failed (${e?.name ?? 'error'})`;
-}
-
-/**
- * The context's prototype: no Object.prototype members (so strict mode reports `{{ constructor }}` as
- * not defined), but a `toString`, which Handlebars uses to word its strict-mode error.
- */
-const CONTEXT_PROTO: object = Object.freeze(Object.create(null, { toString: { value: () => '[context]' } }));
-
-/** The render context: each key as a string own property (so `__proto__` is just a key), on CONTEXT_PROTO. */
-function contextOf(values: Record<string, Buffer | string>): Record<string, string> {
-  const ctx = Object.create(CONTEXT_PROTO) as Record<string, string>;
-  for (const [k, v] of Object.entries(values)) {
-    const value = typeof v === 'string' ? v : v.toString('utf8');
-    Object.defineProperty(ctx, k, { value, enumerable: true, writable: true, configurable: true });
-  }
-  return ctx;
-}
-
-/** Go template syntax (`{{ .key }}`) in a Handlebars template: the usual slip when moving from ESO. */
-const GO_SYNTAX = /\{\{-?\s*(\.|index\s|printf?\s)/;
-const GO_SYNTAX_HINT =
-  'capstan templates are Handlebars: write {{ password }} or {{ [my-key] }}, not {{ .password }}';
-
-/**
- * Renders one template text.
- * @param text - Handlebars source.
- * @param context - the fetched secret as strings (see `renderTemplate`).
- * @param templateKey - for the error message.
- * @throws TemplateError naming `templateKey` and the problem, never a value.
- */
-export function renderString(text: string, context: Record<string, string>, templateKey: string): string {
-  const ctx = Object.getPrototypeOf(context) === CONTEXT_PROTO ? context : contextOf(context);
-  try {
-    return compiled(text)(ctx);
-  } catch (err) {
-    const hint = GO_SYNTAX.test(text) ? ` (${GO_SYNTAX_HINT})` : '';
-    throw new TemplateError(templateKey, describeTemplateError(err) + hint);
-  }
 }
 
 type Target = 'data' | 'labels' | 'annotations';
@@ -255,25 +130,74 @@ function keysAndValues(output: string, templateKey: string): Record<string, stri
   return out;
 }
 
+/** Renders one template text to its output bytes. */
+type Render = (text: string, templateKey: string) => Buffer;
+
+/** The renderer of the chosen engine over the fetched secret. */
+function renderer(choice: EngineChoice, secrets: Record<string, Buffer>): Render {
+  if (choice.engine === 'handlebars') {
+    const ctx = contextOf(secrets);
+    return (text, key) => {
+      checkSyntax(text, choice, key);
+      return Buffer.from(renderString(text, ctx, key), 'utf8');
+    };
+  }
+  let ctx: GoMap | undefined;
+  return (text, key) => {
+    checkSyntax(text, choice, key);
+    try {
+      ctx ??= bytesContext(secrets);
+      return Buffer.from(compile(text).execute(ctx), 'latin1');
+    } catch (err) {
+      const problem = err instanceof GoTemplateError ? err.message : 'rendering failed';
+      throw new TemplateError(key, goErrorHint(problem, choice));
+    }
+  };
+}
+
 /** The Secret being built. */
 class Builder {
   readonly out: RenderedSecret = { data: {}, labels: {}, annotations: {} };
-  constructor(readonly context: Record<string, string>) {}
+  constructor(readonly render: Render) {}
 
-  set(target: Target, key: string, value: string): void {
-    if (target === 'data') this.out.data[key] = Buffer.from(value, 'utf8');
-    else this.out[target][key] = value;
+  set(target: Target, key: string, value: Buffer, decoding: Decoding): void {
+    const v = decoding.strategy ? decoded(value, decoding, key) : value;
+    if (target === 'data') this.out.data[key] = v;
+    else this.out[target][key] = v.toString('utf8');
   }
 
   /** One template whose output is the value of `key` (templateAs: Values). */
-  values(target: Target, key: string, text: string, templateKey: string): void {
-    this.set(target, key, renderString(text, this.context, templateKey));
+  values(target: Target, key: string, text: string, templateKey: string, decoding: Decoding = {}): void {
+    this.set(target, key, this.render(text, templateKey), { ...decoding, at: templateKey });
   }
 
   /** One template whose output is a YAML map of keys and values (templateAs: KeysAndValues). */
-  keysAndValues(target: Target, text: string, templateKey: string): void {
-    const out = keysAndValues(renderString(text, this.context, templateKey), templateKey);
-    for (const [k, v] of Object.entries(out)) this.set(target, k, v);
+  keysAndValues(target: Target, text: string, templateKey: string, decoding: Decoding = {}): void {
+    const out = keysAndValues(this.render(text, templateKey).toString('utf8'), templateKey);
+    for (const [k, v] of Object.entries(out))
+      this.set(target, k, Buffer.from(v, 'utf8'), { ...decoding, at: templateKey });
+  }
+}
+
+/** A templateFrom entry's `valuesDecodingStrategy`, and where it applies (for errors). */
+interface Decoding {
+  strategy?: string;
+  at?: string;
+}
+
+function decoded(value: Buffer, d: Decoding, key: string): Buffer {
+  if (!['None', 'Base64', 'Base64URL', 'Auto'].includes(d.strategy!))
+    throw new TemplateError(
+      d.at ?? key,
+      `valuesDecodingStrategy "${d.strategy}" is not supported (None, Base64, Base64URL, Auto)`,
+    );
+  try {
+    return decodeValue(value, d.strategy as DecodingStrategy, key);
+  } catch {
+    throw new TemplateError(
+      d.at ?? key,
+      `valuesDecodingStrategy ${d.strategy}: the value of "${key}" is not valid ${d.strategy}`,
+    );
   }
 }
 
@@ -282,7 +206,7 @@ function applyRef(
   b: Builder,
   ref: TemplateRef,
   kind: 'configMap' | 'secret',
-  entry: { target: Target; at: string },
+  entry: { target: Target; at: string; decoding: Decoding },
   sources: TemplateSources,
 ): void {
   const data = kind === 'configMap' ? sources.configMaps?.[ref.name] : sources.secrets?.[ref.name];
@@ -294,8 +218,9 @@ function applyRef(
     const raw = data[item.key];
     if (raw === undefined) throw new TemplateError(key, `${what} "${ref.name}" has no key "${item.key}"`);
     const text = typeof raw === 'string' ? raw : raw.toString('utf8');
-    if ((item.templateAs ?? 'Values') === 'KeysAndValues') b.keysAndValues(entry.target, text, key);
-    else b.values(entry.target, item.key, text, key);
+    if ((item.templateAs ?? 'Values') === 'KeysAndValues')
+      b.keysAndValues(entry.target, text, key, entry.decoding);
+    else b.values(entry.target, item.key, text, key, entry.decoding);
   }
 }
 
@@ -313,7 +238,7 @@ export function renderTemplate(
   sources: TemplateSources = {},
 ): RenderedSecret {
   if (!template) return { data: { ...secrets }, labels: {}, annotations: {} };
-  const b = new Builder(contextOf(secrets));
+  const b = new Builder(renderer(engineOf(template.engineVersion), secrets));
   if (template.mergePolicy === 'Merge') Object.assign(b.out.data, secrets);
   const templateFrom = template.templateFrom ?? [];
   templateFrom.forEach((tf, i) => applyTemplateFrom(b, tf, `templateFrom[${i}]`, sources));
@@ -329,10 +254,11 @@ export function renderTemplate(
 
 /** One `templateFrom` entry: its ConfigMap items, its Secret items, then its literal. */
 function applyTemplateFrom(b: Builder, tf: TemplateFrom, at: string, sources: TemplateSources): void {
-  const entry = { target: targetOf(tf.target, at), at };
+  const decoding: Decoding = { strategy: tf.valuesDecodingStrategy };
+  const entry = { target: targetOf(tf.target, at), at, decoding };
   if (tf.configMap) applyRef(b, tf.configMap, 'configMap', entry, sources);
   if (tf.secret) applyRef(b, tf.secret, 'secret', entry, sources);
-  if (tf.literal !== undefined) b.keysAndValues(entry.target, tf.literal, `${at}.literal`);
+  if (tf.literal !== undefined) b.keysAndValues(entry.target, tf.literal, `${at}.literal`, decoding);
 }
 
 /** A map of templates whose outputs are the values of their keys. */

@@ -1,34 +1,34 @@
 /**
- * Templating of ExternalSecret targets. capstan renders `spec.target.template` with Handlebars
- * (ESO uses Go templates: this is a documented difference) and ESO's merge semantics:
+ * Templating of ExternalSecret targets, as ESO: `spec.target.template` renders with Go templates
+ * (`engineVersion: v2`, ESO's default when absent; `gotemplate/`) or, when asked with
+ * `engineVersion: handlebars`, with capstan's Handlebars engine (`handlebars.ts`), and ESO's scopes
+ * and merge semantics (`engine.ts`):
  *
  * ```yaml
  * spec:
  *   target:
  *     template:
- *       type: kubernetes.io/basic-auth
+ *       type: kubernetes.io/tls
  *       mergePolicy: Replace                 # or Merge: output over the fetched keys
  *       metadata:
- *         labels: { app: "{{ lower app }}" }
+ *         labels: { app: "{{ .app | lower }}" }
  *       data:
- *         username: "{{ username }}"
- *         url: "postgres://{{ username }}:{{ password }}@{{ default \"db\" host }}:5432"
- *         config.json: "{{ toJson (fromYaml config) }}"
+ *         tls.crt: '{{ .bundle | filterPEM "CERTIFICATE" }}'
+ *         tls.key: '{{ .bundle | filterPEM "PRIVATE KEY" }}'
+ *         url: 'postgres://{{ .username }}:{{ .password }}@{{ .host | default "db" }}:5432'
  *       templateFrom:
  *         - configMap: { name: tpl, items: [{ key: app.yaml, templateAs: Values }] }
- *         - literal: "{{ [api-key] }}: {{ b64dec [api-key-b64] }}"   # a YAML map of keys and values
+ *         - literal: '{{ index . "api-key" }}: {{ index . "api-key-b64" | b64dec }}'   # a YAML map
  *           target: Annotations
  * ```
  *
- * The context is the fetched secret (`{{ password }}`, `{{ [tls.crt] }}`), strict (a missing variable is
- * an error), without HTML escaping; helpers are listed in `helpers.ts`. Rendering is pure: the caller
- * fetches the ConfigMaps/Secrets named by `templateSourceNames` and passes them in.
+ * The context is the fetched secret, strict (a missing key is an error). A template in the other
+ * engine's syntax is an error saying which `engineVersion` to set (`syntax.ts`). Rendering is pure:
+ * the caller fetches the ConfigMaps/Secrets named by `templateSourceNames` and passes them in.
  */
 export {
   renderTemplate,
-  renderString,
   templateSourceNames,
-  describeTemplateError,
   TemplateError,
   type ExternalSecretTemplate,
   type TemplateFrom,
@@ -37,4 +37,6 @@ export {
   type TemplateSources,
   type RenderedSecret,
 } from './engine';
+export { renderString, describeTemplateError } from './handlebars';
+export { engineOf, checkSyntax, type EngineName } from './syntax';
 export { HELPERS, HELPER_NAMES, HelperError } from './helpers';

@@ -78,7 +78,7 @@ type Tok =
   | { k: 'str'; v: string }
   | { k: 'num'; v: string }
   | { k: 'char'; v: string }
-  | { k: 'field'; v: string }
+  | { k: 'field'; v: string; attached: boolean }
   | { k: 'var'; v: string }
   | { k: 'punct'; v: string };
 
@@ -183,7 +183,9 @@ function lexAction(
         ))
     )
       out.push({ k: 'num', v: m[0] });
-    else if ((m = /^\.[A-Za-z_][A-Za-z0-9_]*/.exec(rest))) out.push({ k: 'field', v: m[0].slice(1) });
+    else if ((m = /^\.[A-Za-z_][A-Za-z0-9_]*/.exec(rest)))
+      // `.b` right after `.a`, `$x` or `)` continues a chain (`.a.b`, `$x.b`, `(pipe).b`); after a space it is a new operand
+      out.push({ k: 'field', v: m[0].slice(1), attached: p > 0 && /[A-Za-z0-9_)$]/.test(src[p - 1]) });
     else if (c === '.') {
       m = ['.'] as unknown as RegExpExecArray;
       out.push({ k: 'punct', v: '.' });
@@ -495,7 +497,10 @@ class Parser {
   /** Field names directly following an operand (`$x.a.b`, `(pipe).a`). */
   private chain(): string[] {
     const path: string[] = [];
-    while (this.peek()?.k === 'field') path.push((this.toks[this.pos++] as { v: string }).v);
+    for (let t = this.peek(); t?.k === 'field' && t.attached; t = this.peek()) {
+      path.push(t.v);
+      this.pos++;
+    }
     return path;
   }
 }

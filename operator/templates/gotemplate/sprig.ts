@@ -298,6 +298,29 @@ function regexFindAll(r: RE2JS, s: string, limit: number): Value[] {
   return out;
 }
 
+/** Go's `Regexp.ReplaceAllString`: `$1`, `${1}`, `$name`, `${name}` expand (unknown ones to ""), `$$` is `$`. */
+function goReplaceAll(r: RE2JS, input: string, repl: string): string {
+  const names = r.namedGroups();
+  let out = '';
+  let last = 0;
+  for (const m of r.matchAll(input)) {
+    const at = m.index ?? 0;
+    out += input.slice(last, at);
+    out += repl.replace(/\$(?:\$|\{(\w+)\}|(\w+))/g, (tok, braced?: string, bare?: string) => {
+      if (tok === '$$') return '$';
+      const name = braced ?? bare ?? '';
+      const idx = /^\d+$/.test(name) ? Number(name) : names[name];
+      return idx === undefined ? '' : (m[idx] ?? '');
+    });
+    last = at + m[0].length;
+    if (!m[0].length && last < input.length) {
+      out += input[last];
+      last++;
+    }
+  }
+  return out + input.slice(last);
+}
+
 /** The sprig functions, by name. */
 export const SPRIG: Record<string, GoFunc> = {
   // strings
@@ -581,7 +604,7 @@ export const SPRIG: Record<string, GoFunc> = {
     n(a, 3, 'regexReplaceAll');
     const r = re(str(a[0], 'regexReplaceAll'), 'regexReplaceAll');
     return toBytes(
-      r.matcher(fromBytes(str(a[1], 'regexReplaceAll'))).replaceAll(fromBytes(str(a[2], 'regexReplaceAll'))),
+      goReplaceAll(r, fromBytes(str(a[1], 'regexReplaceAll')), fromBytes(str(a[2], 'regexReplaceAll'))),
     );
   },
   regexReplaceAllLiteral: (a) => {
