@@ -11,7 +11,7 @@ import { ObjectMeta } from '../kube/object';
 import { ancestorApplicationHealth } from '../health/application';
 import { HealthStatus } from '../health/types';
 import { AppCondition, ConditionType } from './conditions';
-import { parseAppInstance, trackedBy } from './tracking';
+import { parseAppInstance, trackedBy } from '../sync/tracking';
 
 /** Longest chain of managers walked (deeper app-of-apps trees are not expected). */
 export const MAX_ANCESTRY_DEPTH = 32;

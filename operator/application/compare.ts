@@ -37,42 +37,15 @@ import { RepoURLError } from '../sources/repourl';
 import type { ObjectIdentity } from '../appproject/resources';
 import { kustomizeRemotePolicy, localRepoScope, repoURLProblems } from './remotes';
 import { ApplicationContext } from './context';
-import { trackedBy, withTracking } from './tracking';
+import { trackedBy, withTracking } from '../sync/tracking';
+import type { ManagedResource, ResourceSyncStatus } from '../sync/resource';
 import { classifyHook, HookType } from '../sync/hooks';
 import { ProjectGate, ProjectPermissionError, liveObjectViolation, projectGate } from './project';
 import { helmChartRender, resolveSourceRevision } from './chartsource';
 import { assertDestinationInScope, assertObjectsInScope } from './scope';
 import { RefTarget, assertSourcesValid, isRefOnly, refTargets, refsNamedBy, sourceRevision } from './sources';
 
-/** Argo CD's per-resource sync status. */
-export type ResourceSyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
-
-/** One managed resource: desired and/or live. */
-export interface ManagedResource {
-  group: string;
-  version: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  /** Resource type; undefined while the kind is not served (its CRD may come in the same sync). */
-  rt?: ResourceType;
-  /** Desired object with tracking; undefined for a prune candidate. */
-  target?: KubeObject;
-  /** Live object; undefined when missing. */
-  live?: KubeObject;
-  status: ResourceSyncStatus;
-  /** Tracked by the app but no longer in git. */
-  requiresPruning?: boolean;
-  /** Why the resource is OutOfSync or Unknown. */
-  message?: string;
-  /**
-   * Why the app's project refuses this object (Argo CD's message, e.g. `resource
-   * rbac.authorization.k8s.io:ClusterRole is not permitted in project team-a`). Such an object is never
-   * read, dry-run, applied or pruned; its status is Unknown and a sync that includes it fails before it
-   * writes anything.
-   */
-  denied?: string;
-}
+export type { ManagedResource, ResourceSyncStatus };
 
 /** The result of one comparison. */
 export interface Comparison {
@@ -163,7 +136,14 @@ export async function compareApp(
   for (const [i, source] of sources.entries()) {
     creds.push(await ctx.repoCreds.lookup(source.repoURL, app.spec.project));
     revisions.push(
-      await resolveSourceRevision(ctx, app.spec.project, source, sourceRevision(source, i, opts), creds[i], opts.hard),
+      await resolveSourceRevision(
+        ctx,
+        app.spec.project,
+        source,
+        sourceRevision(source, i, opts),
+        creds[i],
+        opts.hard,
+      ),
     );
   }
   const refs = refTargets(sources, revisions);

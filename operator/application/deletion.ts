@@ -20,7 +20,7 @@ import { App, RESOURCES_FINALIZER, setFinalizers } from './api';
 import { compareApp, watchRecordedKinds } from './compare';
 import { liveObjectViolation, projectGate } from './project';
 import { ApplicationContext } from './context';
-import { appInstanceName, trackedBy } from './tracking';
+import { appInstanceName, trackedBy } from '../sync/tracking';
 
 /** Argo CD's finalizer that holds an app until its PostDelete hooks have run. */
 export const POST_DELETE_FINALIZER = 'post-delete-finalizer.argocd.argoproj.io';

@@ -16,7 +16,7 @@ import { ReconcileResult } from '../runtime/workqueue';
 import { AppMetricSource, forgetApp, observeApp, startAppReconcile } from '../runtime/metrics';
 import { ApplicationContext } from './context';
 import { reconcileApplication } from './reconcile';
-import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId, trackedBy } from './tracking';
+import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId, trackedBy } from '../sync/tracking';
 import { appNamespaces } from '../kube/scope';
 
 /** The Application operator. */

@@ -20,7 +20,7 @@ import type { App } from './api';
 import type { ApplicationContext } from './context';
 import { globToRegExp } from '../render/glob';
 import { AppCondition, ConditionType } from './conditions';
-import { trackedBy } from './tracking';
+import { trackedBy } from '../sync/tracking';
 
 /** The project's `spec.orphanedResources`. */
 export interface OrphanedResourcesSettings {

@@ -17,7 +17,7 @@ import {
 } from './operation';
 import { AppCondition, ConditionType } from './conditions';
 import { Comparison, clearRenderCache, compareApp } from './compare';
-import { appInstanceName, trackedBy } from './tracking';
+import { appInstanceName, trackedBy } from '../sync/tracking';
 import { AppCycle, cycleCondition, findAppCycle, rendersApplications } from './ancestry';
 import { App, setFinalizers, getApp, patchApp, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
 import {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagedResource } from '../application/compare';
+import { ManagedResource } from './resource';
 import { currentStep, resultOf, stepSync } from './engine';
 import { KubeObject } from '../kube/object';
 import { planSync, SyncTask, wavesOf } from './plan';

@@ -33,7 +33,7 @@ import { isTransient } from '../kube/errors';
 import { resourcePath } from '../kube/discovery';
 import { KubeObject } from '../kube/object';
 import { assessHealth } from '../health';
-import { ManagedResource } from '../application/compare';
+import { ManagedResource } from './resource';
 import { hookDeletePolicies } from './hooks';
 import { SyncPhase, SyncTask, refusedByProject, wavesOf } from './plan';
 import {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagedResource } from '../application/compare';
+import { ManagedResource } from './resource';
 import { planSync, wavesOf } from './plan';
 
 const res = (

@@ -4,7 +4,7 @@
  * wave (lowest first), and inside a wave applies first in install kind order, then prunes in reverse
  * kind order. A prune runs in the wave of the live object, or after every wave with `PruneLast=true`.
  */
-import { ManagedResource } from '../application/compare';
+import { ManagedResource } from './resource';
 import { ResourceResult, SyncOutcome, optionsFor, resultLine } from './sync';
 import { HookType } from './hooks';
 import { compareByKindAndName } from './order';

@@ -5,14 +5,14 @@
  * (engine.ts) runs them in the order of the plan (plan.ts).
  */
 import { FIELD_MANAGER, deleteObject, serverSideApply } from '../kube/apply';
-import { trackedBy } from '../application/tracking';
+import { trackedBy } from './tracking';
 import { SYNC_OPTIONS_ANNOTATION } from './annotations';
 import { KubeClient, isNotFound } from '../kube/client';
 import { Discovery, ResourceType, resourcePath } from '../kube/discovery';
 import { KubeObject } from '../kube/object';
 import { Logger } from '../log';
 import { isTransient } from '../kube/errors';
-import { ManagedResource } from '../application/compare';
+import { ManagedResource } from './resource';
 
 /** Argo CD's result codes for one resource of a sync. */
 export type ResultCode = 'Synced' | 'SyncFailed' | 'Pruned' | 'PruneSkipped';
