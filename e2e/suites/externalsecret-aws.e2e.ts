@@ -13,8 +13,11 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { awsProvider } from '../../operator/providers/aws';
+import { DEFAULT_PROVIDER_LIMITS } from '../../operator/providers/netpolicy';
+import type { SecretsClient } from '../../operator/providers/types';
 import { enableMotoAuth, type MotoIdentity } from '../harness/moto';
-import { createNamespace, uniqueName } from './lib';
+import { createNamespace, kube, uniqueName } from './lib';
 import {
   assertSecretValues,
   createExternalSecret,
@@ -267,6 +270,75 @@ describe('ExternalSecret with the aws provider (moto)', () => {
     const message = readyOf(denied)?.message ?? '';
     assert.match(message, /key "friendslist" of store "denied"/);
     assert.equal(await read(secretPath(ns, 'denied')), undefined, 'no Secret for the refused role');
+  });
+
+  test('writes (the PushSecret interface): create, merge a property, refuse unmanaged, delete; read back by an ExternalSecret', async () => {
+    const ns = await namespaceWithKeys('es-aws-push');
+    const clientFor = (service: 'SecretsManager' | 'ParameterStore'): Promise<SecretsClient> =>
+      awsProvider.newClient({
+        store: { kind: 'SecretStore', name: 'push', namespace: ns, spec: { provider: esoStore(service) } },
+        namespace: ns,
+        kube: kube(),
+        limits: { ...DEFAULT_PROVIDER_LIMITS, awsEndpointUrl: endpoint },
+      });
+    const local = { data: { user: Buffer.from('pushed-user'), pass: Buffer.from('pushed-pass') } };
+    const smKey = `pushed-${suffix}`;
+    const psKey = `/${suffix}/pushed`;
+    const smClient = await clientFor('SecretsManager');
+    const psClient = await clientFor('ParameterStore');
+    try {
+      for (const [client, key] of [
+        [smClient, smKey],
+        [psClient, psKey],
+      ] as const) {
+        assert.equal(await client.secretExists?.({ remoteKey: key }), false);
+        await client.pushSecret?.(local, { remoteKey: key, secretKey: 'user', property: 'username' });
+        await client.pushSecret?.(local, { remoteKey: key, secretKey: 'pass', property: 'password' });
+        assert.equal(await client.secretExists?.({ remoteKey: key, property: 'password' }), true);
+        // ESO's rule: a remote secret capstan (or ESO) did not create is never overwritten
+        await assert.rejects(
+          client.pushSecret!(local, { remoteKey: 'friendslist', secretKey: 'user' }),
+          /key "friendslist" of store "push" exists and is not managed by external-secrets/,
+        );
+      }
+      await createSecretStore(ns, 'sm', esoStore('SecretsManager'));
+      await createSecretStore(ns, 'ps', esoStore('ParameterStore'));
+      await createExternalSecret(ns, 'read-back', {
+        refreshInterval: '1s',
+        secretStoreRef: { name: 'sm' },
+        data: [
+          {
+            secretKey: 'ps_user',
+            remoteRef: { key: psKey, property: 'username' },
+            sourceRef: { storeRef: { name: 'ps' } },
+          },
+        ],
+        dataFrom: [{ extract: { key: smKey } }],
+      });
+      await waitForSecretValues(
+        ns,
+        'read-back',
+        { username: 'pushed-user', password: 'pushed-pass', ps_user: 'pushed-user' },
+        'the pushed values',
+      );
+      // delete one property, then the rest: the remote secret is gone; an unmanaged one is left alone
+      for (const [client, key] of [
+        [smClient, smKey],
+        [psClient, psKey],
+      ] as const) {
+        await client.deleteSecret?.({ remoteKey: key, property: 'password' });
+        assert.equal(await client.secretExists?.({ remoteKey: key, property: 'password' }), false);
+        assert.equal(await client.secretExists?.({ remoteKey: key, property: 'username' }), true);
+        await client.deleteSecret?.({ remoteKey: key, property: 'username' });
+        assert.equal(await client.secretExists?.({ remoteKey: key }), false);
+        await client.deleteSecret?.({ remoteKey: key }); // idempotent
+        await client.deleteSecret?.({ remoteKey: 'friendslist' });
+        assert.equal(await client.secretExists?.({ remoteKey: 'friendslist' }), true);
+      }
+    } finally {
+      await smClient.close();
+      await psClient.close();
+    }
   });
 
   test('wrong keys: the store is not Ready with a clear message and the synced Secret stays', async () => {

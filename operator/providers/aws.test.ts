@@ -9,6 +9,7 @@ import {
   secretsManagerVersion,
   tagsJson,
 } from './aws-values';
+import { isManaged, removeProperty, setProperty } from './aws-push';
 import { NoSecretError } from './types';
 
 const ns = { kind: 'SecretStore' as const, name: 'aws', namespace: 'team-a' };
@@ -187,5 +188,24 @@ describe('aws errors', () => {
 
   test('a NoSecretError is not produced here (not-found codes are mapped by the clients)', () => {
     assert.ok(!(awsError(sdkError('ResourceNotFoundException', 'gone', 400), 'x') instanceof NoSecretError));
+  });
+});
+
+describe('aws push values', () => {
+  test('setProperty merges one member (dotted path creates objects), keeps the others, sorted and compact', () => {
+    assert.equal(setProperty('{"b":"1","a":"x"}', 'a', 'y'), '{"a":"y","b":"1"}');
+    assert.equal(setProperty('', 'db.password', 'p'), '{"db":{"password":"p"}}');
+    assert.equal(setProperty('{"tls.crt":"old"}', 'tls\\.crt', 'new'), '{"tls.crt":"new"}');
+  });
+
+  test('removeProperty drops one member; undefined when nothing is left', () => {
+    assert.equal(removeProperty('{"a":"1","b":"2"}', 'a'), '{"b":"2"}');
+    assert.equal(removeProperty('{"a":"1"}', 'a'), undefined);
+  });
+
+  test("only secrets tagged managed-by: external-secrets are ESO's or capstan's", () => {
+    assert.equal(isManaged([{ Key: 'managed-by', Value: 'external-secrets' }]), true);
+    assert.equal(isManaged([{ Key: 'managed-by', Value: 'someone' }]), false);
+    assert.equal(isManaged(undefined), false);
   });
 });

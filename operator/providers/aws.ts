@@ -59,6 +59,7 @@ import {
   type AwsClientConfig,
   type AwsProviderConfig,
 } from './aws-auth';
+import { ParameterStoreWriter, SecretsManagerWriter } from './aws-push';
 import {
   awsProperty,
   extractMap,
@@ -72,13 +73,16 @@ import { compileFindRegexp } from './find';
 import type {
   FindRef,
   Provider,
+  PushRemoteRef,
+  PushSecretData,
+  PushSourceSecret,
   ProviderContext,
   RemoteRef,
   SecretsClient,
   StoreIdentity,
   ValidationResult,
 } from './types';
-import { NoSecretError, ProviderError } from './types';
+import { NoSecretError, ProviderError, pushValue } from './types';
 
 export type { AwsProviderConfig } from './aws-auth';
 
@@ -149,6 +153,40 @@ abstract class AwsSecretsClient implements SecretsClient {
 
   abstract getAllSecrets(find: FindRef): Promise<Record<string, Buffer>>;
 
+  /** The service's writer (see `aws-push.ts`). */
+  protected abstract get writer(): SecretsManagerWriter | ParameterStoreWriter;
+
+  /**
+   * ESO `PushSecret`: creates or updates `prefix + remoteKey` (one JSON member with `property`).
+   * @throws NoSecretError when `secretKey` is not in the Secret; ProviderError naming key and store otherwise.
+   */
+  async pushSecret(secret: PushSourceSecret, data: PushSecretData): Promise<void> {
+    const value = pushValue(secret, data);
+    try {
+      await this.writer.push(this.name(data.remoteKey), data.remoteKey, value, data.property, data.metadata);
+    } catch (err) {
+      throw awsError(err, `writing key "${data.remoteKey}" of store "${this.storeName}"`);
+    }
+  }
+
+  /** ESO `DeleteSecret`: removes the property or the secret, only when capstan/ESO created it; idempotent. */
+  async deleteSecret(ref: PushRemoteRef): Promise<void> {
+    try {
+      await this.writer.delete(this.name(ref.remoteKey), ref.property);
+    } catch (err) {
+      throw awsError(err, `deleting key "${ref.remoteKey}" of store "${this.storeName}"`);
+    }
+  }
+
+  /** ESO `SecretExists`. @throws ProviderError when AWS cannot tell. */
+  async secretExists(ref: PushRemoteRef): Promise<boolean> {
+    try {
+      return await this.writer.exists(this.name(ref.remoteKey), ref.property);
+    } catch (err) {
+      throw awsError(err, `checking key "${ref.remoteKey}" of store "${this.storeName}"`);
+    }
+  }
+
   /** Ready when STS accepts the credentials; Unknown for referent credentials (ESO). Never throws. */
   async validate(): Promise<ValidationResult> {
     if (this.referent) {
@@ -177,6 +215,10 @@ export class SecretsManagerSecretsClient extends AwsSecretsClient {
   ) {
     super(config, clientConfig, storeName, referent);
     this.sm = new SecretsManagerClient(clientConfig);
+  }
+
+  protected get writer(): SecretsManagerWriter {
+    return new SecretsManagerWriter(this.sm, this.config, this.storeName);
   }
 
   /** `SecretString`, else `SecretBinary` (ESO). */
@@ -262,6 +304,10 @@ export class ParameterStoreSecretsClient extends AwsSecretsClient {
   ) {
     super(config, clientConfig, storeName, referent);
     this.ssm = new SSMClient(clientConfig);
+  }
+
+  protected get writer(): ParameterStoreWriter {
+    return new ParameterStoreWriter(this.ssm, this.storeName);
   }
 
   protected async fetch(ref: RemoteRef): Promise<Buffer> {
@@ -356,7 +402,7 @@ export class ParameterStoreSecretsClient extends AwsSecretsClient {
 /** The `aws` provider (ESO `providers/v1/aws`). */
 export const awsProvider: Provider = {
   name: 'aws',
-  capabilities: 'ReadOnly',
+  capabilities: 'ReadWrite',
   validateStore(config: unknown, store?: StoreIdentity): string[] {
     return validateAwsStore(config, store);
   },
