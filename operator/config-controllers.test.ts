@@ -7,7 +7,12 @@ test('--controllers: application implies appproject; appproject alone and the de
   const saved = process.env.CAPSTAN_CONTROLLERS;
   delete process.env.CAPSTAN_CONTROLLERS;
   try {
-    assert.deepEqual(parseConfig([]).controllers, ['application', 'appproject', 'externalsecret']);
+    assert.deepEqual(parseConfig([]).controllers, [
+      'application',
+      'appproject',
+      'externalsecret',
+      'clusterexternalsecret',
+    ]);
     assert.deepEqual(parseConfig(['--controllers', 'application,externalsecret']).controllers, [
       'application',
       'externalsecret',

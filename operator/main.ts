@@ -15,6 +15,7 @@ import { ProjectStore } from './appproject/store';
 import { RepoCredentialStore } from './application/repocreds';
 import { MANAGED_SELECTOR } from './sync/tracking';
 import { startExternalSecretOperators } from './externalsecret';
+import { startClusterExternalSecretOperator } from './clusterexternalsecret';
 import { registry } from './runtime/metrics';
 import { LeaderElector } from './runtime/leader';
 import { setJqTimeout } from './diff/jqworker';
@@ -161,6 +162,10 @@ async function main(): Promise<void> {
       watchNamespaces: config.watchNamespaces,
     });
     stoppables.push(...ops);
+  }
+  // cluster-scoped: a scoped install (--watch-namespaces) does not run it, as ClusterSecretStores
+  if (config.controllers.includes('clusterexternalsecret') && !config.watchNamespaces.length) {
+    stoppables.push(await startClusterExternalSecretOperator(client, log, config.concurrency));
   }
   log.info(`capstan started: ${config.controllers.join(', ')} against ${client.server}.`);
   if (config.watchNamespaces.length)

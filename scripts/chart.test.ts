@@ -187,6 +187,19 @@ describe('rendered objects', () => {
     assert.ok(can('', 'serviceaccounts/token', 'create'));
     assert.ok(can('', 'events', 'create'));
     assert.ok(!can('apps', 'deployments', 'create'));
+    // ClusterExternalSecrets create and delete ExternalSecrets; generators are read
+    const both = clusterRole(
+      await render('--set-json', 'controllers=["externalsecret","clusterexternalsecret"]'),
+    ).rules as typeof rules;
+    assert.deepEqual(both, rules, 'the same narrow rules for any subset of the External Secrets operators');
+    assert.ok(
+      can('external-secrets.io', 'externalsecrets', 'create') &&
+        can('external-secrets.io', 'externalsecrets', 'delete'),
+    );
+    assert.ok(can('external-secrets.io', 'clusterexternalsecrets', 'watch'));
+    assert.ok(can('external-secrets.io', 'clusterexternalsecrets/status', 'patch'));
+    assert.ok(can('generators.external-secrets.io', 'clustergenerators', 'get'));
+    assert.ok(can('generators.external-secrets.io', 'passwords', 'get'));
   });
 
   test('namespaced (rbac.clusterWide=false): no ClusterRole, a Role and RoleBinding per namespace, --watch-namespaces', async () => {
@@ -260,7 +273,7 @@ describe('rendered objects', () => {
     assert.equal(deploy.spec.template.spec.containers[0].image, `ghcr.io/capstan-gitops/capstan@${digest}`);
   });
 
-  test('crds.install renders the five CRDs, kept on uninstall unless crds.keep=false', async () => {
+  test('crds.install renders the CRDs, kept on uninstall unless crds.keep=false', async () => {
     assert.equal((await render()).filter((o) => o.kind === 'CustomResourceDefinition').length, 0);
     const kept = (await render('--set', 'crds.install=true')).filter(
       (o) => o.kind === 'CustomResourceDefinition',
@@ -268,9 +281,14 @@ describe('rendered objects', () => {
     assert.deepEqual(kept.map((c) => c.metadata.name).sort(), [
       'applications.argoproj.io',
       'appprojects.argoproj.io',
+      'clusterexternalsecrets.external-secrets.io',
+      'clustergenerators.generators.external-secrets.io',
       'clustersecretstores.external-secrets.io',
       'externalsecrets.external-secrets.io',
+      'passwords.generators.external-secrets.io',
+      'pushsecrets.external-secrets.io',
       'secretstores.external-secrets.io',
+      'uuids.generators.external-secrets.io',
     ]);
     for (const c of kept) assert.equal(c.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
     const dropped = (await render('--set', 'crds.install=true,crds.keep=false')).filter(

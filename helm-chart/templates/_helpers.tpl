@@ -87,11 +87,12 @@ the pod runs exactly that build), else repository:tag.
 {{- end }}
 
 {{/*
-"true" when this Deployment runs only the ExternalSecret operators (controllers is exactly
-[externalsecret]): the ClusterRole then holds rbac.externalSecretRules instead of rbac.rules.
+"true" when this Deployment runs only the External Secrets operators (controllers holds nothing but
+externalsecret and clusterexternalsecret): the ClusterRole then holds rbac.externalSecretRules
+instead of rbac.rules.
 */}}
 {{- define "capstan.externalSecretsOnly" -}}
-{{- if and (eq (len .Values.controllers) 1) (has "externalsecret" .Values.controllers) }}true{{ end }}
+{{- if not (without .Values.controllers "externalsecret" "clusterexternalsecret") }}true{{ end }}
 {{- end }}
 
 {{/*

@@ -56,15 +56,10 @@ export interface PasswordPlan {
   suffix: string;
 }
 
-/**
- * Applies ESO's defaults and checks what go-password checks.
- * @throws GeneratorSpecError naming the field (too many digits/symbols, not enough distinct characters,
- *   empty or repeated secretKeys).
- */
-export function passwordPlan(spec: PasswordSpec | undefined): PasswordPlan {
-  const s = spec ?? {};
+/** ESO's defaults (`extractPasswordConfig`). */
+function withDefaults(s: PasswordSpec): PasswordPlan {
   const length = s.length && s.length > 0 ? s.length : DEFAULT_LENGTH;
-  const plan: PasswordPlan = {
+  return {
     length,
     digits: s.digits ?? Math.floor(length * 0.25),
     symbols: s.symbols ?? Math.floor(length * 0.25),
@@ -76,27 +71,38 @@ export function passwordPlan(spec: PasswordSpec | undefined): PasswordPlan {
     prefix: s.prefix ?? '',
     suffix: s.suffix ?? '',
   };
+}
+
+/** go-password's checks for distinct characters (only without allowRepeat). */
+function checkDistinct(plan: PasswordPlan, letters: number): void {
+  if (plan.allowRepeat) return;
+  const letterSet = plan.noUpper ? LOWER.length : LOWER.length + UPPER.length;
+  if (letters > letterSet)
+    throw new GeneratorSpecError('not enough distinct letters for spec.length without spec.allowRepeat');
+  if (plan.digits > DIGITS.length)
+    throw new GeneratorSpecError('spec.digits exceeds the 10 distinct digits without spec.allowRepeat');
+  if (plan.symbols > new Set(plan.symbolCharacters).size)
+    throw new GeneratorSpecError(
+      'spec.symbols exceeds the distinct spec.symbolCharacters without spec.allowRepeat',
+    );
+}
+
+/**
+ * Applies ESO's defaults and checks what go-password checks.
+ * @throws GeneratorSpecError naming the field (too many digits/symbols, not enough distinct characters,
+ *   empty or repeated secretKeys).
+ */
+export function passwordPlan(spec: PasswordSpec | undefined): PasswordPlan {
+  const plan = withDefaults(spec ?? {});
   if (new Set(plan.keys).size !== plan.keys.length || plan.keys.some((k) => !k)) {
     throw new GeneratorSpecError('spec.secretKeys must be non-empty and unique');
   }
   const letters = plan.length - plan.digits - plan.symbols;
-  if (letters < 0) {
-    throw new GeneratorSpecError('spec.digits + spec.symbols exceed spec.length');
-  }
+  if (letters < 0) throw new GeneratorSpecError('spec.digits + spec.symbols exceed spec.length');
   if (plan.symbols > 0 && !plan.symbolCharacters) {
     throw new GeneratorSpecError('spec.symbolCharacters is empty but spec.symbols asks for symbols');
   }
-  if (!plan.allowRepeat) {
-    const letterSet = plan.noUpper ? LOWER.length : LOWER.length + UPPER.length;
-    if (letters > letterSet)
-      throw new GeneratorSpecError('not enough distinct letters for spec.length without spec.allowRepeat');
-    if (plan.digits > DIGITS.length)
-      throw new GeneratorSpecError('spec.digits exceeds the 10 distinct digits without spec.allowRepeat');
-    if (plan.symbols > new Set(plan.symbolCharacters).size)
-      throw new GeneratorSpecError(
-        'spec.symbols exceeds the distinct spec.symbolCharacters without spec.allowRepeat',
-      );
-  }
+  checkDistinct(plan, letters);
   return plan;
 }
 

@@ -1,0 +1,96 @@
+/**
+ * The ClusterExternalSecret operator (`--controllers clusterexternalsecret`): watches
+ * ClusterExternalSecrets, namespaces and the ExternalSecrets they control, and reconciles each
+ * ClusterExternalSecret in a keyed work queue (ESO's `SetupWithManager`: For CES, Owns ExternalSecret,
+ * Watches Namespace).
+ *
+ * Which events enqueue a ClusterExternalSecret:
+ * - its creation, deletion, or a change of generation, labels or annotations (not its own status);
+ * - a namespace created, deleted, relabelled or terminating: every ClusterExternalSecret runs (the
+ *   plan decides; cheaper than matching selectors twice);
+ * - an ExternalSecret it controls deleted or changed by someone (spec, labels, annotations).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { metadataFingerprint } from '../externalsecret/fingerprint';
+import type { KubeObject } from '../kube/object';
+import type { Logger } from '../log';
+import { QueuedOperator, ResourceEventType, parseKey, type ResourceEvent } from '../runtime/operator';
+import type { ReconcileResult } from '../runtime/workqueue';
+import { CES_KIND, CES_PLURAL } from './constants';
+import { reconcileClusterExternalSecret, type CesContext } from './reconcile';
+
+/** The ClusterExternalSecret operator (see the module comment). */
+export class ClusterExternalSecretOperator extends QueuedOperator {
+  private readonly seen = new Map<string, unknown>();
+  private readonly namespacesSeen = new Map<string, unknown>();
+  private readonly known = new Set<string>();
+
+  /**
+   * @param ctx - client, logger and clock.
+   * @param concurrency - ClusterExternalSecrets reconciled at once.
+   */
+  constructor(
+    private readonly ctx: CesContext,
+    log: Logger,
+    concurrency: number,
+  ) {
+    super(log, { name: 'clusterexternalsecret', concurrency });
+  }
+
+  protected async init(): Promise<void> {
+    await this.watchResource('external-secrets.io', 'v1', CES_PLURAL, (e) => this.onCes(e));
+    await this.watchResource('', 'v1', 'namespaces', (e) => this.onNamespace(e));
+    await this.watchResource('external-secrets.io', 'v1', 'externalsecrets', (e) => this.onExternalSecret(e));
+  }
+
+  protected reconcile(key: string): Promise<ReconcileResult> {
+    return reconcileClusterExternalSecret(this.ctx, parseKey(key).name);
+  }
+
+  private key(name: string): string {
+    return `${CES_KIND}//${name}`;
+  }
+
+  private onCes(e: ResourceEvent): void {
+    const key = this.key(e.meta.name);
+    if (e.type === ResourceEventType.Deleted) {
+      this.seen.delete(key);
+      this.known.delete(key);
+      this.queue.forget(key);
+      return;
+    }
+    this.known.add(key);
+    const fingerprint = metadataFingerprint(e.object as unknown as KubeObject);
+    if (isDeepStrictEqual(this.seen.get(key), fingerprint)) return;
+    this.seen.set(key, fingerprint);
+    this.queue.add(key);
+  }
+
+  private onNamespace(e: ResourceEvent): void {
+    const obj = e.object as unknown as KubeObject;
+    const fingerprint =
+      e.type === ResourceEventType.Deleted
+        ? undefined
+        : [obj.metadata.labels ?? {}, !!obj.metadata.deletionTimestamp];
+    if (e.type === ResourceEventType.Deleted) this.namespacesSeen.delete(e.meta.name);
+    else if (isDeepStrictEqual(this.namespacesSeen.get(e.meta.name), fingerprint)) return;
+    else this.namespacesSeen.set(e.meta.name, fingerprint);
+    for (const key of this.known) this.queue.add(key);
+  }
+
+  private onExternalSecret(e: ResourceEvent): void {
+    const obj = e.object as unknown as KubeObject;
+    const owner = obj.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === CES_KIND);
+    if (!owner) return;
+    const id = `${e.meta.namespace}/${e.meta.name}`;
+    if (e.type === ResourceEventType.Deleted) this.seen.delete(id);
+    else {
+      const fingerprint = metadataFingerprint(obj);
+      if (isDeepStrictEqual(this.seen.get(id), fingerprint)) return;
+      const first = !this.seen.has(id);
+      this.seen.set(id, fingerprint);
+      if (first) return; // listed or just created by us: nothing to repair
+    }
+    this.queue.add(this.key(String(owner.name)));
+  }
+}
