@@ -5,22 +5,27 @@
  * A commit to the values repository alone changes the app and shows both revisions; history records the
  * pair and a rollback (`operation.sync.revisions` + `sources`, as `argocd app rollback` writes it) syncs the
  * earlier pair. A ref-only source renders nothing; an unknown `$name` is an InvalidSpecError that applies
- * and prunes nothing.
+ * and prunes nothing. Argo CD's most-used form, a chart from a real Helm repository (`helm package` +
+ * `helm repo index`, e2e/harness/helmrepo.ts) with values from git, follows both: a values commit, a new
+ * chart version, and a rollback to the first (version, commit) pair.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startGitServer, GitServer, GitRepo } from '../harness/gitserver';
+import { configMapTemplate, startHelmRepo, type HelmRepoServer } from '../harness/helmrepo';
 import {
   AppObject,
   FIXTURES,
   apps,
+  controllerNamespace,
   core,
   createApp,
   createNamespace,
   getApp,
   getObject,
+  kube,
   patchApp,
   refreshApp,
   uniqueName,
@@ -57,10 +62,18 @@ const greeting = async (ns: string, name: string): Promise<string | undefined> =
 
 describe('multi-source Application', () => {
   let git: GitServer;
+  let charts: HelmRepoServer;
   before(async () => {
     git = await startGitServer();
+    charts = await startHelmRepo();
+    await charts.publish({
+      name: 'web',
+      version: '1.0.0',
+      templates: { 'cm.yaml': configMapTemplate('web-config') },
+    });
   });
   after(async () => {
+    await charts?.stop();
     await git?.stop();
   });
 
@@ -208,5 +221,119 @@ describe('multi-source Application', () => {
     );
     assert.ok(await getObject(apps(ns, 'deployments', 'web-web')), 'not pruned');
     assert.equal((await getApp(ns, 'web')).status?.history?.length, 1, 'no sync ran');
+  });
+
+  test('a chart from a Helm repository with $values from git: values commit, new version, rollback', async () => {
+    const ns = uniqueName('multi-chart');
+    await createNamespace(ns);
+    const values = await git.createRepo(`${ns}-values`, path.join(FIXTURES, 'multisource-values'));
+    const v1 = await values.headSha();
+    await createApp(ns, 'web', {
+      project: 'default',
+      sources: [
+        {
+          repoURL: charts.url,
+          chart: 'web',
+          targetRevision: '1.*',
+          helm: { valueFiles: ['$values/env/values.yaml'] },
+        },
+        { repoURL: values.url, targetRevision: 'main', ref: 'values' },
+      ],
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+      syncPolicy: { automated: { prune: true } },
+    });
+    const data = async () =>
+      (await getObject(core(ns, 'configmaps', 'web-config')))?.data as Record<string, string> | undefined;
+    let app = await waitForApp(ns, 'web', syncedAtPair(['1.0.0', v1], 1), `Synced at [1.0.0, ${v1}]`);
+    assert.deepEqual(st(app).sourceTypes, ['Helm', 'Ref']);
+    assert.deepEqual(await data(), { chart: 'web', version: '1.0.0', release: 'web', color: 'green' });
+    const first = st(app).history![0];
+
+    const v2 = await values.commit('purple', (dir) =>
+      fs.writeFileSync(path.join(dir, 'env', 'values.yaml'), 'greeting: v2\ncolor: purple\n'),
+    );
+    await refreshApp(ns, 'web');
+    await waitForApp(ns, 'web', syncedAtPair(['1.0.0', v2], 2), `Synced at [1.0.0, ${v2}]`);
+    assert.equal((await data())?.color, 'purple');
+
+    await charts.publish({
+      name: 'web',
+      version: '1.1.0',
+      templates: { 'cm.yaml': configMapTemplate('web-config') },
+    });
+    await refreshApp(ns, 'web', 'hard');
+    app = await waitForApp(ns, 'web', syncedAtPair(['1.1.0', v2], 3), `Synced at [1.1.0, ${v2}]`);
+    assert.deepEqual(await data(), { chart: 'web', version: '1.1.0', release: 'web', color: 'purple' });
+    assert.deepEqual(
+      st(app).history!.map((h) => h.revisions),
+      [
+        ['1.0.0', v1],
+        ['1.0.0', v2],
+        ['1.1.0', v2],
+      ],
+    );
+
+    await patchApp(ns, 'web', { spec: { syncPolicy: null } });
+    await patchApp(ns, 'web', {
+      operation: {
+        sync: { revisions: first.revisions, sources: first.sources },
+        initiatedBy: { username: 'e2e' },
+      },
+    });
+    app = await waitForApp(
+      ns,
+      'web',
+      (a) => (st(a).history?.length ?? 0) === 4 && st(a).operationState?.phase === 'Succeeded',
+      'rollback recorded in history',
+    );
+    assert.deepEqual(st(app).history![3].revisions, ['1.0.0', v1]);
+    assert.deepEqual(await data(), { chart: 'web', version: '1.0.0', release: 'web', color: 'green' });
+  });
+
+  test("the app's project must permit every source's repoURL, the ref source's included", async () => {
+    const { ns, charts, values } = await repos('multi-proj');
+    const projects = `/apis/argoproj.io/v1alpha1/namespaces/${controllerNamespace()}/appprojects`;
+    const project = (sourceRepos: string[]) => ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AppProject',
+      metadata: { name: ns },
+      spec: {
+        sourceRepos,
+        sourceNamespaces: [ns],
+        destinations: [{ server: 'https://kubernetes.default.svc', namespace: ns }],
+      },
+    });
+    await kube().request('POST', projects, { body: project([charts.url]) });
+    try {
+      await createApp(ns, 'web', {
+        project: ns,
+        sources: [chartSource(charts), { repoURL: values.url, targetRevision: 'main', ref: 'values' }],
+        destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+        syncPolicy: { automated: { prune: true } },
+      });
+      const app = await waitForApp(
+        ns,
+        'web',
+        (a) => !!st(a).conditions?.some((c) => c.type === 'InvalidSpecError'),
+        'InvalidSpecError',
+      );
+      assert.equal(
+        st(app).conditions!.find((c) => c.type === 'InvalidSpecError')!.message,
+        `application repo ${values.url} is not permitted in project '${ns}'`,
+      );
+      assert.equal(await getObject(core(ns, 'configmaps', 'web-config')), undefined, 'nothing applied');
+
+      await kube().request('PATCH', `${projects}/${ns}`, {
+        body: { spec: { sourceRepos: [charts.url, values.url] } },
+        contentType: 'application/merge-patch+json',
+      });
+      const [c1, v1] = [await charts.headSha(), await values.headSha()];
+      await waitForApp(ns, 'web', syncedAtPair([c1, v1], 1), 'Synced once both repositories are permitted');
+      assert.equal(await greeting(ns, 'web-config'), 'from-values-repo');
+    } finally {
+      await kube()
+        .request('DELETE', `${projects}/${ns}`)
+        .catch(() => undefined);
+    }
   });
 });
