@@ -288,6 +288,10 @@ export interface ExternalSecretDataRemoteRef {
    * How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.
    */
   decodingStrategy?: 'Auto' | 'Base64' | 'Base64URL' | 'None';
+  /**
+   * What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).
+   */
+  nullBytePolicy?: 'Ignore' | 'Fail';
 }
 /**
  * A blueprint for the target Secret: its type, metadata and data rendered from templates.
@@ -298,9 +302,9 @@ export interface ExternalSecretTemplate {
    */
   type?: string;
   /**
-   * Template engine version; only v2 (the default) exists.
+   * Template language: v2 (the default, as ESO) is Go's text/template with ESO's functions; handlebars (a capstan extension) is capstan's Handlebars engine. A template written in the other language is a SecretSyncedError naming the engineVersion to set.
    */
-  engineVersion?: 'v2';
+  engineVersion?: 'v2' | 'handlebars';
   metadata?: ExternalSecretTemplateMetadata;
   /**
    * Replace (the default) writes only the template output; Merge also keeps the fetched keys the templates do not set.
@@ -358,6 +362,10 @@ export interface TemplateFrom {
    * A literal template; its output is YAML key/value pairs.
    */
   literal?: string;
+  /**
+   * How the values this entry renders are decoded before they are stored: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.
+   */
+  valuesDecodingStrategy?: 'Auto' | 'Base64' | 'Base64URL' | 'None';
 }
 /**
  * A ConfigMap or Secret whose keys hold templates.
@@ -402,6 +410,7 @@ export interface ExternalSecretSpec {
    * Time between fetches as a Go duration (ns, us, ms, s, m, h), for example 1h, 15m or 1h30m; 0 fetches once. Empty means 1h.
    */
   refreshInterval?: string;
+  syncWindows?: SyncWindows;
   /**
    * Single values: one key of the Secret per entry.
    */
@@ -435,6 +444,31 @@ export interface ExternalSecretTarget {
    * Makes the Secret immutable.
    */
   immutable?: boolean;
+}
+/**
+ * Restricts when periodic refreshes may run (times in UTC; only for refreshPolicy Periodic or unset). With kind allow a refresh runs only while a window is open; with kind deny never while one is open. The first sync, spec changes and retries after an error are not held back.
+ */
+export interface SyncWindows {
+  /**
+   * allow: refreshes only inside the windows; deny: never inside them.
+   */
+  kind: 'allow' | 'deny';
+  /**
+   * The windows; each opens at every firing of schedule and stays open for duration.
+   *
+   * @minItems 1
+   */
+  windows: [SyncWindow, ...SyncWindow[]];
+}
+export interface SyncWindow {
+  /**
+   * A 5-field cron expression in UTC ("0 22 * * 1-5") or a shorthand (@daily, @hourly, @every 1h) at which the window opens.
+   */
+  schedule: string;
+  /**
+   * How long the window stays open after each opening, as a Go duration (8h, 90m).
+   */
+  duration: string;
 }
 /**
  * One key of the Secret and where its value lives.
@@ -494,6 +528,10 @@ export interface ExternalSecretFind {
    * How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.
    */
   decodingStrategy?: 'Auto' | 'Base64' | 'Base64URL' | 'None';
+  /**
+   * What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).
+   */
+  nullBytePolicy?: 'Ignore' | 'Fail';
 }
 /**
  * Matches secrets by name.

@@ -355,6 +355,10 @@ export interface ExternalSecretDataRemoteRef {
    * How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.
    */
   decodingStrategy?: 'Auto' | 'Base64' | 'Base64URL' | 'None';
+  /**
+   * What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).
+   */
+  nullBytePolicy?: 'Ignore' | 'Fail';
 }
 /**
  * A blueprint for the target Secret: its type, metadata and data rendered from templates.
@@ -365,9 +369,9 @@ export interface ExternalSecretTemplate {
    */
   type?: string;
   /**
-   * Template engine version; only v2 (the default) exists.
+   * Template language: v2 (the default, as ESO) is Go's text/template with ESO's functions; handlebars (a capstan extension) is capstan's Handlebars engine. A template written in the other language is a SecretSyncedError naming the engineVersion to set.
    */
-  engineVersion?: 'v2';
+  engineVersion?: 'v2' | 'handlebars';
   metadata?: ExternalSecretTemplateMetadata;
   /**
    * Replace (the default) writes only the template output; Merge also keeps the fetched keys the templates do not set.
@@ -425,6 +429,10 @@ export interface TemplateFrom {
    * A literal template; its output is YAML key/value pairs.
    */
   literal?: string;
+  /**
+   * How the values this entry renders are decoded before they are stored: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.
+   */
+  valuesDecodingStrategy?: 'Auto' | 'Base64' | 'Base64URL' | 'None';
 }
 /**
  * A ConfigMap or Secret whose keys hold templates.

@@ -4457,8 +4457,9 @@ export const schemas = {
                       },
                       engineVersion: {
                         type: 'string',
-                        description: 'Template engine version; only v2 (the default) exists.',
-                        enum: ['v2'],
+                        description:
+                          "Template language: v2 (the default, as ESO) is Go's text/template with ESO's functions; handlebars (a capstan extension) is capstan's Handlebars engine. A template written in the other language is a SecretSyncedError naming the engineVersion to set.",
+                        enum: ['v2', 'handlebars'],
                       },
                       metadata: {
                         type: 'object',
@@ -4589,6 +4590,12 @@ export const schemas = {
                               type: 'string',
                               description: 'A literal template; its output is YAML key/value pairs.',
                             },
+                            valuesDecodingStrategy: {
+                              type: 'string',
+                              description:
+                                'How the values this entry renders are decoded before they are stored: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
+                              enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                            },
                           },
                         },
                       },
@@ -4607,6 +4614,44 @@ export const schemas = {
                 type: 'string',
                 description:
                   'Time between fetches as a Go duration (ns, us, ms, s, m, h), for example 1h, 15m or 1h30m; 0 fetches once. Empty means 1h.',
+              },
+              syncWindows: {
+                type: 'object',
+                description:
+                  'Restricts when periodic refreshes may run (times in UTC; only for refreshPolicy Periodic or unset). With kind allow a refresh runs only while a window is open; with kind deny never while one is open. The first sync, spec changes and retries after an error are not held back.',
+                required: ['kind', 'windows'],
+                properties: {
+                  kind: {
+                    type: 'string',
+                    description: 'allow: refreshes only inside the windows; deny: never inside them.',
+                    enum: ['allow', 'deny'],
+                  },
+                  windows: {
+                    type: 'array',
+                    minItems: 1,
+                    description:
+                      'The windows; each opens at every firing of schedule and stays open for duration.',
+                    items: {
+                      type: 'object',
+                      required: ['duration', 'schedule'],
+                      properties: {
+                        schedule: {
+                          type: 'string',
+                          minLength: 1,
+                          description:
+                            'A 5-field cron expression in UTC ("0 22 * * 1-5") or a shorthand (@daily, @hourly, @every 1h) at which the window opens.',
+                          pattern:
+                            '^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|@every [^\\s]+.*|[^\\s]+( [^\\s]+){4})$',
+                        },
+                        duration: {
+                          type: 'string',
+                          description:
+                            'How long the window stays open after each opening, as a Go duration (8h, 90m).',
+                        },
+                      },
+                    },
+                  },
+                },
               },
               data: {
                 type: 'array',
@@ -4659,6 +4704,12 @@ export const schemas = {
                           description:
                             'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
                           enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                        },
+                        nullBytePolicy: {
+                          type: 'string',
+                          description:
+                            'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                          enum: ['Ignore', 'Fail'],
                         },
                       },
                     },
@@ -4758,6 +4809,12 @@ export const schemas = {
                             'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
                           enum: ['Auto', 'Base64', 'Base64URL', 'None'],
                         },
+                        nullBytePolicy: {
+                          type: 'string',
+                          description:
+                            'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                          enum: ['Ignore', 'Fail'],
+                        },
                       },
                     },
                     find: {
@@ -4794,6 +4851,12 @@ export const schemas = {
                           description:
                             'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
                           enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                        },
+                        nullBytePolicy: {
+                          type: 'string',
+                          description:
+                            'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                          enum: ['Ignore', 'Fail'],
                         },
                       },
                     },
@@ -6699,8 +6762,9 @@ export const schemas = {
                   },
                   engineVersion: {
                     type: 'string',
-                    description: 'Template engine version; only v2 (the default) exists.',
-                    enum: ['v2'],
+                    description:
+                      "Template language: v2 (the default, as ESO) is Go's text/template with ESO's functions; handlebars (a capstan extension) is capstan's Handlebars engine. A template written in the other language is a SecretSyncedError naming the engineVersion to set.",
+                    enum: ['v2', 'handlebars'],
                   },
                   metadata: {
                     type: 'object',
@@ -6829,6 +6893,12 @@ export const schemas = {
                           type: 'string',
                           description: 'A literal template; its output is YAML key/value pairs.',
                         },
+                        valuesDecodingStrategy: {
+                          type: 'string',
+                          description:
+                            'How the values this entry renders are decoded before they are stored: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
+                          enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                        },
                       },
                     },
                   },
@@ -6847,6 +6917,44 @@ export const schemas = {
             type: 'string',
             description:
               'Time between fetches as a Go duration (ns, us, ms, s, m, h), for example 1h, 15m or 1h30m; 0 fetches once. Empty means 1h.',
+          },
+          syncWindows: {
+            type: 'object',
+            description:
+              'Restricts when periodic refreshes may run (times in UTC; only for refreshPolicy Periodic or unset). With kind allow a refresh runs only while a window is open; with kind deny never while one is open. The first sync, spec changes and retries after an error are not held back.',
+            required: ['kind', 'windows'],
+            properties: {
+              kind: {
+                type: 'string',
+                description: 'allow: refreshes only inside the windows; deny: never inside them.',
+                enum: ['allow', 'deny'],
+              },
+              windows: {
+                type: 'array',
+                minItems: 1,
+                description:
+                  'The windows; each opens at every firing of schedule and stays open for duration.',
+                items: {
+                  type: 'object',
+                  required: ['duration', 'schedule'],
+                  properties: {
+                    schedule: {
+                      type: 'string',
+                      minLength: 1,
+                      description:
+                        'A 5-field cron expression in UTC ("0 22 * * 1-5") or a shorthand (@daily, @hourly, @every 1h) at which the window opens.',
+                      pattern:
+                        '^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|@every [^\\s]+.*|[^\\s]+( [^\\s]+){4})$',
+                    },
+                    duration: {
+                      type: 'string',
+                      description:
+                        'How long the window stays open after each opening, as a Go duration (8h, 90m).',
+                    },
+                  },
+                },
+              },
+            },
           },
           data: {
             type: 'array',
@@ -6899,6 +7007,12 @@ export const schemas = {
                       description:
                         'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
                       enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                    },
+                    nullBytePolicy: {
+                      type: 'string',
+                      description:
+                        'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                      enum: ['Ignore', 'Fail'],
                     },
                   },
                 },
@@ -6995,6 +7109,12 @@ export const schemas = {
                         'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
                       enum: ['Auto', 'Base64', 'Base64URL', 'None'],
                     },
+                    nullBytePolicy: {
+                      type: 'string',
+                      description:
+                        'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                      enum: ['Ignore', 'Fail'],
+                    },
                   },
                 },
                 find: {
@@ -7031,6 +7151,12 @@ export const schemas = {
                       description:
                         'How values are decoded after fetching: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
                       enum: ['Auto', 'Base64', 'Base64URL', 'None'],
+                    },
+                    nullBytePolicy: {
+                      type: 'string',
+                      description:
+                        'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                      enum: ['Ignore', 'Fail'],
                     },
                   },
                 },
@@ -7473,8 +7599,9 @@ export const schemas = {
               },
               engineVersion: {
                 type: 'string',
-                description: 'Template engine version; only v2 (the default) exists.',
-                enum: ['v2'],
+                description:
+                  "Template language: v2 (the default, as ESO) is Go's text/template with ESO's functions; handlebars (a capstan extension) is capstan's Handlebars engine. A template written in the other language is a SecretSyncedError naming the engineVersion to set.",
+                enum: ['v2', 'handlebars'],
               },
               metadata: {
                 type: 'object',
@@ -7602,6 +7729,12 @@ export const schemas = {
                     literal: {
                       type: 'string',
                       description: 'A literal template; its output is YAML key/value pairs.',
+                    },
+                    valuesDecodingStrategy: {
+                      type: 'string',
+                      description:
+                        'How the values this entry renders are decoded before they are stored: None (the default) keeps them, Base64 and Base64URL decode them, Auto decodes when the value is valid base64.',
+                      enum: ['Auto', 'Base64', 'Base64URL', 'None'],
                     },
                   },
                 },

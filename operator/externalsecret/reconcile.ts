@@ -47,12 +47,15 @@ import {
 } from './refresh';
 import { readTemplateSources } from './sources';
 import { specProblems } from './spec';
+import { refreshHeldMs } from './syncwindows';
 import { markDone, markFailed, lastRefreshDeleted, lastRefreshSucceeded } from './status';
 import { resolveStores } from './stores';
 import type { ExternalSecretObject, SecretObject } from './types';
 import { assertWritable, deleteOrphanedSecrets, deleteTargetSecret, writeSecret } from './write';
 
 function requeue(ctx: ExternalSecretContext, es: ExternalSecretObject): ReconcileResult {
+  const held = refreshHeldMs(es, ctx.now()); // a due periodic refresh waits for spec.syncWindows
+  if (held !== undefined) return { requeueAfterMs: held };
   const delay = nextRefreshDelay(es, ctx.now(), {
     defaultMs: ctx.settings.defaultRefreshIntervalMs,
     random: ctx.random,
@@ -67,7 +70,8 @@ function needsRefresh(
   es: ExternalSecretObject,
   existing: SecretObject | undefined,
 ): boolean {
-  if (shouldRefresh(es, ctx.now(), ctx.settings.defaultRefreshIntervalMs)) return true;
+  if (shouldRefresh(es, ctx.now(), ctx.settings.defaultRefreshIntervalMs))
+    return refreshHeldMs(es, ctx.now()) === undefined || !lastRefreshSucceeded(es);
   if (!lastRefreshSucceeded(es)) return true;
   if (!existing && lastRefreshDeleted(es)) return false;
   return !secretInSync(existing, creationPolicyOf(es));

@@ -4,6 +4,7 @@
  * `generatorRef` in `data[]`, which ESO deprecated and never implemented: generators go in `dataFrom`). A problem is terminal until the spec changes: Ready False, nothing written.
  */
 import { validateResource } from '../validation/validate';
+import { syncWindowProblems } from './syncwindows';
 import type { ExternalSecretObject } from './types';
 
 /**
@@ -25,5 +26,6 @@ export function specProblems(es: ExternalSecretObject): string[] {
         problems.push(`spec.dataFrom[${i}].rewrite[${j}].merge: rewrite.merge is not supported by capstan`);
     });
   });
+  problems.push(...syncWindowProblems(es));
   return problems;
 }
