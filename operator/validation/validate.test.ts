@@ -684,7 +684,9 @@ const esoCases: Case[] = [
   {
     name: 'two providers',
     kind: 'SecretStore',
-    obj: secretStore({ provider: { fake: { data: [] }, aws: { service: 'SecretsManager' } } }),
+    obj: secretStore({
+      provider: { fake: { data: [] }, aws: { service: 'SecretsManager', region: 'eu-central-1' } },
+    }),
     errors: ['spec.provider: secret stores must only have exactly one backend specified, found 2'],
   },
   {
