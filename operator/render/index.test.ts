@@ -111,8 +111,11 @@ describe('renderSource', () => {
     });
   });
 
-  it('refuses Helm repository charts', async () => {
-    await assert.rejects(renderSource(request({ chart: 'redis', targetRevision: '19.0.0' })), RenderError);
+  it('refuses a Helm repository chart without a resolved version (helmchart.ts renders it)', async () => {
+    await assert.rejects(
+      renderSource(request({ chart: 'redis', targetRevision: '19.0.0' })),
+      /chart "redis": no resolved chart version to render/,
+    );
   });
 
   it('renders a detected Helm chart', { skip: helmBinary ? false : 'no helm binary' }, async () => {
