@@ -57,6 +57,31 @@ const syncedAtPair = (revisions: string[], entries: number) => (a: AppObject) =>
   );
 };
 
+/**
+ * Rolls app `web` back to a history entry as `argocd app rollback` writes it for a multi-source app (the
+ * entry's revisions and sources), automated sync off first as Argo CD requires; waits until history has
+ * `entries` entries and the operation Succeeded.
+ */
+async function rollback(
+  ns: string,
+  entry: { revisions?: string[]; sources?: unknown[] },
+  entries: number,
+): Promise<AppObject> {
+  await patchApp(ns, 'web', { spec: { syncPolicy: null } });
+  await patchApp(ns, 'web', {
+    operation: {
+      sync: { revisions: entry.revisions, sources: entry.sources },
+      initiatedBy: { username: 'e2e' },
+    },
+  });
+  return waitForApp(
+    ns,
+    'web',
+    (a) => (st(a).history?.length ?? 0) === entries && st(a).operationState?.phase === 'Succeeded',
+    'rollback recorded in history',
+  );
+}
+
 const greeting = async (ns: string, name: string): Promise<string | undefined> =>
   ((await getObject(core(ns, 'configmaps', name)))?.data as Record<string, string> | undefined)?.greeting;
 
@@ -139,20 +164,7 @@ describe('multi-source Application', () => {
     assert.equal(await greeting(ns, 'web-config'), 'v2');
     assert.deepEqual(st(app).history![1].revisions, [c1, v2]);
 
-    // Rollback (automated sync off first, as Argo CD requires): the history entry's revisions and sources.
-    await patchApp(ns, 'web', { spec: { syncPolicy: null } });
-    await patchApp(ns, 'web', {
-      operation: {
-        sync: { revisions: first.revisions, sources: first.sources },
-        initiatedBy: { username: 'e2e' },
-      },
-    });
-    app = await waitForApp(
-      ns,
-      'web',
-      (a) => (st(a).history?.length ?? 0) === 3 && st(a).operationState?.phase === 'Succeeded',
-      'rollback recorded in history',
-    );
+    app = await rollback(ns, first, 3);
     assert.deepEqual(st(app).operationState?.syncResult?.revisions, [c1, v1]);
     assert.deepEqual(st(app).history![2].revisions, [c1, v1]);
     assert.equal(await greeting(ns, 'web-config'), 'from-values-repo', 'the values at the earlier revision');
@@ -273,19 +285,7 @@ describe('multi-source Application', () => {
       ],
     );
 
-    await patchApp(ns, 'web', { spec: { syncPolicy: null } });
-    await patchApp(ns, 'web', {
-      operation: {
-        sync: { revisions: first.revisions, sources: first.sources },
-        initiatedBy: { username: 'e2e' },
-      },
-    });
-    app = await waitForApp(
-      ns,
-      'web',
-      (a) => (st(a).history?.length ?? 0) === 4 && st(a).operationState?.phase === 'Succeeded',
-      'rollback recorded in history',
-    );
+    app = await rollback(ns, first, 4);
     assert.deepEqual(st(app).history![3].revisions, ['1.0.0', v1]);
     assert.deepEqual(await data(), { chart: 'web', version: '1.0.0', release: 'web', color: 'green' });
   });
