@@ -64,7 +64,15 @@ describe('Helm repository charts', () => {
       destination: { server: 'https://kubernetes.default.svc', namespace: ns },
       syncPolicy: { automated: { prune: true } },
     });
+    await createApp(ns, 'pinned', {
+      project: 'default',
+      source: { repoURL: repo.url, chart: 'web', targetRevision: '1.0.0', helm: { releaseName: 'pinned' } },
+      destination: { server: 'https://kubernetes.default.svc', namespace: `${ns}-pinned` },
+      syncPolicy: { automated: { prune: true }, syncOptions: ['CreateNamespace=true'] },
+    });
     const app = await waitForApp(ns, 'web', syncedAt('1.1.0'), 'Synced at 1.1.0');
+    await waitForApp(ns, 'pinned', syncedAt('1.0.0'), 'Synced at exactly 1.0.0');
+    assert.equal(repo.indexRequests(), 1, 'one index.yaml fetch for both apps within the refresh interval');
     assert.equal((app.status as Record<string, unknown>).sourceType, 'Helm');
     const cm = await getObject(core(ns, 'configmaps', 'web-config'));
     assert.deepEqual(cm?.data, { chart: 'web', version: '1.1.0', release: 'web', color: 'blue' });
@@ -83,6 +91,9 @@ describe('Helm repository charts', () => {
     );
     const updated = await getObject(core(ns, 'configmaps', 'web-config'));
     assert.equal(updated?.data?.version, '1.2.0');
+    assert.equal(repo.indexRequests(), 2, 'the hard refresh fetched the index once more');
+    const pinned = await getObject(core(`${ns}-pinned`, 'configmaps', 'web-config'));
+    assert.equal(pinned?.data?.version, '1.0.0', 'the exact version does not move');
     const revisions = (after.status?.history ?? []).map((h) => h.revision);
     assert.deepEqual(revisions.slice(-2), ['1.1.0', '1.2.0'], 'history records the chart versions');
   });
