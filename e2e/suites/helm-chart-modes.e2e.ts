@@ -1,7 +1,8 @@
 /**
  * The chart's RBAC modes and optional objects against the real API server: for each mode,
  * `helm template | kubectl apply --dry-run=server --validate=strict` (every field known to the
- * server's schemas, the CRs valid against capstan's CRDs), and the narrow ExternalSecrets-only
+ * server's schemas, the CRs valid against capstan's CRDs; the namespaced mode's Roles in two
+ * namespaces and no ClusterRole, see namespaced.e2e.ts for capstan running with it), and the narrow ExternalSecrets-only
  * ClusterRole applied for real and asked with `kubectl auth can-i --as` the service account (the
  * control plane runs RBAC): what the ExternalSecret operators use is allowed, deploying anything is
  * not; and capstan run out of cluster with `--controllers externalsecret` as that service account
@@ -81,11 +82,16 @@ describe('Helm chart modes', () => {
     return file;
   };
 
+  /** A second watched namespace of the namespaced mode (its Role must land there). */
+  const tenant = `${ns}-tenant`;
+
   before(async () => {
     await kubectl('create', 'namespace', ns);
+    await kubectl('create', 'namespace', tenant);
   });
   after(async () => {
     if (narrowFile) await kubectl('delete', '-f', narrowFile, '--ignore-not-found').catch(() => undefined);
+    await kubectl('delete', 'namespace', tenant, '--wait=false', '--ignore-not-found').catch(() => undefined);
     await kubectl('delete', 'namespace', ns, '--wait=false', '--ignore-not-found').catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -111,6 +117,35 @@ describe('Helm chart modes', () => {
       }
     });
   }
+
+  test('namespaced (rbac.clusterWide=false): the API server accepts every object, Roles in each watched namespace and no ClusterRole', async () => {
+    const file = await template('namespaced', [
+      '--set',
+      'rbac.clusterWide=false,impersonation.enabled=true',
+      '--set-json',
+      `watchNamespaces=["${ns}","${tenant}"]`,
+    ]);
+    // No -n: the Roles name their namespaces (release and tenant); kubectl refuses a mismatch with -n.
+    const out = await kubectl('apply', '--dry-run=server', '--validate=strict', '-f', file);
+    const lines = out.trim().split('\n');
+    const kinds = lines.map((l) => l.split('/')[0]);
+    assert.ok(kinds.includes('deployment.apps'), out);
+    assert.ok(!kinds.some((kd) => kd.startsWith('cluster')), `nothing cluster-scoped: ${out}`);
+    // One Role and RoleBinding <release>-scoped per namespace (release and tenant), plus the lease Role.
+    assert.equal(
+      lines.filter((l) => l.startsWith(`role.rbac.authorization.k8s.io/${release}-scoped `)).length,
+      2,
+      out,
+    );
+    assert.equal(
+      lines.filter((l) => l.startsWith(`rolebinding.rbac.authorization.k8s.io/${release}-scoped `)).length,
+      2,
+      out,
+    );
+    const rendered = fs.readFileSync(file, 'utf8');
+    assert.match(rendered, new RegExp(`--watch-namespaces=${ns},${tenant}`));
+    assert.match(rendered, new RegExp(`namespace: ${tenant}\\n`));
+  });
 
   test('externalsecret only: the service account may do what the ExternalSecret operators do, and no more', async () => {
     const sa = `system:serviceaccount:${ns}:${release}`;
