@@ -20,6 +20,8 @@ import { enableMotoAuth, type MotoIdentity } from '../harness/moto';
 import { createNamespace, kube, uniqueName } from './lib';
 import {
   assertSecretValues,
+  clusterStorePath,
+  createClusterSecretStore,
   createExternalSecret,
   createSecret,
   createSecretStore,
@@ -27,6 +29,7 @@ import {
   mergePatch,
   read,
   readyOf,
+  remove,
   secretPath,
   secretValues,
   storePath,
@@ -246,6 +249,56 @@ describe('ExternalSecret with the aws provider (moto)', () => {
     });
     await waitForReady(esPath(ns, 'tagged'), 'True', 'SecretSynced');
     await assertSecretValues(ns, 'tagged', { [`_${suffix}_db_password`]: 'p2' });
+  });
+
+  test('ClusterSecretStore: keys from a named namespace, or (referent) from each ExternalSecret namespace', async () => {
+    const creds = await namespaceWithKeys('es-aws-creds');
+    const named = `aws-named-${suffix}`;
+    const referent = `aws-referent-${suffix}`;
+    const ref = (namespace?: string) => ({
+      accessKeyIDSecretRef: { name: 'awssm-secret', key: 'access-key', ...(namespace ? { namespace } : {}) },
+      secretAccessKeySecretRef: {
+        name: 'awssm-secret',
+        key: 'secret-access-key',
+        ...(namespace ? { namespace } : {}),
+      },
+    });
+    const spec = (namespace?: string) => ({
+      provider: { aws: { service: 'SecretsManager', region: REGION, auth: { secretRef: ref(namespace) } } },
+    });
+    await createClusterSecretStore(named, spec(creds));
+    await createClusterSecretStore(referent, spec());
+    try {
+      await waitForReady(clusterStorePath(named), 'True', 'Valid');
+      const referentStore = await waitForReady(clusterStorePath(referent), 'True', 'Valid');
+      assert.match(
+        readyOf(referentStore)?.message ?? '',
+        /credentials are read in each ExternalSecret namespace/,
+      );
+      const es = (store: string) => ({
+        refreshInterval: '1h',
+        secretStoreRef: { name: store, kind: 'ClusterSecretStore' },
+        data: [{ secretKey: 'firstname', remoteRef: { key: 'friendslist', property: 'name.first' } }],
+      });
+      const reader = uniqueName('es-aws-reader');
+      await createNamespace(reader); // no keys of its own
+      await createExternalSecret(reader, 'named', es(named));
+      await createExternalSecret(reader, 'referent', es(referent));
+      const withKeys = await namespaceWithKeys('es-aws-referent');
+      await createExternalSecret(withKeys, 'referent', es(referent));
+      await waitForReady(esPath(reader, 'named'), 'True', 'SecretSynced');
+      await assertSecretValues(reader, 'named', { firstname: 'Tom' });
+      await waitForReady(esPath(withKeys, 'referent'), 'True', 'SecretSynced');
+      await assertSecretValues(withKeys, 'referent', { firstname: 'Tom' });
+      const missing = await waitForReady(esPath(reader, 'referent'), 'False');
+      assert.match(
+        readyOf(missing)?.message ?? '',
+        new RegExp(`Secret "${reader}/awssm-secret" referenced by store "${referent}": not found`),
+      );
+    } finally {
+      await remove(clusterStorePath(named));
+      await remove(clusterStorePath(referent));
+    }
   });
 
   test('role: reads with the assumed role, whose permissions apply (a role without read access is refused)', async () => {
