@@ -389,7 +389,7 @@ async function requestedTarget(
 }
 
 /** True when a request syncs other revisions or sources than the app's own (a rollback). */
-function isRollback(app: App, cmp: Comparison, target: Comparison, req: SyncRequest): boolean {
+export function isRollback(app: App, cmp: Comparison, target: Comparison, req: SyncRequest): boolean {
   return app.spec.sources?.length
     ? !isDeepStrictEqual(target.revisions, cmp.revisions) || !!req.sources?.length
     : target.revisions[0] !== cmp.revisions[0] || !!req.source;
@@ -411,7 +411,7 @@ function withSources(app: App, req: SyncRequest): App {
  * A multi-source request's revisions, one per source position at most.
  * @throws SourcesError when it names more revisions than there are sources.
  */
-function multiRevisions(app: App, req: SyncRequest): string[] | undefined {
+export function multiRevisions(app: App, req: SyncRequest): string[] | undefined {
   const count = (req.sources?.length ? req.sources : app.spec.sources)?.length ?? 0;
   if ((req.revisions?.length ?? 0) > count) {
     throw new SourcesError(
@@ -476,7 +476,7 @@ function engineOptions(
 }
 
 /** The revision(s) and source(s) an operation deploys, as syncResult and history record them. */
-function deployed(
+export function deployed(
   app: App,
   req: SyncRequest,
   revisions: string[],
