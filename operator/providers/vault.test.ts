@@ -10,6 +10,7 @@ import {
   buildMetadataPath,
   byteValue,
   mergePushData,
+  pushCustomMetadata,
   secretMap,
   secretValue,
   validateVaultStore,
@@ -103,6 +104,33 @@ describe('vault push data (ESO reconcileData)', () => {
       changed: true,
     });
     assert.equal(mergePushData({ a: '1' }, Buffer.from('1'), 'a').changed, false);
+  });
+});
+
+describe('vault push metadata (ESO reconcileKV2Metadata)', () => {
+  test('the mark, merged or replacing remote custom metadata; system keys ignored', () => {
+    assert.deepEqual(pushCustomMetadata(undefined, undefined), {
+      custom: { 'managed-by': 'external-secrets' },
+      changed: true,
+    });
+    const remote = { 'managed-by': 'external-secrets', team: 'a', current_version: '3' };
+    assert.deepEqual(pushCustomMetadata(remote, undefined), {
+      custom: { 'managed-by': 'external-secrets', team: 'a' },
+      changed: false,
+    });
+    const spec = (mergePolicy: string) => ({
+      spec: { mergePolicy, customMetadata: { owner: 'b', 'managed-by': 'me' } },
+    });
+    assert.deepEqual(pushCustomMetadata(remote, spec('Merge')).custom, {
+      'managed-by': 'external-secrets',
+      team: 'a',
+      owner: 'b',
+    });
+    assert.deepEqual(pushCustomMetadata(remote, spec('Replace')).custom, {
+      'managed-by': 'external-secrets',
+      owner: 'b',
+    });
+    assert.throws(() => pushCustomMetadata(remote, spec('Other')), /must be Merge or Replace/);
   });
 });
 

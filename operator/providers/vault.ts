@@ -116,6 +116,37 @@ const SYSTEM_METADATA_KEYS = ['created_time', 'current_version', 'delete_version
 /** The most secrets one `find` reads (each is a call); more is an error naming the limit. */
 const FIND_MAX_SECRETS = 1000;
 
+/** `tls`: a client certificate and key, both or neither. */
+function validateTls(tls: unknown, store: StoreIdentity | undefined): string[] {
+  if (tls === undefined) return [];
+  if (!isObject(tls)) return [`${FIELD}.tls must be an object`];
+  const problems: string[] = [];
+  if ((tls.certSecretRef === undefined) !== (tls.keySecretRef === undefined))
+    problems.push(`${FIELD}.tls must set both certSecretRef and keySecretRef`);
+  const opts = { keyRequired: false, referent: true };
+  for (const f of ['certSecretRef', 'keySecretRef'])
+    if (tls[f] !== undefined)
+      problems.push(...validateSecretSelector(tls[f], `${FIELD}.tls.${f}`, store, opts));
+  return problems;
+}
+
+/** `headers`, the two booleans and `checkAndSet`. */
+function validateOptions(config: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const headers = config.headers;
+  if (
+    headers !== undefined &&
+    !(isObject(headers) && Object.values(headers).every((v) => typeof v === 'string'))
+  )
+    problems.push(`${FIELD}.headers must map header names to strings`);
+  for (const b of ['readYourWrites', 'forwardInconsistent'])
+    if (config[b] !== undefined && typeof config[b] !== 'boolean')
+      problems.push(`${FIELD}.${b} must be a boolean`);
+  if (config.checkAndSet !== undefined && !isObject(config.checkAndSet))
+    problems.push(`${FIELD}.checkAndSet must be an object`);
+  return problems;
+}
+
 /**
  * Checks `spec.provider.vault` as ESO's `ValidateStore`, plus shapes.
  * @returns problems naming fields (empty when valid).
@@ -139,29 +170,7 @@ export function validateVaultStore(config: unknown, store?: StoreIdentity): stri
     problems.push(`${FIELD}.namespace must be a string`);
   problems.push(...validateCABundle(config.caBundle, `${FIELD}.caBundle`));
   problems.push(...validateCAProvider(config.caProvider, `${FIELD}.caProvider`, store));
-  if (config.tls !== undefined) {
-    if (!isObject(config.tls)) problems.push(`${FIELD}.tls must be an object`);
-    else {
-      const { certSecretRef, keySecretRef } = config.tls;
-      if ((certSecretRef === undefined) !== (keySecretRef === undefined))
-        problems.push(`${FIELD}.tls must set both certSecretRef and keySecretRef`);
-      const opts = { keyRequired: false, referent: true };
-      if (certSecretRef !== undefined)
-        problems.push(...validateSecretSelector(certSecretRef, `${FIELD}.tls.certSecretRef`, store, opts));
-      if (keySecretRef !== undefined)
-        problems.push(...validateSecretSelector(keySecretRef, `${FIELD}.tls.keySecretRef`, store, opts));
-    }
-  }
-  if (
-    config.headers !== undefined &&
-    !(isObject(config.headers) && Object.values(config.headers).every((v) => typeof v === 'string'))
-  )
-    problems.push(`${FIELD}.headers must map header names to strings`);
-  for (const b of ['readYourWrites', 'forwardInconsistent'] as const)
-    if (config[b] !== undefined && typeof config[b] !== 'boolean')
-      problems.push(`${FIELD}.${b} must be a boolean`);
-  if (config.checkAndSet !== undefined && !isObject(config.checkAndSet))
-    problems.push(`${FIELD}.checkAndSet must be an object`);
+  problems.push(...validateTls(config.tls, store), ...validateOptions(config));
   problems.push(...validateVaultAuth(config.auth, store));
   return problems;
 }
@@ -298,6 +307,31 @@ export function mergePushData(
   const text = value.toString('utf8');
   const changed = current?.[property] !== text;
   return { data: { ...(current ?? {}), [property]: text }, changed };
+}
+
+/**
+ * The KV v2 `custom_metadata` of a push (ESO `reconcileKV2Metadata`): the ownership mark plus the
+ * `PushSecretMetadata` `spec.customMetadata`, merged into the remote ones (`mergePolicy: Merge`, the
+ * default) or replacing them (`Replace`).
+ * @param remote - the remote metadata (`readMetadata`), undefined for a new secret.
+ * @param metadata - the PushSecret entry's `metadata` object.
+ * @throws ProviderError for another merge policy.
+ */
+export function pushCustomMetadata(
+  remote: Record<string, string> | undefined,
+  metadata: unknown,
+): { custom: Record<string, string>; changed: boolean } {
+  const spec = isObject(metadata) && isObject(metadata.spec) ? metadata.spec : {};
+  const policy = spec.mergePolicy ?? 'Merge';
+  if (policy !== 'Merge' && policy !== 'Replace')
+    throw new ProviderError(`metadata.spec.mergePolicy "${String(policy)}" must be Merge or Replace`);
+  const remoteCustom = { ...(remote ?? {}) };
+  for (const k of SYSTEM_METADATA_KEYS) delete remoteCustom[k];
+  const custom: Record<string, string> = remote && policy === 'Merge' ? { ...remoteCustom } : {};
+  if (isObject(spec.customMetadata))
+    for (const [k, v] of Object.entries(spec.customMetadata)) custom[k] = String(v);
+  custom[MANAGED_BY] = MANAGED_BY_VALUE;
+  return { custom, changed: !remote || goJson(custom) !== goJson(remoteCustom) };
 }
 
 /** Refuses keys that would leave the mount once the URL is normalised (`..`, `.`, empty segments). */
@@ -568,58 +602,63 @@ export class VaultSecretsClient implements SecretsClient {
    */
   async pushSecret(secret: PushSourceSecret, data: PushSecretData): Promise<void> {
     const value = pushValue(secret, data);
-    const key = data.remoteKey;
     let current: Record<string, unknown> | undefined;
     try {
-      current = await this.readSecret(key);
+      current = await this.readSecret(data.remoteKey);
     } catch (err) {
       if (!(err instanceof NoSecretError)) throw err;
     }
-    const notManaged = new ProviderError(
+    if (this.layout.version === 'v1') return this.pushKv1(current, value, data);
+    return this.pushKv2(current, value, data);
+  }
+
+  private notManaged(key: string): ProviderError {
+    return new ProviderError(
       `${this.where(key)} exists and was not written by a PushSecret; refusing to overwrite it`,
     );
-    if (this.layout.version === 'v1') {
-      let existing = current;
-      if (existing) {
-        const cm = existing.custom_metadata;
-        if (!isObject(cm) || cm[MANAGED_BY] !== MANAGED_BY_VALUE) throw notManaged;
-        existing = { ...existing };
-        delete existing.custom_metadata;
-      }
-      const merged = mergePushData(existing, value, data.property);
-      if (existing && !merged.changed) return;
-      await this.call('POST', buildDataPath(this.layout, key), {
-        body: { ...merged.data, custom_metadata: { [MANAGED_BY]: MANAGED_BY_VALUE } },
-      });
-      return;
+  }
+
+  /** KV v1 keeps ESO's ownership mark inside the data, as a `custom_metadata` member. */
+  private async pushKv1(
+    current: Record<string, unknown> | undefined,
+    value: Buffer,
+    data: PushSecretData,
+  ): Promise<void> {
+    let existing = current;
+    if (existing) {
+      const cm = existing.custom_metadata;
+      if (!isObject(cm) || cm[MANAGED_BY] !== MANAGED_BY_VALUE) throw this.notManaged(data.remoteKey);
+      existing = { ...existing };
+      delete existing.custom_metadata;
     }
+    const merged = mergePushData(existing, value, data.property);
+    if (existing && !merged.changed) return;
+    await this.call('POST', buildDataPath(this.layout, data.remoteKey), {
+      body: { ...merged.data, custom_metadata: { [MANAGED_BY]: MANAGED_BY_VALUE } },
+    });
+  }
+
+  /** KV v2: the mark and `customMetadata` go to the metadata endpoint, first (ESO's order), then the data. */
+  private async pushKv2(
+    current: Record<string, unknown> | undefined,
+    value: Buffer,
+    data: PushSecretData,
+  ): Promise<void> {
+    const key = data.remoteKey;
     const merged = mergePushData(current, value, data.property);
     const remoteMeta = current ? await this.readMetadata(key) : undefined;
-    if (current && remoteMeta?.[MANAGED_BY] !== MANAGED_BY_VALUE) throw notManaged;
-    const spec = isObject(data.metadata) && isObject(data.metadata.spec) ? data.metadata.spec : {};
-    const policy = spec.mergePolicy ?? 'Merge';
-    if (policy !== 'Merge' && policy !== 'Replace')
-      throw new ProviderError(`metadata.spec.mergePolicy "${String(policy)}" must be Merge or Replace`);
-    const custom: Record<string, string> = {};
-    const remoteCustom = { ...(remoteMeta ?? {}) };
-    for (const k of SYSTEM_METADATA_KEYS) delete remoteCustom[k];
-    if (current && policy === 'Merge') Object.assign(custom, remoteCustom);
-    if (isObject(spec.customMetadata))
-      for (const [k, v] of Object.entries(spec.customMetadata)) custom[k] = String(v);
-    custom[MANAGED_BY] = MANAGED_BY_VALUE;
-    const metaChanged = !current || goJson(custom) !== goJson(remoteCustom);
-    if (!merged.changed && !metaChanged) return;
-    // metadata first: a new secret carries its ownership mark before it has data (ESO's order)
-    if (metaChanged)
-      await this.call('POST', buildMetadataPath(this.layout, key), { body: { custom_metadata: custom } });
-    if (merged.changed) {
-      const body: Record<string, unknown> = { data: merged.data };
-      if (this.config.checkAndSet?.required) {
-        const cas = current ? Number(remoteMeta?.current_version ?? 1) : 0;
-        body.options = { cas };
-      }
-      await this.call('POST', buildDataPath(this.layout, key), { body });
-    }
+    if (current && remoteMeta?.[MANAGED_BY] !== MANAGED_BY_VALUE) throw this.notManaged(key);
+    const meta = pushCustomMetadata(remoteMeta, data.metadata);
+    if (!merged.changed && !meta.changed) return;
+    if (meta.changed)
+      await this.call('POST', buildMetadataPath(this.layout, key), {
+        body: { custom_metadata: meta.custom },
+      });
+    if (!merged.changed) return;
+    const body: Record<string, unknown> = { data: merged.data };
+    if (this.config.checkAndSet?.required)
+      body.options = { cas: current ? Number(remoteMeta?.current_version ?? 1) : 0 };
+    await this.call('POST', buildDataPath(this.layout, key), { body });
   }
 
   /**
