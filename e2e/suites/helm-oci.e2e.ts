@@ -14,7 +14,7 @@ import path from 'node:path';
 import { startGitServer, GitServer } from '../harness/gitserver';
 import { configMapTemplate, writeChart } from '../harness/helmrepo';
 import { startOciRegistry, type OciRegistry } from '../harness/ociregistry';
-import { hasCondition, putHelmRepoSecret } from './helmrepo-lib';
+import { dataOf, hasCondition, putHelmRepoSecret } from './helmrepo-lib';
 import {
   core,
   createApp,
@@ -81,9 +81,9 @@ describe('OCI registry charts', () => {
       syncPolicy: { automated: { prune: true }, syncOptions: ['CreateNamespace=true'] },
     });
     await waitForApp(ns, 'ranged', syncedAt('1.4.3'), 'Synced at 1.4.3 (highest ~1.4)');
-    assert.equal((await getObject(core(ns, 'configmaps', 'web-config')))?.data?.version, '1.4.3');
+    assert.equal(dataOf(await getObject(core(ns, 'configmaps', 'web-config'))).version, '1.4.3');
     await waitForApp(ns, 'exact', syncedAt('1.5.0'), 'Synced at 1.5.0 (registry/path form)');
-    assert.deepEqual((await getObject(core(`${ns}-b`, 'configmaps', 'web-config')))?.data, {
+    assert.deepEqual(dataOf(await getObject(core(`${ns}-b`, 'configmaps', 'web-config'))), {
       chart: 'web',
       version: '1.5.0',
       release: 'exact',
@@ -101,7 +101,7 @@ describe('OCI registry charts', () => {
       (a) => syncedAt('1.4.7')(a) && a.status?.operationState?.phase === 'Succeeded',
       'Synced at 1.4.7 after the push',
     );
-    assert.equal((await getObject(core(ns, 'configmaps', 'web-config')))?.data?.version, '1.4.7');
+    assert.equal(dataOf(await getObject(core(ns, 'configmaps', 'web-config'))).version, '1.4.7');
     assert.deepEqual((picked.status?.history ?? []).map((h) => h.revision).slice(-2), ['1.4.3', '1.4.7']);
 
     const before = await getObject(core(ns, 'configmaps', 'web-config'));
@@ -149,7 +149,7 @@ describe('OCI registry charts', () => {
         syncPolicy: { automated: { prune: true } },
       });
       await waitForApp(ns, 'parent', syncedAt(sha), `Synced at ${sha}`);
-      assert.deepEqual((await getObject(core(ns, 'configmaps', 'dep-config')))?.data, {
+      assert.deepEqual(dataOf(await getObject(core(ns, 'configmaps', 'dep-config'))), {
         chart: 'dep',
         version: '0.1.0',
         release: 'parent',

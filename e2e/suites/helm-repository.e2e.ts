@@ -13,12 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { startGitServer, GitServer } from '../harness/gitserver';
 import { configMapTemplate, startHelmRepo, writeChart, type HelmRepoServer } from '../harness/helmrepo';
-import { hasCondition, putHelmRepoSecret } from './helmrepo-lib';
+import { dataOf, hasCondition, putHelmRepoSecret } from './helmrepo-lib';
 import {
   core,
   createApp,
   createNamespace,
   getObject,
+  patchApp,
   refreshApp,
   syncedAt,
   uniqueName,
@@ -90,12 +91,41 @@ describe('Helm repository charts', () => {
       'Synced at 1.2.0 after the new version',
     );
     const updated = await getObject(core(ns, 'configmaps', 'web-config'));
-    assert.equal(updated?.data?.version, '1.2.0');
+    assert.equal(dataOf(updated).version, '1.2.0');
     assert.equal(repo.indexRequests(), 2, 'the hard refresh fetched the index once more');
     const pinned = await getObject(core(`${ns}-pinned`, 'configmaps', 'web-config'));
-    assert.equal(pinned?.data?.version, '1.0.0', 'the exact version does not move');
+    assert.equal(dataOf(pinned).version, '1.0.0', 'the exact version does not move');
     const revisions = (after.status?.history ?? []).map((h) => h.revision);
     assert.deepEqual(revisions.slice(-2), ['1.1.0', '1.2.0'], 'history records the chart versions');
+  });
+
+  test('a manual sync to an earlier chart version (a rollback) applies that version and records it', async () => {
+    const ns = uniqueName('helmrepo-rb');
+    await createNamespace(ns);
+    await createApp(ns, 'web', {
+      project: 'default',
+      source: { repoURL: repo.url, chart: 'web', targetRevision: '1.*' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+    });
+    await patchApp(ns, 'web', {
+      operation: { sync: { revision: '1.0.0', prune: true }, initiatedBy: { username: 'e2e' } },
+    });
+    const app = await waitForApp(
+      ns,
+      'web',
+      (a) => a.status?.operationState?.phase === 'Succeeded',
+      'the sync to 1.0.0 succeeded',
+    );
+    assert.equal(app.status?.operationState?.syncResult?.revision, '1.0.0');
+    assert.equal(dataOf(await getObject(core(ns, 'configmaps', 'web-config'))).version, '1.0.0');
+    assert.equal(app.status?.history?.at(-1)?.revision, '1.0.0');
+    const latest = await waitForApp(
+      ns,
+      'web',
+      (a) => a.status?.sync?.status === 'OutOfSync' && !!a.status.sync.revision?.startsWith('1.'),
+      'OutOfSync against the newest 1.* version',
+    );
+    assert.notEqual(latest.status?.sync?.revision, '1.0.0');
   });
 
   test('wrong credentials: ComparisonError naming the Secret, nothing pruned; fixed credentials recover', async () => {

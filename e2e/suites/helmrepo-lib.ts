@@ -1,4 +1,5 @@
 /** Shared by the Helm repository and OCI suites: repository Secrets of `type: helm` and conditions. */
+import type { KubeObject } from '../../operator/kube/object';
 import { AppObject, controllerNamespace, kube } from './lib';
 
 const b64 = (v: string): string => Buffer.from(v).toString('base64');
@@ -25,3 +26,7 @@ export async function putHelmRepoSecret(name: string, data: Record<string, strin
 /** True when the app has a condition of `type` whose message matches. */
 export const hasCondition = (type: string, pattern: RegExp) => (a: AppObject) =>
   !!a.status?.conditions?.some((c) => c.type === type && pattern.test(c.message));
+
+/** The `data` of a ConfigMap (empty when it is missing). */
+export const dataOf = (obj: KubeObject | undefined): Record<string, string> =>
+  (obj?.data ?? {}) as Record<string, string>;
