@@ -336,4 +336,37 @@ describe('multi-source Application', () => {
         .catch(() => undefined);
     }
   });
+
+  test('an object two sources render is taken from the last one, with RepeatedResourceWarning', async () => {
+    const { ns, charts, values } = await repos('multi-repeat');
+    const [c1, v1] = [await charts.headSha(), await values.headSha()];
+    await createApp(ns, 'web', {
+      project: 'default',
+      sources: [
+        chartSource(charts),
+        { repoURL: values.url, targetRevision: 'main', ref: 'values', path: 'override' },
+      ],
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+      syncPolicy: { automated: { prune: true } },
+    });
+    const app = await waitForApp(ns, 'web', syncedAtPair([c1, v1], 1), `Synced at [${c1}, ${v1}]`);
+    assert.deepEqual((await getObject(core(ns, 'configmaps', 'web-config')))?.data, {
+      greeting: 'overridden',
+    });
+    assert.deepEqual(
+      st(app)
+        .resources?.map((r) => `${r.kind}/${r.name}`)
+        .sort(),
+      ['ConfigMap/web-config', 'Deployment/web-web'],
+    );
+    assert.deepEqual(
+      st(app)
+        .conditions?.filter((c) => c.type === 'RepeatedResourceWarning')
+        .map((c) => c.message),
+      [
+        `Resource /ConfigMap/${ns}/web-config appeared 2 times among application resources. ` +
+          'Rendered by spec.sources 0, 1; the last one is applied.',
+      ],
+    );
+  });
 });

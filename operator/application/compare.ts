@@ -175,7 +175,7 @@ export async function compareApp(
   }
   const plain: KubeObject[] = [];
   const hookObjects: Array<{ obj: KubeObject; types: HookType[] }> = [];
-  const { objects: unique, repeated } = dedupe(rendered, origins);
+  const { objects: unique, repeated } = dedupe(rendered, origins, app.spec.destination.namespace);
   for (const obj of unique) {
     const c = classifyHook(obj);
     if (c.kind === 'resource') plain.push(obj);
@@ -291,7 +291,7 @@ async function renderCached(
 
 /** An object rendered more than once (Argo CD's RepeatedResourceWarning). */
 export interface RepeatedResource {
-  /** `group/Kind/namespace/name`, as rendered (namespace before the destination's is filled in). */
+  /** `group/Kind/namespace/name`, the destination namespace filled in where the object has none. */
   key: string;
   /** How many times it was rendered. */
   count: number;
@@ -301,17 +301,22 @@ export interface RepeatedResource {
 
 /**
  * Later duplicates of the same object (same apiVersion group, kind, namespace, name) replace earlier ones, as
- * Argo CD: in a multi-source app the last source to render an object wins.
+ * Argo CD's `DeduplicateTargetObjects`: in a multi-source app the last source to render an object wins. As
+ * there, an object without a namespace counts as in the destination namespace, so that a chart's
+ * `{{ .Release.Namespace }}` object and a plain manifest of another source are the same object.
  * @param origins - the source index of each object, same order.
+ * @param destinationNamespace - `spec.destination.namespace`.
  */
 export function dedupe(
   objects: KubeObject[],
   origins: number[] = [],
+  destinationNamespace = '',
 ): { objects: KubeObject[]; repeated: RepeatedResource[] } {
   const byKey = new Map<string, KubeObject>();
   const seen = new Map<string, number[]>();
   objects.forEach((o, i) => {
-    const key = `${groupVersion(o.apiVersion).group}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+    const ns = o.metadata.namespace || destinationNamespace;
+    const key = `${groupVersion(o.apiVersion).group}/${o.kind}/${ns}/${o.metadata.name ?? ''}`;
     byKey.set(key, o);
     seen.set(key, [...(seen.get(key) ?? []), origins[i] ?? 0]);
   });

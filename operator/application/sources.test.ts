@@ -144,6 +144,14 @@ describe('dedupe', () => {
     assert.deepEqual(repeated, [{ key: '/ConfigMap//a', count: 2, sources: [0, 2] }]);
   });
 
+  it('an object without a namespace is the one in the destination namespace (Argo CD)', () => {
+    const inNs = { ...cm('a', '0'), metadata: { name: 'a', namespace: 'team' } };
+    const { objects, repeated } = dedupe([inNs, cm('a', '1')], [0, 1], 'team');
+    assert.equal(objects.length, 1);
+    assert.deepEqual(repeated, [{ key: '/ConfigMap/team/a', count: 2, sources: [0, 1] }]);
+    assert.equal(dedupe([inNs, cm('a', '1')], [0, 1], 'other').objects.length, 2);
+  });
+
   it('reports nothing when every object is rendered once', () => {
     assert.deepEqual(dedupe([cm('a', '0'), cm('b', '0')]).repeated, []);
   });
