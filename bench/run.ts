@@ -65,11 +65,49 @@ interface Result {
   [detail: string]: unknown;
 }
 
-const results: Record<string, Result> = {};
+const results: Record<string, Result | { error: string }> = {};
+const STARTED = new Date();
+const LOAD0 = os.loadavg();
+const OUT =
+  process.env.BENCH_OUT ?? path.join(ROOT, 'bench', 'results', `${STARTED.toISOString().slice(0, 10)}.json`);
+
+/** Writes the results so far (after every scenario, so that a failed run keeps what it measured). */
+function save(): void {
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  const doc = {
+    date: STARTED.toISOString(),
+    scale: LARGE ? 'large' : 'quick',
+    sizes: SCALE,
+    machine: {
+      cores: CORES,
+      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+      node: process.version,
+      loadavgStart: LOAD0.map((l) => round(l, 2)),
+      loadavgNow: os.loadavg().map((l) => round(l, 2)),
+      note: process.env.BENCH_NOTE ?? '',
+    },
+    durationS: round((Date.now() - STARTED.getTime()) / 1000, 0),
+    ...results,
+  };
+  fs.writeFileSync(OUT, `${JSON.stringify(doc, null, 2)}\n`);
+}
+
+/** Runs one scenario; a failure is recorded as `{error}` under its key and the run goes on. */
+async function attempt(key: string, fn: () => Promise<unknown>): Promise<void> {
+  if (!want(key)) return;
+  try {
+    await fn();
+  } catch (err) {
+    results[key] = { error: (err as Error).message.split('\n')[0] };
+    log(`${key.toUpperCase()} failed: ${(err as Error).message.split('\n')[0]}`);
+  }
+  save();
+}
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
 function report(key: string, title: string, r: Omit<Result, 'cores'>): void {
   results[key] = { ...r, cores: CORES } as Result;
+  save();
   const base = r.baseline === null ? '-' : `${r.baseline} ${r.unit}`;
   const ratio = r.ratio === null ? '-' : `${r.ratio}x`;
   log(
@@ -328,7 +366,7 @@ async function p3(env: BenchEnv, watch: ConfigWatch, n: number): Promise<void> {
     });
     const tSeen = await timeout(seen, 30_000, `watch sees ${value} in ${ns}`);
     const reverted = watch.seen(ns, '1');
-    const tBack = await timeout(reverted, 60_000, `capstan reverts ${ns}`);
+    const tBack = await timeout(reverted, 180_000, `capstan reverts ${ns}`);
     return { seen: tSeen - t0, reverted: tBack - t0 };
   };
   const single: Array<{ seen: number; reverted: number }> = [];
@@ -645,10 +683,8 @@ async function p8(
 // ---- main ----
 
 async function main(): Promise<void> {
-  const started = new Date();
-  const load0 = os.loadavg();
   log(
-    `capstan bench (${LARGE ? 'large' : 'quick'}) on ${CORES} cores, load ${load0.map((l) => l.toFixed(2)).join(' ')}`,
+    `capstan bench (${LARGE ? 'large' : 'quick'}) on ${CORES} cores, load ${LOAD0.map((l) => l.toFixed(2)).join(' ')}`,
   );
   const env = await startEnv((l) => log(`[controlplane] ${l}`));
   let capstan: Capstan | undefined;
@@ -704,45 +740,25 @@ async function main(): Promise<void> {
 
     const watch = new ConfigWatch(env.kube);
     await watch.start();
-    if (want('p3')) await p3(env, watch, SCALE.p1[0]);
-    if (want('p4')) await p4(env, watch, repo);
+    await attempt('p3', () => p3(env, watch, SCALE.p1[0]));
+    await attempt('p4', () => p4(env, watch, repo));
     watch.stop();
-    if (want('p6')) await p6(env, repo);
-    if (want('p5')) await p5(env, capstan);
-    if (want('p7')) await p7(env, capstan);
-    if (want('p8'))
-      capstan = await p8(
-        env,
-        capstan,
-        totalApps + (want('p4') ? 1 : 0) + (want('p6') ? 1 : 0),
-        results.p5?.value,
-      );
+    await attempt('p6', () => p6(env, repo));
+    await attempt('p5', () => p5(env, capstan!));
+    await attempt('p7', () => p7(env, capstan!));
+    const p5s = (results.p5 as Result | undefined)?.value;
+    await attempt('p8', async () => {
+      capstan = await p8(env, capstan!, totalApps + (want('p4') ? 1 : 0) + (want('p6') ? 1 : 0), p5s);
+    });
   } finally {
     await capstan?.stop();
     await env.git.stop();
     await env.cp.stop();
   }
-  const load1 = os.loadavg();
-  const out =
-    process.env.BENCH_OUT ??
-    path.join(ROOT, 'bench', 'results', `${started.toISOString().slice(0, 10)}.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const doc = {
-    date: started.toISOString(),
-    scale: LARGE ? 'large' : 'quick',
-    machine: {
-      cores: CORES,
-      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-      node: process.version,
-      loadavgStart: load0.map((l) => round(l, 2)),
-      loadavgEnd: load1.map((l) => round(l, 2)),
-      note: process.env.BENCH_NOTE ?? '',
-    },
-    durationS: round((Date.now() - started.getTime()) / 1000, 0),
-    ...results,
-  };
-  fs.writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
-  log(`results written to ${path.relative(ROOT, out)} (${doc.durationS} s)`);
+  save();
+  log(
+    `results written to ${path.relative(ROOT, OUT)} (${round((Date.now() - STARTED.getTime()) / 1000, 0)} s)`,
+  );
 }
 
 main().then(

@@ -10,6 +10,7 @@ import { GitRepoCache } from '../sources/git';
 import { RenderLimits } from '../common/limits';
 import { RepoCredentialStore } from './repocreds';
 import { ProjectStore } from '../appproject/store';
+import type { RevisionCache } from './revisions';
 
 /** Settings of the Application operator. */
 export interface ApplicationSettings {
@@ -63,6 +64,12 @@ export interface ApplicationContext {
    * says whether a project is invalid, as the AppProject operator reports it.
    */
   projects: ProjectStore;
+  /**
+   * Resolved revisions shared for one refresh interval (./revisions.ts): set by the Application operator,
+   * which also routes `git.resolveRevision` through it; reconcile forgets an app's repositories on an
+   * explicit refresh or a manual sync.
+   */
+  revisions?: RevisionCache;
   log: Logger;
   settings: ApplicationSettings;
 }

@@ -41,9 +41,11 @@ const proj = (name: string, generation: number, rv: string): AppProjectObject =>
 test('a project change re-queues exactly its apps; a status or finalizer write (same generation) does not', async () => {
   const p = fakeProjects();
   const live = { onChange: () => undefined, setIndex: () => undefined };
+  const git = {};
   const ctx = {
     projects: p.store,
     live,
+    git,
     settings: { controllerNamespace: 'argocd' },
   } as unknown as ApplicationContext;
   const op = new RecordingOperator(ctx, createLogger('error', 'text'), 4);

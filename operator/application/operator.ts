@@ -16,6 +16,7 @@ import { ReconcileResult } from '../runtime/workqueue';
 import { AppMetricSource, forgetApp, observeApp, startAppReconcile } from '../runtime/metrics';
 import { ApplicationContext } from './context';
 import { reconcileApplication } from './reconcile';
+import { RevisionCache, withRevisionCache } from './revisions';
 import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId, trackedBy } from '../sync/tracking';
 import { appNamespaces } from '../kube/scope';
 
@@ -39,6 +40,9 @@ export class ApplicationOperator extends QueuedOperator {
     });
     // Prune candidates are looked up by app instance (compare.ts): index the live objects by tracking id.
     ctx.live.setIndex(trackedBy);
+    // One `ls-remote` per repository and revision per refresh interval, shared by every app (revisions.ts).
+    ctx.revisions = new RevisionCache(ctx.settings.refreshIntervalMs);
+    ctx.git = withRevisionCache(ctx.git, ctx.revisions);
   }
 
   protected async init(): Promise<void> {

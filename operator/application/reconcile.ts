@@ -16,7 +16,7 @@ import {
   startOperation,
 } from './operation';
 import { AppCondition, ConditionType } from './conditions';
-import { Comparison, clearRenderCache, compareApp } from './compare';
+import { Comparison, appSources, clearRenderCache, compareApp } from './compare';
 import { appInstanceName, trackedBy } from '../sync/tracking';
 import { AppCycle, cycleCondition, findAppCycle, rendersApplications } from './ancestry';
 import { App, setFinalizers, getApp, patchApp, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
@@ -56,6 +56,11 @@ export async function reconcileApplication(
   // The request is taken before the work, so that a status saying "refreshed" never shows next to
   // a pending refresh annotation (and a refresh asked during this run is not lost: it re-queues).
   if (refresh) await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } });
+  // A refresh or a new manual sync reads the repositories' current commits, not the shared answers of
+  // this refresh interval (revisions.ts).
+  if (refresh || (app.operation && !runningOperation(app))) {
+    ctx.revisions?.forget(appSources(app).map((s) => s.repoURL));
+  }
   return reconcileLive(ctx, app, refresh === 'hard');
 }
 

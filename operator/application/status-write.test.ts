@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ApplicationStatus } from '../../generated/application';
 import { App } from './api';
 import { ApplicationContext } from './context';
 import { mergePatchIsNoop, writeStatus } from './status';
@@ -50,7 +51,7 @@ const SAME = {
       status: 'Synced' as const,
     },
   ],
-};
+} as ApplicationStatus;
 
 test('a periodic refresh whose status equals the live one writes nothing', async () => {
   const { ctx, requests } = recordingCtx();
@@ -63,7 +64,7 @@ test('a changed status is patched, with reconciledAt', async () => {
   await writeStatus(
     ctx,
     app(MINUTE_AGO),
-    { ...SAME, sync: { status: 'OutOfSync', revision: 'abc' } },
+    { ...SAME, sync: { status: 'OutOfSync', revision: 'abc' } } as ApplicationStatus,
     [],
     NOW,
   );

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RevisionCache, withRevisionCache } from './revisions';
+import type { GitRepoCache } from '../sources/git';
+
+/** A resolver that counts its listings and answers `sha-<n>` (the n-th listing). */
+function countingResolver() {
+  let listings = 0;
+  const resolve = async (): Promise<string> => {
+    listings += 1;
+    await new Promise((r) => setTimeout(r, 5));
+    return `sha-${listings}`;
+  };
+  return { resolve, listings: () => listings };
+}
+
+test('apps resolving the same revision within the interval share one listing (concurrent and later)', async () => {
+  let now = 1000;
+  const cache = new RevisionCache(120_000, () => now);
+  const r = countingResolver();
+  const all = await Promise.all(
+    Array.from({ length: 50 }, () => cache.resolve(r.resolve, 'git://h/repo', 'main')),
+  );
+  assert.equal(r.listings(), 1);
+  assert.ok(all.every((s) => s === 'sha-1'));
+  now += 60_000;
+  assert.equal(await cache.resolve(r.resolve, 'git://h/repo', 'main'), 'sha-1');
+  assert.equal(r.listings(), 1);
+  now += 61_000; // past the interval: listed again
+  assert.equal(await cache.resolve(r.resolve, 'git://h/repo', 'main'), 'sha-2');
+  assert.equal(r.listings(), 2);
+});
+
+test('another repository, revision or credentials is another listing', async () => {
+  const cache = new RevisionCache(120_000);
+  const r = countingResolver();
+  await cache.resolve(r.resolve, 'git://h/a', 'main');
+  await cache.resolve(r.resolve, 'git://h/b', 'main');
+  await cache.resolve(r.resolve, 'git://h/a', 'v1');
+  await cache.resolve(r.resolve, 'git://h/a', 'main', { username: 'u', password: 'p' });
+  assert.equal(r.listings(), 4);
+});
+
+test('forget (an explicit refresh) makes the next comparison list again; failures are not cached', async () => {
+  const cache = new RevisionCache(120_000);
+  const r = countingResolver();
+  await cache.resolve(r.resolve, 'git://h/a', 'main');
+  cache.forget(['git://h/a']);
+  assert.equal(await cache.resolve(r.resolve, 'git://h/a', 'main'), 'sha-2');
+  let fail = true;
+  const flaky = async (): Promise<string> => {
+    if (fail) throw new Error('unreachable');
+    return 'ok';
+  };
+  await assert.rejects(cache.resolve(flaky, 'git://h/b', 'main'), /unreachable/);
+  fail = false;
+  assert.equal(await cache.resolve(flaky, 'git://h/b', 'main'), 'ok');
+});
+
+test('withRevisionCache routes resolveRevision through the cache and leaves every other member to git', async () => {
+  let calls = 0;
+  const git = {
+    counter: 7,
+    async resolveRevision(): Promise<string> {
+      calls += 1;
+      return 'abc';
+    },
+    stats(this: { counter: number }): number {
+      return this.counter;
+    },
+  };
+  const wrapped = withRevisionCache(git as unknown as GitRepoCache, new RevisionCache(60_000));
+  await wrapped.resolveRevision('git://h/a', 'main');
+  await wrapped.resolveRevision('git://h/a', 'main');
+  assert.equal(calls, 1);
+  assert.equal((wrapped as unknown as typeof git).stats(), 7);
+});

@@ -1,0 +1,102 @@
+/**
+ * Resolved revisions shared by every Application for one refresh interval: the first comparison that
+ * resolves `main` of a repository runs the `git ls-remote`, the others within the interval reuse its
+ * answer, and concurrent callers share one listing (single flight). At 1,000 apps on one repository
+ * that is one listing per interval instead of about three per app.
+ *
+ * As Argo CD's repo-server (`--revision-cache-expiration`, 3 min by default, revisions resolved from
+ * cached `ls-remote` references): a new commit is seen at the latest one interval after it was pushed
+ * plus the app's own refresh. An explicit refresh (the refresh annotation) or a manual sync forgets
+ * the cached answers of the app's repositories first ({@link RevisionCache.forget}), so that a push
+ * followed by a refresh is applied at once. Failures are never cached.
+ */
+import { createHash } from 'node:crypto';
+import type { GitRepoCache } from '../sources/git';
+import type { RepoCredentials } from '../sources/credentials';
+
+/** The resolver a {@link RevisionCache} wraps: GitRepoCache's `resolveRevision`. */
+export type ResolveRevision = (
+  repoURL: string,
+  targetRevision: string | undefined,
+  creds?: RepoCredentials,
+) => Promise<string>;
+
+interface Entry {
+  sha: Promise<string>;
+  /** When the answer arrived (epoch ms); undefined while the listing runs. */
+  at?: number;
+}
+
+/** A time-bounded, single-flight cache of resolved revisions by (repository, revision, credentials). */
+export class RevisionCache {
+  private readonly entries = new Map<string, Entry>();
+
+  /**
+   * @param ttlMs - how long an answer is reused, in ms (the refresh interval); 0 turns caching off
+   *   (concurrent callers still share one listing).
+   * @param now - clock in epoch ms (tests).
+   */
+  constructor(
+    public ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The commit `targetRevision` resolves to, from a listing at most `ttlMs` old.
+   * @throws whatever `resolve` throws (GitError); the failure is not cached.
+   */
+  resolve(
+    resolve: ResolveRevision,
+    repoURL: string,
+    targetRevision: string | undefined,
+    creds?: RepoCredentials,
+  ): Promise<string> {
+    const key = `${repoURL}\0${targetRevision ?? ''}\0${fingerprint(creds)}`;
+    const hit = this.entries.get(key);
+    if (hit && (hit.at === undefined || this.now() - hit.at < this.ttlMs)) return hit.sha;
+    const entry: Entry = { sha: resolve(repoURL, targetRevision, creds) };
+    this.entries.set(key, entry);
+    entry.sha.then(
+      () => {
+        entry.at = this.now();
+        if (this.ttlMs <= 0 && this.entries.get(key) === entry) this.entries.delete(key);
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    return entry.sha;
+  }
+
+  /** Forgets the answers for these repositories (an explicit refresh or a manual sync of an app). */
+  forget(repoURLs: Iterable<string>): void {
+    const urls = new Set(repoURLs);
+    for (const [key, entry] of this.entries) {
+      // A listing still running is kept: its answer is at most as old as this request.
+      if (entry.at !== undefined && urls.has(key.slice(0, key.indexOf('\0')))) this.entries.delete(key);
+    }
+  }
+}
+
+/** Credentials as part of a key: a hash, so that the key never holds a secret. */
+function fingerprint(creds: RepoCredentials | undefined): string {
+  return creds ? createHash('sha256').update(JSON.stringify(creds)).digest('hex').slice(0, 16) : '';
+}
+
+/**
+ * `git` with `resolveRevision` answered through `cache`; every other member is the original's (bound to
+ * it, so its state stays in one object).
+ */
+export function withRevisionCache(git: GitRepoCache, cache: RevisionCache): GitRepoCache {
+  const resolve: ResolveRevision = (url, rev, creds) => git.resolveRevision(url, rev, creds);
+  return new Proxy(git, {
+    get(target, prop) {
+      if (prop === 'resolveRevision') {
+        return (url: string, rev: string | undefined, creds?: RepoCredentials) =>
+          cache.resolve(resolve, url, rev, creds);
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
