@@ -14,13 +14,14 @@
  * credential key shows up instead of an unexplained 401. Errors never carry data values.
  */
 import {
+  bytesContext,
   compile,
-  fromPlain,
   FUNCTION_NAMES,
   GoTemplateError,
   queryEscape,
   renderText,
   toBytes,
+  type GoMap,
 } from '../templates/gotemplate';
 
 export { GoTemplateError };
@@ -47,6 +48,14 @@ export interface GoTemplate {
   render(data: TemplateData): string;
 }
 
+/** ESO's webhook data: each top-level entry a `map[string]string` (index of a missing key is ""). */
+function webhookData(data: TemplateData): GoMap {
+  const top: GoMap = new Map();
+  for (const [name, values] of Object.entries(data as Record<string, Record<string, string> | string>))
+    top.set(toBytes(name), typeof values === 'string' ? toBytes(values) : bytesContext(values)); // rewrite's {value}
+  return top;
+}
+
 /**
  * Parses a template once for many renders.
  * @param text - the template text (`""` renders `""`).
@@ -56,6 +65,6 @@ export function compileGoTemplate(text: string): GoTemplate {
   const t = compile(text);
   return {
     roots: t.roots,
-    render: (data) => renderText(text, fromPlain(data)),
+    render: (data) => renderText(text, webhookData(data)),
   };
 }

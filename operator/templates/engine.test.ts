@@ -210,6 +210,17 @@ describe('renderTemplate: engine selection and wrong-syntax errors', () => {
     );
   }
 
+  it("Handlebars' {{.}} and {{../x}} are not taken for Go", () => {
+    const out = renderTemplate(
+      {
+        engineVersion: 'handlebars',
+        data: { a: '{{#each (fromJson list)}}{{.}}-{{../username}};{{/each}}' },
+      },
+      { ...secrets, list: Buffer.from('["x","y"]') },
+    );
+    assert.equal(out.data.a.toString(), 'x-app;y-app;');
+  });
+
   it('engineVersion: handlebars renders Handlebars', () => {
     const out = renderTemplate(
       { engineVersion: 'handlebars', data: { a: '{{ upper username }}-{{ [api-key] }}' } },

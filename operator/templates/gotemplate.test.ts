@@ -67,6 +67,8 @@ describe('Go templates: language (text/template semantics)', () => {
     ],
     ['{{ (fromJson .json).none }}', '<no value>'],
     ['{{ index (fromJson .json) "nested" "k" }}', 'v'],
+    ['[{{ index . "absent" }}]{{ index . "absent" | default "d" }}', '[]d'],
+    ['{{ index (fromJson .json) "absent" }}', '<no value>'],
     ['{{ index (fromJson .json).tags 1 }}', 'b'],
     ['{{ slice .password 0 7 }}', 'hunter2'],
     ['{{ html "<a&b>" }} {{ js "it\'s" }} {{ urlquery "a b&c" }}', "&lt;a&amp;b&gt; it\\'s a+b%26c"],

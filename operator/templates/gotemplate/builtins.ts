@@ -6,7 +6,7 @@
 import { GoTemplateError } from './errors';
 import type { GoFunc } from './exec';
 import { sprintf } from './printf';
-import { fromBytes, isMap, sprint, truth, typeName, type Value } from './values';
+import { fromBytes, isMap, sprint, truth, typeName, zeroOf, type Value } from './values';
 
 function arity(name: string, args: Value[], n: number): void {
   if (args.length !== n)
@@ -25,7 +25,7 @@ function index(args: Value[]): Value {
   for (const k of args.slice(1)) {
     if (isMap(cur)) {
       if (typeof k !== 'string') throw new GoTemplateError(`value has type ${typeName(k)}; should be string`);
-      cur = cur.has(k) ? cur.get(k)! : null;
+      cur = cur.has(k) ? cur.get(k)! : zeroOf(cur);
     } else if (Array.isArray(cur) || typeof cur === 'string') {
       const i = toIndex(k, 'index');
       if (i < 0 || i >= cur.length) throw new GoTemplateError(`index out of range: ${i}`);

@@ -21,11 +21,11 @@ import { calledFunctions, execute, LAZY, rootFields, type GoFunc } from './exec'
 import { parse, type Tree } from './parse';
 import { PKI } from './pki';
 import { SPRIG } from './sprig';
-import { bufToBytes, fromBytes, fromPlain, toBytes, type GoMap, type Value } from './values';
+import { bufToBytes, fromBytes, markStringMap, toBytes, type GoMap, type Value } from './values';
 
 export { GoTemplateError } from './errors';
 export { queryEscape } from './builtins';
-export { toBytes, fromBytes, fromPlain, type Value, type GoMap } from './values';
+export { toBytes, fromBytes, fromPlain, markStringMap, type Value, type GoMap } from './values';
 
 /** Every function a template may call: Go's, sprig's (as ESO), ESO's; later tables win as in ESO's FuncMap. */
 export const FUNCTIONS: Readonly<Record<string, GoFunc>> = Object.freeze({ ...BUILTINS, ...SPRIG, ...PKI });
@@ -75,7 +75,7 @@ export function bytesContext(values: Record<string, Buffer | string>): GoMap {
   const m: GoMap = new Map();
   for (const [k, v] of Object.entries(values))
     m.set(toBytes(k), typeof v === 'string' ? toBytes(v) : bufToBytes(v));
-  return m;
+  return markStringMap(m);
 }
 
 /**
@@ -85,5 +85,3 @@ export function bytesContext(values: Record<string, Buffer | string>): GoMap {
 export function renderText(text: string, data: Value): string {
   return fromBytes(compile(text).execute(data));
 }
-
-export { fromPlain as plainToValue };

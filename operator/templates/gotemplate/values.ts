@@ -43,6 +43,23 @@ export function typeName(v: Value | undefined): string {
   return 'map[string]interface {}';
 }
 
+/**
+ * Maps whose Go type is `map[string]string` (ESO's render context, the webhook's secrets): `index`
+ * of a missing key gives "" there, where a `map[string]interface{}` (fromJson, dict) gives nil.
+ */
+const STRING_MAPS = new WeakSet<GoMap>();
+
+/** Marks a map as `map[string]string` (see STRING_MAPS). */
+export function markStringMap(m: GoMap): GoMap {
+  STRING_MAPS.add(m);
+  return m;
+}
+
+/** The zero value of a map's element type: "" for a string map, nil otherwise. */
+export function zeroOf(m: GoMap): Value {
+  return STRING_MAPS.has(m) ? '' : null;
+}
+
 /** Whether a value is a map. */
 export function isMap(v: Value | undefined): v is GoMap {
   return v instanceof Map;
