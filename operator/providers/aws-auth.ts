@@ -15,7 +15,12 @@
  * `AWS_ENDPOINT_URL`): ESO has no such store field and relies on the SDK's environment; capstan makes
  * it an admin flag so that tests reach a local emulator. Every call is bounded by `--provider-timeout`.
  */
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  AssumeRoleCommand,
+  GetCallerIdentityCommand,
+  STSClient,
+  type AssumeRoleCommandInput,
+} from '@aws-sdk/client-sts';
 import { DEFAULT_PROVIDER_TIMEOUT_MS } from './netpolicy';
 import { isObject, readSecretKey, validateSecretSelector, type SecretKeySelector } from './storerefs';
 import type { ProviderContext, StoreIdentity } from './types';
@@ -156,22 +161,24 @@ export function validateAwsStore(config: unknown, store?: StoreIdentity): string
   }
   problems.push(...validateRoles(config));
   problems.push(...validateAuth(config.auth, store));
-  const sm = config.secretsManager;
-  if (sm !== undefined) {
-    if (!isObject(sm)) problems.push(`${FIELD}.secretsManager must be an object`);
-    else {
-      const days = sm.recoveryWindowInDays;
-      if (days !== undefined && days !== 0 && (typeof days !== 'number' || days < 7 || days > 30)) {
-        problems.push(`${FIELD}.secretsManager.recoveryWindowInDays must be between 7 and 30`);
-      }
-      if (sm.forceDeleteWithoutRecovery === true && typeof days === 'number' && days !== 0) {
-        problems.push(
-          `${FIELD}.secretsManager: forceDeleteWithoutRecovery and recoveryWindowInDays cannot both be set`,
-        );
-      }
-    }
-  }
+  problems.push(...validateDeletion(config.secretsManager));
   return problems;
+}
+
+/** `secretsManager`: AWS's recovery window is 7 to 30 days, and excludes a forced deletion. */
+function validateDeletion(sm: unknown): string[] {
+  if (sm === undefined) return [];
+  if (!isObject(sm)) return [`${FIELD}.secretsManager must be an object`];
+  const days = sm.recoveryWindowInDays;
+  if (days !== undefined && days !== 0 && (typeof days !== 'number' || days < 7 || days > 30)) {
+    return [`${FIELD}.secretsManager.recoveryWindowInDays must be between 7 and 30`];
+  }
+  if (sm.forceDeleteWithoutRecovery === true && typeof days === 'number' && days !== 0) {
+    return [
+      `${FIELD}.secretsManager: forceDeleteWithoutRecovery and recoveryWindowInDays cannot both be set`,
+    ];
+  }
+  return [];
 }
 
 /**
@@ -235,39 +242,56 @@ export async function awsClientConfig(
 ): Promise<AwsClientConfig> {
   const base = baseConfig(ctx, config.region);
   let credentials = config.auth?.secretRef ? await staticCredentials(ctx, config.auth.secretRef) : undefined;
-  const chain = [...(config.additionalRoles ?? []), ...(config.role ? [config.role] : [])];
-  for (const [i, roleArn] of chain.entries()) {
-    const last = i === chain.length - 1 && !!config.role;
-    const sts = new STSClient({ ...base, ...(credentials ? { credentials } : {}) });
-    try {
-      const out = await sts.send(
-        new AssumeRoleCommand({
-          RoleArn: roleArn,
-          RoleSessionName: sessionName(ctx.store.name),
-          ...(last && config.externalID ? { ExternalId: config.externalID } : {}),
-          ...(last && config.sessionTags?.length
-            ? { Tags: config.sessionTags.map((t) => ({ Key: t.key, Value: t.value })) }
-            : {}),
-          ...(last && config.transitiveTagKeys?.length
-            ? { TransitiveTagKeys: config.transitiveTagKeys }
-            : {}),
-        }),
-      );
-      const c = out.Credentials;
-      if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole returned no credentials');
-      credentials = {
-        accessKeyId: c.AccessKeyId,
-        secretAccessKey: c.SecretAccessKey,
-        ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
-        ...(c.Expiration ? { expiration: c.Expiration } : {}),
-      };
-    } catch (err) {
-      throw awsError(err, `assuming role "${roleArn}" for store "${ctx.store.name}"`);
-    } finally {
-      sts.destroy();
-    }
+  for (const roleArn of config.additionalRoles ?? []) {
+    credentials = await assumeRole(base, credentials, { RoleArn: roleArn }, ctx.store.name);
+  }
+  if (config.role) {
+    credentials = await assumeRole(base, credentials, finalRoleInput(config), ctx.store.name);
   }
   return { ...base, ...(credentials ? { credentials } : {}) };
+}
+
+/** An `AssumeRole` input without the session name (added per store). */
+type RoleInput = Omit<AssumeRoleCommandInput, 'RoleSessionName'>;
+
+/** The `AssumeRole` input of `role`: the external id and session tags apply to it only (ESO). */
+function finalRoleInput(config: AwsProviderConfig): RoleInput {
+  return {
+    RoleArn: config.role ?? '',
+    ...(config.externalID ? { ExternalId: config.externalID } : {}),
+    ...(config.sessionTags?.length
+      ? { Tags: config.sessionTags.map((t) => ({ Key: t.key, Value: t.value })) }
+      : {}),
+    ...(config.transitiveTagKeys?.length ? { TransitiveTagKeys: config.transitiveTagKeys } : {}),
+  };
+}
+
+/**
+ * One step of the role chain: STS `AssumeRole` with the credentials of the step before.
+ * @throws ProviderError naming the role and the store.
+ */
+async function assumeRole(
+  base: AwsClientConfig,
+  credentials: AwsCredentialIdentity | undefined,
+  input: RoleInput,
+  store: string,
+): Promise<AwsCredentialIdentity> {
+  const sts = new STSClient({ ...base, ...(credentials ? { credentials } : {}) });
+  try {
+    const out = await sts.send(new AssumeRoleCommand({ ...input, RoleSessionName: sessionName(store) }));
+    const c = out.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole returned no credentials');
+    return {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
+      ...(c.Expiration ? { expiration: c.Expiration } : {}),
+    };
+  } catch (err) {
+    throw awsError(err, `assuming role "${input.RoleArn ?? ''}" for store "${store}"`);
+  } finally {
+    sts.destroy();
+  }
 }
 
 /**
@@ -309,30 +333,43 @@ const PERMISSION_ERRORS = new Set(['AccessDeniedException', 'AccessDenied', 'Una
  */
 export function awsError(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;
-  const e = err as {
-    name?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-  };
-  const status = e?.$metadata?.httpStatusCode;
-  const unparsed = e?.name === 'SyntaxError' || e?.name === 'DeserializationError';
-  const code = unparsed ? `HTTP ${status ?? '?'}` : (e?.name ?? 'Error');
-  const firstSentence = unparsed ? '' : (e?.message ?? '').split(/(?<=\.)\s/)[0].slice(0, 200);
-  const detail = firstSentence && firstSentence !== code ? `${code}: ${firstSentence}` : code;
+  const e = (err ?? {}) as SdkError;
+  const status = e.$metadata?.httpStatusCode;
+  const { code, detail } = describeSdkError(e);
   if (CREDENTIAL_ERRORS.has(code) || status === 401) {
     return new ProviderError(`${what}: the credentials were refused (${detail})`, { cause: err });
   }
   if (PERMISSION_ERRORS.has(code) || status === 403) {
     return new ProviderError(`${what}: access denied (${detail})`, { cause: err });
   }
-  const retryable =
-    status === undefined ||
-    status >= 500 ||
-    status === 429 ||
-    !!e?.$retryable ||
-    /Throttl|TooManyRequests|RequestLimitExceeded|TimeoutError|ECONN|ENOTFOUND|EAI_AGAIN/.test(code);
-  return new ProviderError(`${what} failed: ${detail}`, { retryable, cause: err });
+  return new ProviderError(`${what} failed: ${detail}`, { retryable: isTransient(e, code), cause: err });
+}
+
+/** The fields of an AWS SDK v3 error that capstan reads. */
+interface SdkError {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+/** AWS's error code (or `HTTP <status>` for a response the SDK could not parse) and a short detail. */
+function describeSdkError(e: SdkError): { code: string; detail: string } {
+  const unparsed = e.name === 'SyntaxError' || e.name === 'DeserializationError';
+  if (unparsed) {
+    const code = `HTTP ${e.$metadata?.httpStatusCode ?? '?'}`;
+    return { code, detail: code };
+  }
+  const code = e.name ?? 'Error';
+  const firstSentence = (e.message ?? '').split(/(?<=\.)\s/)[0].slice(0, 200);
+  return { code, detail: firstSentence && firstSentence !== code ? `${code}: ${firstSentence}` : code };
+}
+
+/** Throttling, 5xx, 429 and transport errors (no HTTP status) are worth retrying. */
+function isTransient(e: SdkError, code: string): boolean {
+  const status = e.$metadata?.httpStatusCode;
+  if (status === undefined || status >= 500 || status === 429 || e.$retryable) return true;
+  return /Throttl|TooManyRequests|RequestLimitExceeded|TimeoutError|ECONN|ENOTFOUND|EAI_AGAIN/.test(code);
 }
 
 /** Throws InvalidStoreError unless `config` is a valid `spec.provider.aws`. */

@@ -247,10 +247,8 @@ export class SecretsManagerSecretsClient extends AwsSecretsClient {
   }
 
   /** ESO `GetAllSecrets`: ListSecrets with name-prefix and tag filters, then each value. */
-  async getAllSecrets(find: FindRef): Promise<Record<string, Buffer>> {
-    if (!find.name && !find.tags && !find.path) {
-      throw new ProviderError(`store "${this.storeName}": find needs name, path or tags`);
-    }
+  /** The names ListSecrets returns for `find` (path as a name prefix, tags as filters), checked again here. */
+  private async list(find: FindRef): Promise<string[]> {
     const matches = find.name ? compileFindRegexp(find.name.regexp) : () => true;
     const filters: Filter[] = [];
     if (find.path) filters.push({ Key: 'name', Values: [find.path] });
@@ -258,17 +256,24 @@ export class SecretsManagerSecretsClient extends AwsSecretsClient {
       filters.push({ Key: 'tag-key', Values: [k] }, { Key: 'tag-value', Values: [v] });
     }
     const names: string[] = [];
-    try {
-      for await (const page of paginateListSecrets(
-        { client: this.sm },
-        { ...(filters.length ? { Filters: filters } : {}) },
-      )) {
-        for (const s of page.SecretList ?? []) {
-          if (!s.Name || !matches(s.Name) || !hasTags(s.Tags, find.tags)) continue;
-          if (find.path && !s.Name.startsWith(find.path)) continue; // AWS's name filter is case-insensitive
-          names.push(s.Name);
-        }
+    const input = filters.length ? { Filters: filters } : {};
+    for await (const page of paginateListSecrets({ client: this.sm }, input)) {
+      for (const s of page.SecretList ?? []) {
+        // AWS's name filter is a case-insensitive prefix, its tag filters match keys and values apart
+        const prefixed = !find.path || !!s.Name?.startsWith(find.path);
+        if (s.Name && prefixed && matches(s.Name) && hasTags(s.Tags, find.tags)) names.push(s.Name);
       }
+    }
+    return names;
+  }
+
+  async getAllSecrets(find: FindRef): Promise<Record<string, Buffer>> {
+    if (!find.name && !find.tags && !find.path) {
+      throw new ProviderError(`store "${this.storeName}": find needs name, path or tags`);
+    }
+    let names: string[];
+    try {
+      names = await this.list(find);
     } catch (err) {
       throw awsError(err, `listing secrets of store "${this.storeName}"`);
     }
@@ -353,45 +358,48 @@ export class ParameterStoreSecretsClient extends AwsSecretsClient {
     return names;
   }
 
+  /** Every parameter under `path` (recursive, decrypted) whose name matches. */
+  private async byPath(path: string, matches: (name: string) => boolean): Promise<Record<string, Buffer>> {
+    const out: Record<string, Buffer> = {};
+    const input = { Path: path, Recursive: true, WithDecryption: true };
+    for await (const page of paginateGetParametersByPath({ client: this.ssm }, input)) {
+      for (const p of page.Parameters ?? []) {
+        if (p.Name && p.Value !== undefined && matches(p.Name)) out[p.Name] = Buffer.from(p.Value);
+      }
+    }
+    return out;
+  }
+
+  /** The values of `names`, read one by one (a parameter deleted meanwhile is skipped). */
+  private async values(names: string[]): Promise<Record<string, Buffer>> {
+    const out: Record<string, Buffer> = {};
+    for (const name of names) {
+      try {
+        const res = await this.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+        if (res.Parameter?.Value !== undefined) out[name] = Buffer.from(res.Parameter.Value);
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        throw awsError(err, `reading key "${name}" of store "${this.storeName}"`);
+      }
+    }
+    return out;
+  }
+
   /** ESO `GetAllSecrets`: by path (GetParametersByPath), by tags or by name (DescribeParameters + GetParameter). */
   async getAllSecrets(find: FindRef): Promise<Record<string, Buffer>> {
     if (!find.name && !find.tags && !find.path) {
       throw new ProviderError(`store "${this.storeName}": find needs name, path or tags`);
     }
     const matches = find.name ? compileFindRegexp(find.name.regexp) : () => true;
-    const out: Record<string, Buffer> = {};
-    const what = `listing parameters of store "${this.storeName}"`;
-    if (find.path && !find.tags) {
-      try {
-        for await (const page of paginateGetParametersByPath(
-          { client: this.ssm },
-          { Path: find.path, Recursive: true, WithDecryption: true },
-        )) {
-          for (const p of page.Parameters ?? []) {
-            if (p.Name && p.Value !== undefined && matches(p.Name)) out[p.Name] = Buffer.from(p.Value);
-          }
-        }
-      } catch (err) {
-        throw awsError(err, what);
-      }
-      return convertKeys(out, find.conversionStrategy);
-    }
-    let names: string[];
+    let names: string[] = [];
     try {
+      if (find.path && !find.tags)
+        return convertKeys(await this.byPath(find.path, matches), find.conversionStrategy);
       names = (await this.describe(find)).filter(matches);
     } catch (err) {
-      throw awsError(err, what);
+      throw awsError(err, `listing parameters of store "${this.storeName}"`);
     }
-    for (const name of names) {
-      try {
-        const res = await this.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-        if (res.Parameter?.Value !== undefined) out[name] = Buffer.from(res.Parameter.Value);
-      } catch (err) {
-        if (isNotFound(err)) continue; // deleted between the list and the read
-        throw awsError(err, `reading key "${name}" of store "${this.storeName}"`);
-      }
-    }
-    return convertKeys(out, find.conversionStrategy);
+    return convertKeys(await this.values(names), find.conversionStrategy);
   }
 
   async close(): Promise<void> {
