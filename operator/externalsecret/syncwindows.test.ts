@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ExternalSecret } from '../../generated/externalsecret';
+import type { ExternalSecret, SyncWindows } from '../../generated/externalsecret';
 import { syncedResourceVersion } from './refresh';
 import { refreshHeldMs, syncWindowProblems } from './syncwindows';
 
@@ -20,7 +20,10 @@ function es(
 }
 const at = (iso: string): number => Date.parse(iso);
 // 2026-01-05 is a Monday
-const weekdaysNineToFive = { kind: 'allow' as const, windows: [{ schedule: '0 9 * * 1-5', duration: '8h' }] };
+const weekdaysNineToFive: SyncWindows = {
+  kind: 'allow',
+  windows: [{ schedule: '0 9 * * 1-5', duration: '8h' }],
+};
 
 describe('ExternalSecret syncWindows (ESO)', () => {
   it('allow: held outside the window until it opens, free inside', () => {
@@ -31,13 +34,13 @@ describe('ExternalSecret syncWindows (ESO)', () => {
   });
 
   it('deny: held inside the window until it closes', () => {
-    const deny = { kind: 'deny' as const, windows: [{ schedule: '@daily', duration: '2h' }] };
+    const deny: SyncWindows = { kind: 'deny', windows: [{ schedule: '@daily', duration: '2h' }] };
     assert.equal(refreshHeldMs(es(deny), at('2026-01-05T01:00:00Z')), 3_600_000);
     assert.equal(refreshHeldMs(es(deny), at('2026-01-05T03:00:00Z')), undefined);
   });
 
   it('@every: always open when the period fits the duration', () => {
-    const always = { kind: 'deny' as const, windows: [{ schedule: '@every 1h', duration: '1h' }] };
+    const always: SyncWindows = { kind: 'deny', windows: [{ schedule: '@every 1h', duration: '1h' }] };
     assert.notEqual(refreshHeldMs(es(always), at('2026-01-05T03:00:00Z')), undefined);
   });
 
