@@ -32,7 +32,7 @@ export class StoreClients {
    */
   async call<T>(key: string, request: (client: SecretsClient) => Promise<T>): Promise<T> {
     const client = await this.client(key);
-    await this.ctx.limiter.wait(key);
+    await this.ctx.limiter.wait(key, providerKind(this.stores.get(key)));
     return request(client);
   }
 
@@ -107,4 +107,10 @@ export class StoreClients {
       throw asSyncError(err, MSG_STORE_CLIENT, `${ref.kind} "${ref.name}"`);
     }
   }
+}
+
+/** The provider kind of a store (the one key under `spec.provider`, e.g. `fake`), for its rate limit. */
+function providerKind(resolved: ResolvedStore | undefined): string | undefined {
+  const provider = (resolved?.store.spec as { provider?: Record<string, unknown> } | undefined)?.provider;
+  return provider ? Object.keys(provider)[0] : undefined;
 }

@@ -56,18 +56,34 @@ export interface RateLimitOptions {
   ratePerSecond?: number;
   /** burst - requests at once per store (default: the rate, at least 1). */
   burst?: number;
+  /**
+   * perProvider - requests a second per store of one provider kind (the key under `spec.provider`), in
+   * place of `ratePerSecond`; 0 turns limiting off for that kind. Default {@link DEFAULT_PROVIDER_RATES}.
+   */
+  perProvider?: Record<string, number>;
 }
+
+/**
+ * Provider kinds that are not limited by default: they answer from the store object in memory (`fake`)
+ * and reach no remote service, so a limit would only slow capstan down (ESO's rate limit protects the
+ * remote providers' quotas).
+ */
+export const DEFAULT_PROVIDER_RATES: Readonly<Record<string, number>> = { fake: 0 };
 
 /** Default requests a second per store. */
 export const DEFAULT_STORE_RATE = 10;
 /** Buckets kept before idle ones are forgotten. */
 const MAX_BUCKETS = 1000;
 
-/** One token bucket per store key (`SecretStore/ns/name`, `ClusterSecretStore//name`). */
+/**
+ * One token bucket per store key (`SecretStore/ns/name`, `ClusterSecretStore//name`), at the rate of the
+ * store's provider kind (remote providers only by default: see {@link DEFAULT_PROVIDER_RATES}).
+ */
 export class StoreRateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly rate: number;
   private readonly burst: number;
+  private readonly perProvider: Record<string, number>;
 
   /**
    * @param opts - rate and burst per store.
@@ -79,22 +95,35 @@ export class StoreRateLimiter {
   ) {
     this.rate = opts.ratePerSecond ?? DEFAULT_STORE_RATE;
     this.burst = opts.burst ?? Math.max(1, Math.ceil(this.rate));
+    this.perProvider = { ...DEFAULT_PROVIDER_RATES, ...opts.perProvider };
   }
 
-  /** Reserves a request on `storeKey` and returns the wait in ms (see {@link TokenBucket.reserve}). */
-  reserve(storeKey: string): number {
-    let bucket = this.buckets.get(storeKey);
+  /**
+   * Reserves a request on `storeKey` and returns the wait in ms (see {@link TokenBucket.reserve}).
+   * @param provider - the store's provider kind (`fake`, `vault`, ...); unknown: the default rate.
+   */
+  reserve(storeKey: string, provider?: string): number {
+    const rate =
+      provider !== undefined && provider in this.perProvider ? this.perProvider[provider] : this.rate;
+    if (rate <= 0) return 0;
+    // A store whose provider kind changed gets a new bucket at its new rate.
+    const key = `${storeKey}|${provider ?? ''}`;
+    let bucket = this.buckets.get(key);
     if (!bucket) {
       if (this.buckets.size >= MAX_BUCKETS) this.evictIdle();
-      bucket = new TokenBucket(this.rate, this.burst, this.now);
-      this.buckets.set(storeKey, bucket);
+      bucket = new TokenBucket(
+        rate,
+        rate === this.rate ? this.burst : Math.max(1, Math.ceil(rate)),
+        this.now,
+      );
+      this.buckets.set(key, bucket);
     }
     return bucket.reserve();
   }
 
-  /** Waits for a request slot on `storeKey`. */
-  async wait(storeKey: string): Promise<void> {
-    const ms = this.reserve(storeKey);
+  /** Waits for a request slot on `storeKey` (of provider kind `provider`). */
+  async wait(storeKey: string, provider?: string): Promise<void> {
+    const ms = this.reserve(storeKey, provider);
     if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 

@@ -51,7 +51,13 @@ import { refreshHeldMs } from './syncwindows';
 import { markDone, markFailed, lastRefreshDeleted, lastRefreshSucceeded } from './status';
 import { resolveStores } from './stores';
 import type { ExternalSecretObject, SecretObject } from './types';
-import { assertWritable, deleteOrphanedSecrets, deleteTargetSecret, writeSecret } from './write';
+import {
+  assertWritable,
+  deleteOrphanedSecrets,
+  deleteTargetSecret,
+  mayHaveOrphans,
+  writeSecret,
+} from './write';
 
 function requeue(ctx: ExternalSecretContext, es: ExternalSecretObject): ReconcileResult {
   const held = refreshHeldMs(es, ctx.now()); // a due periodic refresh waits for spec.syncWindows
@@ -158,7 +164,9 @@ async function refresh(
   }
   const outcome = await writeSecret(ctx, es, existing, rendered, creation);
   if (outcome !== 'unchanged') await reportWrite(ctx, es, outcome, Object.keys(rendered.data));
-  if (outcome === 'created' && creation === 'Owner') await cleanUpOrphans(ctx, es);
+  if (outcome === 'created' && creation === 'Owner' && mayHaveOrphans(es, targetName(es))) {
+    await cleanUpOrphans(ctx, es);
+  }
   await markDone(ctx, es, EsReason.SecretSynced, MSG_SYNCED, targetName(es));
 }
 

@@ -120,6 +120,19 @@ export async function deleteTargetSecret(
 }
 
 /**
+ * Whether this ExternalSecret may have left Secrets under an earlier target name: only when its status
+ * binds a Secret of another name (the target was renamed). A new ExternalSecret (no binding yet) or one
+ * whose binding is the current target has none, so the LIST by owner label that
+ * {@link deleteOrphanedSecrets} makes is skipped: a cold start of 1,000 ExternalSecrets in one namespace
+ * made 1,000 such LISTs, each growing with the namespace. ESO reads that list from its informer cache.
+ * @param target - the current target Secret's name.
+ */
+export function mayHaveOrphans(es: ExternalSecretObject, target: string): boolean {
+  const bound = es.status?.binding?.name;
+  return !!bound && bound !== target;
+}
+
+/**
  * Deletes the Secrets this ExternalSecret created with creationPolicy Owner under an earlier target
  * name (ESO's `deleteOrphanedSecrets`): found by ESO's owner label, and deleted only when capstan
  * created them for this ExternalSecret.
