@@ -112,6 +112,7 @@ export interface ApplicationSpec {
    * Several sources whose resources are combined, for example a Helm chart and a git repository of values. Set source or sources, not both.
    */
   sources?: ApplicationSource[];
+  sourceHydrator?: SourceHydrator;
   /**
    * The cluster and namespace to deploy to. Set server or name, not both.
    */
@@ -129,6 +130,75 @@ export interface ApplicationSpec {
    * Free-form information about the application, such as links.
    */
   info?: Info[];
+}
+/**
+ * Argo CD's source hydrator: render drySource and commit the result to syncSource, then deploy from there. capstan accepts the field but does not hydrate yet: such an app gets the condition UnsupportedSourceHydrator and nothing is applied.
+ */
+export interface SourceHydrator {
+  drySource: DrySource;
+  syncSource: SyncSource;
+  hydrateTo?: HydrateTo;
+}
+/**
+ * The unrendered ("dry") manifests: a git repository, revision and path, and how to render them.
+ */
+export interface DrySource {
+  /**
+   * URL of the git repository with the dry manifests.
+   */
+  repoURL: string;
+  /**
+   * Branch, tag or commit of the dry manifests.
+   */
+  targetRevision: string;
+  /**
+   * Directory of the dry manifests in the repository.
+   */
+  path: string;
+  /**
+   * Options for rendering a directory of plain manifests.
+   */
+  directory?: ApplicationSourceDirectory;
+  /**
+   * Options for rendering a Helm chart.
+   */
+  helm?: ApplicationSourceHelm;
+  /**
+   * Options for rendering a kustomization.
+   */
+  kustomize?: ApplicationSourceKustomize;
+  /**
+   * Config management plugin options; capstan has no plugins.
+   */
+  plugin?: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * Where the rendered ("hydrated") manifests are committed and deployed from.
+ */
+export interface SyncSource {
+  /**
+   * Repository of the hydrated manifests; empty means drySource.repoURL.
+   */
+  repoURL?: string;
+  /**
+   * Branch the application deploys from.
+   */
+  targetBranch: string;
+  /**
+   * Directory in targetBranch that holds the hydrated manifests of this application.
+   */
+  path: string;
+}
+/**
+ * A staging branch to commit hydrated manifests to instead of syncSource.targetBranch (promotion to the sync branch happens outside).
+ */
+export interface HydrateTo {
+  /**
+   * Branch the hydrated manifests are committed to.
+   */
+  targetBranch: string;
 }
 /**
  * When and how capstan syncs the application.
@@ -491,6 +561,10 @@ export interface ApplicationSource {
    */
   targetRevision?: string;
   /**
+   * For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).
+   */
+  tagPrefix?: string;
+  /**
    * Directory inside the git repository that holds the manifests, chart or kustomization. Only for git sources; must stay inside the repository.
    */
   path?: string;
@@ -506,8 +580,17 @@ export interface ApplicationSource {
    * Human-readable name of the source, used to tell sources of a multi-source application apart.
    */
   name?: string;
+  /**
+   * Options for rendering a directory of plain YAML or JSON manifests.
+   */
   directory?: ApplicationSourceDirectory;
+  /**
+   * Options for rendering a Helm chart with helm template.
+   */
   helm?: ApplicationSourceHelm;
+  /**
+   * Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.
+   */
   kustomize?: ApplicationSourceKustomize;
   /**
    * Config management plugin options, accepted so that Argo CD manifests apply unchanged; capstan has no plugins and reports such a source as invalid.
@@ -532,6 +615,10 @@ export interface ApplicationSourceDirectory {
    * Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.
    */
   exclude?: string;
+  /**
+   * Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.
+   */
+  disableExtensionFilter?: boolean;
   /**
    * Jsonnet options (extVars, tlas, libs), accepted so that Argo CD manifests apply unchanged; stored as given.
    */
@@ -694,6 +781,30 @@ export interface ApplicationSourceKustomize {
    * Kustomize components to add to the kustomization, relative to the source path.
    */
   components?: string[];
+  /**
+   * Leave out entries of components whose directory does not exist instead of failing the build.
+   */
+  ignoreMissingComponents?: boolean;
+  /**
+   * Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.
+   */
+  labelWithoutSelector?: boolean;
+  /**
+   * With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.
+   */
+  labelIncludeTemplates?: boolean;
+  /**
+   * Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.
+   */
+  commonAnnotationsEnvsubst?: boolean;
+  /**
+   * Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.
+   */
+  kubeVersion?: string;
+  /**
+   * API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.
+   */
+  apiVersions?: string[];
 }
 /**
  * A replica count override for one workload.
@@ -779,6 +890,10 @@ export interface RetryStrategy {
    * Maximum number of retries; a negative value retries forever, 0 never retries.
    */
   limit?: number;
+  /**
+   * Resolve targetRevision again before each retry and retry at the newest revision (so a fixing commit is picked up), instead of the revision the first attempt used.
+   */
+  refresh?: boolean;
   backoff?: Backoff;
 }
 /**
@@ -861,6 +976,14 @@ export interface SyncOperation {
    * Sources to sync from, overriding spec.sources for this sync.
    */
   sources?: ApplicationSource[];
+  /**
+   * Manifests (YAML or JSON documents, one or more per entry) to sync instead of rendering the source, as argocd app sync --local writes; the source's revision is not fetched.
+   */
+  manifests?: string[];
+  /**
+   * How many self-heal syncs in a row this automated sync is; written by capstan.
+   */
+  autoHealAttemptsCount?: number;
   /**
    * Sync options for this sync, such as CreateNamespace=true or ServerSideApply=true.
    */

@@ -39,6 +39,11 @@ export const schemas = {
                 description:
                   'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
               },
+              tagPrefix: {
+                type: 'string',
+                description:
+                  'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
+              },
               path: {
                 type: 'string',
                 description:
@@ -73,6 +78,11 @@ export const schemas = {
                     type: 'string',
                     description:
                       "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                  },
+                  disableExtensionFilter: {
+                    type: 'boolean',
+                    description:
+                      'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                   },
                   jsonnet: {
                     type: 'object',
@@ -194,7 +204,8 @@ export const schemas = {
               },
               kustomize: {
                 type: 'object',
-                description: 'Options for rendering a kustomization with kubectl kustomize.',
+                description:
+                  'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                 properties: {
                   namePrefix: { type: 'string', description: 'Prefix added to the names of all resources.' },
                   nameSuffix: { type: 'string', description: 'Suffix added to the names of all resources.' },
@@ -256,6 +267,37 @@ export const schemas = {
                       'Kustomize components to add to the kustomization, relative to the source path.',
                     items: { type: 'string' },
                   },
+                  ignoreMissingComponents: {
+                    type: 'boolean',
+                    description:
+                      'Leave out entries of components whose directory does not exist instead of failing the build.',
+                  },
+                  labelWithoutSelector: {
+                    type: 'boolean',
+                    description:
+                      'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                  },
+                  labelIncludeTemplates: {
+                    type: 'boolean',
+                    description:
+                      'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                  },
+                  commonAnnotationsEnvsubst: {
+                    type: 'boolean',
+                    description:
+                      'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                  },
+                  kubeVersion: {
+                    type: 'string',
+                    description:
+                      "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                  },
+                  apiVersions: {
+                    type: 'array',
+                    description:
+                      "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                    items: { type: 'string' },
+                  },
                 },
               },
               plugin: {
@@ -284,6 +326,11 @@ export const schemas = {
                   type: 'string',
                   description:
                     'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
+                },
+                tagPrefix: {
+                  type: 'string',
+                  description:
+                    'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
                 },
                 path: {
                   type: 'string',
@@ -319,6 +366,11 @@ export const schemas = {
                       type: 'string',
                       description:
                         "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                    },
+                    disableExtensionFilter: {
+                      type: 'boolean',
+                      description:
+                        'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                     },
                     jsonnet: {
                       type: 'object',
@@ -440,7 +492,8 @@ export const schemas = {
                 },
                 kustomize: {
                   type: 'object',
-                  description: 'Options for rendering a kustomization with kubectl kustomize.',
+                  description:
+                    'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                   properties: {
                     namePrefix: {
                       type: 'string',
@@ -510,6 +563,37 @@ export const schemas = {
                         'Kustomize components to add to the kustomization, relative to the source path.',
                       items: { type: 'string' },
                     },
+                    ignoreMissingComponents: {
+                      type: 'boolean',
+                      description:
+                        'Leave out entries of components whose directory does not exist instead of failing the build.',
+                    },
+                    labelWithoutSelector: {
+                      type: 'boolean',
+                      description:
+                        'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                    },
+                    labelIncludeTemplates: {
+                      type: 'boolean',
+                      description:
+                        'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                    },
+                    commonAnnotationsEnvsubst: {
+                      type: 'boolean',
+                      description:
+                        'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                    },
+                    kubeVersion: {
+                      type: 'string',
+                      description:
+                        "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                    },
+                    apiVersions: {
+                      type: 'array',
+                      description:
+                        "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                      items: { type: 'string' },
+                    },
                   },
                 },
                 plugin: {
@@ -517,6 +601,311 @@ export const schemas = {
                   description:
                     'Config management plugin options, accepted so that Argo CD manifests apply unchanged; capstan has no plugins and reports such a source as invalid.',
                   'x-kubernetes-preserve-unknown-fields': true,
+                },
+              },
+            },
+          },
+          sourceHydrator: {
+            type: 'object',
+            description:
+              "Argo CD's source hydrator: render drySource and commit the result to syncSource, then deploy from there. capstan accepts the field but does not hydrate yet: such an app gets the condition UnsupportedSourceHydrator and nothing is applied.",
+            required: ['drySource', 'syncSource'],
+            properties: {
+              drySource: {
+                type: 'object',
+                description:
+                  'The unrendered ("dry") manifests: a git repository, revision and path, and how to render them.',
+                required: ['repoURL', 'targetRevision', 'path'],
+                properties: {
+                  repoURL: {
+                    type: 'string',
+                    description: 'URL of the git repository with the dry manifests.',
+                  },
+                  targetRevision: {
+                    type: 'string',
+                    description: 'Branch, tag or commit of the dry manifests.',
+                  },
+                  path: { type: 'string', description: 'Directory of the dry manifests in the repository.' },
+                  directory: {
+                    type: 'object',
+                    description: 'Options for rendering a directory of plain manifests.',
+                    properties: {
+                      recurse: { type: 'boolean', description: 'Also read manifests from subdirectories.' },
+                      include: {
+                        type: 'string',
+                        description:
+                          "Glob of file names to include, for example '*.yaml' or '{a.yaml,b.yaml}'. Applied before exclude.",
+                      },
+                      exclude: {
+                        type: 'string',
+                        description:
+                          "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                      },
+                      disableExtensionFilter: {
+                        type: 'boolean',
+                        description:
+                          'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
+                      },
+                      jsonnet: {
+                        type: 'object',
+                        description:
+                          'Jsonnet options (extVars, tlas, libs), accepted so that Argo CD manifests apply unchanged; stored as given.',
+                        'x-kubernetes-preserve-unknown-fields': true,
+                      },
+                    },
+                  },
+                  helm: {
+                    type: 'object',
+                    description: 'Options for rendering a Helm chart.',
+                    properties: {
+                      valueFiles: {
+                        type: 'array',
+                        description:
+                          'Values files, relative to the source path (or $<ref>/... for another source), merged in order.',
+                        items: { type: 'string' },
+                      },
+                      values: {
+                        type: 'string',
+                        description:
+                          'Values as a YAML string, merged after valueFiles. Use valuesObject for structured values; valuesObject wins when both are set.',
+                      },
+                      valuesObject: {
+                        type: 'object',
+                        description:
+                          'Values as a structured object, merged after valueFiles; takes precedence over values.',
+                        'x-kubernetes-preserve-unknown-fields': true,
+                      },
+                      parameters: {
+                        type: 'array',
+                        description:
+                          'Individual values, as helm template --set name=value, applied after all values.',
+                        items: {
+                          type: 'object',
+                          description: 'One Helm value set on the command line.',
+                          properties: {
+                            name: {
+                              type: 'string',
+                              description: 'Dotted path of the value, for example image.tag.',
+                            },
+                            value: { type: 'string', description: 'The value.' },
+                            forceString: {
+                              type: 'boolean',
+                              description:
+                                'Pass the value as a string (--set-string) instead of letting Helm infer its type.',
+                            },
+                          },
+                        },
+                      },
+                      fileParameters: {
+                        type: 'array',
+                        description:
+                          'Values read from files in the repository, as helm template --set-file name=path.',
+                        items: {
+                          type: 'object',
+                          description: 'One Helm value read from a file.',
+                          properties: {
+                            name: { type: 'string', description: 'Dotted path of the value.' },
+                            path: {
+                              type: 'string',
+                              description:
+                                'Path of the file, relative to the source path; must stay inside the repository.',
+                            },
+                          },
+                        },
+                      },
+                      releaseName: {
+                        type: 'string',
+                        maxLength: 53,
+                        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                        description:
+                          "Helm release name. Defaults to the application name. Must be a valid Helm release name: at most 53 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.",
+                      },
+                      skipCrds: {
+                        type: 'boolean',
+                        description: "Do not render the chart's crds/ directory (helm template --skip-crds).",
+                      },
+                      skipSchemaValidation: {
+                        type: 'boolean',
+                        description:
+                          "Do not validate values against the chart's values.schema.json (helm template --skip-schema-validation).",
+                      },
+                      skipTests: {
+                        type: 'boolean',
+                        description: "Do not render the chart's test hooks (helm template --skip-tests).",
+                      },
+                      ignoreMissingValueFiles: {
+                        type: 'boolean',
+                        description: 'Ignore value files that do not exist instead of failing.',
+                      },
+                      passCredentials: {
+                        type: 'boolean',
+                        description:
+                          "Pass repository credentials to all domains (helm --pass-credentials), not only to the chart repository's.",
+                      },
+                      version: {
+                        type: 'string',
+                        description: 'Helm version to render with; only v3 is supported.',
+                      },
+                      namespace: {
+                        type: 'string',
+                        description:
+                          'Namespace to render the chart for (.Release.Namespace). Defaults to the destination namespace.',
+                      },
+                      apiVersions: {
+                        type: 'array',
+                        description:
+                          "Kubernetes API versions to report to the chart's .Capabilities.APIVersions (helm template --api-versions).",
+                        items: { type: 'string' },
+                      },
+                      kubeVersion: {
+                        type: 'string',
+                        description:
+                          "Kubernetes version to report to the chart's .Capabilities.KubeVersion (helm template --kube-version).",
+                      },
+                    },
+                  },
+                  kustomize: {
+                    type: 'object',
+                    description: 'Options for rendering a kustomization.',
+                    properties: {
+                      namePrefix: {
+                        type: 'string',
+                        description: 'Prefix added to the names of all resources.',
+                      },
+                      nameSuffix: {
+                        type: 'string',
+                        description: 'Suffix added to the names of all resources.',
+                      },
+                      images: {
+                        type: 'array',
+                        description:
+                          'Image overrides, as kustomize edit set image: name=newName:newTag or name@digest.',
+                        items: { type: 'string' },
+                      },
+                      commonLabels: {
+                        type: 'object',
+                        description: 'Labels added to all resources (and their selectors).',
+                        additionalProperties: { type: 'string' },
+                      },
+                      commonAnnotations: {
+                        type: 'object',
+                        description: 'Annotations added to all resources.',
+                        additionalProperties: { type: 'string' },
+                      },
+                      forceCommonLabels: {
+                        type: 'boolean',
+                        description: 'Let commonLabels override labels the kustomization already sets.',
+                      },
+                      forceCommonAnnotations: {
+                        type: 'boolean',
+                        description:
+                          'Let commonAnnotations override annotations the kustomization already sets.',
+                      },
+                      namespace: {
+                        type: 'string',
+                        description: 'Namespace set on all namespaced resources.',
+                      },
+                      version: {
+                        type: 'string',
+                        description:
+                          'Kustomize version to render with; capstan uses the one built into kubectl.',
+                      },
+                      replicas: {
+                        type: 'array',
+                        description: 'Replica count overrides for Deployments and StatefulSets.',
+                        items: {
+                          type: 'object',
+                          description: 'A replica count override for one workload.',
+                          required: ['name', 'count'],
+                          properties: {
+                            name: { type: 'string', description: 'Name of the Deployment or StatefulSet.' },
+                            count: {
+                              description: 'Number of replicas, as an integer or a string holding one.',
+                              anyOf: [{ type: 'integer' }, { type: 'string' }],
+                              'x-kubernetes-int-or-string': true,
+                            },
+                          },
+                        },
+                      },
+                      patches: {
+                        type: 'array',
+                        description:
+                          'Kustomize patches (strategic merge or JSON 6902) with optional targets, appended to the kustomization.',
+                        items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                      },
+                      components: {
+                        type: 'array',
+                        description:
+                          'Kustomize components to add to the kustomization, relative to the source path.',
+                        items: { type: 'string' },
+                      },
+                      ignoreMissingComponents: {
+                        type: 'boolean',
+                        description:
+                          'Leave out entries of components whose directory does not exist instead of failing the build.',
+                      },
+                      labelWithoutSelector: {
+                        type: 'boolean',
+                        description:
+                          'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                      },
+                      labelIncludeTemplates: {
+                        type: 'boolean',
+                        description:
+                          'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                      },
+                      commonAnnotationsEnvsubst: {
+                        type: 'boolean',
+                        description:
+                          'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                      },
+                      kubeVersion: {
+                        type: 'string',
+                        description:
+                          "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                      },
+                      apiVersions: {
+                        type: 'array',
+                        description:
+                          "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                        items: { type: 'string' },
+                      },
+                    },
+                  },
+                  plugin: {
+                    type: 'object',
+                    description: 'Config management plugin options; capstan has no plugins.',
+                    'x-kubernetes-preserve-unknown-fields': true,
+                  },
+                },
+              },
+              syncSource: {
+                type: 'object',
+                description: 'Where the rendered ("hydrated") manifests are committed and deployed from.',
+                required: ['targetBranch', 'path'],
+                properties: {
+                  repoURL: {
+                    type: 'string',
+                    description: 'Repository of the hydrated manifests; empty means drySource.repoURL.',
+                  },
+                  targetBranch: { type: 'string', description: 'Branch the application deploys from.' },
+                  path: {
+                    type: 'string',
+                    description:
+                      'Directory in targetBranch that holds the hydrated manifests of this application.',
+                  },
+                },
+              },
+              hydrateTo: {
+                type: 'object',
+                description:
+                  'A staging branch to commit hydrated manifests to instead of syncSource.targetBranch (promotion to the sync branch happens outside).',
+                required: ['targetBranch'],
+                properties: {
+                  targetBranch: {
+                    type: 'string',
+                    description: 'Branch the hydrated manifests are committed to.',
+                  },
                 },
               },
             },
@@ -586,6 +975,11 @@ export const schemas = {
                     format: 'int64',
                     description:
                       'Maximum number of retries; a negative value retries forever, 0 never retries.',
+                  },
+                  refresh: {
+                    type: 'boolean',
+                    description:
+                      'Resolve targetRevision again before each retry and retry at the newest revision (so a fixing commit is picked up), instead of the revision the first attempt used.',
                   },
                   backoff: {
                     type: 'object',
@@ -752,6 +1146,11 @@ export const schemas = {
                     description:
                       'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
                   },
+                  tagPrefix: {
+                    type: 'string',
+                    description:
+                      'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
+                  },
                   path: {
                     type: 'string',
                     description:
@@ -786,6 +1185,11 @@ export const schemas = {
                         type: 'string',
                         description:
                           "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                      },
+                      disableExtensionFilter: {
+                        type: 'boolean',
+                        description:
+                          'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                       },
                       jsonnet: {
                         type: 'object',
@@ -907,7 +1311,8 @@ export const schemas = {
                   },
                   kustomize: {
                     type: 'object',
-                    description: 'Options for rendering a kustomization with kubectl kustomize.',
+                    description:
+                      'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                     properties: {
                       namePrefix: {
                         type: 'string',
@@ -980,6 +1385,37 @@ export const schemas = {
                           'Kustomize components to add to the kustomization, relative to the source path.',
                         items: { type: 'string' },
                       },
+                      ignoreMissingComponents: {
+                        type: 'boolean',
+                        description:
+                          'Leave out entries of components whose directory does not exist instead of failing the build.',
+                      },
+                      labelWithoutSelector: {
+                        type: 'boolean',
+                        description:
+                          'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                      },
+                      labelIncludeTemplates: {
+                        type: 'boolean',
+                        description:
+                          'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                      },
+                      commonAnnotationsEnvsubst: {
+                        type: 'boolean',
+                        description:
+                          'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                      },
+                      kubeVersion: {
+                        type: 'string',
+                        description:
+                          "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                      },
+                      apiVersions: {
+                        type: 'array',
+                        description:
+                          "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                        items: { type: 'string' },
+                      },
                     },
                   },
                   plugin: {
@@ -1008,6 +1444,11 @@ export const schemas = {
                       type: 'string',
                       description:
                         'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
+                    },
+                    tagPrefix: {
+                      type: 'string',
+                      description:
+                        'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
                     },
                     path: {
                       type: 'string',
@@ -1043,6 +1484,11 @@ export const schemas = {
                           type: 'string',
                           description:
                             "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                        },
+                        disableExtensionFilter: {
+                          type: 'boolean',
+                          description:
+                            'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                         },
                         jsonnet: {
                           type: 'object',
@@ -1165,7 +1611,8 @@ export const schemas = {
                     },
                     kustomize: {
                       type: 'object',
-                      description: 'Options for rendering a kustomization with kubectl kustomize.',
+                      description:
+                        'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                       properties: {
                         namePrefix: {
                           type: 'string',
@@ -1238,6 +1685,37 @@ export const schemas = {
                             'Kustomize components to add to the kustomization, relative to the source path.',
                           items: { type: 'string' },
                         },
+                        ignoreMissingComponents: {
+                          type: 'boolean',
+                          description:
+                            'Leave out entries of components whose directory does not exist instead of failing the build.',
+                        },
+                        labelWithoutSelector: {
+                          type: 'boolean',
+                          description:
+                            'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                        },
+                        labelIncludeTemplates: {
+                          type: 'boolean',
+                          description:
+                            'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                        },
+                        commonAnnotationsEnvsubst: {
+                          type: 'boolean',
+                          description:
+                            'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                        },
+                        kubeVersion: {
+                          type: 'string',
+                          description:
+                            "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                        },
+                        apiVersions: {
+                          type: 'array',
+                          description:
+                            "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                          items: { type: 'string' },
+                        },
                       },
                     },
                     plugin: {
@@ -1248,6 +1726,17 @@ export const schemas = {
                     },
                   },
                 },
+              },
+              manifests: {
+                type: 'array',
+                description:
+                  "Manifests (YAML or JSON documents, one or more per entry) to sync instead of rendering the source, as argocd app sync --local writes; the source's revision is not fetched.",
+                items: { type: 'string' },
+              },
+              autoHealAttemptsCount: {
+                type: 'integer',
+                format: 'int64',
+                description: 'How many self-heal syncs in a row this automated sync is; written by capstan.',
               },
               syncOptions: {
                 type: 'array',
@@ -1315,6 +1804,11 @@ export const schemas = {
                 type: 'integer',
                 format: 'int64',
                 description: 'Maximum number of retries; a negative value retries forever, 0 never retries.',
+              },
+              refresh: {
+                type: 'boolean',
+                description:
+                  'Resolve targetRevision again before each retry and retry at the newest revision (so a fixing commit is picked up), instead of the revision the first attempt used.',
               },
               backoff: {
                 type: 'object',
@@ -1384,6 +1878,11 @@ export const schemas = {
                         description:
                           'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
                       },
+                      tagPrefix: {
+                        type: 'string',
+                        description:
+                          'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
+                      },
                       path: {
                         type: 'string',
                         description:
@@ -1421,6 +1920,11 @@ export const schemas = {
                             type: 'string',
                             description:
                               "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                          },
+                          disableExtensionFilter: {
+                            type: 'boolean',
+                            description:
+                              'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                           },
                           jsonnet: {
                             type: 'object',
@@ -1543,7 +2047,8 @@ export const schemas = {
                       },
                       kustomize: {
                         type: 'object',
-                        description: 'Options for rendering a kustomization with kubectl kustomize.',
+                        description:
+                          'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                         properties: {
                           namePrefix: {
                             type: 'string',
@@ -1619,6 +2124,37 @@ export const schemas = {
                               'Kustomize components to add to the kustomization, relative to the source path.',
                             items: { type: 'string' },
                           },
+                          ignoreMissingComponents: {
+                            type: 'boolean',
+                            description:
+                              'Leave out entries of components whose directory does not exist instead of failing the build.',
+                          },
+                          labelWithoutSelector: {
+                            type: 'boolean',
+                            description:
+                              'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                          },
+                          labelIncludeTemplates: {
+                            type: 'boolean',
+                            description:
+                              'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                          },
+                          commonAnnotationsEnvsubst: {
+                            type: 'boolean',
+                            description:
+                              'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                          },
+                          kubeVersion: {
+                            type: 'string',
+                            description:
+                              "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                          },
+                          apiVersions: {
+                            type: 'array',
+                            description:
+                              "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                            items: { type: 'string' },
+                          },
                         },
                       },
                       plugin: {
@@ -1647,6 +2183,11 @@ export const schemas = {
                           type: 'string',
                           description:
                             'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
+                        },
+                        tagPrefix: {
+                          type: 'string',
+                          description:
+                            'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
                         },
                         path: {
                           type: 'string',
@@ -1685,6 +2226,11 @@ export const schemas = {
                               type: 'string',
                               description:
                                 "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                            },
+                            disableExtensionFilter: {
+                              type: 'boolean',
+                              description:
+                                'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                             },
                             jsonnet: {
                               type: 'object',
@@ -1808,7 +2354,8 @@ export const schemas = {
                         },
                         kustomize: {
                           type: 'object',
-                          description: 'Options for rendering a kustomization with kubectl kustomize.',
+                          description:
+                            'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                           properties: {
                             namePrefix: {
                               type: 'string',
@@ -1882,6 +2429,37 @@ export const schemas = {
                               type: 'array',
                               description:
                                 'Kustomize components to add to the kustomization, relative to the source path.',
+                              items: { type: 'string' },
+                            },
+                            ignoreMissingComponents: {
+                              type: 'boolean',
+                              description:
+                                'Leave out entries of components whose directory does not exist instead of failing the build.',
+                            },
+                            labelWithoutSelector: {
+                              type: 'boolean',
+                              description:
+                                'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                            },
+                            labelIncludeTemplates: {
+                              type: 'boolean',
+                              description:
+                                'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                            },
+                            commonAnnotationsEnvsubst: {
+                              type: 'boolean',
+                              description:
+                                'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                            },
+                            kubeVersion: {
+                              type: 'string',
+                              description:
+                                "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                            },
+                            apiVersions: {
+                              type: 'array',
+                              description:
+                                "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
                               items: { type: 'string' },
                             },
                           },
@@ -2048,6 +2626,11 @@ export const schemas = {
                             description:
                               'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
                           },
+                          tagPrefix: {
+                            type: 'string',
+                            description:
+                              'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
+                          },
                           path: {
                             type: 'string',
                             description:
@@ -2085,6 +2668,11 @@ export const schemas = {
                                 type: 'string',
                                 description:
                                   "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                              },
+                              disableExtensionFilter: {
+                                type: 'boolean',
+                                description:
+                                  'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                               },
                               jsonnet: {
                                 type: 'object',
@@ -2208,7 +2796,8 @@ export const schemas = {
                           },
                           kustomize: {
                             type: 'object',
-                            description: 'Options for rendering a kustomization with kubectl kustomize.',
+                            description:
+                              'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                             properties: {
                               namePrefix: {
                                 type: 'string',
@@ -2286,6 +2875,37 @@ export const schemas = {
                                   'Kustomize components to add to the kustomization, relative to the source path.',
                                 items: { type: 'string' },
                               },
+                              ignoreMissingComponents: {
+                                type: 'boolean',
+                                description:
+                                  'Leave out entries of components whose directory does not exist instead of failing the build.',
+                              },
+                              labelWithoutSelector: {
+                                type: 'boolean',
+                                description:
+                                  'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                              },
+                              labelIncludeTemplates: {
+                                type: 'boolean',
+                                description:
+                                  'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                              },
+                              commonAnnotationsEnvsubst: {
+                                type: 'boolean',
+                                description:
+                                  'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                              },
+                              kubeVersion: {
+                                type: 'string',
+                                description:
+                                  "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                              },
+                              apiVersions: {
+                                type: 'array',
+                                description:
+                                  "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                                items: { type: 'string' },
+                              },
                             },
                           },
                           plugin: {
@@ -2314,6 +2934,11 @@ export const schemas = {
                               type: 'string',
                               description:
                                 'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
+                            },
+                            tagPrefix: {
+                              type: 'string',
+                              description:
+                                'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
                             },
                             path: {
                               type: 'string',
@@ -2353,6 +2978,11 @@ export const schemas = {
                                   type: 'string',
                                   description:
                                     "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                                },
+                                disableExtensionFilter: {
+                                  type: 'boolean',
+                                  description:
+                                    'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                                 },
                                 jsonnet: {
                                   type: 'object',
@@ -2477,7 +3107,8 @@ export const schemas = {
                             },
                             kustomize: {
                               type: 'object',
-                              description: 'Options for rendering a kustomization with kubectl kustomize.',
+                              description:
+                                'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                               properties: {
                                 namePrefix: {
                                   type: 'string',
@@ -2555,6 +3186,37 @@ export const schemas = {
                                     'Kustomize components to add to the kustomization, relative to the source path.',
                                   items: { type: 'string' },
                                 },
+                                ignoreMissingComponents: {
+                                  type: 'boolean',
+                                  description:
+                                    'Leave out entries of components whose directory does not exist instead of failing the build.',
+                                },
+                                labelWithoutSelector: {
+                                  type: 'boolean',
+                                  description:
+                                    'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                                },
+                                labelIncludeTemplates: {
+                                  type: 'boolean',
+                                  description:
+                                    'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                                },
+                                commonAnnotationsEnvsubst: {
+                                  type: 'boolean',
+                                  description:
+                                    'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                                },
+                                kubeVersion: {
+                                  type: 'string',
+                                  description:
+                                    "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                                },
+                                apiVersions: {
+                                  type: 'array',
+                                  description:
+                                    "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                                  items: { type: 'string' },
+                                },
                               },
                             },
                             plugin: {
@@ -2565,6 +3227,18 @@ export const schemas = {
                             },
                           },
                         },
+                      },
+                      manifests: {
+                        type: 'array',
+                        description:
+                          "Manifests (YAML or JSON documents, one or more per entry) to sync instead of rendering the source, as argocd app sync --local writes; the source's revision is not fetched.",
+                        items: { type: 'string' },
+                      },
+                      autoHealAttemptsCount: {
+                        type: 'integer',
+                        format: 'int64',
+                        description:
+                          'How many self-heal syncs in a row this automated sync is; written by capstan.',
                       },
                       syncOptions: {
                         type: 'array',
@@ -2637,6 +3311,11 @@ export const schemas = {
                         format: 'int64',
                         description:
                           'Maximum number of retries; a negative value retries forever, 0 never retries.',
+                      },
+                      refresh: {
+                        type: 'boolean',
+                        description:
+                          'Resolve targetRevision again before each retry and retry at the newest revision (so a fixing commit is picked up), instead of the revision the first attempt used.',
                       },
                       backoff: {
                         type: 'object',
@@ -2749,6 +3428,11 @@ export const schemas = {
                         description:
                           'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
                       },
+                      tagPrefix: {
+                        type: 'string',
+                        description:
+                          'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
+                      },
                       path: {
                         type: 'string',
                         description:
@@ -2786,6 +3470,11 @@ export const schemas = {
                             type: 'string',
                             description:
                               "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                          },
+                          disableExtensionFilter: {
+                            type: 'boolean',
+                            description:
+                              'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                           },
                           jsonnet: {
                             type: 'object',
@@ -2908,7 +3597,8 @@ export const schemas = {
                       },
                       kustomize: {
                         type: 'object',
-                        description: 'Options for rendering a kustomization with kubectl kustomize.',
+                        description:
+                          'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                         properties: {
                           namePrefix: {
                             type: 'string',
@@ -2984,6 +3674,37 @@ export const schemas = {
                               'Kustomize components to add to the kustomization, relative to the source path.',
                             items: { type: 'string' },
                           },
+                          ignoreMissingComponents: {
+                            type: 'boolean',
+                            description:
+                              'Leave out entries of components whose directory does not exist instead of failing the build.',
+                          },
+                          labelWithoutSelector: {
+                            type: 'boolean',
+                            description:
+                              'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                          },
+                          labelIncludeTemplates: {
+                            type: 'boolean',
+                            description:
+                              'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                          },
+                          commonAnnotationsEnvsubst: {
+                            type: 'boolean',
+                            description:
+                              'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                          },
+                          kubeVersion: {
+                            type: 'string',
+                            description:
+                              "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                          },
+                          apiVersions: {
+                            type: 'array',
+                            description:
+                              "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                            items: { type: 'string' },
+                          },
                         },
                       },
                       plugin: {
@@ -3012,6 +3733,11 @@ export const schemas = {
                           type: 'string',
                           description:
                             'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
+                        },
+                        tagPrefix: {
+                          type: 'string',
+                          description:
+                            'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
                         },
                         path: {
                           type: 'string',
@@ -3050,6 +3776,11 @@ export const schemas = {
                               type: 'string',
                               description:
                                 "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                            },
+                            disableExtensionFilter: {
+                              type: 'boolean',
+                              description:
+                                'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                             },
                             jsonnet: {
                               type: 'object',
@@ -3173,7 +3904,8 @@ export const schemas = {
                         },
                         kustomize: {
                           type: 'object',
-                          description: 'Options for rendering a kustomization with kubectl kustomize.',
+                          description:
+                            'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                           properties: {
                             namePrefix: {
                               type: 'string',
@@ -3247,6 +3979,37 @@ export const schemas = {
                               type: 'array',
                               description:
                                 'Kustomize components to add to the kustomization, relative to the source path.',
+                              items: { type: 'string' },
+                            },
+                            ignoreMissingComponents: {
+                              type: 'boolean',
+                              description:
+                                'Leave out entries of components whose directory does not exist instead of failing the build.',
+                            },
+                            labelWithoutSelector: {
+                              type: 'boolean',
+                              description:
+                                'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                            },
+                            labelIncludeTemplates: {
+                              type: 'boolean',
+                              description:
+                                'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                            },
+                            commonAnnotationsEnvsubst: {
+                              type: 'boolean',
+                              description:
+                                'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                            },
+                            kubeVersion: {
+                              type: 'string',
+                              description:
+                                "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                            },
+                            apiVersions: {
+                              type: 'array',
+                              description:
+                                "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
                               items: { type: 'string' },
                             },
                           },
@@ -3354,6 +4117,11 @@ export const schemas = {
                       description:
                         'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
                     },
+                    tagPrefix: {
+                      type: 'string',
+                      description:
+                        'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
+                    },
                     path: {
                       type: 'string',
                       description:
@@ -3388,6 +4156,11 @@ export const schemas = {
                           type: 'string',
                           description:
                             "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                        },
+                        disableExtensionFilter: {
+                          type: 'boolean',
+                          description:
+                            'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                         },
                         jsonnet: {
                           type: 'object',
@@ -3510,7 +4283,8 @@ export const schemas = {
                     },
                     kustomize: {
                       type: 'object',
-                      description: 'Options for rendering a kustomization with kubectl kustomize.',
+                      description:
+                        'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                       properties: {
                         namePrefix: {
                           type: 'string',
@@ -3583,6 +4357,37 @@ export const schemas = {
                             'Kustomize components to add to the kustomization, relative to the source path.',
                           items: { type: 'string' },
                         },
+                        ignoreMissingComponents: {
+                          type: 'boolean',
+                          description:
+                            'Leave out entries of components whose directory does not exist instead of failing the build.',
+                        },
+                        labelWithoutSelector: {
+                          type: 'boolean',
+                          description:
+                            'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                        },
+                        labelIncludeTemplates: {
+                          type: 'boolean',
+                          description:
+                            'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                        },
+                        commonAnnotationsEnvsubst: {
+                          type: 'boolean',
+                          description:
+                            'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                        },
+                        kubeVersion: {
+                          type: 'string',
+                          description:
+                            "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                        },
+                        apiVersions: {
+                          type: 'array',
+                          description:
+                            "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
+                          items: { type: 'string' },
+                        },
                       },
                     },
                     plugin: {
@@ -3611,6 +4416,11 @@ export const schemas = {
                         type: 'string',
                         description:
                           'Git revision (branch, tag, commit SHA or HEAD) or, for a Helm repository, the chart version or semver range. Empty means HEAD.',
+                      },
+                      tagPrefix: {
+                        type: 'string',
+                        description:
+                          'For a git source whose targetRevision is a semver range: only tags that start with this prefix are candidates, the prefix is cut off before versions are compared and kept in the tag that is chosen (tagPrefix app-b/ and 1.0.* pick app-b/1.0.3).',
                       },
                       path: {
                         type: 'string',
@@ -3649,6 +4459,11 @@ export const schemas = {
                             type: 'string',
                             description:
                               "Glob of file names to exclude, for example 'test-*.yaml' or '{x.yaml,y.yaml}'.",
+                          },
+                          disableExtensionFilter: {
+                            type: 'boolean',
+                            description:
+                              'Consider every file the include and exclude globs select, not only files ending in .yaml, .yml or .json (such as *.yaml.tmpl); each still has to hold YAML or JSON.',
                           },
                           jsonnet: {
                             type: 'object',
@@ -3771,7 +4586,8 @@ export const schemas = {
                       },
                       kustomize: {
                         type: 'object',
-                        description: 'Options for rendering a kustomization with kubectl kustomize.',
+                        description:
+                          'Options for rendering a kustomization: overrides written into a copy of the kustomization before kubectl kustomize builds it.',
                         properties: {
                           namePrefix: {
                             type: 'string',
@@ -3845,6 +4661,37 @@ export const schemas = {
                             type: 'array',
                             description:
                               'Kustomize components to add to the kustomization, relative to the source path.',
+                            items: { type: 'string' },
+                          },
+                          ignoreMissingComponents: {
+                            type: 'boolean',
+                            description:
+                              'Leave out entries of components whose directory does not exist instead of failing the build.',
+                          },
+                          labelWithoutSelector: {
+                            type: 'boolean',
+                            description:
+                              'Add commonLabels to metadata.labels only (kustomize labels with includeSelectors false), so selectors of Deployments and Services keep their labels.',
+                          },
+                          labelIncludeTemplates: {
+                            type: 'boolean',
+                            description:
+                              'With labelWithoutSelector: also add commonLabels to pod templates (kustomize labels with includeTemplates), still not to selectors.',
+                          },
+                          commonAnnotationsEnvsubst: {
+                            type: 'boolean',
+                            description:
+                              'Replace $VAR and ${VAR} in commonAnnotations values with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_REVISION, ...); unknown variables become empty, $$ is a literal $.',
+                          },
+                          kubeVersion: {
+                            type: 'string',
+                            description:
+                              "Kubernetes version kustomize's Helm chart inflation reports to charts (.Capabilities.KubeVersion); default the destination cluster's.",
+                          },
+                          apiVersions: {
+                            type: 'array',
+                            description:
+                              "API versions kustomize's Helm chart inflation reports to charts (.Capabilities.APIVersions); default the destination cluster's.",
                             items: { type: 'string' },
                           },
                         },
