@@ -7,7 +7,9 @@
  * 3. a Handlebars template without `engineVersion` is a condition naming `engineVersion: handlebars`
  *    and writes nothing; setting it renders;
  * 4. a strict server-side dry-run of an ExternalSecret with every field of ESO's full example
- *    (syncWindows included) is accepted, and an unknown field is refused.
+ *    (syncWindows included) is accepted, and an unknown field is refused;
+ * 5. `spec.syncWindows` holds the periodic refresh: with a deny window that is always open, a store
+ *    change reaches a twin ExternalSecret without windows but not the held one, until the windows go.
  * Keys and certificates are the unit tests' openssl-made fixtures (operator/templates/testdata).
  */
 import { describe, test } from 'node:test';
@@ -27,7 +29,9 @@ import {
   read,
   readyOf,
   secretPath,
+  storePath,
   waitForReady,
+  waitForSecretValues,
   type SecretObj,
 } from './externalsecret-lib';
 
@@ -253,5 +257,33 @@ describe('ExternalSecret Go templates (ESO engine v2)', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('syncWindows hold the periodic refresh (a deny window that is always open)', async () => {
+    const ns = uniqueName('tpl-win');
+    await createNamespace(ns);
+    const storeData = (v: string) => ({ fake: { data: [{ key: 'k', value: v }] } });
+    await createSecretStore(ns, 'fake', storeData('v1'));
+    const spec = (windows: boolean) => ({
+      refreshInterval: '1s',
+      secretStoreRef: { name: 'fake' },
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+      // @every 1m with a 1h duration: as robfig's @every, the window is open at every instant
+      ...(windows
+        ? { syncWindows: { kind: 'deny', windows: [{ schedule: '@every 1m', duration: '1h' }] } }
+        : {}),
+    });
+    await createExternalSecret(ns, 'free', spec(false));
+    await createExternalSecret(ns, 'held', spec(true));
+    // the first sync is never held
+    await waitForReady(esPath(ns, 'held'), 'True', 'SecretSynced');
+    await waitForSecretValues(ns, 'held', { k: 'v1' }, 'the first sync');
+    await mergePatch(storePath(ns, 'fake'), { spec: { provider: storeData('v2') } });
+    await waitForSecretValues(ns, 'free', { k: 'v2' }, 'the free twin refreshed', 30_000);
+    const held = await secretData(ns, 'held');
+    assert.equal(held.data.k.toString(), 'v1', 'the held ExternalSecret did not refresh');
+    // removing the windows is a spec change: it refreshes at once
+    await mergePatch(esPath(ns, 'held'), { spec: { syncWindows: null } });
+    await waitForSecretValues(ns, 'held', { k: 'v2' }, 'refreshed once the windows are gone', 30_000);
   });
 });
