@@ -41,6 +41,12 @@ import { helmEnv, renderHelm, type ChartDependency, type RemoteDependencyBuilder
 import type { RenderRequest, RenderResult, SourceSpec } from './index';
 import { runTool } from './tool';
 
+/** Repository credentials plus the CA certificates of the repository's host (`argocd-tls-certs-cm`). */
+export type HelmRepoCredentials = RepoCredentials & {
+  /** PEM CA certificates for the host's TLS certificate; absent: the system roots. */
+  caData?: string;
+};
+
 /** What a Helm repository chart needs beyond a render request. */
 export interface HelmChartContext {
   /** The operator's cache directory (`--cache-dir`). */
@@ -51,7 +57,7 @@ export interface HelmChartContext {
    * The credentials of a repository URL for this app (repository Secrets of `type: helm`, `repo-creds`
    * templates, project scope applied), or undefined for anonymous access.
    */
-  credentials: (repoURL: string) => Promise<RepoCredentials | undefined>;
+  credentials: (repoURL: string) => Promise<HelmRepoCredentials | undefined>;
   /** A hard refresh: fetch indexes and tag lists again. */
   hard?: boolean;
 }
@@ -73,7 +79,7 @@ function clientsFor(ctx: HelmChartContext): { repo: HelmRepoClient; oci: OciClie
 }
 
 /** The HTTP auth part of repository credentials. */
-export function httpAuth(creds: RepoCredentials | undefined): HelmHttpAuth | undefined {
+export function httpAuth(creds: HelmRepoCredentials | undefined): HelmHttpAuth | undefined {
   if (!creds) return undefined;
   return {
     username: creds.username,
@@ -81,6 +87,7 @@ export function httpAuth(creds: RepoCredentials | undefined): HelmHttpAuth | und
     tlsClientCertData: creds.tlsClientCertData,
     tlsClientCertKey: creds.tlsClientCertKey,
     insecure: creds.insecure,
+    caData: creds.caData,
   };
 }
 
@@ -318,7 +325,7 @@ function addRegistry(config: HelmHomeConfig, url: string, creds: RepoCredentials
 async function addRepository(
   config: HelmHomeConfig,
   target: { name: string; url: string; work: string; deps: ChartDependency[] },
-  creds: RepoCredentials | undefined,
+  creds: HelmRepoCredentials | undefined,
   ctx: HelmChartContext,
 ): Promise<void> {
   const { name, url, work } = target;
@@ -326,6 +333,10 @@ async function addRepository(
   if (creds?.username) entry.username = creds.username;
   if (creds?.password) entry.password = creds.password;
   if (creds?.insecure) entry.insecure_skip_tls_verify = true;
+  if (creds?.caData) {
+    entry.caFile = path.join(work, 'tls', `${name}-ca.crt`);
+    writePrivate(entry.caFile as string, creds.caData);
+  }
   if (creds?.tlsClientCertData && creds.tlsClientCertKey) {
     entry.certFile = path.join(work, 'tls', `${name}.crt`);
     entry.keyFile = path.join(work, 'tls', `${name}.key`);

@@ -5,8 +5,8 @@
  * - Basic auth (`username` / `password`) sent to the URL's own host only: a redirect to another host
  *   (a CDN, object storage behind a registry) drops the `Authorization` header, as Helm does without
  *   `--pass-credentials`;
- * - a TLS client certificate (`tlsClientCertData` / `tlsClientCertKey`) and `insecure` (skip server
- *   verification), as Argo CD's Helm client;
+ * - a TLS client certificate (`tlsClientCertData` / `tlsClientCertKey`), CA certificates for the server
+ *   (`argocd-tls-certs-cm`) and `insecure` (skip server verification), as Argo CD's Helm client;
  * - an overall deadline and a body size cap, so a slow or huge answer cannot hold a render.
  *
  * Error messages name the URL without its userinfo and never carry a credential or a body.
@@ -25,6 +25,8 @@ export interface HelmHttpAuth {
   tlsClientCertKey?: string;
   /** Skip TLS server verification (Argo CD's `insecure`). */
   insecure?: boolean;
+  /** PEM CA certificates that sign the server's certificate (Argo CD's `argocd-tls-certs-cm`); default: system roots. */
+  caData?: string;
 }
 
 /** Options of {@link helmHttpGet}. */
@@ -81,6 +83,29 @@ export async function helmHttpGet(url: string, req: HelmHttpRequest): Promise<He
   throw new HelmHttpError(`${redactURL(url)}: more than ${MAX_REDIRECTS} redirects`);
 }
 
+/** The request headers: Basic auth only when `withAuth` (the repository's own host). */
+function requestHeaders(req: HelmHttpRequest, withAuth: boolean): Record<string, string> {
+  const headers: Record<string, string> = { 'User-Agent': 'capstan', ...req.headers };
+  const auth = req.auth ?? {};
+  if (!withAuth) delete headers.Authorization;
+  else if (!headers.Authorization && (auth.username || auth.password)) {
+    const basic = Buffer.from(`${auth.username ?? ''}:${auth.password ?? ''}`).toString('base64');
+    headers.Authorization = `Basic ${basic}`;
+  }
+  return headers;
+}
+
+/** TLS options of an https request: CA and verification always, the client certificate only when `withAuth`. */
+function tlsOptions(url: URL, auth: HelmHttpAuth, withAuth: boolean): https.RequestOptions {
+  if (url.protocol !== 'https:') return {};
+  return {
+    rejectUnauthorized: !auth.insecure,
+    ...(auth.caData ? { ca: auth.caData } : {}),
+    ...(withAuth && auth.tlsClientCertData ? { cert: auth.tlsClientCertData } : {}),
+    ...(withAuth && auth.tlsClientCertKey ? { key: auth.tlsClientCertKey } : {}),
+  };
+}
+
 /** One request without following redirects; credentials only when `withAuth`. */
 function getOnce(
   url: URL,
@@ -90,21 +115,8 @@ function getOnce(
 ): Promise<Omit<HelmHttpAnswer, 'url'>> {
   const shown = redactURL(url.href);
   if (remainingMs <= 0) return Promise.reject(new HelmHttpError(`${shown}: no answer in time`));
-  const headers: Record<string, string> = { 'User-Agent': 'capstan', ...req.headers };
-  const auth = req.auth ?? {};
-  if (!withAuth) delete headers.Authorization;
-  else if (!headers.Authorization && (auth.username || auth.password)) {
-    const basic = Buffer.from(`${auth.username ?? ''}:${auth.password ?? ''}`).toString('base64');
-    headers.Authorization = `Basic ${basic}`;
-  }
-  const tls =
-    url.protocol === 'https:'
-      ? {
-          rejectUnauthorized: !auth.insecure,
-          ...(withAuth && auth.tlsClientCertData ? { cert: auth.tlsClientCertData } : {}),
-          ...(withAuth && auth.tlsClientCertKey ? { key: auth.tlsClientCertKey } : {}),
-        }
-      : {};
+  const headers = requestHeaders(req, withAuth);
+  const tls = tlsOptions(url, req.auth ?? {}, withAuth);
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     let settled = false;

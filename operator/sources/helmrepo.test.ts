@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { generatePki, type Pki } from '../../e2e/harness/pki';
 import { HelmRepoClient, HelmRepoError, parseIndex, resolveChartVersion } from './helmrepo';
 import { chartRepoURLProblem, isOciRepo, ociChartRef, parseBearerChallenge } from './oci';
 
@@ -200,5 +202,46 @@ describe('HelmRepoClient (a real HTTP server with basic auth)', () => {
       client.resolve('http://127.0.0.1:1', 'web', '1.*', undefined),
       /repository unreachable/,
     );
+  });
+});
+
+describe('HelmRepoClient over TLS (CA from argocd-tls-certs-cm, client certificate)', () => {
+  let server: https.Server;
+  let url: string;
+  let dir: string;
+  let pki: Pki;
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helmrepo-tls-'));
+    pki = await generatePki(dir);
+    server = https.createServer(
+      {
+        cert: fs.readFileSync(pki.servingCert),
+        key: fs.readFileSync(pki.servingKey),
+        ca: fs.readFileSync(pki.caCert),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (_req, res) => res.end('apiVersion: v1\nentries:\n  web:\n  - version: 1.0.0\n    urls: [web.tgz]\n'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the CA and the client certificate are both needed', async () => {
+    const client = new HelmRepoClient({ cacheDir: dir, indexTtlMs: 60_000 });
+    const caData = fs.readFileSync(pki.caCert, 'utf8');
+    const tlsClientCertData = fs.readFileSync(pki.adminCert, 'utf8');
+    const tlsClientCertKey = fs.readFileSync(pki.adminKey, 'utf8');
+    await assert.rejects(
+      client.resolve(url, 'web', '1.0.0', { tlsClientCertData, tlsClientCertKey }),
+      /SELF_SIGNED|UNABLE_TO_VERIFY|unable to verify|self.signed/i,
+    );
+    await assert.rejects(client.resolve(url, 'web', '1.0.0', { caData }), /repository unreachable/);
+    const entry = await client.resolve(url, 'web', '1.0.0', { caData, tlsClientCertData, tlsClientCertKey });
+    assert.equal(entry.version, '1.0.0');
   });
 });

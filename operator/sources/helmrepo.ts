@@ -86,7 +86,13 @@ export class TtlCache<T> {
 
 /** A cache key for a repository and the credentials used on it (never the credentials themselves). */
 export function repoKey(repoURL: string, auth: HelmHttpAuth | undefined): string {
-  const secret = JSON.stringify([auth?.username, auth?.password, auth?.tlsClientCertData, auth?.insecure]);
+  const secret = JSON.stringify([
+    auth?.username,
+    auth?.password,
+    auth?.tlsClientCertData,
+    auth?.insecure,
+    auth?.caData,
+  ]);
   return `${repoURL.replace(/\/+$/, '')}#${createHash('sha256').update(secret).digest('hex').slice(0, 16)}`;
 }
 
