@@ -21,6 +21,7 @@ import {
   validateIgnoreRules,
 } from '../diff/ignore';
 import { renderSource, SourceSpec } from '../render';
+import { buildEnv } from '../render/buildenv';
 import { CeilingError } from '../render/errors';
 import { ByteLru } from '../common/bytelru';
 import {
@@ -93,7 +94,7 @@ interface CachedRender {
  * Renders by (commit, app, destination, source), bounded by estimated bytes (`--render-cache-bytes`) and by
  * entries, least recently used out first.
  */
-const renderCache = new ByteLru<CachedRender>({ maxBytes: DEFAULT_RENDER_CACHE_BYTES, maxEntries: 500 });
+const renderCache = new ByteLru<CachedRender>({ maxBytes: DEFAULT_RENDER_CACHE_BYTES, maxEntries: 10_000 });
 const dryRunCache = new Map<string, boolean>();
 const DRY_RUN_CACHE_MAX = 20_000;
 
@@ -259,7 +260,11 @@ async function renderCached(
     // A commit to a values repository alone must render again.
     refs.map((r) => [r.name, r.repoURL, r.revision]),
   ]);
-  const cached = renderCache.get(key);
+  // A plain directory renders the same for every app (no app name or namespace goes in): 1,000 apps of
+  // one source share one entry instead of thrashing the cache with 1,000 copies. The whole source is in
+  // the key, so that a source whose fields make it Helm or Kustomize never reads a Directory render.
+  const shared = JSON.stringify(['Directory', sha, source]);
+  const cached = renderCache.get(key) ?? renderCache.get(shared);
   if (cached && !hard) return cached;
   // A chart source renders from its chart archive (render/helmchart.ts), not from a checkout.
   const repoRoot = source.chart ? '' : await ctx.git.checkout(source.repoURL, sha, creds);
@@ -282,10 +287,20 @@ async function renderCached(
     helmValuesFileSchemes: ctx.settings.helmValuesFileSchemes,
     kustomizeRemote: kustomizeRemotePolicy(ctx, app),
     limits: renderLimits(ctx),
+    // Expanded in Kustomize images, commonLabels and (opt-in) commonAnnotations, as Argo CD.
+    buildEnv: buildEnv({
+      appName: app.metadata.name,
+      appNamespace: app.metadata.namespace ?? '',
+      project: app.spec.project,
+      revision: sha,
+      repoURL: source.repoURL,
+      path: source.path,
+      targetRevision: source.targetRevision,
+    }),
   });
   const out: CachedRender = { ...rendered, bytes: estimateBytes(rendered.objects) };
   renderCache.resize(ctx.settings.renderCacheBytes ?? DEFAULT_RENDER_CACHE_BYTES);
-  renderCache.set(key, out, out.bytes);
+  renderCache.set(out.sourceType === 'Directory' && !refs.length ? shared : key, out, out.bytes);
   return out;
 }
 
