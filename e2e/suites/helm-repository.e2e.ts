@@ -157,6 +157,14 @@ describe('Helm repository charts', () => {
         'ComparisonError for the wrong password',
       );
       assert.doesNotMatch(JSON.stringify(failed.status), /wrong-password|right/);
+      const log = process.env.CAPSTAN_E2E_OPERATOR_LOG;
+      assert.ok(log, 'CAPSTAN_E2E_OPERATOR_LOG is set by e2e/run.ts');
+      assert.match(fs.readFileSync(log, 'utf8'), /HTTP 401/, 'the failure is logged');
+      assert.doesNotMatch(
+        fs.readFileSync(log, 'utf8'),
+        /wrong-password|e2e-secret/,
+        'no password in the log',
+      );
       const still = await getObject(core(ns, 'configmaps', 'own-config'));
       assert.equal(still?.metadata.uid, before?.metadata.uid, 'nothing pruned or replaced');
       await putHelmRepoSecret(secret, { url: own.url, username: 'team', password: 'right' });
