@@ -18,7 +18,7 @@
  *       caBundle: <base64 PEM>           # or caProvider, for https with a private CA
  * ```
  *
- * `url`, `headers`, `body` and `result.jsonPath` are Go templates (the subset in `gotemplate.ts`) over
+ * `url`, `headers`, `body` and `result.jsonPath` are Go templates (capstan's one engine, `gotemplate.ts`) over
  * `remoteRef.{key,version,property,namespace}` and the `secrets`; in `url` the remoteRef values are
  * query-escaped, as ESO. Answers: 2xx is the secret; 404 is `NoSecretError`; 408, 429, 5xx, timeouts
  * and connection failures are retryable; redirects and other statuses are not. Response bodies are

@@ -58,52 +58,52 @@ function floatVerb(v: number, verb: string, f: Spec): string {
   return signed(s, f);
 }
 
+/** One verb's formatting of one operand. */
+type Verb = (v: Value, f: Spec, verb: string) => string;
+
+/** An integer verb: the digits of a bigint, signed and padded with zeros when asked. */
+const intVerb =
+  (digits: (n: bigint, f: Spec) => string): Verb =>
+  (v, f, verb) =>
+    typeof v === 'bigint' ? pad(signed(digits(v, f), f), f, true) : bad(verb, v);
+
+const floatVerbOf: Verb = (v, f, verb) =>
+  typeof v === 'number' ? pad(floatVerb(v, verb, f), f, true) : bad(verb, v);
+
+/** The verbs, as Go's fmt formats each operand type. */
+const VERBS: Record<string, Verb> = {
+  v: (v, f) => pad(f.plus && typeof v === 'bigint' ? signed(sprint(v), f) : sprint(v), f, false),
+  s: (v, f) => {
+    if (typeof v === 'string') return pad(f.prec !== undefined ? v.slice(0, f.prec) : v, f, false);
+    return pad(typeof v === 'bigint' ? bad('s', v) : sprint(v), f, false);
+  },
+  q: (v, f) => {
+    if (typeof v === 'string') return pad(goQuote(v), f, false);
+    if (typeof v === 'bigint') return pad(`'${String.fromCodePoint(Number(v))}'`, f, false);
+    return bad('q', v);
+  },
+  d: intVerb((n) => n.toString()),
+  b: intVerb((n) => n.toString(2)),
+  o: intVerb((n, f) => (f.sharp ? '0' : '') + n.toString(8)),
+  x: (v, f) => pad(hex(v, f, false), f, true),
+  X: (v, f) => pad(hex(v, f, true), f, true),
+  c: (v, f) =>
+    typeof v === 'bigint'
+      ? pad(Buffer.from(String.fromCodePoint(Number(v)), 'utf8').toString('latin1'), f, false)
+      : bad('c', v),
+  t: (v, f) => (typeof v === 'boolean' ? pad(String(v), f, false) : bad('t', v)),
+  T: (v, f) => pad(typeName(v), f, false),
+  f: floatVerbOf,
+  F: floatVerbOf,
+  e: floatVerbOf,
+  E: floatVerbOf,
+  g: floatVerbOf,
+  G: floatVerbOf,
+};
+
 function one(verb: string, v: Value, f: Spec): string {
-  switch (verb) {
-    case 'v':
-      return pad(
-        verb === 'v' && f.plus && typeof v === 'bigint' ? signed(sprint(v), f) : sprint(v),
-        f,
-        false,
-      );
-    case 's':
-      if (typeof v === 'string') return pad(f.prec !== undefined ? v.slice(0, f.prec) : v, f, false);
-      return pad(typeof v === 'bigint' ? bad('s', v) : sprint(v), f, false);
-    case 'q':
-      if (typeof v === 'string') return pad(goQuote(v), f, false);
-      if (typeof v === 'bigint') return pad(`'${String.fromCodePoint(Number(v))}'`, f, false);
-      return bad('q', v);
-    case 'd':
-      if (typeof v !== 'bigint') return bad('d', v);
-      return pad(signed(v.toString(), f), f, true);
-    case 'b':
-      if (typeof v !== 'bigint') return bad('b', v);
-      return pad(signed(v.toString(2), f), f, true);
-    case 'o':
-      if (typeof v !== 'bigint') return bad('o', v);
-      return pad(signed((f.sharp ? '0' : '') + v.toString(8), f), f, true);
-    case 'x':
-    case 'X':
-      return pad(hex(v, f, verb === 'X'), f, true);
-    case 'c':
-      if (typeof v !== 'bigint') return bad('c', v);
-      return pad(Buffer.from(String.fromCodePoint(Number(v)), 'utf8').toString('latin1'), f, false);
-    case 't':
-      if (typeof v !== 'boolean') return bad('t', v);
-      return pad(String(v), f, false);
-    case 'f':
-    case 'F':
-    case 'e':
-    case 'E':
-    case 'g':
-    case 'G':
-      if (typeof v !== 'number') return bad(verb, v);
-      return pad(floatVerb(v, verb, f), f, true);
-    case 'T':
-      return pad(typeName(v), f, false);
-    default:
-      return `%!${verb}(${typeName(v)}=${sprint(v)})`;
-  }
+  const fmt = VERBS[verb];
+  return fmt ? fmt(v, f, verb) : bad(verb, v);
 }
 
 /**
