@@ -21,18 +21,14 @@ import {
   STSClient,
   type AssumeRoleCommandInput,
 } from '@aws-sdk/client-sts';
+import { cachedSession, sessionKey, type SessionCredentials } from './aws-session';
 import { DEFAULT_PROVIDER_TIMEOUT_MS } from './netpolicy';
 import { isObject, readSecretKey, validateSecretSelector, type SecretKeySelector } from './storerefs';
 import type { ProviderContext, StoreIdentity } from './types';
 import { InvalidStoreError, ProviderError } from './types';
 
 /** AWS credentials as the SDK takes them (values never logged). */
-export interface AwsCredentialIdentity {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  expiration?: Date;
-}
+export type AwsCredentialIdentity = SessionCredentials;
 
 /** ESO `AWSAuthSecretRef`: the Secrets holding static credentials. */
 export interface AwsAuthSecretRef {
@@ -233,7 +229,8 @@ function sessionName(store: string): string {
 }
 
 /**
- * Resolves a store's client configuration: static credentials, then the role chain.
+ * Resolves a store's client configuration: static credentials, then the role chain (its session cached,
+ * see `aws-session.ts`).
  * @throws ProviderError naming the Secret or the role (AWS's error code, never a key) when a step fails.
  */
 export async function awsClientConfig(
@@ -241,14 +238,20 @@ export async function awsClientConfig(
   config: AwsProviderConfig,
 ): Promise<AwsClientConfig> {
   const base = baseConfig(ctx, config.region);
-  let credentials = config.auth?.secretRef ? await staticCredentials(ctx, config.auth.secretRef) : undefined;
-  for (const roleArn of config.additionalRoles ?? []) {
-    credentials = await assumeRole(base, credentials, { RoleArn: roleArn }, ctx.store.name);
-  }
-  if (config.role) {
-    credentials = await assumeRole(base, credentials, finalRoleInput(config), ctx.store.name);
-  }
-  return { ...base, ...(credentials ? { credentials } : {}) };
+  const keys = config.auth?.secretRef ? await staticCredentials(ctx, config.auth.secretRef) : undefined;
+  if (!config.role && !config.additionalRoles?.length)
+    return { ...base, ...(keys ? { credentials: keys } : {}) };
+  const { kind, namespace, name } = ctx.store;
+  const key = sessionKey([kind, namespace, name, ctx.namespace, config, base.endpoint, keys]);
+  const credentials = await cachedSession(key, async () => {
+    let current = keys;
+    for (const roleArn of config.additionalRoles ?? []) {
+      current = await assumeRole(base, current, { RoleArn: roleArn }, name);
+    }
+    if (config.role) current = await assumeRole(base, current, finalRoleInput(config), name);
+    return current as SessionCredentials;
+  });
+  return { ...base, credentials };
 }
 
 /** An `AssumeRole` input without the session name (added per store). */
