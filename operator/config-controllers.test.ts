@@ -12,6 +12,7 @@ test('--controllers: application implies appproject; appproject alone and the de
       'appproject',
       'externalsecret',
       'clusterexternalsecret',
+      'pushsecret',
     ]);
     assert.deepEqual(parseConfig(['--controllers', 'application,externalsecret']).controllers, [
       'application',

@@ -15,7 +15,13 @@ import { addCeilingOptions, ceilingsFromOptions, type CeilingConfig } from './co
  * The operators capstan can run; `--controllers` selects a subset. `application` implies `appproject`: apps
  * read their projects from the AppProject operator's cache, and old flag values keep working.
  */
-export const CONTROLLERS = ['application', 'appproject', 'externalsecret', 'clusterexternalsecret'] as const;
+export const CONTROLLERS = [
+  'application',
+  'appproject',
+  'externalsecret',
+  'clusterexternalsecret',
+  'pushsecret',
+] as const;
 
 /** The selected operators with what they imply: `application` brings `appproject` along. */
 export function impliedControllers(selected: string[]): string[] {

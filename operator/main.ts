@@ -16,6 +16,7 @@ import { RepoCredentialStore } from './application/repocreds';
 import { MANAGED_SELECTOR } from './sync/tracking';
 import { startExternalSecretOperators } from './externalsecret';
 import { startClusterExternalSecretOperator } from './clusterexternalsecret';
+import { startPushSecretOperator } from './pushsecret';
 import { registry } from './runtime/metrics';
 import { LeaderElector } from './runtime/leader';
 import { setJqTimeout } from './diff/jqworker';
@@ -166,6 +167,14 @@ async function main(): Promise<void> {
   // cluster-scoped: a scoped install (--watch-namespaces) does not run it, as ClusterSecretStores
   if (config.controllers.includes('clusterexternalsecret') && !config.watchNamespaces.length) {
     stoppables.push(await startClusterExternalSecretOperator(client, log, config.concurrency));
+  }
+  if (config.controllers.includes('pushsecret')) {
+    const op = await startPushSecretOperator(client, log, config.concurrency, {
+      storeRatePerSecond: config.storeRateLimit,
+      providerLimits: config.providerLimits,
+      watchNamespaces: config.watchNamespaces,
+    });
+    stoppables.push(op);
   }
   log.info(`capstan started: ${config.controllers.join(', ')} against ${client.server}.`);
   if (config.watchNamespaces.length)

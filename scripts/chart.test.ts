@@ -200,6 +200,9 @@ describe('rendered objects', () => {
     assert.ok(can('external-secrets.io', 'clusterexternalsecrets/status', 'patch'));
     assert.ok(can('generators.external-secrets.io', 'clustergenerators', 'get'));
     assert.ok(can('generators.external-secrets.io', 'passwords', 'get'));
+    assert.ok(can('external-secrets.io', 'pushsecrets', 'watch'));
+    assert.ok(can('external-secrets.io', 'pushsecrets/finalizers', 'update'));
+    assert.ok(can('external-secrets.io', 'pushsecrets/status', 'patch'));
   });
 
   test('namespaced (rbac.clusterWide=false): no ClusterRole, a Role and RoleBinding per namespace, --watch-namespaces', async () => {

@@ -88,11 +88,11 @@ the pod runs exactly that build), else repository:tag.
 
 {{/*
 "true" when this Deployment runs only the External Secrets operators (controllers holds nothing but
-externalsecret and clusterexternalsecret): the ClusterRole then holds rbac.externalSecretRules
+externalsecret, clusterexternalsecret and pushsecret): the ClusterRole then holds rbac.externalSecretRules
 instead of rbac.rules.
 */}}
 {{- define "capstan.externalSecretsOnly" -}}
-{{- if not (without .Values.controllers "externalsecret" "clusterexternalsecret") }}true{{ end }}
+{{- if not (without .Values.controllers "externalsecret" "clusterexternalsecret" "pushsecret") }}true{{ end }}
 {{- end }}
 
 {{/*

@@ -39,7 +39,7 @@ export function clusterStoreScopedMessage(store: string): string {
 }
 
 async function checkNamespace(
-  ctx: ExternalSecretContext,
+  ctx: Pick<ExternalSecretContext, 'client'>,
   store: StoreObject,
   namespace: string,
 ): Promise<void> {
@@ -64,13 +64,24 @@ function checkReady(ref: StoreRef, store: StoreObject): void {
  * @returns the stores by key.
  * @throws SyncError when a store is missing (retryable), not allowed in this namespace, or not Ready.
  */
-export async function resolveStores(
+export function resolveStores(
   ctx: ExternalSecretContext,
   es: ExternalSecretObject,
 ): Promise<Map<string, ResolvedStore>> {
-  const namespace = es.metadata.namespace;
+  return resolveStoreRefs(ctx, es.metadata.namespace, storeRefsOf(es));
+}
+
+/**
+ * Resolves stores used from `namespace` (ExternalSecrets, PushSecrets): exists, allowed, Ready.
+ * @throws SyncError as {@link resolveStores}.
+ */
+export async function resolveStoreRefs(
+  ctx: Pick<ExternalSecretContext, 'client' | 'settings'>,
+  namespace: string,
+  refs: StoreRef[],
+): Promise<Map<string, ResolvedStore>> {
   const out = new Map<string, ResolvedStore>();
-  for (const ref of storeRefsOf(es)) {
+  for (const ref of refs) {
     if (ref.kind === 'ClusterSecretStore' && isScoped(ctx.settings.watchNamespaces)) {
       // A tenant install has no grant on cluster-scoped stores (ESO's scopedNamespace ignores them too).
       throw new SyncError(MSG_STORE, clusterStoreScopedMessage(ref.name));

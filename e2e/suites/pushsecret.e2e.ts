@@ -1,0 +1,214 @@
+/**
+ * PushSecret on a real control plane, round trip through the two writing providers capstan has here:
+ * - fake: ESO's documented example unchanged (store aws-parameterstore, Secret pokedex-credentials,
+ *   secretKey best-pokemon -> remoteKey my-first-parameter, updatePolicy Replace, deletionPolicy
+ *   Delete, refreshInterval 1h) in a fresh namespace; an ExternalSecret reads the pushed value back
+ *   from the same store, and deleting the PushSecret removes it (finalizer).
+ * - kubernetes: values land in a Secret of another namespace with the store's service account (not
+ *   capstan's identity), follow the source, a key removed from data is deleted remotely, IfNotExists
+ *   leaves someone else's value alone, and deleting the PushSecret removes the remote Secret.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../harness/wait';
+import { createNamespace, kube, uniqueName } from './lib';
+import {
+  createExternalSecret,
+  createSecret,
+  createSecretStore,
+  esPath,
+  mergePatch,
+  read,
+  readyOf,
+  remove,
+  secretPath,
+  secretValues,
+  storePath,
+  waitForObject,
+  waitForReady,
+  waitForSecretValues,
+  type EsObject,
+} from './externalsecret-lib';
+
+const psPath = (ns: string, name = ''): string =>
+  `/apis/external-secrets.io/v1alpha1/namespaces/${ns}/pushsecrets${name ? '/' + name : ''}`;
+
+interface PsObject extends EsObject {
+  metadata: EsObject['metadata'] & { finalizers?: string[] };
+  status?: EsObject['status'] & { syncedPushSecrets?: Record<string, Record<string, unknown>> };
+}
+
+async function createPushSecret(ns: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await kube().request('POST', psPath(ns), {
+    body: {
+      apiVersion: 'external-secrets.io/v1alpha1',
+      kind: 'PushSecret',
+      metadata: { name, namespace: ns },
+      spec,
+    },
+  });
+}
+
+/** A ServiceAccount in `ns` that may read and write Secrets of `remote`. */
+async function writer(ns: string, remote: string): Promise<void> {
+  await kube().request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, {
+    body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'writer', namespace: ns } },
+  });
+  const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${remote}`;
+  await kube().request('POST', `${rbac}/roles`, {
+    body: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'secret-writer', namespace: remote },
+      rules: [
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
+      ],
+    },
+  });
+  await kube().request('POST', `${rbac}/rolebindings`, {
+    body: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'secret-writer', namespace: remote },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'secret-writer' },
+      subjects: [{ kind: 'ServiceAccount', name: 'writer', namespace: ns }],
+    },
+  });
+}
+
+describe('PushSecret', () => {
+  test("fake provider: ESO's documented example round trip, deletion removes the pushed value", async () => {
+    const ns = uniqueName('ps-fake');
+    await createNamespace(ns);
+    await createSecretStore(ns, 'aws-parameterstore', { fake: { data: [] } });
+    await waitForReady(storePath(ns, 'aws-parameterstore'), 'True', 'Valid');
+    await createSecret(ns, 'pokedex-credentials', { 'best-pokemon': 'Pikachu' });
+    // the documented example, with only its namespace changed
+    await createPushSecret(ns, 'pushsecret-example', {
+      updatePolicy: 'Replace',
+      deletionPolicy: 'Delete',
+      refreshInterval: '1h',
+      secretStoreRefs: [{ name: 'aws-parameterstore', kind: 'SecretStore' }],
+      selector: { secret: { name: 'pokedex-credentials' } },
+      data: [{ match: { secretKey: 'best-pokemon', remoteRef: { remoteKey: 'my-first-parameter' } } }],
+    });
+    const ps = (await waitForReady(psPath(ns, 'pushsecret-example'), 'True', 'Synced')) as PsObject;
+    assert.deepEqual(Object.keys(ps.status?.syncedPushSecrets?.['SecretStore/aws-parameterstore'] ?? {}), [
+      'my-first-parameter',
+    ]);
+    assert.equal(readyOf(ps)?.message, 'PushSecret synced successfully');
+    const withFinalizer = await read<PsObject>(psPath(ns, 'pushsecret-example'));
+    assert.ok(withFinalizer?.metadata.finalizers?.includes('pushsecret.externalsecrets.io/finalizer'));
+
+    // round trip: an ExternalSecret reads the pushed value from the same store
+    await createExternalSecret(ns, 'readback', {
+      refreshInterval: '1s',
+      secretStoreRef: { name: 'aws-parameterstore' },
+      data: [{ secretKey: 'pokemon', remoteRef: { key: 'my-first-parameter' } }],
+    });
+    await waitForSecretValues(ns, 'readback', { pokemon: 'Pikachu' }, 'the pushed value read back');
+
+    // deletionPolicy Delete: the PushSecret's deletion removes the value (the read-back starts failing)
+    await remove(psPath(ns, 'pushsecret-example'));
+    await waitFor(async () => !(await read(psPath(ns, 'pushsecret-example'))), {
+      timeoutMs: 30_000,
+      what: 'PushSecret gone (finalizer removed)',
+    });
+    const es = await waitForObject(
+      esPath(ns, 'readback'),
+      (o) => readyOf(o)?.status === 'False' && /my-first-parameter/.test(readyOf(o)?.message ?? ''),
+      'the read-back fails once the pushed key is deleted',
+    );
+    assert.match(readyOf(es)?.message ?? '', /not found/);
+  });
+
+  test('kubernetes provider: push, follow the source, delete removed keys, IfNotExists, delete on removal', async () => {
+    const ns = uniqueName('ps-k8s');
+    const remote = uniqueName('ps-k8s-remote');
+    for (const n of [ns, remote]) await createNamespace(n);
+    await writer(ns, remote);
+    await createSecretStore(ns, 'remote', {
+      kubernetes: { remoteNamespace: remote, auth: { serviceAccount: { name: 'writer' } } },
+    });
+    await waitForReady(storePath(ns, 'remote'), 'True', 'Valid');
+    await createSecret(ns, 'source', { user: 'app', password: 's3cret' });
+    await createSecret(remote, 'theirs', { token: 'keep-me' });
+    await createPushSecret(ns, 'push', {
+      deletionPolicy: 'Delete',
+      refreshInterval: '1s',
+      secretStoreRefs: [{ name: 'remote' }],
+      selector: { secret: { name: 'source' } },
+      data: [
+        { match: { secretKey: 'user', remoteRef: { remoteKey: 'pushed', property: 'username' } } },
+        { match: { secretKey: 'password', remoteRef: { remoteKey: 'pushed', property: 'password' } } },
+        { match: { remoteRef: { remoteKey: 'whole' } } },
+      ],
+    });
+    await waitForReady(psPath(ns, 'push'), 'True', 'Synced');
+    await waitForSecretValues(
+      remote,
+      'pushed',
+      { username: 'app', password: 's3cret' },
+      'remote Secret pushed',
+    );
+    await waitForSecretValues(remote, 'whole', { user: 'app', password: 's3cret' }, 'whole Secret pushed');
+
+    // the source changes: the next refresh pushes it
+    await mergePatch(secretPath(ns, 'source'), { data: { password: Buffer.from('n3w').toString('base64') } });
+    await waitForSecretValues(
+      remote,
+      'pushed',
+      { username: 'app', password: 'n3w' },
+      'remote follows the source',
+    );
+
+    // a key removed from data is deleted remotely (deletionPolicy Delete); the rest stays
+    await mergePatch(psPath(ns, 'push'), {
+      spec: {
+        data: [
+          { match: { secretKey: 'user', remoteRef: { remoteKey: 'pushed', property: 'username' } } },
+          { match: { secretKey: 'user', remoteRef: { remoteKey: 'theirs', property: 'token' } } },
+        ],
+        updatePolicy: 'IfNotExists',
+      },
+    });
+    await waitForSecretValues(
+      remote,
+      'pushed',
+      { username: 'app' },
+      'password removed from the remote Secret',
+    );
+    await waitFor(async () => !(await read(secretPath(remote, 'whole'))), {
+      timeoutMs: 30_000,
+      what: 'remote Secret whole deleted when its entry left data',
+    });
+    const ps = (await waitForReady(psPath(ns, 'push'), 'True', 'Synced')) as PsObject;
+    // IfNotExists: someone else's existing value is neither overwritten nor recorded as ours
+    assert.deepEqual(await secretValues(remote, 'theirs'), { token: 'keep-me' });
+    assert.deepEqual(Object.keys(ps.status?.syncedPushSecrets?.['SecretStore/remote'] ?? {}).sort(), [
+      'pushed/username',
+    ]);
+
+    // deleting the PushSecret deletes what it pushed, and only that
+    await remove(psPath(ns, 'push'));
+    await waitFor(async () => !(await read(secretPath(remote, 'pushed'))), {
+      timeoutMs: 30_000,
+      what: 'remote Secret pushed deleted with the PushSecret',
+    });
+    assert.deepEqual(await secretValues(remote, 'theirs'), { token: 'keep-me' });
+  });
+
+  test('a missing source is a clear condition; nothing is written', async () => {
+    const ns = uniqueName('ps-bad');
+    await createNamespace(ns);
+    await createSecretStore(ns, 'fake', { fake: { data: [] } });
+    await waitForReady(storePath(ns, 'fake'), 'True', 'Valid');
+    await createPushSecret(ns, 'nosource', {
+      secretStoreRefs: [{ name: 'fake' }],
+      selector: { secret: { name: 'missing' } },
+      data: [{ match: { secretKey: 'k', remoteRef: { remoteKey: 'r' } } }],
+    });
+    const ps = await waitForReady(psPath(ns, 'nosource'), 'False', 'Errored');
+    assert.match(readyOf(ps)?.message ?? '', /Secret "missing" not found/);
+  });
+});

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PushSecret } from '../../generated/pushsecret';
+import { decide, deletionsOnRemoval, reverseKeys, statusRef, storeStatusKey } from './plan';
+import { dueInMs, pushSecretProblems, refreshIntervalMs } from './reconcile';
+import { syncedResourceVersion } from '../externalsecret/refresh';
+
+const entry = (remoteKey: string, property?: string, secretKey = 'k') => ({
+  match: { secretKey, remoteRef: { remoteKey, ...(property ? { property } : {}) } },
+});
+
+function ps(spec: Partial<PushSecret['spec']>, status?: PushSecret['status']): PushSecret {
+  return {
+    apiVersion: 'external-secrets.io/v1alpha1',
+    kind: 'PushSecret',
+    metadata: { name: 'p', namespace: 'n', generation: 1 },
+    spec: { secretStoreRefs: [{ name: 's' }], selector: { secret: { name: 'src' } }, ...spec },
+    status,
+  } as PushSecret;
+}
+
+describe('PushSecret plan (ESO statusRef, syncedPushSecrets)', () => {
+  it('statusRef and store keys as ESO', () => {
+    assert.equal(statusRef(entry('a')), 'a');
+    assert.equal(statusRef(entry('a', 'p')), 'a/p');
+    assert.equal(storeStatusKey(undefined, 's'), 'SecretStore/s');
+    assert.equal(storeStatusKey('ClusterSecretStore', 's'), 'ClusterSecretStore/s');
+  });
+  it('pushes every entry; deletes entries gone from data only with deletionPolicy Delete', () => {
+    const previous = { 'SecretStore/s': { a: entry('a'), old: entry('old') } };
+    const keep = decide(ps({ data: [entry('a')] }), ['SecretStore/s'], previous);
+    assert.deepEqual(
+      keep.map((d) => `${d.action}:${statusRef(d.entry)}`),
+      ['push:a'],
+    );
+    const del = decide(ps({ data: [entry('a')], deletionPolicy: 'Delete' }), ['SecretStore/s'], previous);
+    assert.deepEqual(
+      del.map((d) => `${d.action}:${statusRef(d.entry)}`),
+      ['push:a', 'delete:old'],
+    );
+    // a store that could not be used is not in `stores`: nothing is deleted there
+    assert.deepEqual(decide(ps({ data: [entry('a')], deletionPolicy: 'Delete' }), [], previous), []);
+  });
+  it('on removal every synced value is deleted', () => {
+    const d = deletionsOnRemoval({
+      'SecretStore/s': { a: entry('a') },
+      'ClusterSecretStore/c': { b: entry('b', 'p') },
+    });
+    assert.deepEqual(
+      d.map((x) => `${x.store}:${statusRef(x.entry)}`),
+      ['SecretStore/s:a', 'ClusterSecretStore/c:b/p'],
+    );
+  });
+  it('ReverseUnicode turns _UXXXX_ back into the character; None keeps keys', () => {
+    const data = { a_U002f_b: Buffer.from('1'), plain: Buffer.from('2') };
+    assert.deepEqual(Object.keys(reverseKeys('ReverseUnicode', data)).sort(), ['a/b', 'plain']);
+    assert.deepEqual(Object.keys(reverseKeys('None', data)).sort(), ['a_U002f_b', 'plain']);
+  });
+});
+
+describe('PushSecret refresh and validation', () => {
+  const now = Date.parse('2026-01-01T00:10:00Z');
+  const synced = (refreshTime: string, version = '1-') => ({
+    refreshTime,
+    syncedResourceVersion: version,
+    conditions: [{ type: 'Ready', status: 'True' as const }],
+  });
+  it('due at once after a spec change or a failure; else refreshInterval after the last push; never for 0', () => {
+    assert.equal(dueInMs(ps({ refreshInterval: '1h' }), now), 0, 'never pushed');
+    const last = ps({ refreshInterval: '1h' }, synced('2026-01-01T00:00:00Z'));
+    last.status!.syncedResourceVersion = dueVersion(last);
+    assert.equal(dueInMs(last, now), 50 * 60_000);
+    const zero = ps({ refreshInterval: '0s' }, synced('2026-01-01T00:00:00Z'));
+    zero.status!.syncedResourceVersion = dueVersion(zero);
+    assert.equal(dueInMs(zero, now), undefined);
+    const changed = ps({ refreshInterval: '1h' }, synced('2026-01-01T00:00:00Z', 'old'));
+    assert.equal(dueInMs(changed, now), 0);
+    assert.equal(refreshIntervalMs(ps({})), 3_600_000);
+  });
+  it('problems: bad refreshInterval, a store ref without name or selector, a remote ref pushed twice', () => {
+    assert.deepEqual(pushSecretProblems(ps({ data: [entry('a')] })), []);
+    assert.match(pushSecretProblems(ps({ refreshInterval: 'often' })).join(), /refreshInterval/);
+    assert.match(
+      pushSecretProblems(ps({ secretStoreRefs: [{ kind: 'SecretStore' }] })).join(),
+      /name or labelSelector/,
+    );
+    assert.match(pushSecretProblems(ps({ data: [entry('a'), entry('a')] })).join(), /pushed twice/);
+  });
+});
+
+/** The version dueInMs compares with: generation and metadata hash, as for ExternalSecrets. */
+function dueVersion(p: PushSecret): string {
+  return syncedResourceVersion(p as never);
+}

@@ -1,0 +1,435 @@
+/**
+ * One reconcile of one PushSecret, level-based, as ESO's controller:
+ *
+ *   get -> deletion? (deletionPolicy Delete: delete every synced value, then drop the finalizer)
+ *   -> validate (terminal: Ready False, nothing pushed or deleted) -> finalizer per deletionPolicy
+ *   -> due? (spec changed, last push failed, or refreshInterval passed) -> source (Secret, selector or
+ *   generator; then template) -> per store: resolve (exists, allowed, Ready, writable) -> decide (plan.ts)
+ *   -> act (push, honouring updatePolicy IfNotExists; delete values removed from data) -> status
+ *   (syncedPushSecrets, refreshTime, syncedResourceVersion, Ready) -> requeue after refreshInterval.
+ *
+ * A source that cannot be read pushes and deletes nothing; a store that fails keeps its previous
+ * `syncedPushSecrets` entries (so nothing is forgotten or wrongly deleted) and the others go on.
+ */
+import type { PushSecret, PushSecretData } from '../../generated/pushsecret';
+import { parseGoDuration } from '../common/goduration';
+import { setCondition, type Condition } from '../externalsecret/conditions';
+import type { ExternalSecretContext } from '../externalsecret/context';
+import { asSyncError, SyncError } from '../externalsecret/errors';
+import { syncedResourceVersion } from '../externalsecret/refresh';
+import type { StoreRef } from '../externalsecret/refs';
+import type { ResolvedStore } from '../externalsecret/stores';
+import { isNotFound } from '../kube/client';
+import {
+  providerFor,
+  type PushSecretData as ProviderPushData,
+  type PushSourceSecret,
+  type SecretsClient,
+} from '../providers';
+import type { ReconcileResult } from '../runtime/workqueue';
+import { validateResource } from '../validation/validate';
+import {
+  CONDITION_READY,
+  DEFAULT_REFRESH_MS,
+  MSG_DELETE,
+  MSG_INVALID_SPEC,
+  MSG_PUSH,
+  MSG_STORE,
+  MSG_SYNCED,
+  PS_FINALIZER,
+  PS_GROUP,
+  PS_PLURAL,
+  PS_VERSION,
+  PsReason,
+} from './constants';
+import {
+  decide,
+  deletionsOnRemoval,
+  reverseKeys,
+  statusRef,
+  storeStatusKey,
+  type SyncedPushSecrets,
+} from './plan';
+import { applyTemplate, readSources } from './source';
+import { resolveOne, storeRefs } from './stores';
+
+/** Retry delay after a failed push (ms). */
+const RETRY_MS = 30_000;
+
+/** What a PushSecret reconcile needs: the ExternalSecret family's context (client, limiter, settings). */
+export type PushContext = Pick<ExternalSecretContext, 'client' | 'log' | 'settings' | 'limiter' | 'now'>;
+
+/** The API path of a PushSecret. */
+export function pushSecretPath(namespace: string, name: string): string {
+  return `/apis/${PS_GROUP}/${PS_VERSION}/namespaces/${encodeURIComponent(namespace)}/${PS_PLURAL}/${encodeURIComponent(name)}`;
+}
+
+/** The spec's problems (schema, refreshInterval, data entries), as `field: problem`. */
+export function pushSecretProblems(ps: PushSecret): string[] {
+  const result = validateResource('PushSecret', ps);
+  const problems = result.valid ? [] : [...result.errors];
+  const every = ps.spec?.refreshInterval;
+  if (every !== undefined && parseGoDuration(every) === undefined)
+    problems.push('spec.refreshInterval: must be a Go duration such as 10s or 1h');
+  (ps.spec?.secretStoreRefs ?? []).forEach((r, i) => {
+    if (!r.name && !r.labelSelector) problems.push(`spec.secretStoreRefs[${i}]: set name or labelSelector`);
+  });
+  const seen = new Set<string>();
+  (ps.spec?.data ?? []).forEach((d, i) => {
+    const ref = statusRef(d);
+    if (seen.has(ref)) problems.push(`spec.data[${i}]: remoteRef ${ref} is pushed twice`);
+    seen.add(ref);
+  });
+  return problems;
+}
+
+/** `spec.refreshInterval` in ms (ESO default 1h; 0: only on changes). */
+export function refreshIntervalMs(ps: PushSecret): number {
+  const every = ps.spec.refreshInterval;
+  return (every === undefined ? undefined : parseGoDuration(every)) ?? DEFAULT_REFRESH_MS;
+}
+
+function ready(ps: PushSecret): Condition | undefined {
+  return (ps.status?.conditions as Condition[] | undefined)?.find((c) => c.type === CONDITION_READY);
+}
+
+/**
+ * When the next push is due, in ms from `now` (0: now): at once after a spec change or a failure,
+ * else `refreshInterval` after the last push (never, for 0).
+ */
+export function dueInMs(ps: PushSecret, now: number): number | undefined {
+  if (ps.status?.syncedResourceVersion !== syncedResourceVersion(ps as never)) return 0;
+  if (ready(ps)?.status !== 'True' || !ps.status?.refreshTime) return 0;
+  const every = refreshIntervalMs(ps);
+  if (every <= 0) return undefined;
+  return Math.max(0, Date.parse(ps.status.refreshTime) + every - now);
+}
+
+async function patch(
+  ctx: PushContext,
+  ps: PushSecret,
+  body: Record<string, unknown>,
+  sub = '',
+): Promise<void> {
+  try {
+    await ctx.client.request(
+      'PATCH',
+      pushSecretPath(String(ps.metadata.namespace), String(ps.metadata.name)) + sub,
+      {
+        body,
+        contentType: 'application/merge-patch+json',
+      },
+    );
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+async function writeStatus(
+  ctx: PushContext,
+  ps: PushSecret,
+  status: { syncedPushSecrets?: SyncedPushSecrets; pushed?: boolean },
+  condition: Omit<Condition, 'lastTransitionTime'>,
+): Promise<void> {
+  const now = new Date(ctx.now()).toISOString();
+  const conditions = setCondition(ps.status?.conditions as Condition[] | undefined, condition, now);
+  const next: Record<string, unknown> = { conditions };
+  if (status.syncedPushSecrets) next.syncedPushSecrets = status.syncedPushSecrets;
+  if (status.pushed) {
+    next.refreshTime = now;
+    next.syncedResourceVersion = syncedResourceVersion(ps as never);
+  }
+  // a merge patch merges maps: send null for stores that are gone so syncedPushSecrets is replaced
+  if (status.syncedPushSecrets) {
+    const synced: Record<string, unknown> = { ...status.syncedPushSecrets };
+    for (const store of Object.keys(ps.status?.syncedPushSecrets ?? {}))
+      if (!(store in synced)) synced[store] = null;
+    for (const [store, entries] of Object.entries(status.syncedPushSecrets)) {
+      const old = (ps.status?.syncedPushSecrets as SyncedPushSecrets | undefined)?.[store] ?? {};
+      const merged: Record<string, unknown> = { ...entries };
+      for (const ref of Object.keys(old)) if (!(ref in entries)) merged[ref] = null;
+      synced[store] = merged;
+    }
+    next.syncedPushSecrets = synced;
+  }
+  await patch(ctx, ps, { status: next }, '/status');
+}
+
+async function setFinalizer(ctx: PushContext, ps: PushSecret, present: boolean): Promise<void> {
+  const list = ps.metadata.finalizers ?? [];
+  if (list.includes(PS_FINALIZER) === present) return;
+  const finalizers = present ? [...list, PS_FINALIZER] : list.filter((f) => f !== PS_FINALIZER);
+  await patch(ctx, ps, { metadata: { finalizers, resourceVersion: ps.metadata.resourceVersion } });
+}
+
+/** A writing client for one store (closed by the caller). */
+async function clientFor(ctx: PushContext, namespace: string, store: ResolvedStore): Promise<SecretsClient> {
+  const { provider } = providerFor(store.store.spec as { provider?: Record<string, unknown> });
+  const client = await provider.newClient({
+    store: {
+      kind: store.ref.kind,
+      name: store.ref.name,
+      namespace: store.store.metadata.namespace,
+      spec: store.store.spec,
+    },
+    namespace,
+    kube: ctx.client,
+    log: ctx.log,
+    limits: ctx.settings.providerLimits,
+  });
+  if (!client.pushSecret || !client.deleteSecret) {
+    await client.close();
+    throw new SyncError(MSG_STORE, `${store.ref.kind} "${store.ref.name}": its provider cannot write`);
+  }
+  return client;
+}
+
+function toProviderData(entry: PushSecretData): Omit<ProviderPushData, 'secretKey'> & { secretKey?: string } {
+  return {
+    secretKey: entry.match.secretKey || undefined,
+    remoteKey: entry.match.remoteRef.remoteKey,
+    property: entry.match.remoteRef.property || undefined,
+    metadata: entry.metadata,
+  };
+}
+
+/** One push of one entry to one store. */
+interface PushJob {
+  client: SecretsClient;
+  /** key - the store's rate-limiter key. */
+  key: string;
+  entry: PushSecretData;
+  sources: PushSourceSecret[];
+  /** previouslySynced - the entry was pushed here before (so it is ours). */
+  previouslySynced: boolean;
+}
+
+/** Pushes one entry from every source, honouring updatePolicy IfNotExists. @returns whether it counts as synced. */
+async function pushEntry(ctx: PushContext, ps: PushSecret, job: PushJob): Promise<boolean> {
+  const data = toProviderData(job.entry);
+  if (ps.spec.updatePolicy === 'IfNotExists') {
+    await ctx.limiter.wait(job.key);
+    // a value someone else wrote stays theirs: not recorded, so deletionPolicy never deletes it
+    if (await job.client.secretExists!(data)) return job.previouslySynced;
+  }
+  for (const source of job.sources) {
+    const converted = { ...source, data: reverseKeys(job.entry.conversionStrategy, source.data) };
+    await ctx.limiter.wait(job.key);
+    await job.client.pushSecret!(converted, data);
+  }
+  return true;
+}
+
+interface StoreOutcome {
+  synced: Record<string, PushSecretData>;
+  error?: string;
+}
+
+/** Pushes to and deletes from one store; a failure keeps the store's previous entries. */
+async function syncStore(
+  ctx: PushContext,
+  ps: PushSecret,
+  ref: StoreRef,
+  sources: PushSourceSecret[],
+  previous: SyncedPushSecrets,
+): Promise<StoreOutcome> {
+  const namespace = String(ps.metadata.namespace);
+  const statusKey = storeStatusKey(ref.kind, ref.name);
+  const before = previous[statusKey] ?? {};
+  let client: SecretsClient | undefined;
+  const synced: Record<string, PushSecretData> = {};
+  try {
+    const store = await resolveOne(ctx, namespace, ref);
+    client = await clientFor(ctx, namespace, store);
+    for (const d of decide(ps, [statusKey], previous)) {
+      const at = `${ref.kind} "${ref.name}" remoteKey "${statusRef(d.entry)}"`;
+      if (d.action === 'push') {
+        try {
+          const job = {
+            client,
+            key: store.key,
+            entry: d.entry,
+            sources,
+            previouslySynced: statusRef(d.entry) in before,
+          };
+          if (await pushEntry(ctx, ps, job)) synced[statusRef(d.entry)] = d.entry;
+        } catch (err) {
+          throw asSyncError(err, MSG_PUSH, at);
+        }
+      } else {
+        try {
+          await ctx.limiter.wait(store.key);
+          await client.deleteSecret!(toProviderData(d.entry));
+        } catch (err) {
+          synced[statusRef(d.entry)] = d.entry; // still there: try again next time
+          throw asSyncError(err, MSG_DELETE, at);
+        }
+      }
+    }
+    return { synced };
+  } catch (err) {
+    // keep what was synced before (nothing is forgotten) plus what this attempt pushed
+    return {
+      synced: { ...before, ...synced },
+      error: asSyncError(err, MSG_STORE, `${ref.kind} "${ref.name}"`).message,
+    };
+  } finally {
+    await client?.close();
+  }
+}
+
+/** deletionPolicy Delete on removal: every synced value is deleted, then the finalizer goes. */
+async function finalize(ctx: PushContext, ps: PushSecret): Promise<ReconcileResult> {
+  if (!(ps.metadata.finalizers ?? []).includes(PS_FINALIZER)) return {};
+  const previous = (ps.status?.syncedPushSecrets ?? {}) as SyncedPushSecrets;
+  const namespace = String(ps.metadata.namespace);
+  for (const d of deletionsOnRemoval(previous)) {
+    const [kind, ...rest] = d.store.split('/');
+    const ref: StoreRef = {
+      kind: kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore',
+      name: rest.join('/'),
+    };
+    let store: ResolvedStore;
+    try {
+      store = await resolveOne(ctx, namespace, ref);
+    } catch (err) {
+      if (err instanceof SyncError && /not found/.test(err.message)) continue; // the store is gone: nothing to delete from
+      throw err;
+    }
+    const client = await clientFor(ctx, namespace, store);
+    try {
+      await ctx.limiter.wait(store.key);
+      await client.deleteSecret!(toProviderData(d.entry));
+    } finally {
+      await client.close();
+    }
+  }
+  await setFinalizer(ctx, ps, false);
+  ctx.log.info('Deleted the pushed values of a deleted PushSecret (deletionPolicy Delete).', {
+    pushSecret: `${namespace}/${ps.metadata.name}`,
+  });
+  return {};
+}
+
+/** Pushes to every store of the spec; each store's failure is collected, never thrown. */
+async function pushAll(
+  ctx: PushContext,
+  ps: PushSecret,
+  sources: PushSourceSecret[],
+  previous: SyncedPushSecrets,
+): Promise<{ synced: SyncedPushSecrets; errors: string[] }> {
+  const synced: SyncedPushSecrets = {};
+  const errors: string[] = [];
+  const refs = await storeRefs(ctx, ps);
+  for (const ref of refs) {
+    const out = await syncStore(ctx, ps, ref, sources, previous);
+    if (Object.keys(out.synced).length) synced[storeStatusKey(ref.kind, ref.name)] = out.synced;
+    if (out.error) errors.push(out.error);
+  }
+  // stores no longer referenced keep their entries only while values may still be there (Delete policy)
+  for (const [store, entries] of Object.entries(previous)) {
+    if (
+      !(store in synced) &&
+      !refs.some((r) => storeStatusKey(r.kind, r.name) === store) &&
+      ps.spec.deletionPolicy === 'Delete'
+    )
+      synced[store] = entries;
+  }
+  return { synced, errors };
+}
+
+/** Retry pace after a failure: 30 s (or the refresh interval when shorter); terminal ones wait a refresh. */
+function retryAfter(ps: PushSecret, retryable: boolean): ReconcileResult {
+  const every = refreshIntervalMs(ps);
+  if (!retryable) return every > 0 ? { requeueAfterMs: every } : {};
+  return { requeueAfterMs: every > 0 ? Math.min(RETRY_MS, every) : RETRY_MS };
+}
+
+/** Reads the source(s) and applies the template. */
+function readAll(ctx: PushContext, ps: PushSecret): Promise<PushSourceSecret[]> {
+  return readSources(ctx.client, ps).then((list) =>
+    Promise.all(list.map((s) => applyTemplate(ctx.client, ps, s))),
+  );
+}
+
+/**
+ * Reconciles the PushSecret `namespace/name`.
+ * @returns when to run again.
+ * @throws on API errors reading or patching the PushSecret (the queue retries), and provider errors while finalizing.
+ */
+export async function reconcilePushSecret(
+  ctx: PushContext,
+  namespace: string,
+  name: string,
+): Promise<ReconcileResult> {
+  let ps: PushSecret;
+  try {
+    ps = await ctx.client.request<PushSecret>('GET', pushSecretPath(namespace, name));
+  } catch (err) {
+    if (isNotFound(err)) return {};
+    throw err;
+  }
+  const id = { pushSecret: `${namespace}/${name}` };
+  if (ps.metadata.deletionTimestamp) return finalize(ctx, ps);
+  const problems = pushSecretProblems(ps);
+  if (problems.length) {
+    await writeStatus(
+      ctx,
+      ps,
+      {},
+      {
+        type: CONDITION_READY,
+        status: 'False',
+        reason: PsReason.Errored,
+        message: `${MSG_INVALID_SPEC}: ${problems.join('; ')}`.slice(0, 1000),
+      },
+    );
+    return {};
+  }
+  await setFinalizer(ctx, ps, ps.spec.deletionPolicy === 'Delete');
+  const wait = dueInMs(ps, ctx.now());
+  if (wait === undefined) return {};
+  if (wait > 0) return { requeueAfterMs: wait };
+  const previous = (ps.status?.syncedPushSecrets ?? {}) as SyncedPushSecrets;
+  let sources: PushSourceSecret[];
+  try {
+    sources = await readAll(ctx, ps);
+  } catch (err) {
+    const e = asSyncError(err, MSG_PUSH);
+    await writeStatus(
+      ctx,
+      ps,
+      {},
+      { type: CONDITION_READY, status: 'False', reason: PsReason.Errored, message: e.message },
+    );
+    ctx.log.warn('PushSecret source could not be read; nothing pushed or deleted.', {
+      ...id,
+      reason: e.message,
+    });
+    return retryAfter(ps, e.retryable);
+  }
+  const { synced, errors } = await pushAll(ctx, ps, sources, previous);
+  if (errors.length) {
+    await writeStatus(
+      ctx,
+      ps,
+      { syncedPushSecrets: synced },
+      {
+        type: CONDITION_READY,
+        status: 'False',
+        reason: PsReason.Errored,
+        message: errors.join('; ').slice(0, 1000),
+      },
+    );
+    ctx.log.warn('PushSecret push failed for some stores.', { ...id, reason: errors.join('; ') });
+    return retryAfter(ps, true);
+  }
+  await writeStatus(
+    ctx,
+    ps,
+    { syncedPushSecrets: synced, pushed: true },
+    { type: CONDITION_READY, status: 'True', reason: PsReason.Synced, message: MSG_SYNCED },
+  );
+  const every = refreshIntervalMs(ps);
+  return every > 0 ? { requeueAfterMs: every } : {};
+}
