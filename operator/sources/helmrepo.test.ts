@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { generatePki, type Pki } from '../../e2e/harness/pki';
-import { HelmRepoClient, HelmRepoError, parseIndex, resolveChartVersion } from './helmrepo';
+import { HelmRepoClient, HelmRepoError, TtlCache, parseIndex, resolveChartVersion } from './helmrepo';
 import { chartRepoURLProblem, isOciRepo, ociChartRef, parseBearerChallenge } from './oci';
 
 const VERSIONS = [
@@ -56,6 +56,24 @@ describe('resolveChartVersion (Argo CD: exact version, else the highest match of
       () => resolveChartVersion(VERSIONS, 'main', 'chart "web"'),
       /neither a version nor a semver range/,
     );
+  });
+});
+
+describe('TtlCache', () => {
+  test('serves within the TTL, fetches after it, drops expired entries and failed fetches', async () => {
+    let clock = 0;
+    let calls = 0;
+    const cache = new TtlCache<number>(100, () => clock);
+    assert.equal(await cache.get('a', async () => ++calls), 1);
+    assert.equal(await cache.get('a', async () => ++calls), 1);
+    clock = 100;
+    assert.equal(await cache.get('b', async () => ++calls), 2);
+    assert.equal(cache.size, 1, 'a expired and was dropped');
+    await assert.rejects(
+      cache.get('c', async () => Promise.reject(new Error('down'))),
+      /down/,
+    );
+    assert.equal(cache.size, 1, 'a failure is not kept');
   });
 });
 

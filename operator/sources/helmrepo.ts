@@ -72,6 +72,7 @@ export class TtlCache<T> {
   async get(key: string, fetch: () => Promise<T>, hard = false): Promise<T> {
     const hit = this.entries.get(key);
     if (hit && !hard && this.now() - hit.at < this.ttlMs) return hit.value;
+    this.sweep();
     const value = fetch();
     const entry = { at: this.now(), value };
     this.entries.set(key, entry);
@@ -81,6 +82,17 @@ export class TtlCache<T> {
       if (this.entries.get(key) === entry) this.entries.delete(key);
       throw err;
     }
+  }
+
+  /** Drops expired entries, so an index no app asks for any more (tens of MiB for big ones) is freed. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [key, entry] of this.entries) if (now - entry.at >= this.ttlMs) this.entries.delete(key);
+  }
+
+  /** How many entries are held (tests). */
+  get size(): number {
+    return this.entries.size;
   }
 }
 
