@@ -33,12 +33,8 @@ export * from './types';
 export { providerFor, registerProvider, registeredProviders, unregisterProvider } from './registry';
 export { decodeMap, decodeValue, convertKeys, convertKey } from './decoding';
 export { parseGoDuration } from '../common/goduration';
-export {
-  awsProvider,
-  SecretsManagerSecretsClient,
-  ParameterStoreSecretsClient,
-  type AwsProviderConfig,
-} from './aws';
+// aws is not re-exported as values: registry.ts loads it on first use (import './aws' directly).
+export type { AwsProviderConfig } from './aws';
 export { fakeProvider, FakeSecretsClient, type FakeProviderConfig, type FakeProviderData } from './fake';
 export { kubernetesProvider, KubernetesSecretsClient, type KubernetesProviderConfig } from './kubernetes';
 export {

@@ -3,7 +3,7 @@
  * `esv1.Register`/`GetProvider`). Controllers only call `providerFor`; adding a provider (Vault, AWS)
  * is one `registerProvider` call, with no controller change.
  */
-import { awsProvider } from './aws';
+import type * as AwsModule from './aws';
 import { fakeProvider } from './fake';
 import { kubernetesProvider } from './kubernetes';
 import type { Provider } from './types';
@@ -59,7 +59,33 @@ export function providerFor(storeSpec: { provider?: Record<string, unknown> } | 
   return { provider, config: block?.[names[0]] };
 }
 
-registerProvider(awsProvider);
+/**
+ * A provider whose module is loaded on first use (a store of that kind validated or read), so a process
+ * with no such store never loads it. The AWS SDK v3 clients (Secrets Manager, SSM, STS) cost about
+ * 25 MiB of RSS at start (issue 10 §2 P2), and most installs have no `aws` store.
+ * @param name - the key under `spec.provider`.
+ * @param capabilities - as the real provider's (read without loading it).
+ * @param load - returns the real provider (a `require`, run once).
+ */
+export function lazyProvider(
+  name: string,
+  capabilities: Provider['capabilities'],
+  load: () => Provider,
+): Provider {
+  let real: Provider | undefined;
+  const get = (): Provider => (real ??= load());
+  return {
+    name,
+    capabilities,
+    validateStore: (config, store) => get().validateStore(config, store),
+    newClient: (ctx) => get().newClient(ctx),
+  };
+}
+
+registerProvider(
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  lazyProvider('aws', 'ReadWrite', () => (require('./aws') as typeof AwsModule).awsProvider),
+);
 registerProvider(fakeProvider);
 registerProvider(kubernetesProvider);
 registerProvider(webhookProvider);
