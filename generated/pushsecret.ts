@@ -298,7 +298,7 @@ export interface SecretStoreRef {
   kind?: 'SecretStore' | 'ClusterSecretStore';
 }
 /**
- * A reference to an ESO generator resource (Password, UUID, ...). Accepted so that manifests apply; capstan does not implement generators and reports the ExternalSecret as SecretSyncedError.
+ * A reference to a generator (generators.external-secrets.io/v1alpha1): capstan implements Password, UUID and ClusterGenerator; another kind is a SecretSyncedError.
  */
 export interface GeneratorRef {
   /**
@@ -323,7 +323,7 @@ export interface StoreSourceRef {
    */
   storeRef?: SecretStoreRef;
   /**
-   * Generate values with this generator (not implemented by capstan).
+   * Generate values with this generator, anew at each refresh (in dataFrom only, as ESO).
    */
   generatorRef?: GeneratorRef;
 }

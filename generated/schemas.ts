@@ -5585,7 +5585,8 @@ export const schemas = {
                         },
                         generatorRef: {
                           type: 'object',
-                          description: 'Generate values with this generator (not implemented by capstan).',
+                          description:
+                            'Generate values with this generator, anew at each refresh (in dataFrom only, as ESO).',
                           required: ['kind', 'name'],
                           properties: {
                             apiVersion: {
@@ -5776,7 +5777,8 @@ export const schemas = {
                         },
                         generatorRef: {
                           type: 'object',
-                          description: 'Generate values with this generator (not implemented by capstan).',
+                          description:
+                            'Generate values with this generator, anew at each refresh (in dataFrom only, as ESO).',
                           required: ['kind', 'name'],
                           properties: {
                             apiVersion: {
@@ -7888,7 +7890,8 @@ export const schemas = {
                     },
                     generatorRef: {
                       type: 'object',
-                      description: 'Generate values with this generator (not implemented by capstan).',
+                      description:
+                        'Generate values with this generator, anew at each refresh (in dataFrom only, as ESO).',
                       required: ['kind', 'name'],
                       properties: {
                         apiVersion: {
@@ -8076,7 +8079,8 @@ export const schemas = {
                     },
                     generatorRef: {
                       type: 'object',
-                      description: 'Generate values with this generator (not implemented by capstan).',
+                      description:
+                        'Generate values with this generator, anew at each refresh (in dataFrom only, as ESO).',
                       required: ['kind', 'name'],
                       properties: {
                         apiVersion: {
