@@ -64,13 +64,7 @@ export async function startVault(opts: { kube?: KubeClient } = {}): Promise<Vaul
   const proc = ManagedProcess.start({
     name: 'vault',
     command: bin,
-    args: [
-      'server',
-      '-dev',
-      `-dev-root-token-id=${rootToken}`,
-      `-dev-listen-address=127.0.0.1:${port}`,
-      '-dev-no-store-token',
-    ],
+    args: ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`],
     logPath: path.join(dir, 'vault.log'),
     cwd: dir,
     // HOME keeps the CLI's token helper files out of the user's home

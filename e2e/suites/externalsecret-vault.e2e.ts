@@ -231,6 +231,7 @@ describe('ExternalSecret with the vault provider (real Vault dev server)', () =>
     await vault.api('POST', `auth/kubernetes/role/${role}`, {
       bound_service_account_names: ['app'],
       bound_service_account_namespaces: [ns],
+      audience: 'vault',
       token_policies: [await readerPolicy(ns)],
       ttl: '1h',
     });
@@ -238,7 +239,13 @@ describe('ExternalSecret with the vault provider (real Vault dev server)', () =>
       ns,
       'k8s',
       vaultStore({
-        auth: { kubernetes: { mountPath: 'kubernetes', role, serviceAccountRef: { name: 'app' } } },
+        auth: {
+          kubernetes: {
+            mountPath: 'kubernetes',
+            role,
+            serviceAccountRef: { name: 'app', audiences: ['vault'] },
+          },
+        },
       }),
     );
     await waitForReady(storePath(ns, 'k8s'), 'True', 'Valid');
@@ -255,7 +262,7 @@ describe('ExternalSecret with the vault provider (real Vault dev server)', () =>
       ns,
       'intruder',
       vaultStore({
-        auth: { kubernetes: { role, serviceAccountRef: { name: 'intruder' } } },
+        auth: { kubernetes: { role, serviceAccountRef: { name: 'intruder', audiences: ['vault'] } } },
       }),
     );
     const intruder = await waitForReady(storePath(ns, 'intruder'), 'False', 'ValidationFailed');
