@@ -394,6 +394,13 @@ describe('ExternalSecret with the aws provider (moto)', () => {
     }
   });
 
+  test("a SecretStore without auth is refused (it would read as capstan's own AWS identity)", async () => {
+    const ns = await namespaceWithKeys('es-aws-ambient');
+    await createSecretStore(ns, 'ambient', { aws: { service: 'SecretsManager', region: REGION } });
+    const store = await waitForReady(storePath(ns, 'ambient'), 'False', 'InvalidProviderConfig');
+    assert.match(readyOf(store)?.message ?? '', /auth\.secretRef must be set in a SecretStore/);
+  });
+
   test('wrong keys: the store is not Ready with a clear message and the synced Secret stays', async () => {
     const ns = await namespaceWithKeys('es-aws-badkeys');
     await createSecretStore(ns, 'sm', esoStore('SecretsManager'), { refreshInterval: 1 });

@@ -113,8 +113,18 @@ function validateRoles(config: Record<string, unknown>): string[] {
   return problems;
 }
 
+/**
+ * Without `auth.secretRef` the SDK's default chain gives capstan's own AWS identity. A namespace tenant
+ * writes SecretStores, so only a ClusterSecretStore (the cluster admin's) may use it, as the kubernetes
+ * provider never reads as capstan; ESO allows it in both.
+ */
+const AMBIENT_REFUSED =
+  `${FIELD}.auth.secretRef must be set in a SecretStore: without it capstan would use its own AWS identity, ` +
+  'which only a ClusterSecretStore may do';
+
 function validateAuth(auth: unknown, store: StoreIdentity | undefined): string[] {
-  if (auth === undefined) return [];
+  const namespaced = store?.kind === 'SecretStore';
+  if (auth === undefined) return namespaced ? [AMBIENT_REFUSED] : [];
   if (!isObject(auth)) return [`${FIELD}.auth must be an object`];
   if (auth.jwt !== undefined) {
     return [
@@ -122,7 +132,7 @@ function validateAuth(auth: unknown, store: StoreIdentity | undefined): string[]
     ];
   }
   const ref = auth.secretRef;
-  if (ref === undefined) return [];
+  if (ref === undefined) return namespaced ? [AMBIENT_REFUSED] : [];
   if (!isObject(ref)) return [`${FIELD}.auth.secretRef must be an object`];
   const f = `${FIELD}.auth.secretRef`;
   const opts = { referent: true };

@@ -140,8 +140,15 @@ describe('aws store validation', () => {
     assert.equal(isAwsReferent(referent, ns), false);
   });
 
+  test("no auth (capstan's own AWS identity) only in a ClusterSecretStore", () => {
+    const ambient = { service: 'SecretsManager', region: 'us-east-1', role: 'arn:aws:iam::1:role/r' };
+    assert.deepEqual(validateAwsStore(ambient, cluster), []);
+    assert.match(validateAwsStore(ambient, ns).join('\n'), /auth\.secretRef must be set in a SecretStore/);
+    assert.match(validateAwsStore({ ...ambient, auth: {} }, ns).join('\n'), /auth\.secretRef must be set/);
+  });
+
   test('recoveryWindowInDays 7..30 and not together with forceDeleteWithoutRecovery', () => {
-    const base = { service: 'SecretsManager', region: 'us-east-1' };
+    const base = { service: 'SecretsManager', region: 'us-east-1', auth: keys() };
     assert.deepEqual(validateAwsStore({ ...base, secretsManager: { recoveryWindowInDays: 7 } }, ns), []);
     assert.equal(validateAwsStore({ ...base, secretsManager: { recoveryWindowInDays: 3 } }, ns).length, 1);
     assert.equal(
