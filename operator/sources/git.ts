@@ -28,7 +28,7 @@
  * without `--recurse-submodules`. Git LFS pointers stay pointers (Argo CD's default). `.gitattributes`
  * filters (eol, ident) are not applied: files hold the blob bytes.
  */
-import * as NodeGit from 'nodegit';
+import type * as NodeGit from 'nodegit';
 import { createHash, randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import path from 'path';
@@ -366,13 +366,13 @@ export class GitRepoCache {
     let timedOut = false;
     try {
       this.assertNotHanging(state);
-      remote = await NodeGit.Remote.createDetached(state.url);
+      remote = await nodegit().Remote.createDetached(state.url);
       const r = remote;
       const work = (async () => {
         // nodegit's binding reads (direction, callbacks, proxyOpts, customHeaders); pass all four so the
         // promise callback it appends is not taken for the proxy options.
         const connect = r.connect as unknown as (...args: unknown[]) => Promise<number>;
-        await connect.call(r, NodeGit.Enums.DIRECTION.FETCH, callbacks, null, []);
+        await connect.call(r, nodegit().Enums.DIRECTION.FETCH, callbacks, null, []);
         return (await r.referenceList()) as NodeGitRemoteHead[];
       })();
       const heads = await withTimeout(work, this.listTimeoutMs, () => {
@@ -442,13 +442,13 @@ export class GitRepoCache {
       await fs.writeFile(path.join(state.dir, 'url'), state.display + '\n');
       if (await exists(path.join(gitDir, 'HEAD'))) {
         try {
-          return await NodeGit.Repository.openBare(gitDir);
+          return await nodegit().Repository.openBare(gitDir);
         } catch (err) {
           this.log.warn('recreating unreadable git cache', { repo: state.display, error: errorMessage(err) });
           await fs.rm(gitDir, { recursive: true, force: true });
         }
       }
-      return await NodeGit.Repository.init(gitDir, 1);
+      return await nodegit().Repository.init(gitDir, 1);
     } catch (err) {
       const message = `failed to open the local clone of ${state.display} in ${gitDir}: ${errorMessage(err)}`;
       throw new GitError(message, { cause: err });
@@ -503,11 +503,11 @@ export class GitRepoCache {
     const { callbacks, explain } = remoteCallbacks(creds);
     try {
       this.assertNotHanging(state);
-      const r = await NodeGit.Remote.createAnonymous(repo, state.url);
+      const r = await nodegit().Remote.createAnonymous(repo, state.url);
       const opts: NodeGit.FetchOptions = {
         callbacks,
         // The tags refspec already brings every tag; auto-follow would only add work.
-        downloadTags: NodeGit.Remote.AUTOTAG_OPTION.DOWNLOAD_TAGS_NONE,
+        downloadTags: nodegit().Remote.AUTOTAG_OPTION.DOWNLOAD_TAGS_NONE,
       };
       const work = r.fetch(refspecs, opts, 'capstan fetch');
       await withTimeout(work, this.fetchTimeoutMs, () => this.abandon(state, work, () => r.stop()));
@@ -712,6 +712,18 @@ async function renameReplacing(from: string, to: string): Promise<void> {
   }
 }
 
+let nodegitModule: typeof NodeGit | undefined;
+
+/**
+ * nodegit (libgit2), loaded on the first git operation rather than at start: the native binding costs
+ * about 30 MiB of RSS (issue 10 §2 P2), and a process that runs only the ExternalSecret operators, or an
+ * Application operator with no app yet, never needs it.
+ */
+function nodegit(): typeof NodeGit {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (nodegitModule ??= require('nodegit') as typeof NodeGit);
+}
+
 /** The members of nodegit's RemoteHead that capstan uses (absent from @types/nodegit). */
 interface NodeGitRemoteHead {
   name(): string;
@@ -756,10 +768,10 @@ function remoteCallbacks(creds: RepoCredentials | undefined): {
   explain: (err: unknown) => string;
 } {
   const factory: CredentialFactory<NodeGit.Credential> = {
-    userpass: (u, p) => NodeGit.Credential.userpassPlaintextNew(u, p),
+    userpass: (u, p) => nodegit().Credential.userpassPlaintextNew(u, p),
     // libssh2 derives the public key from the private one when it is given as ''.
-    sshKeyMemory: (u, key) => NodeGit.Credential.sshKeyMemoryNew(u, '', key, ''),
-    username: (u) => NodeGit.Credential.usernameNew(u),
+    sshKeyMemory: (u, key) => nodegit().Credential.sshKeyMemoryNew(u, '', key, ''),
+    username: (u) => nodegit().Credential.usernameNew(u),
   };
   const cb = credentialsCallback(creds, factory);
   return {
@@ -786,14 +798,14 @@ async function hasCommit(repo: NodeGit.Repository, sha: string): Promise<boolean
 async function lookupShortSha(repo: NodeGit.Repository, short: string): Promise<string | undefined> {
   let obj: NodeGit.Object;
   try {
-    obj = await NodeGit.Revparse.single(repo, short);
+    obj = await nodegit().Revparse.single(repo, short);
   } catch (err) {
     if (/ambiguous/i.test(errorMessage(err))) {
       throw new GitError(`abbreviated SHA "${short}" is ambiguous`, { cause: err });
     }
     return undefined;
   }
-  const commit = await obj.peel(NodeGit.Object.TYPE.COMMIT).catch(() => undefined);
+  const commit = await obj.peel(nodegit().Object.TYPE.COMMIT).catch(() => undefined);
   if (!commit) throw new GitError(`"${short}" is not a commit`);
   return commit.id().tostrS();
 }
