@@ -289,7 +289,7 @@ export interface ExternalSecretDataRemoteRef {
    */
   decodingStrategy?: 'Auto' | 'Base64' | 'Base64URL' | 'None';
   /**
-   * What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).
+   * What to do with fetched (decoded) values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError naming the key.
    */
   nullBytePolicy?: 'Ignore' | 'Fail';
 }
@@ -529,7 +529,7 @@ export interface ExternalSecretFind {
    */
   decodingStrategy?: 'Auto' | 'Base64' | 'Base64URL' | 'None';
   /**
-   * What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).
+   * What to do with fetched (decoded) values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError naming the key.
    */
   nullBytePolicy?: 'Ignore' | 'Fail';
 }

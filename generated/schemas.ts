@@ -5555,7 +5555,7 @@ export const schemas = {
                         nullBytePolicy: {
                           type: 'string',
                           description:
-                            'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                            'What to do with fetched (decoded) values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError naming the key.',
                           enum: ['Ignore', 'Fail'],
                         },
                       },
@@ -5660,7 +5660,7 @@ export const schemas = {
                         nullBytePolicy: {
                           type: 'string',
                           description:
-                            'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                            'What to do with fetched (decoded) values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError naming the key.',
                           enum: ['Ignore', 'Fail'],
                         },
                       },
@@ -5703,7 +5703,7 @@ export const schemas = {
                         nullBytePolicy: {
                           type: 'string',
                           description:
-                            'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                            'What to do with fetched (decoded) values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError naming the key.',
                           enum: ['Ignore', 'Fail'],
                         },
                       },
@@ -7860,7 +7860,7 @@ export const schemas = {
                     nullBytePolicy: {
                       type: 'string',
                       description:
-                        'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                        'What to do with fetched (decoded) values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError naming the key.',
                       enum: ['Ignore', 'Fail'],
                     },
                   },
@@ -7962,7 +7962,7 @@ export const schemas = {
                     nullBytePolicy: {
                       type: 'string',
                       description:
-                        'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                        'What to do with fetched (decoded) values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError naming the key.',
                       enum: ['Ignore', 'Fail'],
                     },
                   },
@@ -8005,7 +8005,7 @@ export const schemas = {
                     nullBytePolicy: {
                       type: 'string',
                       description:
-                        'What to do with fetched values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError. Accepted for ESO compatibility; capstan keeps NUL bytes (Ignore).',
+                        'What to do with fetched (decoded) values that contain NUL bytes: Ignore (the default) keeps them, Fail reports the ExternalSecret as SecretSyncedError naming the key.',
                       enum: ['Ignore', 'Fail'],
                     },
                   },

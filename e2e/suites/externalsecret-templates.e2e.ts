@@ -9,7 +9,8 @@
  * 4. a strict server-side dry-run of an ExternalSecret with every field of ESO's full example
  *    (syncWindows included) is accepted, and an unknown field is refused;
  * 5. `spec.syncWindows` holds the periodic refresh: with a deny window that is always open, a store
- *    change reaches a twin ExternalSecret without windows but not the held one, until the windows go.
+ *    change reaches a twin ExternalSecret without windows but not the held one, until the windows go;
+ * 6. `nullBytePolicy: Fail` refuses a decoded value with a NUL byte (naming the key), `Ignore` keeps it.
  * Keys and certificates are the unit tests' openssl-made fixtures (operator/templates/testdata).
  */
 import { describe, test } from 'node:test';
@@ -285,5 +286,27 @@ describe('ExternalSecret Go templates (ESO engine v2)', () => {
     // removing the windows is a spec change: it refreshes at once
     await mergePatch(esPath(ns, 'held'), { spec: { syncWindows: null } });
     await waitForSecretValues(ns, 'held', { k: 'v2' }, 'refreshed once the windows are gone', 30_000);
+  });
+
+  test('nullBytePolicy: Fail refuses a value with a NUL byte, Ignore (the default) keeps it', async () => {
+    const ns = uniqueName('tpl-nul');
+    await createNamespace(ns);
+    const withNul = Buffer.from([0x61, 0x00, 0x62]);
+    await createSecretStore(ns, 'fake', {
+      fake: { data: [{ key: 'bin', value: withNul.toString('base64') }] },
+    });
+    const spec = (policy: string) => ({
+      secretStoreRef: { name: 'fake' },
+      data: [
+        { secretKey: 'v', remoteRef: { key: 'bin', decodingStrategy: 'Base64', nullBytePolicy: policy } },
+      ],
+    });
+    await createExternalSecret(ns, 'fail', spec('Fail'));
+    await createExternalSecret(ns, 'keep', spec('Ignore'));
+    const failed = await waitForReady(esPath(ns, 'fail'), 'False', 'SecretSyncedError');
+    assert.match(readyOf(failed)?.message ?? '', /key "v" holds NUL bytes \(nullBytePolicy Fail\)/);
+    assert.equal(await read(secretPath(ns, 'fail')), undefined, 'nothing written');
+    await waitForReady(esPath(ns, 'keep'), 'True', 'SecretSynced');
+    assert.deepEqual((await secretData(ns, 'keep')).data.v, withNul);
   });
 });

@@ -89,16 +89,40 @@ async function fetchDataFrom(
       ? rewriteKeys(ref.rewrite, values, `${at}.rewrite`)
       : convertKeys(values, extract.conversionStrategy);
     checkKeys(values, at);
-    return decodeMap(values, extract.decodingStrategy);
+    return checkNullBytes(
+      decodeMap(values, extract.decodingStrategy),
+      extract.nullBytePolicy,
+      `${at}.extract`,
+    );
   }
   if (ref.find) {
     const find = ref.find;
     let values = await clients.read(key, 'find', find, (c) => c.getAllSecrets(findRef(find)));
     values = rewriteKeys(ref.rewrite, values, `${at}.rewrite`);
     checkKeys(values, at);
-    return decodeMap(values, find.decodingStrategy);
+    return checkNullBytes(decodeMap(values, find.decodingStrategy), find.nullBytePolicy, `${at}.find`);
   }
   throw new SyncError(MSG_GET_SECRET_DATA, `${at}: set extract, find or sourceRef.generatorRef`);
+}
+
+/**
+ * ESO's `nullBytePolicy`: `Fail` refuses a fetched (decoded) value holding a NUL byte, naming the
+ * key; `Ignore` (the default) keeps it.
+ * @throws SyncError (terminal for this refresh) naming the field and key, never the value.
+ */
+function checkNullBytes(
+  values: Record<string, Buffer>,
+  policy: string | undefined,
+  at: string,
+): Record<string, Buffer> {
+  if (policy !== 'Fail') return values;
+  for (const [k, v] of Object.entries(values))
+    if (v.includes(0))
+      throw new SyncError(
+        MSG_GET_SECRET_DATA,
+        `${at}: the value of key "${k}" holds NUL bytes (nullBytePolicy Fail)`,
+      );
+  return values;
 }
 
 /** Names the remote key of a dataFrom entry for messages. */
@@ -137,7 +161,8 @@ export async function fetchSecretData(clients: StoreClients, es: ExternalSecretO
     const key = storeKeyOf(es, d.sourceRef, at);
     await attempt(`${at} (secretKey "${d.secretKey}", key "${d.remoteRef.key}")`, async () => {
       const value = await clients.read(key, 'get', d.remoteRef, (c) => c.getSecret(d.remoteRef as RemoteRef));
-      data[d.secretKey] = decodeValue(value, d.remoteRef.decodingStrategy, d.secretKey);
+      const decoded = decodeValue(value, d.remoteRef.decodingStrategy, d.secretKey);
+      Object.assign(data, checkNullBytes({ [d.secretKey]: decoded }, d.remoteRef.nullBytePolicy, at));
     });
   }
   return { data, missing };
