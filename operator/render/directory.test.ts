@@ -45,6 +45,19 @@ function recordingLogger(): { logger: Logger; warnings: Array<Record<string, unk
 }
 
 describe('renderDirectory', () => {
+  it('disableExtensionFilter: include/exclude alone select files, whatever their extension', async () => {
+    const root = tempRepo({
+      'app/a.yaml.tmpl': configMap('tmpl'),
+      'app/b.yaml': configMap('plain'),
+      'app/README.md': '# not a manifest\n',
+    });
+    assert.deepEqual(ids(await renderDirectory(root, 'app', {})), ['ConfigMap/plain']);
+    const all = await renderDirectory(root, 'app', { disableExtensionFilter: true });
+    assert.deepEqual(ids(all), ['ConfigMap/tmpl', 'ConfigMap/plain']);
+    const only = await renderDirectory(root, 'app', { disableExtensionFilter: true, include: '*.tmpl' });
+    assert.deepEqual(ids(only), ['ConfigMap/tmpl']);
+  });
+
   it('reads only the app directory by default, in name order, hidden files included', async () => {
     const objects = await renderDirectory(testdata, 'directory', {});
     assert.deepEqual(ids(objects), [

@@ -2,7 +2,9 @@
  * The Directory source type: plain manifest files in a repository directory, read the way Argo CD's
  * repo-server reads them (`findManifests` / `getPotentiallyValidManifestFile` in `reposerver/repository`):
  *
- * - files named `*.yaml`, `*.yml`, `*.json` (case-sensitive); hidden files and directories included;
+ * - files named `*.yaml`, `*.yml`, `*.json` (case-sensitive), or any file with `disableExtensionFilter`
+ *   (Argo CD 3.x; then `include`/`exclude` alone select, and a file not named `*.json` is read as YAML);
+ *   hidden files and directories included;
  * - only the app directory itself unless `recurse: true`; symlinked directories are never descended;
  * - `include` / `exclude` are globs over the path relative to the app directory, with Argo CD's matcher
  *   (see `glob.ts`: `*` crosses `/`); `exclude` wins over `include`;
@@ -34,6 +36,8 @@ export interface DirectoryOptions {
   include?: string;
   /** Skip files whose app-relative path matches this glob; wins over `include`. */
   exclude?: string;
+  /** Select files by `include`/`exclude` alone, whatever their extension (Argo CD's `disableExtensionFilter`). */
+  disableExtensionFilter?: boolean;
   /** Receives a warning for each file skipped for a reason a user may want to know (dangling links). */
   logger?: Logger;
   /** Most bytes of selected files (`--max-manifest-bytes`), checked from their sizes before any is read. */
@@ -133,7 +137,7 @@ function selectFile(
   entry: fs.Dirent,
   opts: DirectoryOptions,
 ): SelectedFile | undefined {
-  if (!MANIFEST_FILE.test(entry.name)) return undefined;
+  if (!opts.disableExtensionFilter && !MANIFEST_FILE.test(entry.name)) return undefined;
   const appRel = toSlash(path.relative(dir, full));
   const repoRel = toSlash(path.relative(realRoot, full));
   const contentPath = entry.isSymbolicLink() ? symlinkTarget(realRoot, repoRel, opts.logger) : full;

@@ -147,14 +147,35 @@ describe('renderSource', () => {
     );
   });
 
-  it('refuses Kustomize options rather than ignoring them', async () => {
-    await assert.rejects(
-      renderSource(request({ path: 'kustomize', kustomize: { namePrefix: 'x-', images: [] } })),
-      {
-        name: 'RenderError',
-        message: 'Kustomize options are not supported yet: namePrefix',
-      },
-    );
+  it(
+    'applies Kustomize options, expanding the build environment',
+    { skip: kubectlBinary ? false : 'no kubectl binary' },
+    async () => {
+      const result = await renderSource({
+        ...request({
+          path: 'kustomize',
+          kustomize: {
+            namePrefix: 'x-',
+            images: [],
+            commonLabels: { app: '$ARGOCD_APP_NAME' },
+            labelWithoutSelector: true,
+          },
+        }),
+        buildEnv: { ARGOCD_APP_NAME: 'web' },
+      });
+      assert.deepEqual(
+        result.objects.map((o) => `${o.kind}/${o.metadata.name} ${o.metadata.labels?.app}`),
+        // namePrefix replaces the kustomization's own k- (kustomize edit set nameprefix)
+        ['ConfigMap/x-settings web'],
+      );
+    },
+  );
+
+  it('refuses kustomize.version rather than ignoring it', async () => {
+    await assert.rejects(renderSource(request({ path: 'kustomize', kustomize: { version: 'v4' } })), {
+      name: 'RenderError',
+      message: /kustomize\.version "v4" selects a kustomize binary/,
+    });
   });
 
   it('carries kustomize errors', { skip: kubectlBinary ? false : 'no kubectl binary' }, async () => {

@@ -34,6 +34,7 @@ import { RenderError } from './errors';
 import { renderHelm, type HelmSourceOptions } from './helm';
 import { remoteDependencyBuilder, renderHelmRepositoryChart, type HelmChartContext } from './helmchart';
 import { renderKustomize, type KustomizeRemotePolicy } from './kustomize';
+import type { KustomizeOptions } from './kustomizeedit';
 import { detectSourceType, type SourceType } from './sourcetype';
 
 export { RenderError } from './errors';
@@ -51,6 +52,8 @@ export interface DirectorySourceOptions {
   recurse?: boolean;
   include?: string;
   exclude?: string;
+  /** Any file extension may hold manifests (Argo CD's `disableExtensionFilter`). */
+  disableExtensionFilter?: boolean;
   jsonnet?: unknown;
 }
 
@@ -66,8 +69,8 @@ export interface SourceSpec {
   ref?: string;
   directory?: DirectorySourceOptions | null;
   helm?: HelmSourceOptions | null;
-  /** Only the plain build is supported; options are refused (see `kustomize.ts`). */
-  kustomize?: unknown;
+  /** Overrides applied to a copy of the kustomization (see `kustomizeedit.ts`). */
+  kustomize?: KustomizeOptions | null;
   /** Config management plugins are not supported: refused. */
   plugin?: unknown;
 }
@@ -93,6 +96,11 @@ export interface RenderRequest {
   kubeVersion?: string;
   /** The cluster's API versions, for Helm's `.Capabilities.APIVersions`. */
   apiVersions?: string[];
+  /**
+   * Argo CD's build environment (`ARGOCD_APP_NAME`, `ARGOCD_APP_REVISION`, ... see `buildenv.ts`), expanded in
+   * Kustomize `images`, `commonLabels` and (opt-in) `commonAnnotations`; absent: variables expand to ''.
+   */
+  buildEnv?: Record<string, string>;
   /** Receives warnings about skipped files. */
   logger?: Logger;
   /** URL schemes a Helm value file may use (`--helm-values-file-schemes`); default `https`, `http`. */
@@ -125,7 +133,7 @@ export interface RenderResult {
  * @param req - the app, destination namespace, checkout, source and tool settings.
  * @returns the source type and the objects.
  * @throws RenderError `app path "x" does not exist`, `multiple application sources defined: ...`,
- *   unsupported features (plugins, Kustomize options), a `chart` source without `helmChart`, every
+ *   unsupported features (plugins, `kustomize.version`), a `chart` source without `helmChart`, every
  *   Helm repository failure, and every tool or parse
  *   failure; PathEscapeError when anything resolves outside the repository.
  */
@@ -168,6 +176,9 @@ function renderAs(sourceType: SourceType, req: RenderRequest, appPath: string): 
         repoRoot: req.repoRoot,
         path: appPath,
         kustomize: req.source.kustomize,
+        buildEnv: req.buildEnv,
+        kubeVersion: req.kubeVersion,
+        apiVersions: req.apiVersions,
         kubectlBinary: req.kubectlBinary,
         timeoutMs: req.timeoutMs,
         remote: req.kustomizeRemote,
@@ -187,6 +198,16 @@ function renderAs(sourceType: SourceType, req: RenderRequest, appPath: string): 
   }
 }
 
-function pick(dir: DirectorySourceOptions): { recurse?: boolean; include?: string; exclude?: string } {
-  return { recurse: dir.recurse, include: dir.include, exclude: dir.exclude };
+function pick(dir: DirectorySourceOptions): {
+  recurse?: boolean;
+  include?: string;
+  exclude?: string;
+  disableExtensionFilter?: boolean;
+} {
+  return {
+    recurse: dir.recurse,
+    include: dir.include,
+    exclude: dir.exclude,
+    disableExtensionFilter: dir.disableExtensionFilter,
+  };
 }

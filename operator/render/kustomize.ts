@@ -1,11 +1,15 @@
 /**
  * The Kustomize source type: `kubectl kustomize <app path>` (kustomize's `build`, embedded in kubectl),
- * as Argo CD runs `kustomize build`. The `spec.source.kustomize` options (namePrefix, images, patches, ...)
- * are not implemented yet and are refused rather than ignored, so an app never syncs without them.
+ * as Argo CD runs `kustomize build`. The `spec.source.kustomize` overrides (namePrefix, images, commonLabels,
+ * patches, components, ...) are written into the kustomization of a private copy of the checkout first
+ * (`kustomizeedit.ts`, as Argo CD's `kustomize edit` calls; the shared checkout is never written), and
+ * `kubeVersion` / `apiVersions` reach charts that kustomize inflates (`--helm-kube-version`,
+ * `--helm-api-versions`, as Argo CD passes them when Helm is enabled).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parse as parseYAML, stringify as stringifyYAML } from 'yaml';
 import type { RenderLimits } from '../common/limits';
 import type { KubeObject } from '../kube/object';
 import { assertNoEscapingSymlinks } from '../sources/paths';
@@ -13,7 +17,9 @@ import { repoURLKind } from '../sources/repourl';
 import { resolveAppDir } from './apppath';
 import { RenderError } from './errors';
 import { scanKustomization, type RemoteReference } from './kustomizerefs';
+import { applyKustomizeOptions, hasEdits, type KustomizeOptions } from './kustomizeedit';
 import { parseManifests } from './manifests';
+import { KUSTOMIZATION_FILES } from './sourcetype';
 import { DEFAULT_TOOL_TIMEOUT_MS, runTool } from './tool';
 
 /**
@@ -38,8 +44,17 @@ export interface KustomizeRenderRequest {
   repoRoot: string;
   /** The kustomization directory relative to the repository root. */
   path: string;
-  /** `spec.source.kustomize`; must be empty (options are not supported yet). */
-  kustomize?: unknown;
+  /** `spec.source.kustomize`: overrides applied to a copy of the kustomization before the build. */
+  kustomize?: KustomizeOptions | null;
+  /**
+   * Argo CD's build environment (`ARGOCD_APP_NAME`, `ARGOCD_APP_REVISION`, ...), expanded in `images`,
+   * `commonLabels` and (with `commonAnnotationsEnvsubst`) `commonAnnotations`; absent: every variable is empty.
+   */
+  buildEnv?: Record<string, string>;
+  /** The destination cluster's version, for inflated charts unless `kustomize.kubeVersion` is set. */
+  kubeVersion?: string;
+  /** The destination cluster's API versions, for inflated charts unless `kustomize.apiVersions` is set. */
+  apiVersions?: string[];
   /** The kubectl executable; default `$KUBECTL_BINARY`, else `kubectl` on PATH. */
   kubectlBinary?: string;
   /** Time the build may take, in milliseconds; default 90 000. */
@@ -56,7 +71,8 @@ export interface KustomizeRenderRequest {
  * Builds a kustomization with `kubectl kustomize`.
  * @param req - repository, path, options, binary, timeout.
  * @returns the objects in kustomize's output order.
- * @throws RenderError when options are set; when a kustomization reaches a remote repository or URL and
+ * @throws RenderError when `kustomize.version` is set (only kubectl's kustomize is available), when an
+ *   override cannot be applied (see `applyKustomizeOptions`); when a kustomization reaches a remote repository or URL and
  *   `--kustomize-allow-remote` is off or the project's `sourceRepos` do not permit it; when it uses
  *   `helmCharts` and `--kustomize-enable-helm` is off (all checked before kustomize runs, so nothing is
  *   fetched); or when kustomize fails (its trimmed stderr is the message); `retryable` on timeouts.
@@ -65,20 +81,25 @@ export interface KustomizeRenderRequest {
  *   checked), or a kustomization names a local path outside the repository.
  */
 export async function renderKustomize(req: KustomizeRenderRequest): Promise<KubeObject[]> {
-  const options = setOptionNames(req.kustomize);
-  if (options.length > 0) {
-    throw new RenderError(`Kustomize options are not supported yet: ${options.join(', ')}`);
+  const options = req.kustomize ?? {};
+  if (options.version) {
+    throw new RenderError(
+      `kustomize.version "${options.version}" selects a kustomize binary; capstan builds with kubectl's ` +
+        'embedded kustomize only: remove the field',
+    );
   }
-  const realRoot = fs.realpathSync(req.repoRoot);
-  const dir = resolveAppDir(realRoot, req.path);
-  assertNoEscapingSymlinks(realRoot, realRoot);
+  const sharedRoot = fs.realpathSync(req.repoRoot);
+  resolveAppDir(sharedRoot, req.path);
+  assertNoEscapingSymlinks(sharedRoot, sharedRoot);
   const policy = req.remote ?? { allowRemote: false, enableHelm: false };
-  await assertRemoteAllowed(scanKustomization(realRoot, dir), policy);
   const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'capstan-kustomize-'));
   try {
+    const realRoot = hasEdits(options) ? await editedCopy(sharedRoot, req, work) : sharedRoot;
+    const dir = resolveAppDir(realRoot, req.path);
+    await assertRemoteAllowed(scanKustomization(realRoot, dir), policy);
     const stdout = await runTool({
       binary: req.kubectlBinary ?? process.env.KUBECTL_BINARY ?? 'kubectl',
-      args: kustomizeArgs(policy, req.helmBinary),
+      args: kustomizeArgs(policy, req.helmBinary, helmCapabilities(req)),
       cwd: dir,
       env: kustomizeEnv(work),
       timeoutMs: req.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
@@ -134,26 +155,72 @@ function describe(ref: RemoteReference): string {
   return `${ref.file}: ${ref.field} "${ref.value}" ${what}`;
 }
 
-/** `kubectl kustomize [--enable-helm --helm-command=<helm>] -- .`: the directory after `--`. */
-function kustomizeArgs(policy: KustomizeRemotePolicy, helmBinary: string | undefined): string[] {
+/**
+ * Copies the checkout (without `.git`) into `work/repo` and writes the overrides into the app's
+ * kustomization there, so the shared checkout (used by every app at this commit) is never modified.
+ * @returns the copy's root.
+ * @throws RenderError when the app directory has no kustomization file or it is not a YAML map.
+ */
+async function editedCopy(sharedRoot: string, req: KustomizeRenderRequest, work: string): Promise<string> {
+  const root = path.join(work, 'repo');
+  await fs.promises.cp(sharedRoot, root, {
+    recursive: true,
+    verbatimSymlinks: true,
+    filter: (src) => path.basename(src) !== '.git',
+  });
+  const dir = resolveAppDir(root, req.path);
+  const name = KUSTOMIZATION_FILES.find((f) => fs.existsSync(path.join(dir, f)));
+  if (!name) {
+    throw new RenderError(`"${req.path || '.'}" has no kustomization file to apply the kustomize options to`);
+  }
+  const file = path.join(dir, name);
+  let parsed: unknown;
+  try {
+    parsed = parseYAML(await fs.promises.readFile(file, 'utf8')) ?? {};
+  } catch (err) {
+    throw new RenderError(`${name}: not valid YAML: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new RenderError(`${name}: not a YAML map`);
+  const edited = applyKustomizeOptions(
+    parsed as Record<string, unknown>,
+    req.kustomize ?? {},
+    req.buildEnv ?? {},
+    dir,
+    root,
+  );
+  await fs.promises.writeFile(file, stringifyYAML(edited));
+  return root;
+}
+
+/** Helm capabilities for inflated charts: the app's `kustomize.kubeVersion` / `apiVersions`, else the cluster's. */
+export function helmCapabilities(req: KustomizeRenderRequest): {
+  kubeVersion?: string;
+  apiVersions: string[];
+} {
+  const apiVersions = req.kustomize?.apiVersions?.length
+    ? req.kustomize.apiVersions
+    : (req.apiVersions ?? []);
+  return { kubeVersion: req.kustomize?.kubeVersion || req.kubeVersion, apiVersions };
+}
+
+/**
+ * `kubectl kustomize [--enable-helm --helm-command=<helm> [--helm-kube-version=v] [--helm-api-versions=a]...] -- .`:
+ * the directory after `--`; every value glued to its flag.
+ */
+export function kustomizeArgs(
+  policy: KustomizeRemotePolicy,
+  helmBinary: string | undefined,
+  capabilities: { kubeVersion?: string; apiVersions: string[] },
+): string[] {
   const helm = policy.enableHelm
-    ? ['--enable-helm', `--helm-command=${helmBinary ?? process.env.HELM_BINARY ?? 'helm'}`]
+    ? [
+        '--enable-helm',
+        `--helm-command=${helmBinary ?? process.env.HELM_BINARY ?? 'helm'}`,
+        ...(capabilities.kubeVersion ? [`--helm-kube-version=${capabilities.kubeVersion}`] : []),
+        ...capabilities.apiVersions.map((v) => `--helm-api-versions=${v}`),
+      ]
     : [];
   return ['kustomize', ...helm, '--', '.'];
-}
-
-/** The names of `spec.source.kustomize` fields that carry a value (empty strings, lists and maps do not). */
-function setOptionNames(kustomize: unknown): string[] {
-  if (typeof kustomize !== 'object' || kustomize === null) return [];
-  return Object.entries(kustomize)
-    .filter(([, value]) => !isEmpty(value))
-    .map(([key]) => key);
-}
-
-function isEmpty(value: unknown): boolean {
-  if (value === undefined || value === null || value === '' || value === false) return true;
-  if (Array.isArray(value)) return value.length === 0;
-  return typeof value === 'object' && Object.keys(value).length === 0;
 }
 
 /**
