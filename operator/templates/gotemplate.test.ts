@@ -238,6 +238,31 @@ describe("Go templates: ESO's PEM, PKCS#12 and JWK helpers", () => {
     assert.ok(forge.pkcs12.pkcs12FromAsn1(asn, 'pw'));
   });
 
+  it('rsaDecrypt RSA-OAEP (SHA1, SHA256) and None; certSANs', () => {
+    for (const [hash, alg] of [
+      ['SHA1', 'sha1'],
+      ['SHA256', 'sha256'],
+    ]) {
+      const enc = crypto.publicEncrypt(
+        { key: crypto.createPublicKey(key), padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: alg },
+        Buffer.from('a1b2c3d4'),
+      );
+      const tpl = `{{ .key | rsaDecrypt "RSA-OAEP" "${hash}" (.data | b64dec) }}`;
+      assert.equal(r(tpl, { key, data: enc.toString('base64') }), 'a1b2c3d4');
+    }
+    assert.equal(r('{{ .key | rsaDecrypt "None" "SHA1" "plain" }}', { key }), 'plain');
+    assert.throws(
+      () => r('{{ .key | rsaDecrypt "RSA-OAEP" "SHA1" "garbage" }}', { key }),
+      /error decrypting data with RSA/,
+    );
+    assert.equal(r('{{ .c | certSANs | join "," }}', { c: leaf }), 'app.example.test');
+    assert.equal(
+      r('{{ .c | filterPEM "CERTIFICATE" | certSANs | toJson }}', { c: key + leaf }),
+      '["app.example.test"]',
+    );
+    assert.throws(() => r('{{ .c | certSANs }}', { c: 'not-a-pem' }), /failed to decode PEM block/);
+  });
+
   it('jwkPublicKeyPem / jwkPrivateKeyPem (RSA and EC)', () => {
     for (const type of ['rsa', 'ec'] as const) {
       const { publicKey, privateKey } =

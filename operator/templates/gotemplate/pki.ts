@@ -14,14 +14,27 @@
  *   certificates of CERT, not only the first): a base64 PKCS#12 archive (AES-256, SHA-256 MAC), as ESO.
  *   node-forge writes RSA keys and certificates only: an EC key is an error naming this limit.
  * - `jwkPublicKeyPem JWK`, `jwkPrivateKeyPem JWK`: a JSON Web Key as PKIX public / PKCS#8 private PEM.
+ * - `rsaDecrypt SCHEME HASH DATA KEY` (`RSA-OAEP` with SHA1/SHA256/SHA512, or `None`), `certSANs CERT`
+ *   (the subject alternative names as a list).
  *
  * Errors say what failed ("not a PKCS#12 archive or wrong password"), never a key or value.
  */
 import crypto from 'node:crypto';
-import forge from 'node-forge';
+import type * as Forge from 'node-forge';
 import { GoTemplateError } from './errors';
 import type { GoFunc } from './exec';
 import { fromBytes, type Value } from './values';
+
+let forgeModule: typeof Forge | undefined;
+
+/**
+ * node-forge, loaded on the first PKCS#12 or certificate call rather than at start (issue 10 §2 P2: about
+ * 10 MiB of RSS that a process whose templates never use these functions does not need).
+ */
+function forge(): typeof Forge {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (forgeModule ??= require('node-forge') as typeof Forge);
+}
 
 /** A decoded PEM block. */
 interface PemBlock {
@@ -80,21 +93,21 @@ function parseCert(der: Buffer): Cert {
     throw new GoTemplateError('x509: malformed certificate');
   }
   const c: Cert = { der, ski: '', aki: '' };
-  const asn = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
-  const tbs = (asn.value as forge.asn1.Asn1[])[0].value as forge.asn1.Asn1[];
-  const wrap = tbs.find((v) => v.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && v.type === 3);
-  const exts = wrap ? (((wrap.value as forge.asn1.Asn1[])[0]?.value as forge.asn1.Asn1[]) ?? []) : [];
+  const asn = forge().asn1.fromDer(forge().util.createBuffer(der.toString('binary')));
+  const tbs = (asn.value as Forge.asn1.Asn1[])[0].value as Forge.asn1.Asn1[];
+  const wrap = tbs.find((v) => v.tagClass === forge().asn1.Class.CONTEXT_SPECIFIC && v.type === 3);
+  const exts = wrap ? (((wrap.value as Forge.asn1.Asn1[])[0]?.value as Forge.asn1.Asn1[]) ?? []) : [];
   for (const ext of exts) {
-    const parts = ext.value as forge.asn1.Asn1[];
-    const oid = forge.asn1.derToOid(parts[0].value as string);
+    const parts = ext.value as Forge.asn1.Asn1[];
+    const oid = forge().asn1.derToOid(parts[0].value as string);
     const octets = parts[parts.length - 1].value as string;
     if (oid === OID_SKI) {
-      const inner = forge.asn1.fromDer(octets);
-      c.ski = forge.util.bytesToHex(inner.value as string);
+      const inner = forge().asn1.fromDer(octets);
+      c.ski = forge().util.bytesToHex(inner.value as string);
     } else if (oid === OID_AKI) {
-      const inner = forge.asn1.fromDer(octets).value as forge.asn1.Asn1[];
-      const id = inner.find((v) => v.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && v.type === 0);
-      if (id) c.aki = forge.util.bytesToHex(id.value as string);
+      const inner = forge().asn1.fromDer(octets).value as Forge.asn1.Asn1[];
+      const id = inner.find((v) => v.tagClass === forge().asn1.Class.CONTEXT_SPECIFIC && v.type === 0);
+      if (id) c.aki = forge().util.bytesToHex(id.value as string);
     }
   }
   return c;
@@ -154,29 +167,34 @@ function filterCertChain(certType: string, input: string): string {
 
 /** The key and certificates of a binary PKCS#12 archive. */
 function decodePkcs12(archive: string, pass: string): { key?: Buffer; certs: Buffer[] } {
-  let p12: forge.pkcs12.Pkcs12Pfx;
+  let p12: Forge.pkcs12.Pkcs12Pfx;
   try {
-    p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.createBuffer(archive)), false, pass);
+    p12 = forge().pkcs12.pkcs12FromAsn1(
+      forge().asn1.fromDer(forge().util.createBuffer(archive)),
+      false,
+      pass,
+    );
   } catch {
     throw new GoTemplateError('unable to decode pkcs12: not a PKCS#12 archive or wrong password');
   }
   const keyBags = [
-    ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag] ??
-      []),
-    ...(p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag] ?? []),
+    ...(p12.getBags({ bagType: forge().pki.oids.pkcs8ShroudedKeyBag })[
+      forge().pki.oids.pkcs8ShroudedKeyBag
+    ] ?? []),
+    ...(p12.getBags({ bagType: forge().pki.oids.keyBag })[forge().pki.oids.keyBag] ?? []),
   ];
   let key: Buffer | undefined;
-  const bag = keyBags[0] as (forge.pkcs12.Bag & { asn1?: forge.asn1.Asn1 }) | undefined;
+  const bag = keyBags[0] as (Forge.pkcs12.Bag & { asn1?: Forge.asn1.Asn1 }) | undefined;
   if (bag) {
     const info = bag.key
-      ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey))
+      ? forge().pki.wrapRsaPrivateKey(forge().pki.privateKeyToAsn1(bag.key as Forge.pki.rsa.PrivateKey))
       : bag.asn1;
-    if (info) key = Buffer.from(forge.asn1.toDer(info).getBytes(), 'binary');
+    if (info) key = Buffer.from(forge().asn1.toDer(info).getBytes(), 'binary');
   }
-  const certBags = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? [];
+  const certBags = p12.getBags({ bagType: forge().pki.oids.certBag })[forge().pki.oids.certBag] ?? [];
   const certs = certBags.map((b) => {
-    const asn = b.cert ? forge.pki.certificateToAsn1(b.cert) : (b as { asn1?: forge.asn1.Asn1 }).asn1!;
-    return Buffer.from(forge.asn1.toDer(asn).getBytes(), 'binary');
+    const asn = b.cert ? forge().pki.certificateToAsn1(b.cert) : (b as { asn1?: Forge.asn1.Asn1 }).asn1!;
+    return Buffer.from(forge().asn1.toDer(asn).getBytes(), 'binary');
   });
   return { key, certs };
 }
@@ -214,20 +232,20 @@ function toPkcs12(certPem: string, keyPem: string, pass: string, full: boolean, 
   if (!blocks.length) throw new GoTemplateError(`${fn}: the certificate is not PEM`);
   const keyBlock = decodePem(keyPem).blocks[0];
   if (!keyBlock) throw new GoTemplateError(`${fn}: the key is not PEM`);
-  let key: forge.pki.PrivateKey;
-  let certs: forge.pki.Certificate[];
+  let key: Forge.pki.PrivateKey;
+  let certs: Forge.pki.Certificate[];
   try {
     const k = crypto.createPrivateKey({ key: encodePem(keyBlock.type, keyBlock.der), format: 'pem' });
     if (k.asymmetricKeyType !== 'rsa') throw new Error('rsa');
-    key = forge.pki.privateKeyFromPem(k.export({ type: 'pkcs8', format: 'pem' }).toString());
+    key = forge().pki.privateKeyFromPem(k.export({ type: 'pkcs8', format: 'pem' }).toString());
     certs = (full ? blocks : blocks.slice(0, 1)).map((b) =>
-      forge.pki.certificateFromAsn1(forge.asn1.fromDer(b.der.toString('binary'))),
+      forge().pki.certificateFromAsn1(forge().asn1.fromDer(b.der.toString('binary'))),
     );
   } catch {
     throw new GoTemplateError(`${fn}: capstan writes PKCS#12 archives for RSA keys and certificates only`);
   }
-  const asn = forge.pkcs12.toPkcs12Asn1(key, certs, pass, { algorithm: 'aes256' });
-  return Buffer.from(forge.asn1.toDer(asn).getBytes(), 'binary').toString('base64');
+  const asn = forge().pkcs12.toPkcs12Asn1(key, certs, pass, { algorithm: 'aes256' });
+  return Buffer.from(forge().asn1.toDer(asn).getBytes(), 'binary').toString('base64');
 }
 
 function jwk(input: string, fn: string): crypto.JsonWebKey {
@@ -260,6 +278,53 @@ function jwkPrivateKeyPem(input: string): string {
     if (e instanceof GoTemplateError) throw e;
     throw new GoTemplateError('jwkPrivateKeyPem: the value is not a private JSON Web Key');
   }
+}
+
+/** OAEP hash names of ESO's `rsaDecrypt` (SHA-256 for "None" and unknown names, as ESO's getHash). */
+const OAEP_HASH: Record<string, string> = { SHA1: 'sha1', SHA256: 'sha256', SHA512: 'sha512' };
+
+/**
+ * ESO's `rsaDecrypt SCHEME HASH CIPHERTEXT KEY`: scheme `None` returns the input; `RSA-OAEP`
+ * decrypts with the RSA private key (PEM, PKCS#1 or PKCS#8) and the OAEP hash.
+ */
+function rsaDecrypt(scheme: string, hash: string, input: string, keyPem: string): string {
+  if (scheme === 'None') return input;
+  if (scheme !== 'RSA-OAEP') throw new GoTemplateError(`decryption scheme ${scheme} is not supported`);
+  const block = decodePem(keyPem).blocks[0];
+  if (!block) throw new GoTemplateError('failed to decode PEM block');
+  let key: crypto.KeyObject;
+  try {
+    key = crypto.createPrivateKey({ key: encodePem(block.type, block.der), format: 'pem' });
+  } catch {
+    throw new GoTemplateError('could not parse private key');
+  }
+  if (key.asymmetricKeyType !== 'rsa') throw new GoTemplateError('could not parse RSA private key');
+  try {
+    const out = crypto.privateDecrypt(
+      { key, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: OAEP_HASH[hash] ?? 'sha256' },
+      Buffer.from(input, 'latin1'),
+    );
+    return out.toString('latin1');
+  } catch {
+    throw new GoTemplateError('error decrypting data with RSA');
+  }
+}
+
+/** ESO's `certSANs`: the subject alternative names of the first certificate (DNS, IP, email, URI), in that order. */
+function certSANs(input: string): Value[] {
+  const start = input.indexOf('-----BEGIN');
+  const block = decodePem(start < 0 ? input : input.slice(start)).blocks[0];
+  if (!block) throw new GoTemplateError('failed to decode PEM block');
+  let cert: crypto.X509Certificate;
+  try {
+    cert = new crypto.X509Certificate(block.der);
+  } catch {
+    throw new GoTemplateError('failed to parse certificate');
+  }
+  const entries = (cert.subjectAltName ?? '').split(/,\s*/).filter(Boolean);
+  const of = (prefix: string): string[] =>
+    entries.filter((e) => e.startsWith(prefix)).map((e) => e.slice(prefix.length));
+  return [...of('DNS:'), ...of('IP Address:'), ...of('email:'), ...of('URI:')];
 }
 
 function strs(a: Value[], want: number, fn: string): string[] {
@@ -295,6 +360,8 @@ export const PKI: Record<string, GoFunc> = {
     const [c, k, p] = strs(a, 3, 'fullPemToPkcs12Pass');
     return toPkcs12(c, k, p, true, 'fullPemToPkcs12Pass');
   },
+  rsaDecrypt: (a) => rsaDecrypt(...(strs(a, 4, 'rsaDecrypt') as [string, string, string, string])),
+  certSANs: (a) => certSANs(strs(a, 1, 'certSANs')[0]),
   jwkPublicKeyPem: (a) => jwkPublicKeyPem(strs(a, 1, 'jwkPublicKeyPem')[0]),
   jwkPrivateKeyPem: (a) => jwkPrivateKeyPem(strs(a, 1, 'jwkPrivateKeyPem')[0]),
 };

@@ -10,7 +10,7 @@
  * `htpasswd`), `encryptAES`/`decryptAES`, the date functions (`now`, `date`, `toDate`, `ago`,
  * `duration`, ...: a Secret that changes with the clock is rewritten at every refresh), `semver*`,
  * `urlParse`/`urlJoin`, `wrap`/`wrapWith`, `toDecimal`, the `os*` path functions, `hello`, and ESO's
- * `rsaDecrypt`, `certSANs`, `pemTruststoreToPKCS12*`.
+ * `pemTruststoreToPKCS12*`.
  *
  * Where sprig swallows an error (`b64dec` of bad base64 returns the error text; `fromJson`,
  * `toYaml` return `""`), capstan reports a template error instead: a silent wrong value in a
