@@ -8,7 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { generatePki, type Pki } from '../../e2e/harness/pki';
-import { HelmRepoClient, HelmRepoError, TtlCache, parseIndex, resolveChartVersion } from './helmrepo';
+import {
+  ARCHIVE_IDLE_MS,
+  HelmRepoClient,
+  HelmRepoError,
+  TtlCache,
+  parseIndex,
+  resolveChartVersion,
+} from './helmrepo';
 import { chartRepoURLProblem, isOciRepo, ociChartRef, parseBearerChallenge } from './oci';
 
 const VERSIONS = [
@@ -197,6 +204,15 @@ describe('HelmRepoClient (a real HTTP server with basic auth)', () => {
     assert.equal(await client.archive(url, 'web', entry, auth), file);
     assert.equal(hits.archive, before + 1, 'second call served from disk');
     assert.equal(fs.statSync(file).mode & 0o077, 0, 'archive is owner-only');
+    const stale = path.join(path.dirname(file), 'stale.tgz');
+    fs.writeFileSync(stale, 'old');
+    const weekAgo = new Date(Date.now() - ARCHIVE_IDLE_MS - 60_000);
+    fs.utimesSync(stale, weekAgo, weekAgo);
+    fs.utimesSync(file, weekAgo, weekAgo);
+    assert.equal(await client.archive(url, 'web', entry, auth), file, 'a cache hit marks the archive used');
+    await client.archive(url, 'web', { ...entry, version: '1.1.0' }, auth);
+    assert.equal(fs.existsSync(stale), false, 'an archive unused for a week is swept at the next write');
+    assert.equal(fs.existsSync(file), true, 'the one just used stays');
     await assert.rejects(
       client.archive(url, 'web', { ...entry, digest: '0'.repeat(64), version: '9.9.9' }, auth),
       /is not the digest/,

@@ -279,7 +279,7 @@ export class HelmRepoClient {
     auth: HelmHttpAuth | undefined,
   ): Promise<string> {
     const file = archivePath(this.opts.cacheDir, [repoURL, chart, entry.version, entry.digest ?? '']);
-    if (fs.existsSync(file)) return file;
+    if (await cachedArchive(file)) return file;
     const raw = entry.urls[0];
     if (!raw)
       throw new HelmRepoError(`chart "${chart}" ${entry.version} in ${redactURL(repoURL)} has no URL`);
@@ -311,8 +311,36 @@ export function archivePath(cacheDir: string, key: string[]): string {
   return path.join(path.resolve(cacheDir), 'helm', 'charts', `${name}.tgz`);
 }
 
-/** Writes an archive atomically (temp file, then rename), so a reader never sees half of one. */
+/** A cached archive no app used for this long is deleted when another archive is written, in ms. */
+export const ARCHIVE_IDLE_MS = 7 * 24 * 60 * 60_000;
+
+/**
+ * True when the archive is on disk; marks it used now (its mtime), so the sweep keeps it.
+ * @param file - from {@link archivePath}.
+ */
+export async function cachedArchive(file: string): Promise<boolean> {
+  const now = new Date();
+  return fs.promises.utimes(file, now, now).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Deletes archives of `dir` unused for {@link ARCHIVE_IDLE_MS} (best effort: errors are ignored). */
+async function sweepArchives(dir: string, now = Date.now()): Promise<void> {
+  for (const name of await fs.promises.readdir(dir).catch(() => [] as string[])) {
+    const file = path.join(dir, name);
+    const stat = await fs.promises.stat(file).catch(() => undefined);
+    if (stat && now - stat.mtimeMs > ARCHIVE_IDLE_MS) await fs.promises.rm(file, { force: true });
+  }
+}
+
+/**
+ * Writes an archive atomically (temp file, then rename), so a reader never sees half of one, and sweeps
+ * archives unused for a week, so the cache does not grow with every version ever rendered.
+ */
 export async function writeArchive(file: string, data: Buffer): Promise<string> {
+  await sweepArchives(path.dirname(file));
   await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   await fs.promises.writeFile(tmp, data, { mode: 0o600 });

@@ -15,7 +15,6 @@
  * `insecureOCIForceHttp: "true"` on the repository Secret.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import { redactURL } from './credentials';
 import { helmHttpGet, type HelmHttpAuth } from './helmhttp';
 import {
@@ -24,6 +23,7 @@ import {
   TtlCache,
   archivePath,
   assertDigest,
+  cachedArchive,
   repoKey,
   resolveChartVersion,
   statusError,
@@ -231,7 +231,7 @@ export class OciClient {
       throw new HelmRepoError(`${what} is not a Helm chart (no ${HELM_CHART_LAYER} layer)`);
     }
     const file = archivePath(this.opts.cacheDir, [`oci://${ref.registry}`, ref.name, version, layer.digest]);
-    if (fs.existsSync(file)) return file;
+    if (await cachedArchive(file)) return file;
     const blob = await this.get(ref, apiURL(ref, `blobs/${layer.digest}`), what, auth, {
       maxBytes: MAX_CHART_BYTES,
     });
