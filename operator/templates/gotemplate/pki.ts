@@ -11,8 +11,8 @@
  *   PEM) or the certificates (leaf first, ordered when they form one chain) of a binary PKCS#12
  *   archive (`{{ .keystore | b64dec | pkcs12key }}`).
  * - `pemToPkcs12[Pass] CERT KEY [PASS]`, `fullPemToPkcs12[Pass] CERT KEY [PASS]` (all the
- *   certificates of CERT, not only the first): a base64 PKCS#12 archive (AES-256, SHA-256 MAC), as ESO.
- *   node-forge writes RSA keys and certificates only: an EC key is an error naming this limit.
+ *   certificates of CERT, not only the first): a base64 PKCS#12 archive (AES-256, SHA-256 MAC), as ESO,
+ *   for RSA, EC and Ed25519 keys (`pkcs12write.ts`).
  * - `jwkPublicKeyPem JWK`, `jwkPrivateKeyPem JWK`: a JSON Web Key as PKIX public / PKCS#8 private PEM.
  * - `rsaDecrypt SCHEME HASH DATA KEY` (`RSA-OAEP` with SHA1/SHA256/SHA512, or `None`), `certSANs CERT`
  *   (the subject alternative names as a list).
@@ -23,6 +23,7 @@ import crypto from 'node:crypto';
 import type * as Forge from 'node-forge';
 import { GoTemplateError } from './errors';
 import type { GoFunc } from './exec';
+import { writePkcs12 } from './pkcs12write';
 import { fromBytes, type Value } from './values';
 
 let forgeModule: typeof Forge | undefined;
@@ -232,20 +233,14 @@ function toPkcs12(certPem: string, keyPem: string, pass: string, full: boolean, 
   if (!blocks.length) throw new GoTemplateError(`${fn}: the certificate is not PEM`);
   const keyBlock = decodePem(keyPem).blocks[0];
   if (!keyBlock) throw new GoTemplateError(`${fn}: the key is not PEM`);
-  let key: Forge.pki.PrivateKey;
-  let certs: Forge.pki.Certificate[];
+  let key: crypto.KeyObject;
   try {
-    const k = crypto.createPrivateKey({ key: encodePem(keyBlock.type, keyBlock.der), format: 'pem' });
-    if (k.asymmetricKeyType !== 'rsa') throw new Error('rsa');
-    key = forge().pki.privateKeyFromPem(k.export({ type: 'pkcs8', format: 'pem' }).toString());
-    certs = (full ? blocks : blocks.slice(0, 1)).map((b) =>
-      forge().pki.certificateFromAsn1(forge().asn1.fromDer(b.der.toString('binary'))),
-    );
+    key = crypto.createPrivateKey({ key: encodePem(keyBlock.type, keyBlock.der), format: 'pem' });
   } catch {
-    throw new GoTemplateError(`${fn}: capstan writes PKCS#12 archives for RSA keys and certificates only`);
+    throw new GoTemplateError(`${fn}: unable to parse private key type`);
   }
-  const asn = forge().pkcs12.toPkcs12Asn1(key, certs, pass, { algorithm: 'aes256' });
-  return Buffer.from(forge().asn1.toDer(asn).getBytes(), 'binary').toString('base64');
+  const certs = (full ? blocks : blocks.slice(0, 1)).map((b) => parseCert(b.der).der);
+  return writePkcs12(forge(), key, certs, pass).toString('base64');
 }
 
 function jwk(input: string, fn: string): crypto.JsonWebKey {
