@@ -132,7 +132,7 @@ export interface ApplicationSpec {
   info?: Info[];
 }
 /**
- * Argo CD's source hydrator: render drySource and commit the result to syncSource, then deploy from there. capstan accepts the field but does not hydrate yet: such an app gets the condition UnsupportedSourceHydrator and nothing is applied.
+ * Argo CD's source hydrator: render drySource and commit the result to syncSource, then deploy from there. capstan accepts the field but does not hydrate yet: such an app gets an InvalidSpecError naming the field and nothing is applied.
  */
 export interface SourceHydrator {
   drySource: DrySource;

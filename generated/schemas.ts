@@ -608,7 +608,7 @@ export const schemas = {
           sourceHydrator: {
             type: 'object',
             description:
-              "Argo CD's source hydrator: render drySource and commit the result to syncSource, then deploy from there. capstan accepts the field but does not hydrate yet: such an app gets the condition UnsupportedSourceHydrator and nothing is applied.",
+              "Argo CD's source hydrator: render drySource and commit the result to syncSource, then deploy from there. capstan accepts the field but does not hydrate yet: such an app gets an InvalidSpecError naming the field and nothing is applied.",
             required: ['drySource', 'syncSource'],
             properties: {
               drySource: {

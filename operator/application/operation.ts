@@ -213,6 +213,14 @@ async function stepOnce(
   state: OperationState,
   req: SyncRequest,
 ): Promise<StepResult> {
+  // `argocd app sync --local` syncs manifests sent with the operation instead of git's; capstan has no
+  // such path yet, so the operation fails before anything is written rather than syncing git instead.
+  if (state.operation.sync?.manifests?.length) {
+    const message =
+      'operation.sync.manifests (argocd app sync --local) is not supported by capstan yet: nothing was ' +
+      'applied; commit the manifests to git and sync again';
+    return { state: 'Done', outcome: { phase: 'Failed', message, resources: [] } };
+  }
   if (req.dryRun) {
     return {
       state: 'Done',

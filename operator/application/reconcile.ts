@@ -37,6 +37,7 @@ import { sourcesProblems } from './sources';
 import { validateResource } from '../validation/validate';
 import { ReconcileResult } from '../runtime/workqueue';
 import { OperationState } from '../../generated/application';
+import { unsupportedSpecProblems } from './unsupported';
 
 /**
  * Reconciles the Application `namespace/name`.
@@ -74,6 +75,7 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
       ? [destination]
       : [
           ...sourcesProblems(app.spec.sources),
+          ...unsupportedSpecProblems(app),
           ...repoURLProblems(app, ctx.settings, localRepoScope(ctx, app)),
           ...(await checkProject(ctx, app)),
         ];
