@@ -180,6 +180,41 @@ describe('Helm repository charts', () => {
     }
   });
 
+  test('a repository Secret scoped to another project is never used: the app is refused', async () => {
+    const ns = uniqueName('helmrepo-scope');
+    await createNamespace(ns);
+    const scoped = await startHelmRepo({ username: 'team-b', password: 'team-b-secret' });
+    try {
+      await scoped.publish({
+        name: 'web',
+        version: '1.0.0',
+        templates: { 'cm.yaml': configMapTemplate('scoped') },
+      });
+      await putHelmRepoSecret(`helmrepo-scope-${Date.now().toString(36)}`, {
+        url: scoped.url,
+        username: 'team-b',
+        password: 'team-b-secret',
+        project: 'team-b',
+      });
+      await createApp(ns, 'web', {
+        project: 'default',
+        source: { repoURL: scoped.url, chart: 'web', targetRevision: '1.0.0' },
+        destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+        syncPolicy: { automated: { prune: true } },
+      });
+      await waitForApp(
+        ns,
+        'web',
+        hasCondition('ComparisonError', /is scoped to another project/),
+        'refused: the only Secret belongs to project team-b',
+      );
+      assert.equal(scoped.indexRequests(), 0, 'the repository was never asked');
+      assert.equal(await getObject(core(ns, 'configmaps', 'scoped')), undefined);
+    } finally {
+      await scoped.stop();
+    }
+  });
+
   test('a chart in git with a dependency from the Helm repository is built with helm dependency build', async () => {
     const ns = uniqueName('helmrepo-dep');
     await createNamespace(ns);
