@@ -263,6 +263,14 @@ describe("Go templates: ESO's PEM, PKCS#12 and JWK helpers", () => {
     assert.throws(() => r('{{ .c | certSANs }}', { c: 'not-a-pem' }), /failed to decode PEM block/);
   });
 
+  it('pemToPkcs12 writes EC keys too, readable by openssl-compatible readers (our pkcs12key/cert)', () => {
+    const data = { crt: pem('ec.crt'), key: pem('ec.key') };
+    const p12 = r('{{ pemToPkcs12Pass .crt .key "pw" }}', data);
+    assert.equal(r('{{ .p | b64dec | pkcs12certPass "pw" }}', { p: p12 }), pem('ec.crt'));
+    const gotKey = r('{{ .p | b64dec | pkcs12keyPass "pw" }}', { p: p12 });
+    assert.equal(crypto.createPrivateKey(gotKey).asymmetricKeyType, 'ec');
+  });
+
   it('jwkPublicKeyPem / jwkPrivateKeyPem (RSA and EC)', () => {
     for (const type of ['rsa', 'ec'] as const) {
       const { publicKey, privateKey } =
