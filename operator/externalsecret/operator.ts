@@ -12,7 +12,7 @@
  */
 import { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
 import { isDeepStrictEqual } from 'node:util';
-import { Informer } from '../kube/informer';
+import { Informer, metadataOnly } from '../kube/informer';
 import { isScoped, watchTargets } from '../kube/scope';
 import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';
@@ -62,6 +62,8 @@ export class ExternalSecretOperator extends QueuedOperator {
       (namespace) =>
         new Informer(this.ctx.client, SECRETS, MANAGED_SECRET_SELECTOR, (_type, obj) => this.onSecret(obj), {
           namespace,
+          // the handler reads names and owners only: Secret data is not held in memory (issue 10 §2 P2)
+          project: metadataOnly,
           onError: (err) =>
             this.log.warn('Watch of managed Secrets failed; retrying.', { error: (err as Error).message }),
         }),

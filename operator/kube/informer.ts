@@ -26,8 +26,24 @@ export interface InformerOptions {
   onError?: (err: unknown) => void;
   /** Mirror one namespace only (default: all namespaces). */
   namespace?: string;
+  /**
+   * What is kept of each object (and reported to the handler): e.g. {@link metadataOnly}, so that the
+   * store holds only what its readers use (issue 10 §2 P2). Default: the whole object.
+   */
+  project?: (obj: KubeObject) => KubeObject;
   /** Backoff and clock of the list-watch loop (tests). */
   loop?: Pick<WatchLoopOptions, 'baseDelayMs' | 'maxDelayMs' | 'clock' | 'watchTimeoutSeconds'>;
+}
+
+/**
+ * An object's `apiVersion`, `kind` and `metadata` without `managedFields`: what an informer needs when its
+ * readers look only at names, labels, owners and resourceVersions (e.g. the managed Secrets of the
+ * ExternalSecret operator, whose `data` must not be held in memory).
+ */
+export function metadataOnly(obj: KubeObject): KubeObject {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { managedFields, ...metadata } = obj.metadata;
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata };
 }
 
 /**
@@ -139,7 +155,7 @@ export class Informer {
    * after a failure must not look like a change of every object); the initial list reports nothing.
    */
   private handle(e: WatchLoopEvent): void {
-    const obj = e.object;
+    const obj = this.opts.project ? this.opts.project(e.object) : e.object;
     const key = objectKey(obj.metadata.namespace, obj.metadata.name ?? '');
     const old = this.store.get(key);
     this.indexRemove(key, old);

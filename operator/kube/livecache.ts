@@ -7,6 +7,7 @@
  * listed namespace, so that every list and watch is one a namespaced Role allows; cluster-scoped
  * types are not watched at all (an Application of a scoped install may not render them).
  */
+import { FIELD_MANAGER } from './apply';
 import { KubeClient } from './client';
 import { ResourceType } from './discovery';
 import { IndexKey, Informer, InformerHandler } from './informer';
@@ -17,6 +18,25 @@ import { inScope, isScoped, watchTargets } from './scope';
 export interface LiveCacheOptions {
   /** `--watch-namespaces`: the namespaces to watch; empty or unset: all (one watch per type). */
   watchNamespaces?: readonly string[];
+}
+
+/**
+ * What the live cache keeps of an object: all of it but capstan's own `managedFields` entry (issue 10 §2
+ * P2). That entry lists every field capstan applied, often the largest part of a small object, and no
+ * reader needs it: diff normalizes `managedFields` away on both sides, health reads `status`, and
+ * `ignoreDifferences[].managedFieldsManagers` reads the entries of the other managers it names
+ * (kube-controller-manager, an HPA, kubectl), which are kept. Naming capstan's own manager there
+ * (which would ignore every field capstan applies) therefore ignores nothing.
+ */
+export function liveProjection(obj: KubeObject): KubeObject {
+  const entries = obj.metadata.managedFields;
+  if (!entries?.length) return obj;
+  const kept = entries.filter((e) => (e as { manager?: unknown } | null)?.manager !== FIELD_MANAGER);
+  if (kept.length === entries.length) return obj;
+  const metadata = { ...obj.metadata };
+  if (kept.length) metadata.managedFields = kept;
+  else delete metadata.managedFields;
+  return { ...obj, metadata };
 }
 
 /** A cache of live managed objects across resource types. */
@@ -63,7 +83,7 @@ export class LiveCache {
         rt,
         this.labelSelector,
         (type, obj, r) => this.handlers.forEach((h) => h(type, obj, r)),
-        { onError: (err) => this.onError(rt, err), namespace },
+        { onError: (err) => this.onError(rt, err), namespace, project: liveProjection },
       );
       if (this.indexKey) inf.setIndex(this.indexKey);
       this.informers.set(key, inf);
