@@ -198,6 +198,61 @@ describe('PushSecret', () => {
     assert.deepEqual(await secretValues(remote, 'theirs'), { token: 'keep-me' });
   });
 
+  test('sources: Secrets by label selector, a template, and a generator', async () => {
+    const ns = uniqueName('ps-src');
+    const remote = uniqueName('ps-src-remote');
+    for (const n of [ns, remote]) await createNamespace(n);
+    await writer(ns, remote);
+    await createSecretStore(ns, 'remote', {
+      kubernetes: { remoteNamespace: remote, auth: { serviceAccount: { name: 'writer' } } },
+    });
+    await waitForReady(storePath(ns, 'remote'), 'True', 'Valid');
+    await createSecret(ns, 'one', { a: '1' }, { labels: { push: 'me' } });
+    await createSecret(ns, 'two', { b: '2' }, { labels: { push: 'me' } });
+    await createSecret(ns, 'other', { a: 'not-me' });
+    await createPushSecret(ns, 'selected', {
+      secretStoreRefs: [{ name: 'remote' }],
+      selector: { secret: { selector: { matchLabels: { push: 'me' } } } },
+      data: [
+        { match: { secretKey: 'a', remoteRef: { remoteKey: 'selected', property: 'a' } } },
+        { match: { secretKey: 'b', remoteRef: { remoteKey: 'selected', property: 'b' } } },
+      ],
+    });
+    await waitForSecretValues(remote, 'selected', { a: '1', b: '2' }, 'keys of both labelled Secrets');
+    await createPushSecret(ns, 'templated', {
+      secretStoreRefs: [{ name: 'remote' }],
+      selector: { secret: { name: 'one' } },
+      template: { data: { url: 'https://user:{{ .a }}@db.local' } },
+      data: [{ match: { secretKey: 'url', remoteRef: { remoteKey: 'templated', property: 'url' } } }],
+    });
+    await waitForSecretValues(
+      remote,
+      'templated',
+      { url: 'https://user:1@db.local' },
+      'the rendered template',
+    );
+    await kube().request('POST', `/apis/generators.external-secrets.io/v1alpha1/namespaces/${ns}/uuids`, {
+      body: {
+        apiVersion: 'generators.external-secrets.io/v1alpha1',
+        kind: 'UUID',
+        metadata: { name: 'id' },
+        spec: {},
+      },
+    });
+    await createPushSecret(ns, 'generated', {
+      secretStoreRefs: [{ name: 'remote' }],
+      selector: {
+        generatorRef: { apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'UUID', name: 'id' },
+      },
+      data: [{ match: { secretKey: 'uuid', remoteRef: { remoteKey: 'generated', property: 'id' } } }],
+    });
+    const id = await waitFor(async () => (await secretValues(remote, 'generated'))?.id, {
+      timeoutMs: 60_000,
+      what: 'the generated uuid pushed',
+    });
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
   test('a missing source is a clear condition; nothing is written', async () => {
     const ns = uniqueName('ps-bad');
     await createNamespace(ns);

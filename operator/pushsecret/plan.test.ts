@@ -63,7 +63,7 @@ describe('PushSecret refresh and validation', () => {
   const synced = (refreshTime: string, version = '1-') => ({
     refreshTime,
     syncedResourceVersion: version,
-    conditions: [{ type: 'Ready', status: 'True' as const }],
+    conditions: [{ type: 'Ready' as const, status: 'True' as const }],
   });
   it('due at once after a spec change or a failure; else refreshInterval after the last push; never for 0', () => {
     assert.equal(dueInMs(ps({ refreshInterval: '1h' }), now), 0, 'never pushed');

@@ -34,6 +34,7 @@ import {
   MSG_DELETE,
   MSG_INVALID_SPEC,
   MSG_PUSH,
+  MSG_SOURCE,
   MSG_STORE,
   MSG_SYNCED,
   PS_FINALIZER,
@@ -212,10 +213,16 @@ async function pushEntry(ctx: PushContext, ps: PushSecret, job: PushJob): Promis
     // a value someone else wrote stays theirs: not recorded, so deletionPolicy never deletes it
     if (await job.client.secretExists!(data)) return job.previouslySynced;
   }
-  for (const source of job.sources) {
-    const converted = { ...source, data: reverseKeys(job.entry.conversionStrategy, source.data) };
+  // with a label selector, each matching Secret that has the key is pushed, in name order
+  const converted = job.sources
+    .map((source) => ({ ...source, data: reverseKeys(job.entry.conversionStrategy, source.data) }))
+    .filter((source) => !data.secretKey || data.secretKey in source.data);
+  if (!converted.length) {
+    throw new SyncError(MSG_SOURCE, `key "${data.secretKey}" is not in the source Secret(s)`, true);
+  }
+  for (const source of converted) {
     await ctx.limiter.wait(job.key);
-    await job.client.pushSecret!(converted, data);
+    await job.client.pushSecret!(source, data);
   }
   return true;
 }
