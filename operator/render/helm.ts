@@ -432,9 +432,11 @@ async function vendorLocalDependencies(
     if (isRemote(repository)) return [];
     if (!repository.startsWith('file://')) {
       const from = repository ? ` (repository ${repository})` : '';
+      // `@name` / `alias:name` (a repository by its name in Argo CD's list) is not resolved by capstan.
+      const builds = remote ? 'file://, https:// and oci://' : 'file://';
       throw new RenderError(
-        `chart dependency "${name}"${from} is missing from charts/; capstan renders offline and builds only ` +
-          'file:// dependencies: run `helm dependency build` and commit the charts/ directory',
+        `chart dependency "${name}"${from} is missing from charts/; capstan builds only ${builds} ` +
+          'dependencies: write the repository URL, or run `helm dependency build` and commit the charts/ directory',
       );
     }
     const dir = resolveInside(realRoot, repository.slice('file://'.length), 'chart dependency', chartDir);
