@@ -3,16 +3,25 @@
  * `e2e/run.ts`, capstan pointed at it with `--aws-endpoint-url`), with IAM enforced so that wrong keys
  * and missing permissions are refused as AWS refuses them. ESO's documented AWS manifests are used as
  * they are written (store `secretstore-sample`, credentials Secret `awssm-secret`, the `friendslist`
- * and `database-credentials` examples); values are compared by equality and never printed.
+ * and `database-credentials` examples, the PushSecret `pushsecret-example`); values are compared by
+ * equality and never printed.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetParameterCommand,
+  ListTagsForResourceCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { waitFor } from '../harness/wait';
 import { awsProvider } from '../../operator/providers/aws';
 import { DEFAULT_PROVIDER_LIMITS } from '../../operator/providers/netpolicy';
 import type { SecretsClient } from '../../operator/providers/types';
@@ -114,6 +123,13 @@ describe('ExternalSecret with the aws provider (moto)', () => {
         Tags: [{ Key: 'find', Value: 'other' }],
       }),
     );
+    await sm.send(
+      new CreateSecretCommand({
+        Name: `b64-${suffix}`,
+        SecretString: Buffer.from('decoded').toString('base64'),
+      }),
+    );
+    await sm.send(new CreateSecretCommand({ Name: `bin-${suffix}`, SecretBinary: Buffer.from('binary') }));
     await ssm.send(new PutParameterCommand({ Name: 'friendslist', Value: FRIENDSLIST, Type: 'String' }));
     await ssm.send(
       new PutParameterCommand({
@@ -150,7 +166,7 @@ describe('ExternalSecret with the aws provider (moto)', () => {
     return ns;
   }
 
-  test('Secrets Manager: ESO example with property paths, versions, tags (metadataPolicy Fetch) and extract', async () => {
+  test('Secrets Manager: ESO example with property paths, versions, tags (metadataPolicy Fetch), extract, Base64 and SecretBinary', async () => {
     const ns = await namespaceWithKeys('es-aws-sm');
     await createSecretStore(ns, 'secretstore-sample', esoStore('SecretsManager'));
     await waitForReady(storePath(ns, 'secretstore-sample'), 'True', 'Valid');
@@ -181,6 +197,16 @@ describe('ExternalSecret with the aws provider (moto)', () => {
       ],
       dataFrom: [{ extract: { key: 'database-credentials' } }],
     });
+    await createExternalSecret(ns, 'encodings', {
+      refreshInterval: '1h',
+      secretStoreRef: { name: 'secretstore-sample', kind: 'SecretStore' },
+      data: [
+        { secretKey: 'decoded', remoteRef: { key: `b64-${suffix}`, decodingStrategy: 'Base64' } },
+        { secretKey: 'binary', remoteRef: { key: `bin-${suffix}` } },
+      ],
+    });
+    await waitForReady(esPath(ns, 'encodings'), 'True', 'SecretSynced');
+    await assertSecretValues(ns, 'encodings', { decoded: 'decoded', binary: 'binary' });
     await waitForReady(esPath(ns, 'example'), 'True', 'SecretSynced');
     await assertSecretValues(ns, 'secret-to-be-created', {
       firstname: 'Tom',
@@ -399,6 +425,81 @@ describe('ExternalSecret with the aws provider (moto)', () => {
     await createSecretStore(ns, 'ambient', { aws: { service: 'SecretsManager', region: REGION } });
     const store = await waitForReady(storePath(ns, 'ambient'), 'False', 'InvalidProviderConfig');
     assert.match(readyOf(store)?.message ?? '', /auth\.secretRef must be set in a SecretStore/);
+  });
+
+  test("PushSecret: ESO's documented Parameter Store example and a Secrets Manager property, removed with the PushSecret", async () => {
+    const ns = await namespaceWithKeys('es-aws-pushsecret');
+    await createSecretStore(ns, 'aws-parameterstore', esoStore('ParameterStore'));
+    await createSecretStore(
+      ns,
+      'aws-secretsmanager',
+      esoStore('SecretsManager', { secretsManager: { forceDeleteWithoutRecovery: true } }),
+    );
+    await createSecret(ns, 'pokedex-credentials', { 'best-pokemon': 'Pikachu' });
+    const smKey = `pokedex-${suffix}`;
+    await kube().request('POST', `/apis/external-secrets.io/v1alpha1/namespaces/${ns}/pushsecrets`, {
+      body: {
+        apiVersion: 'external-secrets.io/v1alpha1',
+        kind: 'PushSecret',
+        metadata: { name: 'pushsecret-example', namespace: ns },
+        spec: {
+          refreshInterval: '1h',
+          updatePolicy: 'Replace',
+          deletionPolicy: 'Delete',
+          secretStoreRefs: [
+            { name: 'aws-parameterstore', kind: 'SecretStore' },
+            { name: 'aws-secretsmanager', kind: 'SecretStore' },
+          ],
+          selector: { secret: { name: 'pokedex-credentials' } },
+          data: [
+            {
+              match: { secretKey: 'best-pokemon', remoteRef: { remoteKey: `my-first-parameter-${suffix}` } },
+            },
+            { match: { secretKey: 'best-pokemon', remoteRef: { remoteKey: smKey, property: 'best' } } },
+          ],
+        },
+      },
+    });
+    const paramName = `my-first-parameter-${suffix}`;
+    const pushed = await waitFor(
+      async () => {
+        try {
+          const p = await ssm.send(new GetParameterCommand({ Name: paramName }));
+          const s = await sm.send(new GetSecretValueCommand({ SecretId: smKey }));
+          return { param: p.Parameter?.Value, secret: Buffer.from(s.SecretBinary ?? []).toString() };
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 60_000, what: 'the PushSecret to write both stores' },
+    );
+    assert.equal(pushed.param, 'Pikachu', 'the parameter holds the pushed key');
+    assert.equal(
+      pushed.secret,
+      '{"best":"Pikachu"}',
+      'the secret holds the pushed property (SecretBinary, ESO default)',
+    );
+    const tags = await ssm.send(
+      new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: paramName }),
+    );
+    assert.ok(tags.TagList?.some((t) => t.Key === 'managed-by' && t.Value === 'external-secrets'));
+    // deletionPolicy Delete: removing the PushSecret removes what it wrote (forced: no recovery window)
+    await remove(`/apis/external-secrets.io/v1alpha1/namespaces/${ns}/pushsecrets/pushsecret-example`);
+    await waitFor(
+      async () => {
+        const gone = async (f: () => Promise<unknown>) =>
+          f().then(
+            () => false,
+            (e: { name?: string }) =>
+              e.name === 'ParameterNotFound' || e.name === 'ResourceNotFoundException',
+          );
+        return (
+          (await gone(() => ssm.send(new GetParameterCommand({ Name: paramName })))) &&
+          (await gone(() => sm.send(new DescribeSecretCommand({ SecretId: smKey }))))
+        );
+      },
+      { timeoutMs: 60_000, what: 'the pushed parameter and secret to be deleted' },
+    );
   });
 
   test('wrong keys: the store is not Ready with a clear message and the synced Secret stays', async () => {
