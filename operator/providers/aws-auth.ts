@@ -13,7 +13,8 @@
  *
  * The endpoint is the SDK's for the region unless the operator sets `--aws-endpoint-url` (or
  * `AWS_ENDPOINT_URL`): ESO has no such store field and relies on the SDK's environment; capstan makes
- * it an admin flag so that tests reach a local emulator. Every call is bounded by `--provider-timeout`.
+ * it an admin flag so that tests reach a local emulator. `--provider-timeout` is each call's connect and
+ * socket-idle timeout.
  */
 import {
   AssumeRoleCommand,
