@@ -6,10 +6,15 @@
 # Vault's go.mod replaces its in-repo submodules (./api, ./sdk, ./api/auth/...) by directories,
 # so `go install github.com/hashicorp/vault@v...` refuses it. As scripts/build-control-plane.sh does
 # for k8s.io/kubernetes, a throwaway wrapper module requires Vault and replaces each of those
-# submodules by the released version Vault's own go.mod requires. The web UI is not built.
+# submodules by the released version Vault's own go.mod requires (or VAULT_MODULE_OVERRIDES). The web
+# UI is not built. On the shared 2-core machine the first build takes about an hour (2 300 packages).
 set -euo pipefail
 
 VAULT_VERSION="${VAULT_VERSION:-v1.21.4}"
+# Submodule versions that differ from what Vault's go.mod requires. v1.21.4's go.mod requires sdk
+# v0.21.0, but its in-repo ./sdk is the one released as v0.20.0: v0.21.0 changed
+# framework.Backend.ActivationFunc's signature, and vault/identity_store.go does not compile with it.
+VAULT_MODULE_OVERRIDES="${VAULT_MODULE_OVERRIDES:-github.com/hashicorp/vault/sdk=v0.20.0}"
 CACHE="${CAPSTAN_CACHE:-$HOME/.cache/capstan}"
 BIN="$CACHE/vault-$VAULT_VERSION/bin"
 
@@ -28,6 +33,7 @@ rm -rf "$W"; mkdir -p "$W"; cd "$W"
 gomod=$(go mod download -json "github.com/hashicorp/vault@$VAULT_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
 # The version Vault's go.mod requires for a module (direct or indirect).
 required() { awk -v m="$1" '$1 == m && $2 ~ /^v/ { print $2; exit }' "$gomod"; }
+override() { for o in $VAULT_MODULE_OVERRIDES; do [ "${o%%=*}" = "$1" ] && echo "${o#*=}"; done; true; }
 {
   echo "module capstan.local/vault-wrapper"
   echo
@@ -39,7 +45,7 @@ required() { awk -v m="$1" '$1 == m && $2 ~ /^v/ { print $2; exit }' "$gomod"; }
   # Every other (non-directory) replace of Vault's go.mod applies to the build as well.
   grep -E '^replace ' "$gomod" | grep -vE '=> \./' | sed -E 's/^replace /\t/'
   for mod in $(sed -nE 's#^replace (github.com/hashicorp/vault/[^ ]+) => \./.*#\1#p' "$gomod"); do
-    v="$(required "$mod")"
+    v="$(override "$mod")"; [ -n "$v" ] || v="$(required "$mod")"
     [ -n "$v" ] || { echo "no required version for $mod in Vault's go.mod" >&2; exit 1; }
     printf '\t%s => %s %s\n' "$mod" "$mod" "$v"
   done
