@@ -50,8 +50,13 @@ RUN apt-get update \
  && chown 999:999 /var/cache/capstan
 # SSL_CERT_FILE: libgit2 verifies TLS through node's bundled OpenSSL, whose default CA path is not
 # Debian's. HELM_*_HOME: the chart mounts the root filesystem read-only with a writable /tmp.
+# NODE_OPTIONS (issue 10 §2 P2, README "Memory"): node sizes its heap from the host's memory, not the
+# container's limit, so the old space is capped at half the chart's 1 GiB limit (helm and kubectl run
+# as child processes in the same limit), and the young generation's semi-space at 8 MiB (default 16:
+# up to 48 MiB of young generation that a mostly idle operator does not need). Change both with the
+# limit (chart value extraEnv: NODE_OPTIONS).
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps \
+    NODE_OPTIONS="--enable-source-maps --max-old-space-size=512 --max-semi-space-size=8" \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     HELM_CACHE_HOME=/tmp/helm/cache \
     HELM_CONFIG_HOME=/tmp/helm/config \
