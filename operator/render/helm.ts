@@ -175,14 +175,10 @@ export async function renderHelm(req: HelmRenderRequest): Promise<KubeObject[]> 
     } catch (err) {
       const missing = missingDependencies(err);
       if (missing.length === 0) throw err;
-      const copy = await vendorLocalDependencies(
-        realRoot,
-        chartDir,
-        missing,
-        work,
+      const copy = await vendorLocalDependencies(realRoot, chartDir, missing, work, {
         helm,
-        req.remoteDependencies,
-      );
+        remote: req.remoteDependencies,
+      });
       stdout = await helm(args, copy, 'helm template');
     }
     return parseManifests(stdout, `helm template of "${req.chartPath || '.'}"`, {
@@ -411,18 +407,18 @@ export interface ChartDependency {
 }
 
 /**
- * Copies the chart to `work/chart` and packages each missing `file://` dependency into its `charts/`.
+ * Copies the chart to `work/chart`, packages each missing `file://` dependency into its `charts/`, and has
+ * `remote` build the missing `https://` / `oci://` ones (when given).
  * @returns the directory of the copy, to render from.
- * @throws RenderError for a missing dependency that is not `file://`; PathEscapeError for a `file://`
- *   dependency outside the repository.
+ * @throws RenderError for a missing dependency capstan cannot build, or what `remote` throws;
+ *   PathEscapeError for a `file://` dependency outside the repository.
  */
 async function vendorLocalDependencies(
   realRoot: string,
   chartDir: string,
   missing: string[],
   work: string,
-  helm: HelmRunner,
-  remote?: RemoteDependencyBuilder,
+  { helm, remote }: { helm: HelmRunner; remote?: RemoteDependencyBuilder },
 ): Promise<string> {
   const deps = readDependencies(chartDir);
   const isRemote = (repository: string): boolean => !!remote && /^(https?|oci):\/\//i.test(repository);
