@@ -50,6 +50,8 @@ export interface SyncRequest {
   retryCount?: number;
   /** A self-heal sync (a revision already synced, re-applied to revert drift). */
   selfHeal?: boolean;
+  /** For a self-heal sync: how many self-heal syncs in a row it is (`operation.sync.autoHealAttemptsCount`). */
+  autoHealAttemptsCount?: number;
 }
 
 /** Automated sync must wait this long (ms) before it may run; the caller requeues. */

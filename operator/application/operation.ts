@@ -116,6 +116,8 @@ export async function startOperation(
             ...(app.spec.sources?.length ? { revisions: cmp.revisions } : { revision: cmp.revisions[0] }),
             prune: req.prune,
             syncOptions: app.spec.syncPolicy?.syncOptions,
+            // As Argo CD, a self-heal operation records which attempt in a row it is.
+            ...(req.autoHealAttemptsCount ? { autoHealAttemptsCount: req.autoHealAttemptsCount } : {}),
           },
           initiatedBy: req.initiatedBy,
         };

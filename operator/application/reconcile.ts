@@ -59,7 +59,7 @@ export async function reconcileApplication(
   if (refresh) await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } });
   // A refresh or a new manual sync reads the repositories' current commits, not the shared answers of
   // this refresh interval (revisions.ts).
-  if (refresh || (app.operation && !runningOperation(app))) {
+  if (refresh || (app.operation && !runningOperation(app)) || retriesAtNewest(app)) {
     ctx.revisions?.forget(appSources(app).map((s) => s.repoURL));
   }
   return reconcileLive(ctx, app, refresh === 'hard');
@@ -170,15 +170,14 @@ async function operate(
   let state = runningOperation(app);
   let decision: Operated['decision'];
   if (!state) {
-    decision = app.operation?.sync
-      ? manualRequest(app)
-      : automatedSyncDecision(app, cmp, selfHealAttempts.get(key(app)) ?? 0);
+    decision = app.operation?.sync ? manualRequest(app) : automatedSyncDecision(app, cmp, healAttempts(app));
     const request = decision && 'manual' in decision ? decision : undefined;
     if (request?.skipReason) conditions.push({ type: ConditionType.SyncError, message: request.skipReason });
     if (!request || request.skipReason) return { decision };
     const held = heldByWindow(ctx, app, conditions, request.manual);
     if (held) return held;
     countSelfHeal(app, request);
+    if (request.selfHeal) request.autoHealAttemptsCount = selfHealAttempts.get(key(app));
     state = await startOperation(ctx, app, instance, cmp, request);
   }
   if (state.phase !== 'Running') return { state, decision };
@@ -250,6 +249,19 @@ function repeatedResourceWarnings(app: App, cmp: Comparison): AppCondition[] {
   }));
 }
 
+/**
+ * `syncPolicy.retry.refresh` (Argo CD 3.x): each retry of a failed automated sync resolves targetRevision
+ * again, so a fixing commit is picked up by the next retry instead of after the refresh interval.
+ */
+function retriesAtNewest(app: App): boolean {
+  const phase = app.status?.operationState?.phase;
+  return Boolean(
+    app.spec.syncPolicy?.retry?.refresh &&
+    app.spec.syncPolicy.automated &&
+    (phase === 'Failed' || phase === 'Error'),
+  );
+}
+
 /** Self-heal syncs per app since its last quiet period (process memory: a restart starts afresh). */
 const selfHealAttempts = new Map<string, number>();
 
@@ -257,7 +269,16 @@ function countSelfHeal(app: App, request: SyncRequest): void {
   if (!request.selfHeal) return selfHealAttempts.delete(key(app)) as unknown as void;
   const finished = Date.parse(app.status?.operationState?.finishedAt ?? '') || 0;
   const quiet = Date.now() - finished > SELF_HEAL_RESET_MS;
-  selfHealAttempts.set(key(app), quiet ? 1 : (selfHealAttempts.get(key(app)) ?? 0) + 1);
+  selfHealAttempts.set(key(app), quiet ? 1 : healAttempts(app) + 1);
+}
+
+/**
+ * Self-heal syncs in a row: the count in memory, else (after a restart) the one the last self-heal
+ * operation recorded in `operation.sync.autoHealAttemptsCount`, as Argo CD reads it back.
+ */
+function healAttempts(app: App): number {
+  const recorded = app.status?.operationState?.operation?.sync?.autoHealAttemptsCount;
+  return selfHealAttempts.get(key(app)) ?? Number(recorded ?? 0);
 }
 
 function key(app: App): string {
