@@ -325,6 +325,24 @@ describe('Go templates: errors name the line, the action and the key, never a va
     );
   }
 
+  it('a doubling string or list is stopped', () => {
+    assert.throws(
+      () => r('{{ $s := "x" }}{{ range until 40 }}{{ $s = print $s $s }}{{ end }}'),
+      /a value exceeds/,
+    );
+    assert.throws(
+      () => r('{{ $l := list 1 }}{{ range until 40 }}{{ $l = concat $l $l }}{{ end }}'),
+      /a list exceeds/,
+    );
+  });
+
+  it('PEM parsing stays linear on BEGIN lines without END', () => {
+    const junk = '-----BEGIN CERTIFICATE-----\nAAAA\n'.repeat(50_000);
+    const t = Date.now();
+    assert.throws(() => r('{{ .j | filterPEM "CERTIFICATE" }}', { j: junk }), /found junk/);
+    assert.ok(Date.now() - t < 5000, 'linear');
+  });
+
   it('the output is capped', () =>
     assert.throws(() => r('{{ range until 999999 }}{{ repeat 100 "x" }}{{ end }}'), /output exceeds/));
 });

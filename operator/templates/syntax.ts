@@ -41,9 +41,9 @@ export function engineOf(engineVersion: string | undefined): EngineChoice {
 /** Syntax only Handlebars has: block open/close, inverse, partials, comments, `[key]`, triple-stash, `~`. */
 const HANDLEBARS_ONLY = /\{\{~?\s*(?:[#^>!]|\/(?!\*)|\[)|~\}\}|\{\{\{/;
 
-/** Syntax only Go has (Handlebars' `{{.}}` and `{{../x}}` are not): `.key`, `$var`, `index`/`printf`, `end`, Go's block openers with an operand, trim markers, pipes. */
+/** Syntax only Go has (Handlebars' `{{.}}` and `{{../x}}` are not; bounded repeats keep it linear): `.key`, `$var`, `index`/`printf`, `end`, Go's block openers with an operand, trim markers, pipes. */
 const GO_ONLY =
-  /\{\{-?\s*(?:\.[A-Za-z_]|\$|index\s|printf?\s|end\s*-?\}\}|(?:if|with|range)\s+[.$(])|\s-\}\}|\{\{-\s|\{\{[^#}][^}]*\s\|\s*[A-Za-z]/;
+  /\{\{-?\s*(?:\.[A-Za-z_]|\$|index\s|printf?\s|end\s*-?\}\}|(?:if|with|range)\s+[.$(])|\s-\}\}|\{\{-\s|\{\{[^#}][^}]{0,100}?\s\|\s*[A-Za-z]/;
 
 /**
  * Refuses a template written for the other engine.

@@ -4,8 +4,8 @@
  * truth, variables are scoped to their block, maps range in sorted key order.
  *
  * Budgets (a namespace tenant writes templates; capstan must not be frozen by one): at most
- * {@link MAX_OUTPUT} bytes of output, {@link MAX_STEPS} range iterations and {@link MAX_DEPTH}
- * nested `template` calls per execution.
+ * {@link MAX_OUTPUT} bytes of output and in any one string, {@link MAX_ITEMS} items in a list,
+ * {@link MAX_STEPS} range iterations and {@link MAX_DEPTH} nested `template` calls per execution.
  */
 import { GoTemplateError } from './errors';
 import type { Arg, BlockNode, Cmd, Node, Pipe, TemplateNode, Tree } from './parse';
@@ -238,12 +238,22 @@ function call(s: State, dot: Value, name: string, argNodes: Arg[], final: Value 
   const args = argNodes.map((a) => evalArg(s, dot, a));
   if (final !== undefined) args.push(final);
   try {
-    return fn(args);
+    return bounded(s, fn(args));
   } catch (e) {
     if (e instanceof GoTemplateError) s.fail(`error calling ${name}: ${e.message}`);
     if (e instanceof LoopControl) throw e;
     return s.fail(`error calling ${name}: failed`);
   }
+}
+
+/** Most list items one value may hold (a doubling loop must not exhaust memory). */
+export const MAX_ITEMS = 1_000_000;
+
+/** A function's result within the budgets: a string at most MAX_OUTPUT bytes, a list at most MAX_ITEMS. */
+function bounded(s: State, v: Value): Value {
+  if (typeof v === 'string' && v.length > MAX_OUTPUT) s.fail(`a value exceeds ${MAX_OUTPUT} bytes`);
+  if (Array.isArray(v) && v.length > MAX_ITEMS) s.fail(`a list exceeds ${MAX_ITEMS} items`);
+  return v;
 }
 
 function isArg(a: Arg | Value): a is Arg {

@@ -43,22 +43,34 @@ interface PemBlock {
   der: Buffer;
 }
 
-/** Go's `pem.Decode` loop: every well-formed block, and what follows the last one. */
+/**
+ * Go's `pem.Decode` loop: every well-formed block, and what follows the last one. One pass over the
+ * lines (linear: a value full of BEGIN lines without END cannot make it quadratic).
+ */
 function decodePem(input: string): { blocks: PemBlock[]; rest: string } {
   const blocks: PemBlock[] = [];
-  const re = /-----BEGIN ([^\n-]*)-----[ \t]*\r?\n([\s\S]*?)-----END \1-----[ \t]*(?:\r?\n|$)/g;
   let rest = input;
-  let last = 0;
-  for (let m = re.exec(input); m; m = re.exec(input)) {
-    const body = m[2]
-      .split(/\r?\n/)
-      .filter((l) => !l.includes(':'))
-      .join('')
-      .replace(/\s/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) continue;
-    blocks.push({ type: m[1], der: Buffer.from(body, 'base64') });
-    last = re.lastIndex;
-    rest = input.slice(last);
+  let open: { type: string; body: string[] } | undefined;
+  const lineRe = /[^\n]*(?:\n|$)/g;
+  for (let m = lineRe.exec(input); m && m[0]; m = lineRe.exec(input)) {
+    const line = m[0].replace(/\r?\n$/, '');
+    const begin = /^-----BEGIN ([^-]*)-----[ \t]*$/.exec(line);
+    if (begin) {
+      open = { type: begin[1], body: [] };
+      continue;
+    }
+    if (!open) continue;
+    if (line.trimEnd() === `-----END ${open.type}-----`) {
+      const body = open.body
+        .filter((l) => !l.includes(':'))
+        .join('')
+        .replace(/\s/g, '');
+      if (/^[A-Za-z0-9+/]*={0,2}$/.test(body)) {
+        blocks.push({ type: open.type, der: Buffer.from(body, 'base64') });
+        rest = input.slice(lineRe.lastIndex);
+      }
+      open = undefined;
+    } else open.body.push(line);
   }
   return { blocks, rest };
 }
