@@ -336,6 +336,13 @@ describe('Go templates: errors name the line, the action and the key, never a va
     );
   });
 
+  it('a template of many actions parses in linear time, with line numbers', () => {
+    const tpl = '{{ .n }}\n'.repeat(100_000) + '{{ .nope }}';
+    const t = Date.now();
+    assert.throws(() => r(tpl, ctx), /line 100001: at <\.nope>/);
+    assert.ok(Date.now() - t < 10_000, 'linear');
+  });
+
   it('PEM parsing stays linear on BEGIN lines without END', () => {
     const junk = '-----BEGIN CERTIFICATE-----\nAAAA\n'.repeat(50_000);
     const t = Date.now();

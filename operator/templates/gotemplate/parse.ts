@@ -89,7 +89,13 @@ export function lex(src: string): Tok[] {
   const out: Tok[] = [];
   let i = 0;
   let trimNext = false;
-  const lineAt = (p: number): number => src.slice(0, p).split('\n').length;
+  // line numbers counted incrementally: one pass over the source, not one per action
+  let counted = 0;
+  let lines = 1;
+  const lineAt = (p: number): number => {
+    for (; counted < p; counted++) if (src.charCodeAt(counted) === 10) lines++;
+    return lines;
+  };
   while (i <= src.length) {
     const open = src.indexOf('{{', i);
     let text = src.slice(i, open < 0 ? src.length : open);
