@@ -20,15 +20,26 @@ export const ROOT = path.resolve(__dirname, '..');
 export async function installCrds(kubeconfig: string): Promise<void> {
   const kubectl = toolPath('kubectl');
   await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', path.join(ROOT, 'crds')]);
-  await run(kubectl, [
-    '--kubeconfig',
-    kubeconfig,
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    '-f',
-    path.join(ROOT, 'crds'),
-  ]);
+  // kubectl wait fails at once ("status.conditions accessor error") when it reads a CRD whose status
+  // the API server has not written yet, a race right after the apply: that one error is retried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(kubectl, [
+        '--kubeconfig',
+        kubeconfig,
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        '-f',
+        path.join(ROOT, 'crds'),
+      ]);
+      return;
+    } catch (err) {
+      if (attempt >= 10 || !/accessor error/.test(String((err as { stderr?: string }).stderr ?? err)))
+        throw err;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
 }
 
 /** Creates a namespace unless it exists. */
