@@ -156,7 +156,11 @@ export function applicationSpecErrors(spec: unknown): string[] {
   const sources = Array.isArray(spec.sources) ? spec.sources : [];
   const errors: string[] = [];
   if (hasSource && sources.length > 0) errors.push('spec: set "source" or "sources", not both');
-  if (!hasSource && sources.length === 0) errors.push('spec: one of "source" or "sources" is required');
+  // As Argo CD, spec.sourceHydrator stands in for a source (capstan reports it unsupported elsewhere).
+  const hasHydrator = spec.sourceHydrator !== undefined && spec.sourceHydrator !== null;
+  if (!hasSource && sources.length === 0 && !hasHydrator) {
+    errors.push('spec: one of "source" or "sources" is required');
+  }
   errors.push(...sourceErrors(spec.source, 'spec.source'));
   sources.forEach((s, i) => errors.push(...sourceErrors(s, `spec.sources[${i}]`)));
   errors.push(...destinationErrors(spec.destination));
