@@ -105,6 +105,10 @@ export interface PushSecretSpec {
    */
   data?: PushSecretData[];
   /**
+   * Bulk pushes: keys of the source chosen by a regular expression, each pushed as its own provider secret (named after the key, rewritten) or all together as one JSON object under remoteKey; entries of data win for the same remote key.
+   */
+  dataTo?: PushSecretDataTo[];
+  /**
    * Renders the pushed values from the source's keys, as an ExternalSecret's template.
    */
   template?: ExternalSecretTemplate;
@@ -283,6 +287,72 @@ export interface PushSecretRemoteRef {
    * A field inside the provider's secret; empty means the secret as a whole.
    */
   property?: string;
+}
+/**
+ * One bulk push to one store.
+ */
+export interface PushSecretDataTo {
+  /**
+   * The store to push to (by name or labelSelector); it need not be in secretStoreRefs.
+   */
+  storeRef: PushSecretStoreRef;
+  match?: PushSecretDataToMatch;
+  /**
+   * Push every matched key together, as one JSON object (or the provider's whole-secret form), to this provider secret; unset pushes each key as its own provider secret.
+   */
+  remoteKey?: string;
+  /**
+   * Transformations of the key into the provider secret's name, applied in order (per-key mode only).
+   */
+  rewrite?: PushSecretRewrite[];
+  /**
+   * Provider-specific metadata of the written secrets, as in data.
+   */
+  metadata?: {
+    [k: string]: unknown;
+  };
+  /**
+   * None (the default) or ReverseUnicode, as in data.
+   */
+  conversionStrategy?: 'None' | 'ReverseUnicode';
+}
+/**
+ * Which keys of the source are pushed; empty means all.
+ */
+export interface PushSecretDataToMatch {
+  /**
+   * An RE2 regular expression a key must match (anywhere in the key).
+   */
+  regexp?: string;
+}
+/**
+ * One transformation: set regexp or transform.
+ */
+export interface PushSecretRewrite {
+  regexp?: PushSecretRewriteRegexp;
+  transform?: PushSecretRewriteTransform;
+}
+/**
+ * Replace every match of source by target ($1 for groups).
+ */
+export interface PushSecretRewriteRegexp {
+  /**
+   * An RE2 regular expression.
+   */
+  source: string;
+  /**
+   * The replacement.
+   */
+  target: string;
+}
+/**
+ * A template rendering the new name from .value (the key).
+ */
+export interface PushSecretRewriteTransform {
+  /**
+   * The template.
+   */
+  template: string;
 }
 /**
  * A reference to a SecretStore or ClusterSecretStore.

@@ -8439,6 +8439,124 @@ export const schemas = {
               },
             },
           },
+          dataTo: {
+            type: 'array',
+            description:
+              'Bulk pushes: keys of the source chosen by a regular expression, each pushed as its own provider secret (named after the key, rewritten) or all together as one JSON object under remoteKey; entries of data win for the same remote key.',
+            items: {
+              type: 'object',
+              description: 'One bulk push to one store.',
+              required: ['storeRef'],
+              properties: {
+                storeRef: {
+                  type: 'object',
+                  description:
+                    'The store to push to (by name or labelSelector); it need not be in secretStoreRefs.',
+                  properties: {
+                    name: {
+                      type: 'string',
+                      description: 'Name of the store.',
+                      minLength: 1,
+                      maxLength: 253,
+                      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+                    },
+                    kind: {
+                      type: 'string',
+                      description:
+                        'Kind of the store: SecretStore (the default, same namespace) or ClusterSecretStore.',
+                      enum: ['SecretStore', 'ClusterSecretStore'],
+                    },
+                    labelSelector: {
+                      type: 'object',
+                      description: 'Push to every store of that kind whose labels match (instead of name).',
+                      properties: {
+                        matchLabels: {
+                          type: 'object',
+                          description: 'Labels that must be present with exactly these values.',
+                          additionalProperties: { type: 'string' },
+                        },
+                        matchExpressions: {
+                          type: 'array',
+                          description: 'Requirements on labels, all of which must hold.',
+                          items: {
+                            type: 'object',
+                            description: 'One requirement on a label.',
+                            required: ['key', 'operator'],
+                            properties: {
+                              key: { type: 'string', description: 'The label key.' },
+                              operator: {
+                                type: 'string',
+                                description:
+                                  'How the label relates to the values: In, NotIn, Exists or DoesNotExist.',
+                                enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+                              },
+                              values: {
+                                type: 'array',
+                                description:
+                                  'The values for In and NotIn; empty for Exists and DoesNotExist.',
+                                items: { type: 'string' },
+                              },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+                match: {
+                  type: 'object',
+                  description: 'Which keys of the source are pushed; empty means all.',
+                  properties: {
+                    regexp: {
+                      type: 'string',
+                      description: 'An RE2 regular expression a key must match (anywhere in the key).',
+                    },
+                  },
+                },
+                remoteKey: {
+                  type: 'string',
+                  minLength: 1,
+                  description:
+                    "Push every matched key together, as one JSON object (or the provider's whole-secret form), to this provider secret; unset pushes each key as its own provider secret.",
+                },
+                rewrite: {
+                  type: 'array',
+                  description:
+                    "Transformations of the key into the provider secret's name, applied in order (per-key mode only).",
+                  items: {
+                    type: 'object',
+                    description: 'One transformation: set regexp or transform.',
+                    properties: {
+                      regexp: {
+                        type: 'object',
+                        description: 'Replace every match of source by target ($1 for groups).',
+                        required: ['source', 'target'],
+                        properties: {
+                          source: { type: 'string', description: 'An RE2 regular expression.' },
+                          target: { type: 'string', description: 'The replacement.' },
+                        },
+                      },
+                      transform: {
+                        type: 'object',
+                        description: 'A template rendering the new name from .value (the key).',
+                        required: ['template'],
+                        properties: { template: { type: 'string', description: 'The template.' } },
+                      },
+                    },
+                  },
+                },
+                metadata: {
+                  'x-kubernetes-preserve-unknown-fields': true,
+                  description: 'Provider-specific metadata of the written secrets, as in data.',
+                },
+                conversionStrategy: {
+                  type: 'string',
+                  description: 'None (the default) or ReverseUnicode, as in data.',
+                  enum: ['None', 'ReverseUnicode'],
+                },
+              },
+            },
+          },
           template: {
             type: 'object',
             description: "Renders the pushed values from the source's keys, as an ExternalSecret's template.",

@@ -253,6 +253,52 @@ describe('PushSecret', () => {
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
+  test('dataTo: per-key pushes named by rewrite (fake, read back), and a bundle under one remoteKey (kubernetes)', async () => {
+    const ns = uniqueName('ps-datato');
+    const remote = uniqueName('ps-datato-remote');
+    for (const n of [ns, remote]) await createNamespace(n);
+    await writer(ns, remote);
+    await createSecretStore(ns, 'fake', { fake: { data: [] } });
+    await createSecretStore(ns, 'remote', {
+      kubernetes: { remoteNamespace: remote, auth: { serviceAccount: { name: 'writer' } } },
+    });
+    await waitForReady(storePath(ns, 'fake'), 'True', 'Valid');
+    await waitForReady(storePath(ns, 'remote'), 'True', 'Valid');
+    await createSecret(ns, 'db-credentials', { 'db-host': 'db.local', 'db-user': 'app', 'api-token': 't' });
+    await createPushSecret(ns, 'push-db-credentials', {
+      refreshInterval: '1h',
+      secretStoreRefs: [{ name: 'fake', kind: 'SecretStore' }],
+      selector: { secret: { name: 'db-credentials' } },
+      dataTo: [
+        {
+          storeRef: { name: 'fake' },
+          match: { regexp: '^db-' },
+          rewrite: [{ regexp: { source: '^db-', target: 'myapp/database/' } }],
+        },
+        { storeRef: { name: 'remote' }, match: { regexp: '^db-' }, remoteKey: 'bundle' },
+      ],
+    });
+    const ps = (await waitForReady(psPath(ns, 'push-db-credentials'), 'True', 'Synced')) as PsObject;
+    assert.deepEqual(Object.keys(ps.status?.syncedPushSecrets?.['SecretStore/fake'] ?? {}).sort(), [
+      'myapp/database/host',
+      'myapp/database/user',
+    ]);
+    await waitForSecretValues(
+      remote,
+      'bundle',
+      { 'db-host': 'db.local', 'db-user': 'app' },
+      'the matched keys bundled',
+    );
+    await createExternalSecret(ns, 'readback', {
+      secretStoreRef: { name: 'fake' },
+      data: [
+        { secretKey: 'host', remoteRef: { key: 'myapp/database/host' } },
+        { secretKey: 'user', remoteRef: { key: 'myapp/database/user' } },
+      ],
+    });
+    await waitForSecretValues(ns, 'readback', { host: 'db.local', user: 'app' }, 'per-key pushes read back');
+  });
+
   test('a missing source is a clear condition; nothing is written', async () => {
     const ns = uniqueName('ps-bad');
     await createNamespace(ns);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PushSecret } from '../../generated/pushsecret';
-import { decide, deletionsOnRemoval, reverseKeys, statusRef, storeStatusKey } from './plan';
+import { decide, deletionsOnRemoval, expandDataTo, reverseKeys, statusRef, storeStatusKey } from './plan';
 import { dueInMs, pushSecretProblems, refreshIntervalMs } from './reconcile';
 import { syncedResourceVersion } from '../externalsecret/refresh';
 
@@ -26,20 +26,58 @@ describe('PushSecret plan (ESO statusRef, syncedPushSecrets)', () => {
     assert.equal(storeStatusKey(undefined, 's'), 'SecretStore/s');
     assert.equal(storeStatusKey('ClusterSecretStore', 's'), 'ClusterSecretStore/s');
   });
-  it('pushes every entry; deletes entries gone from data only with deletionPolicy Delete', () => {
+  it('pushes every planned entry; deletes entries no longer planned only with deletionPolicy Delete', () => {
     const previous = { 'SecretStore/s': { a: entry('a'), old: entry('old') } };
-    const keep = decide(ps({ data: [entry('a')] }), ['SecretStore/s'], previous);
+    const planned = [{ entry: entry('a') }];
+    const keep = decide(ps({}), 'SecretStore/s', planned, previous);
     assert.deepEqual(
       keep.map((d) => `${d.action}:${statusRef(d.entry)}`),
       ['push:a'],
     );
-    const del = decide(ps({ data: [entry('a')], deletionPolicy: 'Delete' }), ['SecretStore/s'], previous);
+    const del = decide(ps({ deletionPolicy: 'Delete' }), 'SecretStore/s', planned, previous);
     assert.deepEqual(
       del.map((d) => `${d.action}:${statusRef(d.entry)}`),
       ['push:a', 'delete:old'],
     );
-    // a store that could not be used is not in `stores`: nothing is deleted there
-    assert.deepEqual(decide(ps({ data: [entry('a')], deletionPolicy: 'Delete' }), [], previous), []);
+  });
+  it('dataTo: per-key entries named by rewrite, or one bundle under remoteKey; match.regexp filters', () => {
+    const keys = ['db-host', 'db-user', 'api-token'];
+    const perKey = expandDataTo(
+      {
+        storeRef: { name: 's' },
+        match: { regexp: '^db-' },
+        rewrite: [{ regexp: { source: '^db-', target: 'app/db/' } }],
+      },
+      keys,
+      'spec.dataTo[0]',
+    );
+    assert.deepEqual(
+      perKey.map((p) => [p.entry.match.secretKey, p.entry.match.remoteRef.remoteKey]),
+      [
+        ['db-host', 'app/db/host'],
+        ['db-user', 'app/db/user'],
+      ],
+    );
+    const bundle = expandDataTo(
+      { storeRef: { name: 's' }, remoteKey: 'all-db', match: { regexp: 'db' } },
+      keys,
+      'x',
+    );
+    assert.deepEqual(bundle, [
+      {
+        entry: {
+          match: { remoteRef: { remoteKey: 'all-db' } },
+          metadata: undefined,
+          conversionStrategy: undefined,
+        },
+        keys: ['db-host', 'db-user'],
+      },
+    ]);
+    assert.equal(expandDataTo({ storeRef: { name: 's' } }, keys, 'x').length, 3, 'no match: every key');
+    assert.throws(
+      () => expandDataTo({ storeRef: { name: 's' }, match: { regexp: '(' } }, keys, 'spec.dataTo[0]'),
+      /match.regexp/,
+    );
   });
   it('on removal every synced value is deleted', () => {
     const d = deletionsOnRemoval({

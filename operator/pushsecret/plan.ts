@@ -6,14 +6,26 @@
  * there (ESO's `statusRef`); comparing it with today's entries tells which remote values were removed
  * from `spec.data` (deleted under `deletionPolicy: Delete`).
  */
-import type { PushSecret, PushSecretData } from '../../generated/pushsecret';
+import { RE2JS } from 're2js';
+import type { PushSecret, PushSecretData, PushSecretDataTo } from '../../generated/pushsecret';
+import { SyncError } from '../externalsecret/errors';
+import { rewriteKeys } from '../externalsecret/rewrite';
 
 /** `status.syncedPushSecrets`. */
 export type SyncedPushSecrets = Record<string, Record<string, PushSecretData>>;
 
+/**
+ * One entry planned for a store: a `data` entry, or one expanded from `dataTo`; `keys` limits the
+ * source to those keys (a `dataTo` bundle pushed under one `remoteKey`).
+ */
+export interface PlannedEntry {
+  entry: PushSecretData;
+  keys?: string[];
+}
+
 /** The single decision type of this operator: what to do with one entry at one store. */
 export type PushDecision =
-  | { action: 'push'; store: string; entry: PushSecretData }
+  | { action: 'push'; store: string; entry: PushSecretData; keys?: string[] }
   | { action: 'delete'; store: string; entry: PushSecretData };
 
 /** ESO's `statusRef`: `remoteKey`, or `remoteKey/property`. */
@@ -44,24 +56,64 @@ export function reverseKeys(
 }
 
 /**
- * The decisions of one reconcile for the stores that could be used: every entry is pushed to every
- * store; an entry pushed before (in `previous`) and gone from `spec.data` is deleted when
- * `deletionPolicy` is Delete. Stores that could not be used are left out by the caller, so a failure
- * never deletes anything there.
- * @param stores - the usable stores' status keys.
+ * The decisions of one reconcile for one store that could be used: every planned entry is pushed;
+ * an entry pushed before (in `previous`) and no longer planned is deleted when `deletionPolicy` is
+ * Delete. Stores that could not be used get no decisions, so a failure never deletes anything there.
  */
-export function decide(ps: PushSecret, stores: string[], previous: SyncedPushSecrets): PushDecision[] {
-  const entries = ps.spec.data ?? [];
-  const decisions: PushDecision[] = [];
-  const wanted = new Set(entries.map(statusRef));
-  for (const store of stores) {
-    for (const entry of entries) decisions.push({ action: 'push', store, entry });
-    if (ps.spec.deletionPolicy !== 'Delete') continue;
-    for (const [ref, entry] of Object.entries(previous[store] ?? {})) {
-      if (!wanted.has(ref)) decisions.push({ action: 'delete', store, entry });
-    }
+export function decide(
+  ps: PushSecret,
+  store: string,
+  planned: PlannedEntry[],
+  previous: SyncedPushSecrets,
+): PushDecision[] {
+  const decisions: PushDecision[] = planned.map((p) => ({
+    action: 'push',
+    store,
+    entry: p.entry,
+    keys: p.keys,
+  }));
+  if (ps.spec.deletionPolicy !== 'Delete') return decisions;
+  const wanted = new Set(planned.map((p) => statusRef(p.entry)));
+  for (const [ref, entry] of Object.entries(previous[store] ?? {})) {
+    if (!wanted.has(ref)) decisions.push({ action: 'delete', store, entry });
   }
   return decisions;
+}
+
+/**
+ * Expands one `dataTo` entry over the source's keys (ESO's PushSecret dataTo): the keys matching
+ * `match.regexp` (RE2, anywhere in the key; all when unset); with `remoteKey` one bundle of them,
+ * otherwise one entry per key, named by `rewrite` (regexp / transform, as dataFrom's).
+ * @throws SyncError (terminal) for an invalid regexp or rewrite, or two keys rewritten to one name.
+ */
+export function expandDataTo(dataTo: PushSecretDataTo, keys: string[], at: string): PlannedEntry[] {
+  let matched = [...keys].sort();
+  if (dataTo.match?.regexp) {
+    let re: RE2JS;
+    try {
+      re = RE2JS.compile(dataTo.match.regexp);
+    } catch {
+      throw new SyncError('invalid spec', `${at}.match.regexp is not a valid RE2 expression`);
+    }
+    matched = matched.filter((k) => re.matcher(k).find());
+  }
+  const extra = { metadata: dataTo.metadata, conversionStrategy: dataTo.conversionStrategy };
+  if (dataTo.remoteKey) {
+    return matched.length
+      ? [{ entry: { match: { remoteRef: { remoteKey: dataTo.remoteKey } }, ...extra }, keys: matched }]
+      : [];
+  }
+  let names: Record<string, string>;
+  try {
+    names = rewriteKeys(dataTo.rewrite, Object.fromEntries(matched.map((k) => [k, k])), `${at}.rewrite`);
+  } catch (err) {
+    throw new SyncError('invalid spec', (err as Error).message);
+  }
+  return Object.entries(names)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([remoteKey, secretKey]) => ({
+      entry: { match: { secretKey, remoteRef: { remoteKey } }, ...extra },
+    }));
 }
 
 /**

@@ -46,9 +46,11 @@ import {
 import {
   decide,
   deletionsOnRemoval,
+  expandDataTo,
   reverseKeys,
   statusRef,
   storeStatusKey,
+  type PlannedEntry,
   type SyncedPushSecrets,
 } from './plan';
 import { applyTemplate, readSources } from './source';
@@ -74,6 +76,14 @@ export function pushSecretProblems(ps: PushSecret): string[] {
     problems.push('spec.refreshInterval: must be a Go duration such as 10s or 1h');
   (ps.spec?.secretStoreRefs ?? []).forEach((r, i) => {
     if (!r.name && !r.labelSelector) problems.push(`spec.secretStoreRefs[${i}]: set name or labelSelector`);
+  });
+  (ps.spec?.dataTo ?? []).forEach((d, i) => {
+    if (!d.storeRef?.name && !d.storeRef?.labelSelector)
+      problems.push(`spec.dataTo[${i}].storeRef: set name or labelSelector`);
+    if (d.remoteKey && d.rewrite?.length)
+      problems.push(
+        `spec.dataTo[${i}]: remoteKey and rewrite are mutually exclusive (rewrite is per-key only)`,
+      );
   });
   const seen = new Set<string>();
   (ps.spec?.data ?? []).forEach((d, i) => {
@@ -236,10 +246,11 @@ interface StoreOutcome {
 async function syncStore(
   ctx: PushContext,
   ps: PushSecret,
-  ref: StoreRef,
+  plan: StorePlan,
   sources: PushSourceSecret[],
   previous: SyncedPushSecrets,
 ): Promise<StoreOutcome> {
+  const { ref } = plan;
   const namespace = String(ps.metadata.namespace);
   const statusKey = storeStatusKey(ref.kind, ref.name);
   const before = previous[statusKey] ?? {};
@@ -248,7 +259,7 @@ async function syncStore(
   try {
     const store = await resolveOne(ctx, namespace, ref);
     client = await clientFor(ctx, namespace, store);
-    for (const d of decide(ps, [statusKey], previous)) {
+    for (const d of decide(ps, statusKey, plan.planned, previous)) {
       const at = `${ref.kind} "${ref.name}" remoteKey "${statusRef(d.entry)}"`;
       if (d.action === 'push') {
         try {
@@ -256,7 +267,7 @@ async function syncStore(
             client,
             key: store.key,
             entry: d.entry,
-            sources,
+            sources: d.keys ? sources.map((src) => onlyKeys(src, d.keys!)) : sources,
             previouslySynced: statusRef(d.entry) in before,
           };
           if (await pushEntry(ctx, ps, job)) synced[statusRef(d.entry)] = d.entry;
@@ -318,6 +329,48 @@ async function finalize(ctx: PushContext, ps: PushSecret): Promise<ReconcileResu
   return {};
 }
 
+/** The stores to push to and what each gets: `data` for secretStoreRefs, `dataTo` for its storeRef. */
+interface StorePlan {
+  ref: StoreRef;
+  planned: PlannedEntry[];
+}
+
+/** A source limited to `keys` (a dataTo bundle). */
+function onlyKeys(source: PushSourceSecret, keys: string[]): PushSourceSecret {
+  const data: Record<string, Buffer> = {};
+  for (const k of keys) if (k in source.data) data[k] = source.data[k];
+  return { ...source, data };
+}
+
+/**
+ * Plans every store: `spec.data` at each of `secretStoreRefs`, then each `spec.dataTo` entry expanded
+ * over the source keys at its `storeRef` (an explicit `data` entry wins for the same remote key).
+ */
+async function planStores(
+  ctx: PushContext,
+  ps: PushSecret,
+  sources: PushSourceSecret[],
+): Promise<StorePlan[]> {
+  const plans: StorePlan[] = [];
+  const planFor = (ref: StoreRef): StorePlan => {
+    let plan = plans.find((p) => p.ref.kind === ref.kind && p.ref.name === ref.name);
+    if (!plan) plans.push((plan = { ref, planned: [] }));
+    return plan;
+  };
+  for (const ref of await storeRefs(ctx, ps, ps.spec.secretStoreRefs ?? []))
+    planFor(ref).planned.push(...(ps.spec.data ?? []).map((entry) => ({ entry })));
+  for (const [i, dataTo] of (ps.spec.dataTo ?? []).entries()) {
+    const keys = new Set(sources.flatMap((s) => Object.keys(reverseKeys(dataTo.conversionStrategy, s.data))));
+    const expanded = expandDataTo(dataTo, [...keys], `spec.dataTo[${i}]`);
+    for (const ref of await storeRefs(ctx, ps, [dataTo.storeRef])) {
+      const plan = planFor(ref);
+      const taken = new Set(plan.planned.map((p) => statusRef(p.entry)));
+      plan.planned.push(...expanded.filter((p) => !taken.has(statusRef(p.entry))));
+    }
+  }
+  return plans;
+}
+
 /** Pushes to every store of the spec; each store's failure is collected, never thrown. */
 async function pushAll(
   ctx: PushContext,
@@ -327,10 +380,11 @@ async function pushAll(
 ): Promise<{ synced: SyncedPushSecrets; errors: string[] }> {
   const synced: SyncedPushSecrets = {};
   const errors: string[] = [];
-  const refs = await storeRefs(ctx, ps);
-  for (const ref of refs) {
-    const out = await syncStore(ctx, ps, ref, sources, previous);
-    if (Object.keys(out.synced).length) synced[storeStatusKey(ref.kind, ref.name)] = out.synced;
+  const plans = await planStores(ctx, ps, sources);
+  const refs = plans.map((p) => p.ref);
+  for (const plan of plans) {
+    const out = await syncStore(ctx, ps, plan, sources, previous);
+    if (Object.keys(out.synced).length) synced[storeStatusKey(plan.ref.kind, plan.ref.name)] = out.synced;
     if (out.error) errors.push(out.error);
   }
   // stores no longer referenced keep their entries only while values may still be there (Delete policy)

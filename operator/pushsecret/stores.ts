@@ -3,7 +3,7 @@
  * kind matching `labelSelector`; each must exist, be allowed for the namespace (a ClusterSecretStore's
  * conditions), be Ready, and have a provider that can write (capabilities ReadWrite or WriteOnly).
  */
-import type { PushSecret } from '../../generated/pushsecret';
+import type { PushSecret, PushSecretStoreRef } from '../../generated/pushsecret';
 import { ES_API_VERSION } from '../externalsecret/constants';
 import type { ExternalSecretContext } from '../externalsecret/context';
 import { SyncError } from '../externalsecret/errors';
@@ -14,17 +14,18 @@ import type { StoreObject } from '../externalsecret/types';
 import { providerFor } from '../providers';
 import { MSG_STORE } from './constants';
 
-/** The store refs of the spec, label selectors expanded by listing the stores. */
+/** Store refs (`secretStoreRefs`, or a `dataTo` storeRef), label selectors expanded by listing the stores. */
 export async function storeRefs(
   ctx: Pick<ExternalSecretContext, 'client'>,
   ps: PushSecret,
+  list: PushSecretStoreRef[],
 ): Promise<StoreRef[]> {
   const ns = encodeURIComponent(String(ps.metadata.namespace));
   const refs: StoreRef[] = [];
   const add = (r: StoreRef): void => {
     if (!refs.some((x) => x.kind === r.kind && x.name === r.name)) refs.push(r);
   };
-  for (const ref of ps.spec.secretStoreRefs ?? []) {
+  for (const ref of list) {
     const kind = ref.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
     if (ref.name) add({ kind, name: ref.name });
     else if (ref.labelSelector) {
