@@ -10,11 +10,15 @@
 # UI is not built. On the shared 2-core machine the first build takes about an hour (2 300 packages).
 set -euo pipefail
 
-VAULT_VERSION="${VAULT_VERSION:-v1.21.4}"
-# Submodule versions that differ from what Vault's go.mod requires. v1.21.4's go.mod requires sdk
-# v0.21.0, but its in-repo ./sdk is the one released as v0.20.0: v0.21.0 changed
-# framework.Backend.ActivationFunc's signature, and vault/identity_store.go does not compile with it.
-VAULT_MODULE_OVERRIDES="${VAULT_MODULE_OVERRIDES:-github.com/hashicorp/vault/sdk=v0.20.0}"
+# v1.21.0: its go.mod requires sdk v0.20.0, released the same week, so the in-repo ./sdk and the
+# released one agree. v1.21.4 (latest patch) does not build this way: its in-repo ./sdk is a
+# release-branch state that no sdk release matches. With the sdk v0.21.0 its go.mod requires,
+# github.com/hashicorp/vault/vault fails ("identity_store.go:119: cannot use
+# iStore.activateDeduplication ... as func(context.Context, *logical.Request, string) error"); with
+# v0.20.0, builtin/logical/ssh fails ("b.TryRecordObservationWithRequest undefined").
+VAULT_VERSION="${VAULT_VERSION:-v1.21.0}"
+# Submodule versions that differ from what Vault's go.mod requires ("module=version ..."); none needed.
+VAULT_MODULE_OVERRIDES="${VAULT_MODULE_OVERRIDES:-}"
 CACHE="${CAPSTAN_CACHE:-$HOME/.cache/capstan}"
 BIN="$CACHE/vault-$VAULT_VERSION/bin"
 

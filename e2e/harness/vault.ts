@@ -18,7 +18,7 @@ import { freePorts, ManagedProcess } from './process';
 import { waitFor } from './wait';
 
 /** The Vault version `scripts/build-vault.sh` builds. */
-export const VAULT_VERSION = process.env.VAULT_VERSION ?? 'v1.21.4';
+export const VAULT_VERSION = process.env.VAULT_VERSION ?? 'v1.21.0';
 
 /** Where `scripts/build-vault.sh` caches the binary (`$CAPSTAN_VAULT_BIN` overrides). */
 export function vaultBinary(): string {
