@@ -335,6 +335,17 @@ export function parsePushMetadata(metadata: unknown): KubernetesPushMetadata | u
   return spec as KubernetesPushMetadata;
 }
 
+type StringMaps = { labels: Record<string, string>; annotations: Record<string, string> };
+
+/** One map after a merge policy: `Replace` takes `over` alone, otherwise `over` wins over `base`. */
+function mergeMap(
+  base: Record<string, string> | undefined,
+  over: Record<string, string> | undefined,
+  replace: boolean,
+): Record<string, string> {
+  return replace ? { ...(over ?? {}) } : { ...(base ?? {}), ...(over ?? {}) };
+}
+
 /**
  * The remote Secret's labels and annotations after a push (ESO `mergeSourceMetadata` then
  * `mergeTargetMetadata`), a pure function of the local and remote metadata and the push metadata.
@@ -343,27 +354,20 @@ export function mergePushMetadata(
   local: PushSourceSecret,
   remote: KubeSecret['metadata'] | undefined,
   meta: KubernetesPushMetadata | undefined,
-): { labels: Record<string, string>; annotations: Record<string, string> } {
-  let labels = { ...(local.labels ?? {}) };
-  let annotations = { ...(local.annotations ?? {}) };
-  if (meta?.sourceMergePolicy === 'Replace') {
-    labels = { ...(meta.labels ?? {}) };
-    annotations = { ...(meta.annotations ?? {}) };
-  } else if (meta) {
-    Object.assign(labels, meta.labels ?? {});
-    Object.assign(annotations, meta.annotations ?? {});
+): StringMaps {
+  const replaceSource = meta?.sourceMergePolicy === 'Replace';
+  const source: StringMaps = {
+    labels: mergeMap(local.labels, meta?.labels, replaceSource),
+    annotations: mergeMap(local.annotations, meta?.annotations, replaceSource),
+  };
+  if (meta?.targetMergePolicy === 'Ignore') {
+    return { labels: { ...(remote?.labels ?? {}) }, annotations: { ...(remote?.annotations ?? {}) } };
   }
-  switch (meta?.targetMergePolicy) {
-    case 'Replace':
-      return { labels, annotations };
-    case 'Ignore':
-      return { labels: { ...(remote?.labels ?? {}) }, annotations: { ...(remote?.annotations ?? {}) } };
-    default:
-      return {
-        labels: { ...(remote?.labels ?? {}), ...labels },
-        annotations: { ...(remote?.annotations ?? {}), ...annotations },
-      };
-  }
+  const replaceTarget = meta?.targetMergePolicy === 'Replace';
+  return {
+    labels: mergeMap(remote?.labels, source.labels, replaceTarget),
+    annotations: mergeMap(remote?.annotations, source.annotations, replaceTarget),
+  };
 }
 
 function b64map(data: Record<string, Buffer>): Record<string, string> {
