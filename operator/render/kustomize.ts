@@ -168,12 +168,16 @@ async function editedCopy(sharedRoot: string, req: KustomizeRenderRequest, work:
     verbatimSymlinks: true,
     filter: (src) => path.basename(src) !== '.git',
   });
+  // Checkout snapshots are read-only (0555 directories, 0444 files) and cp keeps modes: without write
+  // permission a non-root capstan could neither edit the copy nor remove it afterwards.
+  await makeWritable(root);
   const dir = resolveAppDir(root, req.path);
   const name = KUSTOMIZATION_FILES.find((f) => fs.existsSync(path.join(dir, f)));
   if (!name) {
     throw new RenderError(`"${req.path || '.'}" has no kustomization file to apply the kustomize options to`);
   }
   const file = path.join(dir, name);
+  await fs.promises.chmod(file, 0o644);
   let parsed: unknown;
   try {
     parsed = parseYAML(await fs.promises.readFile(file, 'utf8')) ?? {};
@@ -190,6 +194,14 @@ async function editedCopy(sharedRoot: string, req: KustomizeRenderRequest, work:
   );
   await fs.promises.writeFile(file, stringifyYAML(edited));
   return root;
+}
+
+/** Gives the owner write permission on every directory below `dir` (symlinks are not followed). */
+async function makeWritable(dir: string): Promise<void> {
+  await fs.promises.chmod(dir, 0o755);
+  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) await makeWritable(path.join(dir, entry.name));
+  }
 }
 
 /** Helm capabilities for inflated charts: the app's `kustomize.kubeVersion` / `apiVersions`, else the cluster's. */
