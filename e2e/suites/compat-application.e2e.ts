@@ -14,11 +14,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { startGitServer, GitServer } from '../harness/gitserver';
 import {
+  AppObject,
   apps,
   core,
   createApp,
   createNamespace,
   getObject,
+  kube,
   patchApp,
   syncedAt,
   uniqueName,
@@ -122,6 +124,42 @@ describe('Application compatibility fields', () => {
       40_000,
     );
     assert.ok(await getObject(core(ns, 'configmaps', 'cfg')));
+  });
+
+  test('a self-heal operation records operation.sync.autoHealAttemptsCount', async () => {
+    const ns = uniqueName('autoheal');
+    await createNamespace(ns);
+    const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: healed\ndata:\n  k: from-git\n';
+    const repo = await git.createRepo(ns, files({ 'cm.yaml': cm }));
+    const sha = await repo.headSha();
+    await createApp(ns, 'app', {
+      project: 'default',
+      source: { repoURL: repo.url, targetRevision: 'main', path: '.' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+      syncPolicy: { automated: { selfHeal: true } },
+    });
+    await waitForApp(
+      ns,
+      'app',
+      (a) => syncedAt(sha)(a) && a.status?.operationState?.phase === 'Succeeded',
+      'Synced',
+    );
+    await kube().request('PATCH', core(ns, 'configmaps', 'healed'), {
+      body: { data: { k: 'drifted' } },
+      contentType: 'application/merge-patch+json',
+    });
+    const healed = (a: AppObject) =>
+      (a.status?.operationState as { operation?: { sync?: { autoHealAttemptsCount?: number } } } | undefined)
+        ?.operation?.sync?.autoHealAttemptsCount;
+    const app = await waitForApp(
+      ns,
+      'app',
+      (a) => healed(a) !== undefined && a.status?.operationState?.phase === 'Succeeded',
+      'a self-heal operation ran',
+    );
+    assert.equal(healed(app), 1);
+    const live = await getObject(core(ns, 'configmaps', 'healed'));
+    assert.equal((live as unknown as { data: Record<string, string> }).data.k, 'from-git');
   });
 
   test('operation.sync.manifests fails the operation and applies nothing', async () => {
