@@ -11,7 +11,7 @@ export const CES_KIND = 'ClusterExternalSecret';
 /** Plural (cluster-scoped). */
 export const CES_PLURAL = 'clusterexternalsecrets';
 /** ESO's annotation copied from the ClusterExternalSecret to its ExternalSecrets to force a refresh. */
-export const ANNOTATION_FORCE_SYNC = 'force-sync';
+export const ANNOTATION_FORCE_SYNC = 'external-secrets.io/force-sync';
 /** Requeue interval when `spec.refreshTime` is unset (ESO's default `1m`). */
 export const DEFAULT_REFRESH_MS = 60_000;
 /** The condition type (ESO `ClusterExternalSecretReady`). */

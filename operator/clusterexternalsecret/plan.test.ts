@@ -91,11 +91,11 @@ describe('decide', () => {
   });
   it('the desired ExternalSecret: spec, metadata, controller reference, force-sync copied', () => {
     const withForce = ces({ externalSecretMetadata: { annotations: { a: 'b' } } });
-    withForce.metadata.annotations = { 'force-sync': '123' };
+    withForce.metadata.annotations = { 'external-secrets.io/force-sync': '123' };
     const es = desiredExternalSecret(withForce, 'n');
     assert.equal(es.metadata.name, 'db');
     assert.equal(es.metadata.namespace, 'n');
-    assert.deepEqual(es.metadata.annotations, { a: 'b', 'force-sync': '123' });
+    assert.deepEqual(es.metadata.annotations, { a: 'b', 'external-secrets.io/force-sync': '123' });
     assert.deepEqual(es.spec, withForce.spec.externalSecretSpec);
     assert.equal(controlledBy(es, 'db'), true);
     assert.equal(controlledBy(es, 'other'), false);

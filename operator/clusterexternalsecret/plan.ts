@@ -67,8 +67,8 @@ export function controlledBy(es: KubeObject | undefined, cesName: string): boole
 
 /**
  * The ExternalSecret a namespace gets (ESO `createOrUpdateExternalSecret`): the spec, the metadata of
- * `externalSecretMetadata`, ESO's `force-sync` annotation copied over, and a controller reference to the
- * ClusterExternalSecret (so the garbage collector removes it with its owner).
+ * `externalSecretMetadata`, ESO's `external-secrets.io/force-sync` annotation copied over, and a
+ * controller reference to the ClusterExternalSecret (so the garbage collector removes it with its owner).
  */
 export function desiredExternalSecret(ces: ClusterExternalSecret, namespace: string): KubeObject {
   const annotations: Record<string, string> = { ...(ces.spec.externalSecretMetadata?.annotations ?? {}) };
