@@ -15,7 +15,7 @@
  * ```
  *
  * ```ts
- * const { provider } = providerFor(store.spec);           // InvalidStoreError for "vault"
+ * const { provider } = providerFor(store.spec);           // InvalidStoreError for "gcpsm"
  * const client = await provider.newClient({ store, namespace: es.metadata.namespace, kube });
  * try {
  *   const value = await client.getSecret({ key: '/db', property: 'password' });
