@@ -36,6 +36,7 @@ import { assessHealth } from '../health';
 import { ManagedResource } from './resource';
 import { hookDeletePolicies } from './hooks';
 import { SyncPhase, SyncTask, refusedByProject, wavesOf } from './plan';
+import { batchesOf } from './waves';
 import {
   ResourceResult,
   SyncDeps,
@@ -239,7 +240,15 @@ export function resultOf(t: SyncTask, results: ResourceResult[]): ResourceResult
   );
 }
 
-/** Runs the tasks of a wave that have no result line yet; throws SyncFailure when one failed. */
+/** Most tasks of one batch ({@link batchesOf}) that run at the same time, per operation. */
+export const WAVE_CONCURRENCY = 10;
+
+/**
+ * Runs the tasks of a wave that have no result line yet, batch by batch ({@link batchesOf}), up to
+ * {@link WAVE_CONCURRENCY} tasks of a batch at a time; throws SyncFailure when one failed. Result lines
+ * are recorded in plan order. A transient failure of one task is thrown only after the other tasks of
+ * its batch ended and their lines were recorded (they never run twice).
+ */
 async function runMissing(
   deps: SyncDeps,
   wave: SyncTask[],
@@ -247,26 +256,55 @@ async function runMissing(
   opts: EngineOptions,
   failing = false,
 ): Promise<void> {
-  for (const t of wave) {
-    const done = resultOf(t, results);
-    if (done) {
+  for (const batch of batchesOf(wave)) {
+    const todo: SyncTask[] = [];
+    for (const t of batch) {
+      const done = resultOf(t, results);
       // A resumed hook created with generateName: its live name is the recorded one.
-      if (t.action === 'hook' && !t.resource.name) t.resource.name = done.name;
-      continue;
+      if (done && t.action === 'hook' && !t.resource.name) t.resource.name = done.name;
+      if (!done) todo.push(t);
     }
-    const line =
+    const settled = await mapBounded(todo, WAVE_CONCURRENCY, (t) =>
       t.action === 'apply'
-        ? await applyOne(deps, t.resource, opts)
+        ? applyOne(deps, t.resource, opts)
         : t.action === 'prune'
-          ? await pruneOne(deps, t.resource, opts)
-          : await startHook(deps, t, opts.operationId);
-    results.push({ ...line, syncPhase: t.phase });
+          ? pruneOne(deps, t.resource, opts)
+          : startHook(deps, t, opts.operationId),
+    );
+    let thrown: PromiseRejectedResult | undefined;
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled') results.push({ ...s.value, syncPhase: todo[i].phase });
+      else thrown ??= s;
+    });
+    if (thrown) throw thrown.reason;
     // Record a created hook at once: a process that dies now must not create it a second time.
-    if (t.action === 'hook') await opts.onProgress?.(results).catch(() => undefined);
+    if (todo.some((t) => t.action === 'hook')) await opts.onProgress?.(results).catch(() => undefined);
   }
   const failed = wave.map((t) => resultOf(t, results)).find((r) => r?.status === 'SyncFailed');
   if (failed && !failing)
     throw new SyncFailure(`one or more objects failed to apply, reason: ${failed.message}`);
+}
+
+/** Runs `fn` on every item, at most `limit` at a time; settles like Promise.allSettled, in item order. */
+async function mapBounded<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const out: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        out[i] = { status: 'fulfilled', value: await fn(items[i]) };
+      } catch (reason) {
+        out[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /**
