@@ -66,9 +66,17 @@ describe('Helm release name rule', () => {
     const schema = JSON.parse(
       fs.readFileSync(path.join(__dirname, '../../schemas/application.schema.json'), 'utf8'),
     ) as {
-      definitions: { ApplicationSource: { properties: { helm: { properties: Record<string, unknown> } } } };
+      definitions: {
+        ApplicationSource: { properties: { helm: { $ref: string } } };
+        ApplicationSourceHelm: { properties: Record<string, unknown> };
+      };
     };
-    const rule = schema.definitions.ApplicationSource.properties.helm.properties.releaseName as {
+    // spec.source.helm (and sources[].helm, drySource.helm) is one shared definition.
+    assert.equal(
+      schema.definitions.ApplicationSource.properties.helm.$ref,
+      '#/definitions/ApplicationSourceHelm',
+    );
+    const rule = schema.definitions.ApplicationSourceHelm.properties.releaseName as {
       pattern: string;
       maxLength: number;
     };
