@@ -218,8 +218,12 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
     app = await waitForApp(
       ns,
       'app',
-      (a) => a.status?.history?.length === 3 && a.status.operationState?.phase === 'Succeeded',
-      'rolled back',
+      (a) =>
+        a.status?.history?.length === 3 &&
+        a.status.operationState?.phase === 'Succeeded' &&
+        // The outcome and the comparison after it are two status writes: wait for the second.
+        a.status.sync?.status === 'OutOfSync',
+      'rolled back, and compared after it',
     );
     assert.equal(app.status?.history?.[2].revision, first);
     const cm = await getObject(core(ns, 'configmaps', 'healed-config'));
