@@ -40,6 +40,7 @@ import { kustomizeRemotePolicy, localRepoScope, repoURLProblems } from './remote
 import { ApplicationContext } from './context';
 import { trackedBy, withTracking } from '../sync/tracking';
 import type { ManagedResource, ResourceSyncStatus } from '../sync/resource';
+import { appliedStates } from '../sync/applied';
 import { classifyHook, HookType } from '../sync/hooks';
 import { ProjectGate, ProjectPermissionError, liveObjectViolation, projectGate } from './project';
 import { helmChartRender, resolveSourceRevision } from './chartsource';
@@ -510,6 +511,8 @@ async function diffOne(
   ignore: IgnoreRule[],
 ): Promise<{ status: ResourceSyncStatus; message?: string }> {
   if (!live) return { status: 'OutOfSync', message: 'missing' };
+  // Live is what capstan's own apply of this very object stored: in sync, no dry-run (sync/applied.ts).
+  if (appliedStates.matches(target, live)) return { status: 'Synced' };
   const rules = rulesFor(ignore, target);
   const key = `${live.metadata.uid}|${live.metadata.resourceVersion}|${hashObject(target)}|${rules.length ? hashObject(rules) : ''}`;
   let same = dryRunCache.get(key);

@@ -5,6 +5,7 @@
  * (engine.ts) runs them in the order of the plan (plan.ts).
  */
 import { FIELD_MANAGER, deleteObject, serverSideApply } from '../kube/apply';
+import { appliedStates } from './applied';
 import { trackedBy } from './tracking';
 import { SYNC_OPTIONS_ANNOTATION } from './annotations';
 import { KubeClient, isNotFound } from '../kube/client';
@@ -154,10 +155,13 @@ export async function applyOne(
     const desired = opts.prepare ? await opts.prepare(r) : target;
     if (options.has('Replace=true'))
       await replaceObject(deps, rt, desired, r.live, options.has('Force=true'));
-    else
-      await serverSideApply(deps.client, rt, desired, {
+    else {
+      const stored = await serverSideApply(deps.client, rt, desired, {
         fieldValidation: options.has('Validate=false') ? 'Ignore' : 'Strict',
       });
+      // The comparison after the sync needs no dry-run of what was applied as rendered (applied.ts).
+      if (desired === target) appliedStates.record(target, stored);
+    }
   } catch (err) {
     // Transient failures are retried by the caller; the task keeps no result line until it ran.
     if (isTransient(err)) throw err;
