@@ -284,7 +284,7 @@ describe('ExternalSecret with the vault provider (real Vault dev server)', () =>
       vaultStore({ auth: { tokenSecretRef: { name: 'bogus', key: 'token' } } }),
     );
     const wrong = await waitForReady(storePath(ns, 'wrong'), 'False', 'ValidationFailed');
-    assert.match(readyOf(wrong)?.message ?? '', /403: permission denied/);
+    assert.match(readyOf(wrong)?.message ?? '', /answered 403: .*permission denied/);
 
     const token = await tokenFor(await readerPolicy(ns));
     await createSecret(ns, 'vault-token', { token });
