@@ -10,13 +10,7 @@ help: ## Show this help
 
 ##@ Setup
 setup: ## Install everything a fresh machine needs (idempotent): system packages, npm deps, helm/kubectl, control plane binaries, test servers (OCI registry)
-	@scripts/setup-system.sh
-	@scripts/npm-install.sh
-	@scripts/setup-tools.sh
-	@scripts/build-control-plane.sh
-	@scripts/build-test-servers.sh
-	@scripts/build-vault.sh
-	@scripts/setup-moto.sh
+	@scripts/setup.sh
 
 ##@ Development
 generate: ## Regenerate generated/, crds/ and helm-chart/crds/ from schemas/
