@@ -6040,7 +6040,7 @@ export const schemas = {
                   suffix: { type: 'string', description: 'Text put after each password (after encoding).' },
                 },
               },
-              uuidSpec: { type: 'object', description: 'Settings when kind is UUID.', properties: {} },
+              uuidSpec: { type: 'object', description: 'Settings when kind is UUID.' },
             },
           },
         },
@@ -10248,7 +10248,7 @@ export const schemas = {
       },
       kind: { type: 'string', description: 'Kind of this object: UUID.' },
       metadata: { type: 'object' },
-      spec: { type: 'object', description: 'No settings.', properties: {} },
+      spec: { type: 'object', description: 'No settings.' },
     },
   },
 } as const;

@@ -227,6 +227,16 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
       body: { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } },
       contentType: 'application/merge-patch+json',
     });
+  /**
+   * Commits to the platform repository and asks root and capstan to refresh, as a git webhook does:
+   * without it a periodic refresh sees the commit up to one refresh interval (the chart's 120 s) after
+   * the shared revision cache listed the repository (application/revisions.ts, as Argo CD's repo-server).
+   */
+  const push = async (message: string, mutate: (work: string) => void): Promise<string> => {
+    const sha = await repo!.commit(message, mutate);
+    for (const name of ['root', 'capstan']) await refresh(name);
+    return sha;
+  };
   /** The holder identity (`hostname_pid`) of the chart's leader Lease. */
   const leaseHolder = async () =>
     (
@@ -364,7 +374,7 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
         versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: { properties: object } } } } }>;
       };
     };
-    const sha = await repo.commit('debug logs, a render timeout and a new AppProject field', (work) => {
+    const sha = await push('debug logs, a render timeout and a new AppProject field', (work) => {
       const appFile = path.join(work, 'apps', 'capstan.yaml');
       const app = parse(fs.readFileSync(appFile, 'utf8')) as {
         spec: { source: { helm: { valuesObject: Record<string, unknown> } } };
@@ -408,7 +418,7 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
   test('3. a commit adds a child Application: it syncs; removing it prunes it and its resources', async () => {
     assert.ok(repo && proc);
     const source = { repoURL: repo.url, targetRevision: 'main', path: 'extra' };
-    const added = await repo.commit('add the extra app', (work) => {
+    const added = await push('add the extra app', (work) => {
       writeWorkload(work, 'extra', 'extra');
       fs.writeFileSync(
         path.join(work, 'apps', 'extra.yaml'),
@@ -419,7 +429,7 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
     const cmPath = `/api/v1/namespaces/${APPS_NS}/configmaps/extra`;
     assert.ok(await getObjectOn(kube, cmPath), 'the extra app deployed its ConfigMap');
 
-    const removed = await repo.commit('remove the extra app', (work) => {
+    const removed = await push('remove the extra app', (work) => {
       fs.rmSync(path.join(work, 'apps', 'extra.yaml'));
     });
     await waitApps(['root'], syncedHealthy(removed), `Synced at ${removed}, Healthy`);
@@ -440,7 +450,7 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
     const apps = await waitApps(['root', 'capstan', 'guestbook'], () => true, 'read');
     const before = await managedUids(kube, apps.values());
     const deploymentBefore = await getObjectOn(kube, deploymentPath);
-    const bad = await repo.commit('break the chart', (work) => {
+    const bad = await push('break the chart', (work) => {
       fs.writeFileSync(
         path.join(work, 'helm-chart', 'templates', 'broken.yaml'),
         '{{ fail "broken on purpose by the bootstrap e2e" }}\n',
@@ -466,7 +476,7 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
       'the Deployment is unchanged',
     );
 
-    const fixed = await repo.commit('fix the chart', (work) => {
+    const fixed = await push('fix the chart', (work) => {
       fs.rmSync(path.join(work, 'helm-chart', 'templates', 'broken.yaml'));
     });
     await waitApps(
