@@ -129,6 +129,19 @@ interface Run {
  * @throws Error when a binary is missing, a process exits early or a readiness check times out.
  */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  // The ports are picked free (bind to 0, release) before the components bind them; another process of
+  // the run (a suite's own control plane, git daemon, registry) can take one in between. That one
+  // failure is retried with new ports; any other is not.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startControlPlaneOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(String((err as Error).message))) throw err;
+    }
+  }
+}
+
+async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const started = Date.now();
   const run = await prepare(opts);
   const prepareMs = Date.now() - started;
