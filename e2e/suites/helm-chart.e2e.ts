@@ -103,7 +103,7 @@ describe('Helm chart', () => {
   test('helm install refuses a value of the wrong type or an unknown key and creates nothing', async () => {
     for (const [flag, message] of [
       ['replicaCount=two', /replicaCount.*want integer/],
-      ['rbac.clusterWide=false', /additional properties 'clusterWide' not allowed/],
+      ['rbac.clusterwide=false', /additional properties 'clusterwide' not allowed/],
     ] as const) {
       const args = ['install', 'capstan', CHART, '-n', ns, '--kubeconfig', kubeconfig()];
       await assert.rejects(
@@ -145,7 +145,7 @@ describe('Helm chart', () => {
     const container = deploy.spec.template.spec.containers[0];
     assert.deepEqual(container.command, ['node', 'dist/operator/main.js']);
     for (const arg of [
-      '--controllers=application,appproject,externalsecret',
+      '--controllers=application,appproject,externalsecret,clusterexternalsecret,pushsecret',
       '--leader-elect',
       `--controller-namespace=${ns}`,
       '--cache-dir=/var/cache/capstan',
@@ -194,7 +194,7 @@ describe('Helm chart', () => {
     });
   });
 
-  test('helm uninstall removes what the chart created, cluster-scoped objects included', async () => {
+  test('helm uninstall removes what the chart created, cluster-scoped objects included, and keeps the default AppProject', async () => {
     assert.ok(installed, 'installed by the previous test');
     await helm('uninstall', 'capstan', '-n', ns, '--kubeconfig', kubeconfig(), '--wait');
     installed = false;
@@ -205,6 +205,13 @@ describe('Helm chart', () => {
       'ClusterRoleBinding',
     );
     assert.equal(await getObject(argoPath(ns, 'applications', 'root')), undefined, 'root Application');
-    assert.equal(await getObject(argoPath(ns, 'appprojects', 'default')), undefined, 'default AppProject');
+    // Kept (defaultProject.keep: helm.sh/resource-policy): Applications outlive the release, their project too.
+    const project = await getObject(argoPath(ns, 'appprojects', 'default'));
+    assert.equal(
+      project?.metadata.annotations?.['helm.sh/resource-policy'],
+      'keep',
+      'default AppProject kept',
+    );
+    assert.ok(!project?.metadata.deletionTimestamp, 'default AppProject not deleting');
   });
 });
