@@ -45,6 +45,7 @@ import { waitFor } from '../harness/wait';
 import { ROOT, startOperatorAppending } from '../operator';
 import { appSummary, changedKeys, getObjectOn, managedUids, resourcePath, waitForAppsOn } from './faults-lib';
 import type { AppObject } from './lib';
+import { tokenKubeconfig, chartFlags } from '../harness/chartsa';
 
 const run = promisify(execFile);
 /** Release name, and so the name of the chart's objects (the fullname is the release name). */
@@ -133,32 +134,6 @@ function writeLayout(dir: string, repo: GitRepo): void {
   );
   fs.writeFileSync(path.join(dir, 'apps', 'guestbook.yaml'), stringify(guestbook));
   writeWorkload(dir, 'guestbook', 'guestbook');
-}
-
-/** A kubeconfig that authenticates with `token` to the cluster of the admin kubeconfig `admin`. */
-function tokenKubeconfig(admin: string, token: string): string {
-  const cfg = parse(fs.readFileSync(admin, 'utf8')) as {
-    clusters: Array<{ name: string; cluster: unknown }>;
-  };
-  const cluster = cfg.clusters[0];
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [cluster],
-    users: [{ name: 'chart-sa', user: { token } }],
-    contexts: [{ name: 'chart-sa', context: { cluster: cluster.name, user: 'chart-sa' } }],
-    'current-context': 'chart-sa',
-  });
-}
-
-/**
- * The installed Deployment's container flags minus those the harness sets for an out-of-cluster run
- * (cache dir, helm binary, metrics port, controller namespace), so capstan runs as the chart runs it.
- */
-function chartFlags(deployment: KubeObject): string[] {
-  const spec = deployment.spec as { template: { spec: { containers: Array<{ args?: string[] }> } } };
-  const local = /^--(cache-dir|helm|metrics-port|controller-namespace)=/;
-  return (spec.template.spec.containers[0].args ?? []).filter((a) => !local.test(a));
 }
 
 /** API path of an object of the release. */

@@ -25,6 +25,7 @@ import { ROOT, startOperatorAppending } from '../operator';
 import { startControlPlane, type ControlPlane } from '../harness/controlplane';
 import { FAULT_CONTROLLER_NAMESPACE, startFaultEnv, type FaultEnv } from './faults-lib';
 import { kubectl, uniqueName } from './lib';
+import { tokenKubeconfig } from '../harness/chartsa';
 
 const run = promisify(execFile);
 const CHART = path.join(ROOT, 'helm-chart');
@@ -183,22 +184,6 @@ describe('Helm chart modes', () => {
     for (const d of denied) assert.equal(await can(...d), false, `denied: ${d.join(' ')}`);
   });
 });
-
-/** A kubeconfig that authenticates with `token` to the cluster of the admin kubeconfig `admin`. */
-function tokenKubeconfig(admin: string, token: string): string {
-  const cfg = parse(fs.readFileSync(admin, 'utf8')) as {
-    clusters: Array<{ name: string; cluster: unknown }>;
-  };
-  const cluster = cfg.clusters[0];
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [cluster],
-    users: [{ name: 'chart-sa', user: { token } }],
-    contexts: [{ name: 'chart-sa', context: { cluster: cluster.name, user: 'chart-sa' } }],
-    'current-context': 'chart-sa',
-  });
-}
 
 describe('capstan with --controllers externalsecret as the narrow chart service account', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capstan-chart-narrow-'));

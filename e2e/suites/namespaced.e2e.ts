@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import type { KubeObject } from '../../operator/kube/object';
 import type { GitRepo } from '../harness/gitserver';
 import type { ManagedProcess } from '../harness/process';
@@ -33,6 +33,7 @@ import {
   type FaultEnv,
 } from './faults-lib';
 import type { AppObject } from './lib';
+import { tokenKubeconfig, chartFlags } from '../harness/chartsa';
 
 const run = promisify(execFile);
 const CHART = path.join(ROOT, 'helm-chart');
@@ -41,29 +42,6 @@ const WATCHED = 'team-a';
 const UNWATCHED = 'team-b';
 const ES_API = '/apis/external-secrets.io/v1';
 const RELEASE = 'capstan';
-
-/** A kubeconfig that authenticates with `token` to the cluster of the admin kubeconfig `admin`. */
-function tokenKubeconfig(admin: string, token: string): string {
-  const cfg = parse(fs.readFileSync(admin, 'utf8')) as {
-    clusters: Array<{ name: string; cluster: unknown }>;
-  };
-  const cluster = cfg.clusters[0];
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [cluster],
-    users: [{ name: 'chart-sa', user: { token } }],
-    contexts: [{ name: 'chart-sa', context: { cluster: cluster.name, user: 'chart-sa' } }],
-    'current-context': 'chart-sa',
-  });
-}
-
-/** The rendered Deployment's flags minus those the harness sets for an out-of-cluster run. */
-function chartFlags(deployment: KubeObject): string[] {
-  const spec = deployment.spec as { template: { spec: { containers: Array<{ args?: string[] }> } } };
-  const local = /^--(cache-dir|helm|metrics-port|controller-namespace)=/;
-  return (spec.template.spec.containers[0].args ?? []).filter((a) => !local.test(a));
-}
 
 /** A ConfigMap's `color` key. */
 const colorOf = (o: KubeObject | undefined): string | undefined =>
