@@ -121,6 +121,8 @@ async function main(): Promise<void> {
       log,
       checkoutLimits: { maxBytes: config.maxRepoBytes, maxFiles: config.maxRepoFiles },
       idleRepoMs: config.repoCacheIdleMs,
+      // one ls-remote per repository and revision per refresh interval (sources/revisioncache.ts)
+      revisionCacheMs: config.refreshIntervalMs,
     });
     stoppables.push(git.startIdleEviction());
     const repoCreds = new RepoCredentialStore(client, config.controllerNamespace, log);

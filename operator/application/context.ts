@@ -10,7 +10,7 @@ import { GitRepoCache } from '../sources/git';
 import { RenderLimits } from '../common/limits';
 import { RepoCredentialStore } from './repocreds';
 import { ProjectStore } from '../appproject/store';
-import type { RevisionCache } from './revisions';
+import type { RevisionCache } from '../sources/revisioncache';
 
 /** Settings of the Application operator. */
 export interface ApplicationSettings {
@@ -65,9 +65,9 @@ export interface ApplicationContext {
    */
   projects: ProjectStore;
   /**
-   * Resolved revisions shared for one refresh interval (./revisions.ts): set by the Application operator,
-   * which also routes `git.resolveRevision` through it; reconcile forgets an app's repositories on an
-   * explicit refresh or a manual sync.
+   * Resolved revisions shared for one refresh interval: the git source's own cache (`git.revisions`,
+   * sources/revisioncache.ts), set by the Application operator; reconcile forgets an app's repositories on
+   * an explicit refresh or a manual sync.
    */
   revisions?: RevisionCache;
   log: Logger;

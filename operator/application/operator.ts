@@ -7,7 +7,7 @@
  * writes do not, or every status patch would trigger the next reconcile. A change of any object it
  * manages (seen by the informers) enqueues it too: that is how drift is seen within a second.
  */
-import { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
+import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
 import { isDeepStrictEqual } from 'node:util';
 import { KubeObject } from '../kube/object';
 import { Logger } from '../log';
@@ -16,7 +16,6 @@ import { ReconcileResult } from '../runtime/workqueue';
 import { AppMetricSource, forgetApp, observeApp, startAppReconcile } from '../runtime/metrics';
 import { ApplicationContext } from './context';
 import { reconcileApplication } from './reconcile';
-import { RevisionCache, withRevisionCache } from './revisions';
 import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId, trackedBy } from '../sync/tracking';
 import { appNamespaces } from '../kube/scope';
 
@@ -40,9 +39,9 @@ export class ApplicationOperator extends QueuedOperator {
     });
     // Prune candidates are looked up by app instance (compare.ts): index the live objects by tracking id.
     ctx.live.setIndex(trackedBy);
-    // One `ls-remote` per repository and revision per refresh interval, shared by every app (revisions.ts).
-    ctx.revisions = new RevisionCache(ctx.settings.refreshIntervalMs);
-    ctx.git = withRevisionCache(ctx.git, ctx.revisions);
+    // One `ls-remote` per repository and revision per refresh interval, shared by every app: the git
+    // source's revision cache (sources/revisioncache.ts); reconcile forgets it on an explicit refresh.
+    ctx.revisions = ctx.git.revisions;
   }
 
   protected async init(): Promise<void> {

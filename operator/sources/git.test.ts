@@ -138,6 +138,26 @@ describe('resolveRevision', () => {
     assert.equal(cache.stats.listings, 3);
   });
 
+  test('with revisionCacheMs, one listing per repository and revision per interval; forget lists again', async () => {
+    const cache = newCache('revcache', { revisionCacheMs: 60_000 });
+    const both = await Promise.all([
+      cache.resolveRevision(fileURL, 'main'),
+      cache.resolveRevision(fileURL, 'main'),
+    ]);
+    assert.deepEqual(both, [shaC2, shaC2]);
+    assert.equal(await cache.resolveRevision(fileURL, 'main'), shaC2);
+    assert.equal(
+      cache.stats.listings,
+      1,
+      'concurrent and later callers within the interval share one listing',
+    );
+    assert.equal(await cache.resolveRevision(fileURL, 'v1'), shaC1);
+    assert.equal(cache.stats.listings, 2, 'another revision is another listing');
+    cache.revisions.forget([fileURL]);
+    assert.equal(await cache.resolveRevision(fileURL, 'main'), shaC2);
+    assert.equal(cache.stats.listings, 3, 'an explicit refresh (forget) lists again');
+  });
+
   test('branch, tags (annotated peeled to its commit) and full ref names', async () => {
     const cache = newCache('names');
     assert.equal(await cache.resolveRevision(fileURL, 'main'), shaC2);

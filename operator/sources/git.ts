@@ -49,6 +49,7 @@ import {
   withoutUserinfo,
 } from './credentials';
 import { startGitRequest } from './metrics';
+import { credentialsFingerprint, RevisionCache } from './revisioncache';
 
 /**
  * A Git operation failed. The message says what failed and for which repository (credentials removed
@@ -91,6 +92,13 @@ export interface GitRepoCacheOptions {
    * returned by `checkout` stays readable at least that long.
    */
   idleRepoMs?: number;
+  /**
+   * How long a resolved revision is reused, in ms (the operator's refresh interval; default 0: every
+   * `resolveRevision` of a branch or tag lists the remote, concurrent ones sharing the listing). See
+   * revisioncache.ts: one `ls-remote` per repository and revision per interval, {@link GitRepoCache.revisions}'s
+   * `forget` on an explicit refresh.
+   */
+  revisionCacheMs?: number;
 }
 
 /** Counters of network operations since the cache was created (for metrics and tests). */
@@ -167,6 +175,11 @@ export class GitRepoCache {
   private readonly repos = new Map<string, RepoState>();
   private readonly listingsInFlight = new Map<string, Promise<RemoteRef[]>>();
   private readonly counters: GitStats = { fetches: 0, listings: 0 };
+  /**
+   * Resolved revisions reused for `revisionCacheMs` (revisioncache.ts); `forget` them for an explicit
+   * refresh so that a push followed by a refresh is seen at once.
+   */
+  readonly revisions: RevisionCache;
 
   constructor(opts: GitRepoCacheOptions) {
     this.cacheDir = path.resolve(opts.cacheDir);
@@ -181,6 +194,7 @@ export class GitRepoCache {
     };
     const idle = opts.idleRepoMs ?? DEFAULT_REPO_CACHE_IDLE_MS;
     this.idleRepoMs = idle > 0 ? Math.max(idle, this.evictGraceMs) : 0;
+    this.revisions = new RevisionCache(opts.revisionCacheMs ?? 0);
   }
 
   /** The cache directory (`--cache-dir`); Helm chart archives live under its `helm/` (never a repo hash). */
@@ -204,7 +218,8 @@ export class GitRepoCache {
    *   needed).
    * Semver constraints (`1.2.*`) are not supported yet; they resolve like any other name.
    *
-   * Names are resolved with a remote listing (no fetch), so the answer is always the remote's current one.
+   * Names are resolved with a remote listing (no fetch), reused for `revisionCacheMs` (see {@link revisions}):
+   * the answer is the remote's at most that long ago.
    *
    * @returns the 40-hex commit SHA (lower case).
    * @throws GitError when the remote cannot be listed (unreachable, authentication, timeout), when the
@@ -215,8 +230,15 @@ export class GitRepoCache {
     targetRevision: string | undefined,
     creds?: RepoCredentials,
   ): Promise<string> {
-    const state = this.state(repoURL);
-    return this.using(state, () => this.resolveIn(state, targetRevision, creds));
+    return this.revisions.resolve(
+      (url, rev, c) => {
+        const state = this.state(url);
+        return this.using(state, () => this.resolveIn(state, rev, c));
+      },
+      repoURL,
+      targetRevision,
+      creds,
+    );
   }
 
   private async resolveIn(
@@ -347,7 +369,7 @@ export class GitRepoCache {
 
   /** Lists the remote's refs; concurrent callers with the same URL and credentials share one listing. */
   private listRefs(state: RepoState, creds: RepoCredentials | undefined): Promise<RemoteRef[]> {
-    const key = `${state.url}\0${fingerprint(creds)}`;
+    const key = `${state.url}\0${credentialsFingerprint(creds)}`;
     let pending = this.listingsInFlight.get(key);
     if (!pending) {
       pending = this.doListRefs(state, creds).finally(() => this.listingsInFlight.delete(key));
@@ -963,11 +985,6 @@ async function exists(p: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** A stable, non-reversible key for a set of credentials (never the values themselves). */
-function fingerprint(creds: RepoCredentials | undefined): string {
-  return creds ? createHash('sha256').update(JSON.stringify(creds)).digest('hex') : '';
 }
 
 /** Removes a password or key that a message might quote (paranoia: libgit2 messages should not). */

@@ -1,20 +1,22 @@
 /**
- * Resolved revisions shared by every Application for one refresh interval: the first comparison that
- * resolves `main` of a repository runs the `git ls-remote`, the others within the interval reuse its
- * answer, and concurrent callers share one listing (single flight). At 1,000 apps on one repository
- * that is one listing per interval instead of about three per app.
+ * Resolved revisions shared by every caller of one {@link GitRepoCache} for one refresh interval: the
+ * first comparison that resolves `main` of a repository runs the `git ls-remote`, the others within the
+ * interval reuse its answer, and concurrent callers share one listing (single flight). At 1,000 apps on
+ * one repository that is one listing per interval instead of about three per app.
  *
  * As Argo CD's repo-server (`--revision-cache-expiration`, 3 min by default, revisions resolved from
  * cached `ls-remote` references): a new commit is seen at the latest one interval after it was pushed
  * plus the app's own refresh. An explicit refresh (the refresh annotation) or a manual sync forgets
  * the cached answers of the app's repositories first ({@link RevisionCache.forget}), so that a push
  * followed by a refresh is applied at once. Failures are never cached.
+ *
+ * Part of the git source (git.ts's `resolveRevision` answers through it; `GitRepoCacheOptions.revisionCacheMs`
+ * sets the interval, the operator passes `--refresh-interval`).
  */
 import { createHash } from 'node:crypto';
-import type { GitRepoCache } from '../sources/git';
-import type { RepoCredentials } from '../sources/credentials';
+import type { RepoCredentials } from './credentials';
 
-/** The resolver a {@link RevisionCache} wraps: GitRepoCache's `resolveRevision`. */
+/** What a {@link RevisionCache} answers from: the uncached resolution (GitRepoCache's listing). */
 export type ResolveRevision = (
   repoURL: string,
   targetRevision: string | undefined,
@@ -43,6 +45,7 @@ export class RevisionCache {
 
   /**
    * The commit `targetRevision` resolves to, from a listing at most `ttlMs` old.
+   * @param resolve - the uncached resolution, called on a miss.
    * @throws whatever `resolve` throws (GitError); the failure is not cached.
    */
   resolve(
@@ -51,7 +54,7 @@ export class RevisionCache {
     targetRevision: string | undefined,
     creds?: RepoCredentials,
   ): Promise<string> {
-    const key = `${repoURL}\0${targetRevision ?? ''}\0${fingerprint(creds)}`;
+    const key = `${repoURL}\0${targetRevision ?? ''}\0${credentialsFingerprint(creds)}`;
     const hit = this.entries.get(key);
     if (hit && (hit.at === undefined || this.now() - hit.at < this.ttlMs)) return hit.sha;
     const entry: Entry = { sha: resolve(repoURL, targetRevision, creds) };
@@ -78,25 +81,7 @@ export class RevisionCache {
   }
 }
 
-/** Credentials as part of a key: a hash, so that the key never holds a secret. */
-function fingerprint(creds: RepoCredentials | undefined): string {
-  return creds ? createHash('sha256').update(JSON.stringify(creds)).digest('hex').slice(0, 16) : '';
-}
-
-/**
- * `git` with `resolveRevision` answered through `cache`; every other member is the original's (bound to
- * it, so its state stays in one object).
- */
-export function withRevisionCache(git: GitRepoCache, cache: RevisionCache): GitRepoCache {
-  const resolve: ResolveRevision = (url, rev, creds) => git.resolveRevision(url, rev, creds);
-  return new Proxy(git, {
-    get(target, prop) {
-      if (prop === 'resolveRevision') {
-        return (url: string, rev: string | undefined, creds?: RepoCredentials) =>
-          cache.resolve(resolve, url, rev, creds);
-      }
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+/** A stable, non-reversible key for a set of credentials (a hash: a key never holds a secret). */
+export function credentialsFingerprint(creds: RepoCredentials | undefined): string {
+  return creds ? createHash('sha256').update(JSON.stringify(creds)).digest('hex') : '';
 }

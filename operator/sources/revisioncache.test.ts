@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RevisionCache, withRevisionCache } from './revisions';
-import type { GitRepoCache } from '../sources/git';
+import { RevisionCache } from './revisioncache';
 
 /** A resolver that counts its listings and answers `sha-<n>` (the n-th listing). */
 function countingResolver() {
@@ -55,23 +54,4 @@ test('forget (an explicit refresh) makes the next comparison list again; failure
   await assert.rejects(cache.resolve(flaky, 'git://h/b', 'main'), /unreachable/);
   fail = false;
   assert.equal(await cache.resolve(flaky, 'git://h/b', 'main'), 'ok');
-});
-
-test('withRevisionCache routes resolveRevision through the cache and leaves every other member to git', async () => {
-  let calls = 0;
-  const git = {
-    counter: 7,
-    async resolveRevision(): Promise<string> {
-      calls += 1;
-      return 'abc';
-    },
-    stats(this: { counter: number }): number {
-      return this.counter;
-    },
-  };
-  const wrapped = withRevisionCache(git as unknown as GitRepoCache, new RevisionCache(60_000));
-  await wrapped.resolveRevision('git://h/a', 'main');
-  await wrapped.resolveRevision('git://h/a', 'main');
-  assert.equal(calls, 1);
-  assert.equal((wrapped as unknown as typeof git).stats(), 7);
 });
