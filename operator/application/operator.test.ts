@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ResourceEventType, type ResourceEvent } from '@dot-i/k8s-operator';
+import { ResourceEventType, type ResourceEvent } from '../kube/resourceevent';
 import { createLogger } from '../log';
 import type { ReconcileResult } from '../runtime/workqueue';
 import type { AppProjectObject } from '../appproject/store';

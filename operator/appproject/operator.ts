@@ -9,7 +9,7 @@
  * that starts or stops naming a project (created, deleted, `spec.project` changed) enqueues that project, so
  * that a deleting project goes as soon as its last app goes.
  */
-import { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
+import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { QueuedOperator, parseKey } from '../runtime/operator';

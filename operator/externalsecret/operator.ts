@@ -10,7 +10,7 @@
  * - a store's spec or Ready condition changing: the ExternalSecrets that use it run at once, past
  *   their retry backoff.
  */
-import { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
+import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
 import { isDeepStrictEqual } from 'node:util';
 import { Informer, metadataOnly } from '../kube/informer';
 import { isScoped, watchTargets } from '../kube/scope';

@@ -3,7 +3,7 @@
  * sharing the reconcile of `store-reconcile.ts`. A store is reconciled on creation, on a change of its
  * generation, labels or annotations (not of its status), and every refresh interval.
  */
-import { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
+import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';

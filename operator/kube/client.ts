@@ -8,7 +8,10 @@
  */
 import https from 'node:https';
 import http from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig, type KubeConfig } from './kubeconfig';
+
+export { loadKubeConfig };
+export type { KubeConfig };
 
 /** An error answered by the API server (or the transport), with the HTTP status and Kubernetes reason. */
 export class KubeApiError extends Error {
@@ -368,15 +371,4 @@ function toApiError(status: number, text: string): KubeApiError {
   } catch {
     return new KubeApiError(status, 'Unknown', text.slice(0, 500) || `HTTP ${status}`);
   }
-}
-
-/**
- * Loads a KubeConfig: from `path` when given, else the default chain (KUBECONFIG, ~/.kube/config,
- * in-cluster service account), as kubectl does.
- */
-export function loadKubeConfig(path?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
 }

@@ -10,9 +10,11 @@
  * sync of the process with it, and it cannot resume from a resourceVersion (a restart replays ADDED
  * for every object). Nothing else of the framework was used (status and finalizer writes go through
  * capstan's KubeClient), so the operators no longer extend its `Operator`; only its event types
- * (`ResourceEvent`, `ResourceEventType`) remain as the handlers' contract, re-exported here.
+ * (`ResourceEvent`, `ResourceEventType`) remain as the handlers' contract, declared in
+ * kube/resourceevent.ts (importing the framework loaded all of `@kubernetes/client-node`) and
+ * re-exported here.
  */
-import { ResourceEvent, ResourceEventType } from '@dot-i/k8s-operator';
+import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Logger } from '../log';
 import { KubeClient, LeadershipLostError, loadKubeConfig } from '../kube/client';
