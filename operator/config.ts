@@ -10,6 +10,7 @@ import { addProviderOptions, providerLimitsFromOptions } from './providers/optio
 import type { ProviderLimits } from './providers/netpolicy';
 import { parseWatchNamespaces } from './kube/scope';
 import { addCeilingOptions, ceilingsFromOptions, type CeilingConfig } from './common/limitsoptions';
+import { addWebhookOptions, webhookFromOptions, type WebhookConfig } from './webhook/options';
 
 /**
  * The operators capstan can run; `--controllers` selects a subset. `application` implies `appproject`: apps
@@ -31,7 +32,7 @@ export function impliedControllers(selected: string[]): string[] {
 }
 
 /** The process configuration. */
-export interface Config extends CeilingConfig {
+export interface Config extends CeilingConfig, WebhookConfig {
   kubeconfig?: string;
   controllers: string[];
   controllerNamespace: string;
@@ -221,6 +222,7 @@ export function parseConfig(argv: string[]): Config {
   addProviderOptions(cmd, env);
   addCeilingOptions(cmd, env);
   addRemoteInputOptions(cmd, env);
+  addWebhookOptions(cmd, env);
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts<Record<string, string>>();
   const num = (name: string, v: string): number => {
@@ -263,6 +265,7 @@ export function parseConfig(argv: string[]): Config {
     leaderElect: Boolean(o.leaderElect),
     impersonation: Boolean(o.impersonation),
     ...remoteInputsFromOptions(o),
+    ...webhookFromOptions(o),
     leaderLeaseDurationMs: num('leader-lease-duration', o.leaderLeaseDuration) * 1000,
     leaderRenewIntervalMs: num('leader-renew-interval', o.leaderRenewInterval) * 1000,
   };

@@ -74,6 +74,20 @@ async function main(): Promise<void> {
   // Ready as soon as this replica is up: a standby waiting for the Lease is ready too, or a rolling
   // update would wait for a new pod that cannot lead before the old one is gone.
   const server = serveHealth(config, log, () => true);
+  // The git webhook (webhook/) serves on every replica, a standby too: it only sets refresh annotations,
+  // which the leader acts on. Its ls-remote forget reaches the Application operator once that runs here.
+  let forgetRevisions = (_repoURLs: string[]): void => undefined;
+  if (config.gitWebhookPort) {
+    const { startGitWebhook } = await import('./webhook');
+    const webhook = await startGitWebhook(config, {
+      client: new KubeClient(client.kubeConfig),
+      controllerNamespace: config.controllerNamespace,
+      watchNamespaces: config.watchNamespaces,
+      forgetRevisions: (urls) => forgetRevisions(urls),
+      log,
+    });
+    stoppables.push(webhook);
+  }
   let elector: LeaderElector | undefined;
   if (config.leaderElect) {
     // The Lease itself is written through a client of its own; every other write of the process goes
@@ -125,6 +139,7 @@ async function main(): Promise<void> {
       revisionCacheMs: config.refreshIntervalMs,
     });
     stoppables.push(git.startIdleEviction());
+    forgetRevisions = (urls) => git.revisions.forget(urls);
     const repoCreds = new RepoCredentialStore(client, config.controllerNamespace, log);
     stoppables.push(repoCreds);
     const op = new ApplicationOperator(

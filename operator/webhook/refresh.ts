@@ -1,0 +1,179 @@
+/**
+ * What a verified push does: the Applications it concerns get Argo CD's refresh annotation
+ * (`argocd.argoproj.io/refresh: normal`, as Argo CD's `RefreshApp`), and the shared `ls-remote` answers
+ * of the pushed repository are forgotten. The Application operator then refreshes each app exactly as
+ * after a user's `argocd app get --refresh`: it reads the repository's current commit and, with automated
+ * sync, applies it.
+ *
+ * Pushes are handled one batch at a time by one worker: pushes that arrive while a batch runs are
+ * handled together in the next one (one LIST of the Applications for all of them). At most
+ * {@link MAX_PENDING} pushes wait; beyond that the request is refused (503) and the provider retries.
+ * The annotation is written through its own client without the leader's write fence, like a user's
+ * request: a standby replica that receives a push refreshes the apps through the API and the leader does
+ * the work.
+ */
+import { KubeClient } from '../kube/client';
+import type { Logger } from '../log';
+import { withoutUserinfo } from '../sources/credentials';
+import { pushRefreshesApp, pushedRepoURLs, type AppRef } from './match';
+import type { PushEvent } from './payload';
+
+/** Argo CD's refresh annotation (application/api.ts REFRESH_ANNOTATION). */
+const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh';
+
+/** Pushes that may wait for the worker; a push beyond them is refused. */
+export const MAX_PENDING = 100;
+
+/** Applications per page of the LIST. */
+const PAGE = 500;
+
+/** Where a {@link PushRefresher} reads and refreshes Applications. */
+export interface RefreshTarget {
+  /** Every Application capstan reconciles (the watched namespaces). */
+  listApps(): Promise<AppRef[]>;
+  /** Sets the refresh annotation of one app. */
+  refreshApp(namespace: string, name: string): Promise<void>;
+  /** Forgets the shared `ls-remote` answers of these repositories (as the apps write their URLs). */
+  forgetRevisions(repoURLs: string[]): void;
+}
+
+/** The outcome of one push, for logs and tests. */
+export interface PushOutcome {
+  push: PushEvent;
+  /** `namespace/name` of each app refreshed. */
+  refreshed: string[];
+}
+
+/** Runs pushes through a {@link RefreshTarget}, one batch at a time. */
+export class PushRefresher {
+  private pending: PushEvent[] = [];
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly target: RefreshTarget,
+    private readonly log: Logger,
+    private readonly onOutcome: (o: PushOutcome) => void = () => undefined,
+  ) {}
+
+  /**
+   * Queues a push.
+   * @returns false when {@link MAX_PENDING} pushes already wait (the caller answers 503).
+   */
+  add(push: PushEvent): boolean {
+    if (this.pending.length >= MAX_PENDING) return false;
+    this.pending.push(push);
+    // Started on the next turn of the event loop, so that pushes of the same moment share a batch.
+    this.running ??= new Promise<void>((r) => setImmediate(r))
+      .then(() => this.drain())
+      .finally(() => (this.running = undefined));
+    return true;
+  }
+
+  /** Resolves when every queued push was handled (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.handle(batch);
+      } catch (err) {
+        // The provider got its 200 already; the periodic refresh still sees the commit later.
+        this.log.warn('Webhook push not handled: the Applications could not be listed.', {
+          error: (err as Error).message,
+        });
+      }
+    }
+  }
+
+  private async handle(batch: PushEvent[]): Promise<void> {
+    const apps = await this.target.listApps();
+    for (const push of batch) {
+      this.target.forgetRevisions(pushedRepoURLs(push, apps));
+      const refreshed: string[] = [];
+      for (const app of apps.filter((a) => pushRefreshesApp(push, a))) {
+        const { namespace = '', name = '' } = app.metadata;
+        // A refresh already asked for (perhaps hard) is not replaced.
+        if (!app.metadata.annotations?.[REFRESH_ANNOTATION]) {
+          try {
+            await this.target.refreshApp(namespace, name);
+          } catch (err) {
+            this.log.warn('Webhook could not refresh an Application.', {
+              app: `${namespace}/${name}`,
+              error: (err as Error).message,
+            });
+            continue;
+          }
+          // An app refreshed for an earlier push of this batch is not patched again.
+          (app.metadata.annotations ??= {})[REFRESH_ANNOTATION] = 'normal';
+        }
+        refreshed.push(`${namespace}/${name}`);
+      }
+      this.log.info(
+        `Webhook push to ${withoutUserinfo(push.repoURLs[0])} ${push.revision}: refreshing ${refreshed.length} Application(s).`,
+        {
+          provider: push.provider,
+          apps: refreshed.slice(0, 20),
+        },
+      );
+      this.onOutcome({ push, refreshed });
+    }
+  }
+}
+
+/**
+ * A {@link RefreshTarget} on the API server.
+ * @param namespaces - the namespaces whose Applications capstan reconciles; undefined: all.
+ * @param forget - the Application operator's revision cache `forget` (nothing when it does not run here).
+ */
+export function kubeRefreshTarget(
+  client: KubeClient,
+  namespaces: string[] | undefined,
+  forget: (repoURLs: string[]) => void,
+): RefreshTarget {
+  const base = '/apis/argoproj.io/v1alpha1';
+  return {
+    async listApps() {
+      const paths = namespaces
+        ? namespaces.map((ns) => `${base}/namespaces/${encodeURIComponent(ns)}/applications`)
+        : [`${base}/applications`];
+      const apps: AppRef[] = [];
+      for (const p of paths) apps.push(...(await listAll(client, p)));
+      return apps;
+    },
+    async refreshApp(namespace, name) {
+      await client.request(
+        'PATCH',
+        `${base}/namespaces/${encodeURIComponent(namespace)}/applications/${encodeURIComponent(name)}`,
+        {
+          body: { metadata: { annotations: { [REFRESH_ANNOTATION]: 'normal' } } },
+          contentType: 'application/merge-patch+json',
+        },
+      );
+    },
+    forgetRevisions: forget,
+  };
+}
+
+/** Every item of a LIST, page by page, reduced to what the match reads (status is dropped at once). */
+async function listAll(client: KubeClient, path: string): Promise<AppRef[]> {
+  const out: AppRef[] = [];
+  let next: string | undefined;
+  do {
+    const page = await client.request<{ items?: AppRef[]; metadata?: { continue?: string } }>('GET', path, {
+      query: { limit: PAGE, ...(next ? { continue: next } : {}) },
+    });
+    for (const a of page.items ?? []) {
+      const { name, namespace, annotations } = a.metadata;
+      out.push({
+        metadata: { name, namespace, annotations },
+        spec: { source: a.spec?.source, sources: a.spec?.sources },
+      });
+    }
+    next = page.metadata?.continue || undefined;
+  } while (next);
+  return out;
+}

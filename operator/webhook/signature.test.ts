@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { detectProvider, verify } from './signature';
+import { secretsFromData } from './secrets';
+
+const body = Buffer.from('{"ref":"refs/heads/main"}');
+const hmac = (secret: string, b: Buffer = body): string =>
+  createHmac('sha256', secret).update(b).digest('hex');
+
+describe('detectProvider', () => {
+  it('tells the providers apart by their headers, in Argo CD order', () => {
+    assert.deepEqual(detectProvider({ 'x-github-event': 'push' }), { provider: 'github', event: 'push' });
+    assert.deepEqual(detectProvider({ 'x-gitlab-event': 'Push Hook' }), {
+      provider: 'gitlab',
+      event: 'Push Hook',
+    });
+    // Gogs and Gitea also send GitHub's headers: Gogs wins.
+    assert.deepEqual(detectProvider({ 'x-gogs-event': 'push', 'x-github-event': 'push' }), {
+      provider: 'gogs',
+      event: 'push',
+    });
+    assert.deepEqual(detectProvider({ 'x-gitea-event': 'push' }), { provider: 'gogs', event: 'push' });
+    // Bitbucket Cloud sends X-Hook-UUID besides X-Event-Key; Bitbucket Server only X-Event-Key.
+    assert.deepEqual(detectProvider({ 'x-hook-uuid': 'u', 'x-event-key': 'repo:push' }), {
+      provider: 'bitbucket',
+      event: 'repo:push',
+    });
+    assert.deepEqual(detectProvider({ 'x-event-key': 'repo:refs_changed' }), {
+      provider: 'bitbucketserver',
+      event: 'repo:refs_changed',
+    });
+    assert.equal(detectProvider({ 'content-type': 'application/json' }), undefined);
+  });
+});
+
+describe('verify', () => {
+  it('GitHub: X-Hub-Signature-256 is the HMAC-SHA256 of the exact body', () => {
+    const secrets = { github: 's3cret' };
+    assert.equal(
+      verify('github', { 'x-hub-signature-256': `sha256=${hmac('s3cret')}` }, body, secrets),
+      'ok',
+    );
+    assert.equal(
+      verify('github', { 'x-hub-signature-256': `sha256=${hmac('s3cret').toUpperCase()}` }, body, secrets),
+      'ok',
+    );
+    assert.equal(
+      verify('github', { 'x-hub-signature-256': `sha256=${hmac('other')}` }, body, secrets),
+      'failed',
+    );
+    const changed = Buffer.from('{"ref":"refs/heads/evil"}');
+    assert.equal(
+      verify('github', { 'x-hub-signature-256': `sha256=${hmac('s3cret')}` }, changed, secrets),
+      'failed',
+      'a signature of another body',
+    );
+    assert.equal(verify('github', {}, body, secrets), 'failed', 'no signature');
+    assert.equal(
+      verify('github', { 'x-hub-signature-256': hmac('s3cret') }, body, secrets),
+      'failed',
+      'no sha256=',
+    );
+    // SHA-1 X-Hub-Signature alone is not accepted.
+    const sha1 = createHmac('sha1', 's3cret').update(body).digest('hex');
+    assert.equal(verify('github', { 'x-hub-signature': `sha1=${sha1}` }, body, secrets), 'failed');
+  });
+
+  it('GitLab and Bitbucket Cloud: the token or UUID header equals the secret', () => {
+    assert.equal(verify('gitlab', { 'x-gitlab-token': 'tok' }, body, { gitlab: 'tok' }), 'ok');
+    assert.equal(verify('gitlab', { 'x-gitlab-token': 'tok2' }, body, { gitlab: 'tok' }), 'failed');
+    assert.equal(verify('gitlab', {}, body, { gitlab: 'tok' }), 'failed');
+    assert.equal(verify('bitbucket', { 'x-hook-uuid': '{u-1}' }, body, { bitbucket: '{u-1}' }), 'ok');
+    assert.equal(verify('bitbucket', { 'x-hook-uuid': '{u-2}' }, body, { bitbucket: '{u-1}' }), 'failed');
+  });
+
+  it('Bitbucket Server: X-Hub-Signature sha256=; Gogs/Gitea: bare hex HMAC', () => {
+    const s = { bitbucketserver: 'bb', gogs: 'gg' };
+    assert.equal(verify('bitbucketserver', { 'x-hub-signature': `sha256=${hmac('bb')}` }, body, s), 'ok');
+    assert.equal(verify('bitbucketserver', { 'x-hub-signature': `sha256=${hmac('x')}` }, body, s), 'failed');
+    assert.equal(verify('gogs', { 'x-gogs-signature': hmac('gg') }, body, s), 'ok');
+    assert.equal(verify('gogs', { 'x-gitea-signature': hmac('gg') }, body, s), 'ok');
+    assert.equal(verify('gogs', { 'x-gogs-signature': hmac('x') }, body, s), 'failed');
+  });
+
+  it('a provider without a configured secret is accepted unverified (as Argo CD)', () => {
+    assert.equal(verify('github', {}, body, {}), 'unverified');
+    assert.equal(verify('gitlab', { 'x-gitlab-token': 'anything' }, body, { github: 'x' }), 'unverified');
+  });
+});
+
+describe('secretsFromData', () => {
+  it("reads Argo CD's argocd-secret keys; empty values are unset; other keys are ignored", () => {
+    const b64 = (s: string): string => Buffer.from(s).toString('base64');
+    assert.deepEqual(
+      secretsFromData({
+        'webhook.github.secret': b64('gh'),
+        'webhook.gitlab.secret': b64(''),
+        'webhook.bitbucket.uuid': b64('{uuid}'),
+        'webhook.bitbucketserver.secret': b64('bbs\n'),
+        'webhook.gogs.secret': b64('gogs'),
+        'admin.password': b64('not read'),
+      }),
+      { github: 'gh', bitbucket: '{uuid}', bitbucketserver: 'bbs', gogs: 'gogs' },
+    );
+    assert.deepEqual(secretsFromData(undefined), {});
+  });
+});
