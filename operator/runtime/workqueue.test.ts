@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyedWorkQueue, backoffDelay } from './workqueue';
+import { KeyedWorkQueue, backoffDelay, retryDelay } from './workqueue';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,7 +70,7 @@ test('a failing reconcile is retried with backoff until it succeeds', async () =
       times.push(Date.now());
       if (times.length < 3) throw new Error('boom');
     },
-    { baseDelayMs: 20, onError: (_k, _e, delay) => errors.push(delay) },
+    { baseDelayMs: 20, jitter: 0, onError: (_k, _e, delay) => errors.push(delay) },
   );
   q.add('k');
   while (times.length < 3) await sleep(5);
@@ -103,5 +103,118 @@ test('addAfter keeps the earlier of two timers', async () => {
   q.addAfter('k', 10_000);
   await sleep(60);
   assert.equal(runs, 1);
+  q.stop();
+});
+
+test('retryDelay: exponential to the key cap (clamped to base and max), permanent waits the cap, jitter only shortens', () => {
+  const q = { baseDelayMs: 1000, maxDelayMs: 300_000, jitter: 0 };
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((n) => retryDelay(n, {}, q)),
+    [1000, 2000, 4000, 8000, 16000],
+  );
+  assert.equal(retryDelay(20, {}, q), 300_000);
+  assert.equal(retryDelay(20, { maxDelayMs: 10_000 }, q), 10_000, 'never longer than the key cap');
+  assert.equal(retryDelay(20, { maxDelayMs: 100 }, q), 1000, 'but never shorter than the base');
+  assert.equal(retryDelay(20, { maxDelayMs: 10_000_000 }, q), 300_000, 'nor longer than the max');
+  assert.equal(retryDelay(1, { maxDelayMs: 2000, permanent: true }, q), 2000);
+  const jq = { ...q, jitter: 0.1 };
+  assert.equal(
+    retryDelay(3, {}, jq, () => 0),
+    4000,
+  );
+  assert.equal(
+    retryDelay(3, {}, jq, () => 0.999),
+    3601,
+  );
+  assert.equal(
+    retryDelay(1, {}, jq, () => 0.999),
+    1000,
+    'the base delay is never jittered below the base',
+  );
+});
+
+test('a handled failure ({ failed }) backs off as a throw does and a success resets the count', async () => {
+  const results: Array<{ failed?: { maxDelayMs?: number } }> = [
+    { failed: { maxDelayMs: 25 } },
+    { failed: { maxDelayMs: 25 } },
+    { failed: { maxDelayMs: 25 } },
+    {},
+  ];
+  const times: number[] = [];
+  const q = new KeyedWorkQueue(
+    async () => {
+      times.push(Date.now());
+      return results[times.length - 1] ?? {};
+    },
+    { baseDelayMs: 10, jitter: 0 },
+  );
+  q.add('k');
+  while (times.length < 4) await sleep(5);
+  await q.idle();
+  assert.equal(q.failureCount('k'), 0, 'reset by the success');
+  assert.ok(times[1] - times[0] >= 9, 'first retry after the base delay');
+  assert.ok(times[3] - times[2] >= 24, 'third retry at the key cap (25 ms, not 40)');
+  assert.ok(times[3] - times[2] < 200);
+  q.stop();
+});
+
+test('addUnlessBackingOff waits for the retry of a failing key; add runs it at once and keeps its count', async () => {
+  let runs = 0;
+  const q = new KeyedWorkQueue(
+    async () => {
+      runs++;
+      return { failed: {} };
+    },
+    { baseDelayMs: 10_000, jitter: 0 },
+  );
+  q.add('k');
+  await q.idle();
+  assert.equal(runs, 1);
+  assert.ok(q.backingOff('k'));
+  q.addUnlessBackingOff('k');
+  await q.idle();
+  assert.equal(runs, 1, 'a secondary event does not cut the backoff short');
+  q.add('k');
+  await q.idle();
+  assert.equal(runs, 2, 'a primary event runs the key now');
+  assert.equal(q.failureCount('k'), 2, 'the failure count is kept for the next backoff');
+  q.addUnlessBackingOff('other');
+  await q.idle();
+  assert.equal(runs, 3, 'a key not backing off runs now');
+  q.stop();
+});
+
+test('added while running: add reruns right after a failed run, addUnlessBackingOff only after a success', async () => {
+  let runs = 0;
+  let fail = true;
+  let release!: () => void;
+  const q = new KeyedWorkQueue(
+    async () => {
+      runs++;
+      await new Promise<void>((r) => (release = r));
+      return fail ? { failed: {} } : {};
+    },
+    { baseDelayMs: 10_000, jitter: 0 },
+  );
+  q.add('k');
+  await sleep(1);
+  q.addUnlessBackingOff('k');
+  release();
+  await sleep(5);
+  assert.equal(runs, 1, 'the failed run is not followed by the secondary rerun');
+  q.add('k'); // a store became ready: runs now
+  await sleep(1);
+  assert.equal(runs, 2);
+  q.add('k'); // ... and again while running: right after, although this run fails too
+  release();
+  await sleep(5);
+  assert.equal(runs, 3);
+  fail = false;
+  q.addUnlessBackingOff('k');
+  release();
+  await sleep(5);
+  assert.equal(runs, 4, 'after a successful run the secondary event reruns it');
+  release();
+  await q.idle();
   q.stop();
 });

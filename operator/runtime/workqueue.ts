@@ -7,8 +7,22 @@
  * - a key queued twice before it runs is run once (dedupe);
  * - one key never runs twice at once: an `add` while it runs marks it dirty and it runs again after;
  * - up to `concurrency` keys run at once;
- * - a reconcile that throws is retried with per-key exponential backoff (`baseDelayMs * 2^n`, capped);
+ * - a reconcile that throws is retried with per-key exponential backoff (`baseDelayMs * 2^n`, capped,
+ *   minus up to `jitter` of it at random so that keys failing together spread out), reset by a success,
+ *   as client-go's `ItemExponentialFailureRateLimiter`;
+ * - a reconcile that handled its failure itself (wrote a condition) returns `{ failed }` for the same
+ *   backoff, optionally capped lower for that key (an ExternalSecret never waits longer than its refresh
+ *   interval) or at its cap at once (`permanent`);
  * - a reconcile may return `{ requeueAfterMs }` to be run again later (the periodic refresh).
+ *
+ * This queue is the one place that owns per-key retry pacing: operators return or throw, they keep no
+ * failure counts of their own. Two ways to queue a key now:
+ * - {@link KeyedWorkQueue.add} for events that change what the reconcile would do (the object's spec or
+ *   annotations, a store becoming ready): it runs now, even while the key backs off (its failure count is
+ *   kept for the next backoff);
+ * - {@link KeyedWorkQueue.addUnlessBackingOff} for secondary events (a written Secret changed, a status
+ *   write of something it reads): a key backing off after a failure waits for its retry, so that a failing
+ *   key never hammers what it failed on.
  * Keys are `kind/namespace/name` by convention.
  *
  * A queue with a `name` reports controller-runtime's work queue metrics under capstan's prefix
@@ -27,6 +41,23 @@ import {
 export interface ReconcileResult {
   /** Run the key again after this many milliseconds (unless an event queues it sooner). */
   requeueAfterMs?: number;
+  /**
+   * The reconcile failed and recorded the failure itself (a status condition, a log line): the key is
+   * run again after its per-key backoff, as after a throw, and its failure count grows. With
+   * `requeueAfterMs` as well, the earlier of the two wins.
+   */
+  failed?: FailureBackoff;
+}
+
+/** How a handled failure backs off (see {@link ReconcileResult.failed}). */
+export interface FailureBackoff {
+  /**
+   * This key's longest delay, in ms (e.g. an ExternalSecret's refresh interval); never below the queue's
+   * `baseDelayMs` nor above its `maxDelayMs`. Default: the queue's `maxDelayMs`.
+   */
+  maxDelayMs?: number;
+  /** A failure that retrying soon will not mend (a terminal error): wait the longest delay at once. */
+  permanent?: boolean;
 }
 
 /** The function a queue runs per key. Throw to retry with backoff. */
@@ -40,6 +71,13 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   /** Largest retry delay, in ms (default 300000, i.e. 5 min). */
   maxDelayMs?: number;
+  /**
+   * Share of a retry delay taken off at random (default 0.1: a delay `d` becomes one in `(0.9 d, d]`,
+   * never below `baseDelayMs`); 0 for exact delays (tests).
+   */
+  jitter?: number;
+  /** Uniform [0, 1) source of the jitter (tests). */
+  random?: () => number;
   /** Called when a reconcile throws, for logging and metrics. */
   onError?: (key: string, err: unknown, retryInMs: number) => void;
   /** The `name` label of the queue's metrics (the operator's name); no metrics without it. */
@@ -48,7 +86,26 @@ export interface WorkQueueOptions {
 
 /** Exponential backoff for the n-th consecutive failure (n >= 1), capped: base * 2^(n-1) ms. */
 export function backoffDelay(failures: number, baseDelayMs: number, maxDelayMs: number): number {
-  return Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, failures - 1));
+  return Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(Math.max(0, failures - 1), 40));
+}
+
+/**
+ * The delay before retry number `failures` of one key, as the queue computes it: exponential from
+ * `baseDelayMs`, capped at the key's cap (its `maxDelayMs`, clamped to the queue's base and max), or
+ * the cap at once for a permanent failure; then up to `jitter` of it taken off at random, never below
+ * the base (a failing key must not hammer what it failed on).
+ * @param random - a uniform [0, 1) source.
+ */
+export function retryDelay(
+  failures: number,
+  backoff: FailureBackoff,
+  q: { baseDelayMs: number; maxDelayMs: number; jitter: number },
+  random: () => number = Math.random,
+): number {
+  const cap = Math.max(q.baseDelayMs, Math.min(q.maxDelayMs, backoff.maxDelayMs ?? q.maxDelayMs));
+  const delay = backoff.permanent ? cap : backoffDelay(failures, q.baseDelayMs, cap);
+  const jittered = delay - Math.floor(delay * q.jitter * random());
+  return Math.max(Math.min(q.baseDelayMs, cap), jittered);
 }
 
 /** A deduplicating, per-key serialised, bounded-concurrency work queue with backoff and delayed requeue. */
@@ -56,8 +113,11 @@ export class KeyedWorkQueue {
   private readonly pending: string[] = [];
   private readonly queued = new Set<string>();
   private readonly running = new Set<string>();
-  private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
+  /** Keys backing off after a failure -> when their retry is due (ms since the epoch). */
+  private readonly backoffUntil = new Map<string, number>();
+  /** Keys added while running: `now` reruns right after, `gated` only if the run did not fail. */
+  private readonly dirtyHow = new Map<string, 'now' | 'gated'>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly idleWaiters: Array<() => void> = [];
   /** When each waiting or dirty key was added (ms since the epoch), for the queue duration metric. */
@@ -65,6 +125,7 @@ export class KeyedWorkQueue {
   private readonly concurrency: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly jitter: number;
   private stopped = false;
 
   /**
@@ -78,15 +139,19 @@ export class KeyedWorkQueue {
     this.concurrency = opts.concurrency ?? 10;
     this.baseDelayMs = opts.baseDelayMs ?? 1000;
     this.maxDelayMs = opts.maxDelayMs ?? 300_000;
+    this.jitter = Math.min(1, Math.max(0, opts.jitter ?? 0.1));
   }
 
-  /** Queues a key now. A pending timer for it is cancelled: the key runs now instead. */
+  /**
+   * Queues a key now, also while it backs off after a failure (its failure count is kept). A pending
+   * timer for it is cancelled: the key runs now instead. Added while it runs, it runs again right after.
+   */
   add(key: string): void {
     if (this.stopped) return;
     this.cancelTimer(key);
     if (this.running.has(key)) {
       this.counted(key);
-      this.dirty.add(key);
+      this.dirtyHow.set(key, 'now');
       return;
     }
     if (this.queued.has(key)) return;
@@ -94,6 +159,38 @@ export class KeyedWorkQueue {
     this.queued.add(key);
     this.pending.push(key);
     this.pump();
+  }
+
+  /**
+   * Queues a key now unless it backs off after a failure: then it runs when its retry is due (its timer
+   * is already set). Added while it runs, it runs again right after unless that run fails.
+   * For secondary events (see the module comment).
+   */
+  addUnlessBackingOff(key: string): void {
+    if (this.stopped) return;
+    if (this.running.has(key)) {
+      if (!this.dirtyHow.has(key)) {
+        this.counted(key);
+        this.dirtyHow.set(key, 'gated');
+      }
+      return;
+    }
+    if (this.backingOff(key)) return;
+    this.add(key);
+  }
+
+  /** True while `key` waits for its retry after a failure. */
+  backingOff(key: string): boolean {
+    const until = this.backoffUntil.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now() && this.timers.has(key)) return true;
+    this.backoffUntil.delete(key);
+    return false;
+  }
+
+  /** Consecutive failures of `key` (0 after a success). */
+  failureCount(key: string): number {
+    return this.failures.get(key) ?? 0;
   }
 
   /**
@@ -130,10 +227,11 @@ export class KeyedWorkQueue {
     this.timers.set(key, { at, timer });
   }
 
-  /** Forgets a key: its timer and failure count (for example once the object is deleted). */
+  /** Forgets a key: its timer, failure count and backoff (for example once the object is deleted). */
   forget(key: string): void {
     this.cancelTimer(key);
     this.failures.delete(key);
+    this.backoffUntil.delete(key);
   }
 
   /** Number of keys waiting or running (timers not counted). */
@@ -154,6 +252,7 @@ export class KeyedWorkQueue {
     this.pending.length = 0;
     this.queued.clear();
     this.addedAt.clear();
+    this.backoffUntil.clear();
     this.reportDepth();
   }
 
@@ -186,22 +285,42 @@ export class KeyedWorkQueue {
   private async run(key: string): Promise<void> {
     const end =
       this.opts.name === undefined ? undefined : workqueueWorkDuration.startTimer({ name: this.opts.name });
+    let failed = false;
     try {
       const result = await this.reconcile(key);
-      this.failures.delete(key);
+      if (result?.failed) {
+        failed = true;
+        this.backOff(key, result.failed);
+      } else {
+        this.failures.delete(key);
+        this.backoffUntil.delete(key);
+      }
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (err) {
-      const n = (this.failures.get(key) ?? 0) + 1;
-      this.failures.set(key, n);
-      const delay = backoffDelay(n, this.baseDelayMs, this.maxDelayMs);
-      if (this.opts.name !== undefined) workqueueRetries.inc({ name: this.opts.name });
+      failed = true;
+      const delay = this.backOff(key, {});
       this.opts.onError?.(key, err, delay);
-      this.addAfter(key, delay);
     } finally {
       end?.();
       this.running.delete(key);
-      if (this.dirty.delete(key)) this.add(key);
+      const how = this.dirtyHow.get(key);
+      this.dirtyHow.delete(key);
+      if (how === 'now' || (how === 'gated' && !failed)) this.add(key);
+      else if (how === 'gated') this.addedAt.delete(key); // waits for its retry, counted again then
       this.pump();
     }
+  }
+
+  /** Records a failure of `key` and sets its retry timer; returns the delay in ms. */
+  private backOff(key: string, backoff: FailureBackoff): number {
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    const q = { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, jitter: this.jitter };
+    const delay = retryDelay(n, backoff, q, this.opts.random);
+    if (this.opts.name !== undefined) workqueueRetries.inc({ name: this.opts.name });
+    this.backoffUntil.set(key, Date.now() + delay);
+    this.cancelTimer(key); // the retry replaces a periodic timer that may be earlier
+    this.addAfter(key, delay);
+    return delay;
   }
 }
