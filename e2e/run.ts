@@ -12,6 +12,7 @@ import path from 'node:path';
 import { startControlPlane } from './harness/controlplane';
 import { motoInstalled, startMoto, type MotoServer } from './harness/moto';
 import { ensureDefaultProject, ensureNamespace, installCrds, ROOT, startOperator } from './operator';
+import { freePorts } from './harness/process';
 
 /** The namespace capstan runs in during the tests (repository Secrets, AppProjects). */
 export const E2E_CONTROLLER_NAMESPACE = 'capstan-system';
@@ -34,6 +35,8 @@ async function main(): Promise<number> {
     await installCrds(cp.kubeconfigPath);
     await ensureNamespace(cp.kubeconfigPath, E2E_CONTROLLER_NAMESPACE);
     await ensureDefaultProject(cp.kubeconfigPath, E2E_CONTROLLER_NAMESPACE);
+    // the git webhook of e2e/suites/git-webhook.e2e.ts
+    const [webhookPort] = await freePorts(1);
     operator = await startOperator({
       kubeconfig: cp.kubeconfigPath,
       controllerNamespace: E2E_CONTROLLER_NAMESPACE,
@@ -43,6 +46,8 @@ async function main(): Promise<number> {
         '--metrics-port',
         '0',
         ...E2E_CEILING_ARGS,
+        '--git-webhook-port',
+        String(webhookPort),
         ...(moto ? ['--aws-endpoint-url', moto.endpoint] : []),
       ],
     });
@@ -73,6 +78,7 @@ async function main(): Promise<number> {
             CAPSTAN_E2E_OPERATOR_LOG: operator?.logPath,
             CAPSTAN_E2E_OPERATOR_PID: String(operator?.pid ?? ''),
             CAPSTAN_E2E_AWS_ENDPOINT: moto?.endpoint ?? '',
+            CAPSTAN_E2E_GIT_WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/api/webhook`,
           },
         },
       );
