@@ -6,9 +6,10 @@
  */
 import { FIELD_MANAGER, deleteObject, serverSideApply } from '../kube/apply';
 import { appliedStates } from './applied';
+import { recentWrites } from './recent';
 import { trackedBy } from './tracking';
 import { SYNC_OPTIONS_ANNOTATION } from './annotations';
-import { KubeClient, isNotFound } from '../kube/client';
+import { KubeClient, isConflict, isNotFound } from '../kube/client';
 import { Discovery, ResourceType, resourcePath } from '../kube/discovery';
 import { KubeObject } from '../kube/object';
 import { Logger } from '../log';
@@ -108,7 +109,7 @@ export async function ensureNamespace(
   if (ns.annotations) obj.metadata.annotations = ns.annotations;
   const rt = await deps.discovery.resourceFor('v1', 'Namespace');
   try {
-    await serverSideApply(deps.client, rt, obj);
+    recentWrites.stored(rt, await serverSideApply(deps.client, rt, obj));
   } catch (err) {
     if (isTransient(err)) throw err;
     results.push(
@@ -143,25 +144,22 @@ export async function applyOne(
       `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} unchanged`,
     );
   }
-  const owner = r.live ? trackedBy(r.live) : undefined;
-  if (owner && opts.appInstance && owner !== opts.appInstance && options.has('FailOnSharedResource=true')) {
-    return resultLine(
-      r,
-      'SyncFailed',
-      `${r.kind}/${r.name} is part of application ${owner} and FailOnSharedResource is set`,
-    );
-  }
+  const live = await liveForWrite(deps, rt, r, options);
+  const shared = sharedRefusal(r, live, opts, options);
+  if (shared) return shared;
+  let stored: KubeObject;
   try {
     const desired = opts.prepare ? await opts.prepare(r) : target;
     if (options.has('Replace=true'))
-      await replaceObject(deps, rt, desired, r.live, options.has('Force=true'));
+      stored = await replaceObject(deps, rt, desired, live, options.has('Force=true'));
     else {
-      const stored = await serverSideApply(deps.client, rt, desired, {
+      stored = await serverSideApply(deps.client, rt, desired, {
         fieldValidation: options.has('Validate=false') ? 'Ignore' : 'Strict',
       });
       // The comparison after the sync needs no dry-run of what was applied as rendered (applied.ts).
       if (desired === target) appliedStates.record(target, stored);
     }
+    recentWrites.stored(rt, stored);
   } catch (err) {
     // Transient failures are retried by the caller; the task keeps no result line until it ran.
     if (isTransient(err)) throw err;
@@ -172,17 +170,67 @@ export async function applyOne(
     if (!established)
       return resultLine(r, 'SyncFailed', 'CustomResourceDefinition did not become Established in time');
   }
-  const verb = !r.live ? 'created' : r.status === 'Synced' ? 'unchanged' : 'configured';
   return resultLine(
     r,
     'Synced',
-    `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} ${verb}`,
+    `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} ${verb(r, live, stored)}`,
+  );
+}
+
+/**
+ * The live object before a write. The comparison reads only objects carrying capstan's label
+ * (kube/livecache.ts): an object it did not see may still exist, unlabelled or tracked by another tool.
+ * Only FailOnSharedResource needs to know before the write, so only then is it read.
+ */
+async function liveForWrite(
+  deps: SyncDeps,
+  rt: ResourceType,
+  r: ManagedResource,
+  options: Set<string>,
+): Promise<KubeObject | undefined> {
+  if (r.live || !options.has('FailOnSharedResource=true')) return r.live;
+  return readObject(deps, rt, r.target as KubeObject);
+}
+
+/** The SyncFailed line of `FailOnSharedResource=true` when another app tracks the live object. */
+function sharedRefusal(
+  r: ManagedResource,
+  live: KubeObject | undefined,
+  opts: SyncOptions,
+  options: Set<string>,
+): ResourceResult | undefined {
+  const owner = live ? trackedBy(live) : undefined;
+  if (!owner || !opts.appInstance || owner === opts.appInstance || !options.has('FailOnSharedResource=true'))
+    return undefined;
+  return resultLine(
+    r,
+    'SyncFailed',
+    `${r.kind}/${r.name} is part of application ${owner} and FailOnSharedResource is set`,
+  );
+}
+
+/** created, configured or unchanged, as kubectl and Argo CD say. */
+function verb(r: ManagedResource, live: KubeObject | undefined, stored: KubeObject): string {
+  if (!live && !adopted(stored)) return 'created';
+  return r.status === 'Synced' ? 'unchanged' : 'configured';
+}
+
+/**
+ * True when the object stored existed before capstan's write: other field managers own fields of it (the
+ * comparison, which sees only capstan's labelled objects, did not know it).
+ */
+function adopted(stored: KubeObject): boolean {
+  return (stored.metadata.managedFields ?? []).some(
+    (e) => (e as { manager?: unknown } | null)?.manager !== FIELD_MANAGER,
   );
 }
 
 /**
  * `Replace=true` (Argo CD): create, or replace the whole object (PUT) instead of applying a patch;
- * with `Force=true` too, delete and recreate it (for immutable fields).
+ * with `Force=true` too, delete and recreate it (for immutable fields). An object the comparison did not
+ * see (`live` undefined: not labelled as capstan's) may exist all the same: its create answers 409, and it
+ * is then read and replaced.
+ * @returns the object as stored.
  */
 async function replaceObject(
   deps: SyncDeps,
@@ -190,33 +238,52 @@ async function replaceObject(
   obj: KubeObject,
   live: KubeObject | undefined,
   force: boolean,
-): Promise<void> {
+): Promise<KubeObject> {
   const { namespace, name } = obj.metadata;
   if (live && force) {
     await deleteObject(deps.client, rt, namespace, name ?? '', 'Foreground');
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      try {
-        await deps.client.request('GET', resourcePath(rt, namespace, name));
-      } catch (err) {
-        if (isNotFound(err)) break;
-        throw err;
-      }
+      if (!(await readObject(deps, rt, obj))) break;
       await new Promise((res) => setTimeout(res, 250));
     }
   }
   if (!live || force) {
-    await deps.client.request('POST', resourcePath(rt, namespace), {
-      body: obj,
-      query: { fieldManager: FIELD_MANAGER },
-    });
-    return;
+    try {
+      return await deps.client.request<KubeObject>('POST', resourcePath(rt, namespace), {
+        body: obj,
+        query: { fieldManager: FIELD_MANAGER },
+      });
+    } catch (err) {
+      if (!isConflict(err) || live) throw err;
+      const existing = await readObject(deps, rt, obj);
+      if (!existing) throw err;
+      if (force) return replaceObject(deps, rt, obj, existing, force);
+      live = existing;
+    }
   }
   const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: live.metadata.resourceVersion } };
-  await deps.client.request('PUT', resourcePath(rt, namespace, name), {
+  return deps.client.request<KubeObject>('PUT', resourcePath(rt, namespace, name), {
     body,
     query: { fieldManager: FIELD_MANAGER },
   });
+}
+
+/** One GET of the object `obj` names; undefined when it does not exist. */
+async function readObject(
+  deps: SyncDeps,
+  rt: ResourceType,
+  obj: KubeObject,
+): Promise<KubeObject | undefined> {
+  try {
+    return await deps.client.request<KubeObject>(
+      'GET',
+      resourcePath(rt, obj.metadata.namespace, obj.metadata.name),
+    );
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 /** Polls a CRD until its Established condition is True, then forgets discovery of its group-versions. */
@@ -260,5 +327,6 @@ export async function pruneOne(
     if (isTransient(err)) throw err;
     if (!isNotFound(err)) return resultLine(r, 'SyncFailed', (err as Error).message);
   }
+  recentWrites.deleted(r.rt, r.namespace || undefined, r.name);
   return resultLine(r, 'Pruned', `${r.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} pruned`);
 }
