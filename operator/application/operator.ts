@@ -2,15 +2,15 @@
  * The Application operator: watches `argoproj.io/v1alpha1` Applications and the live objects they
  * manage, and reconciles each app in capstan's keyed work queue.
  *
- * Which events enqueue an app: its creation and deletion; a change of generation (spec or
- * `operation`), annotations (refresh, skip-reconcile), finalizers or deletion mark. Its own status
- * writes do not, or every status patch would trigger the next reconcile. A change of any object it
+ * Which events enqueue an app (the shared filter, runtime/eventfilter.ts): its creation and deletion; a
+ * change of generation (spec or `operation`), labels, annotations (refresh, skip-reconcile), finalizers
+ * or deletion mark. Its own status writes do not, or every status patch would trigger the next reconcile. A change of any object it
  * manages (seen by the informers) enqueues it too: that is how drift is seen within a second.
  */
 import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
-import { isDeepStrictEqual } from 'node:util';
 import { KubeObject } from '../kube/object';
 import { Logger } from '../log';
+import { DEFAULT_WATCHED_PARTS, EventFilter } from '../runtime/eventfilter';
 import { QueuedOperator, parseKey } from '../runtime/operator';
 import { ReconcileResult } from '../runtime/workqueue';
 import { AppMetricSource, forgetApp, observeApp, startAppReconcile } from '../runtime/metrics';
@@ -21,11 +21,12 @@ import { appNamespaces } from '../kube/scope';
 
 /** The Application operator. */
 export class ApplicationOperator extends QueuedOperator {
-  private readonly seen = new Map<string, unknown>();
+  /** Which app events call for a reconcile: the shared filter, finalizers watched as well. */
+  private readonly events = new EventFilter([...DEFAULT_WATCHED_PARTS, 'finalizers']);
   /** `namespace/name` of each app -> its `spec.project`, to re-queue exactly the apps of a changed project. */
   private readonly projectOf = new Map<string, string>();
-  /** Last seen `uid/generation` of each project: status and finalizer writes do not re-queue its apps. */
-  private readonly projectVersions = new Map<string, string>();
+  /** Projects by uid and generation: their status and finalizer writes do not re-queue their apps. */
+  private readonly projectVersions = new EventFilter(['uid', 'generation']);
 
   constructor(
     private readonly ctx: ApplicationContext,
@@ -75,11 +76,7 @@ export class ApplicationOperator extends QueuedOperator {
    * effect within a second, not at the next periodic refresh); a status or finalizer write does not.
    */
   private projectChanged(name: string): void {
-    const p = this.ctx.projects.get(name);
-    const version = p ? `${p.metadata.uid ?? ''}/${p.metadata.generation ?? ''}` : '';
-    if (this.projectVersions.get(name) === version) return;
-    if (p) this.projectVersions.set(name, version);
-    else this.projectVersions.delete(name);
+    if (this.projectVersions.observe(name, this.ctx.projects.get(name)?.metadata) === 'unchanged') return;
     for (const [app, project] of this.projectOf) {
       if (project === name) this.queue.add(`Application/${app}`);
     }
@@ -88,7 +85,7 @@ export class ApplicationOperator extends QueuedOperator {
   private relevant(e: ResourceEvent): boolean {
     const key = `${e.meta.namespace}/${e.meta.name}`;
     if (e.type === ResourceEventType.Deleted) {
-      this.seen.delete(key);
+      this.events.classify(e); // forgets it
       this.projectOf.delete(key);
       forgetApp(e.meta.namespace ?? '', e.meta.name);
       return true;
@@ -98,10 +95,6 @@ export class ApplicationOperator extends QueuedOperator {
     const project = (e.object as { spec?: { project?: unknown } }).spec?.project;
     // As Argo CD's Spec.GetProject(): an empty project is `default`.
     this.projectOf.set(key, typeof project === 'string' && project !== '' ? project : 'default');
-    const m = (e.object as KubeObject).metadata;
-    const fingerprint = [m.generation, m.annotations ?? {}, m.finalizers ?? [], m.deletionTimestamp ?? ''];
-    const changed = !isDeepStrictEqual(this.seen.get(key), fingerprint);
-    this.seen.set(key, fingerprint);
-    return changed;
+    return this.events.changed(e);
   }
 }

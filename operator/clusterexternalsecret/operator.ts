@@ -10,19 +10,22 @@
  *   plan decides; cheaper than matching selectors twice);
  * - an ExternalSecret it controls deleted or changed by someone (spec, labels, annotations).
  */
-import { isDeepStrictEqual } from 'node:util';
-import { metadataFingerprint } from '../externalsecret/fingerprint';
 import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';
-import { QueuedOperator, ResourceEventType, parseKey, type ResourceEvent } from '../runtime/operator';
+import { EventFilter } from '../runtime/eventfilter';
+import { QueuedOperator, parseKey, type ResourceEvent } from '../runtime/operator';
 import type { ReconcileResult } from '../runtime/workqueue';
 import { CES_KIND, CES_PLURAL } from './constants';
 import { reconcileClusterExternalSecret, type CesContext } from './reconcile';
 
 /** The ClusterExternalSecret operator (see the module comment). */
 export class ClusterExternalSecretOperator extends QueuedOperator {
-  private readonly seen = new Map<string, unknown>();
-  private readonly namespacesSeen = new Map<string, unknown>();
+  /** The shared watch filter (runtime/eventfilter.ts), for ClusterExternalSecrets. */
+  private readonly events = new EventFilter();
+  /** ... for namespaces: labels and the deletion mark (a terminating namespace) only. */
+  private readonly namespaceEvents = new EventFilter(['labels', 'deletion']);
+  /** ... for the ExternalSecrets they control. */
+  private readonly childEvents = new EventFilter();
   private readonly known = new Set<string>();
 
   /**
@@ -53,28 +56,18 @@ export class ClusterExternalSecretOperator extends QueuedOperator {
 
   private onCes(e: ResourceEvent): void {
     const key = this.key(e.meta.name);
-    if (e.type === ResourceEventType.Deleted) {
-      this.seen.delete(key);
+    const change = this.events.classify(e);
+    if (change === 'deleted') {
       this.known.delete(key);
       this.queue.forget(key);
       return;
     }
     this.known.add(key);
-    const fingerprint = metadataFingerprint(e.object as unknown as KubeObject);
-    if (isDeepStrictEqual(this.seen.get(key), fingerprint)) return;
-    this.seen.set(key, fingerprint);
-    this.queue.add(key);
+    if (change !== 'unchanged') this.queue.add(key);
   }
 
   private onNamespace(e: ResourceEvent): void {
-    const obj = e.object as unknown as KubeObject;
-    const fingerprint =
-      e.type === ResourceEventType.Deleted
-        ? undefined
-        : [obj.metadata.labels ?? {}, !!obj.metadata.deletionTimestamp];
-    if (e.type === ResourceEventType.Deleted) this.namespacesSeen.delete(e.meta.name);
-    else if (isDeepStrictEqual(this.namespacesSeen.get(e.meta.name), fingerprint)) return;
-    else this.namespacesSeen.set(e.meta.name, fingerprint);
+    if (this.namespaceEvents.classify(e) === 'unchanged') return;
     for (const key of this.known) this.queue.add(key);
   }
 
@@ -82,15 +75,9 @@ export class ClusterExternalSecretOperator extends QueuedOperator {
     const obj = e.object as unknown as KubeObject;
     const owner = obj.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === CES_KIND);
     if (!owner) return;
-    const id = `${e.meta.namespace}/${e.meta.name}`;
-    if (e.type === ResourceEventType.Deleted) this.seen.delete(id);
-    else {
-      const fingerprint = metadataFingerprint(obj);
-      if (isDeepStrictEqual(this.seen.get(id), fingerprint)) return;
-      const first = !this.seen.has(id);
-      this.seen.set(id, fingerprint);
-      if (first) return; // listed or just created by us: nothing to repair
-    }
+    const change = this.childEvents.classify(e);
+    // unchanged, or listed or just created by us: nothing to repair
+    if (change === 'unchanged' || change === 'added') return;
     this.queue.add(this.key(String(owner.name)));
   }
 }

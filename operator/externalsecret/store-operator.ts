@@ -1,17 +1,16 @@
 /**
  * The SecretStore and ClusterSecretStore operators: one class each (own watch, queue and concurrency),
  * sharing the reconcile of `store-reconcile.ts`. A store is reconciled on creation, on a change of its
- * generation, labels or annotations (not of its status), and every refresh interval.
+ * generation, labels or annotations (not of its status: the shared filter, runtime/eventfilter.ts), and
+ * every refresh interval.
  */
-import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
-import { isDeepStrictEqual } from 'node:util';
-import type { KubeObject } from '../kube/object';
+import type { ResourceEvent } from '../kube/resourceevent';
 import type { Logger } from '../log';
+import { EventFilter } from '../runtime/eventfilter';
 import { QueuedOperator, parseKey } from '../runtime/operator';
 import type { ReconcileResult } from '../runtime/workqueue';
 import { ES_GROUP, ES_VERSION, Kind } from './constants';
 import type { ExternalSecretContext } from './context';
-import { metadataFingerprint } from './fingerprint';
 import { reconcileStore } from './store-reconcile';
 import type { StoreKind } from './types';
 
@@ -24,7 +23,7 @@ interface StoreOperatorKind {
 
 /** The shared base of the two store operators. */
 abstract class StoreOperator extends QueuedOperator {
-  private readonly seen = new Map<string, unknown>();
+  private readonly events = new EventFilter();
 
   constructor(
     private readonly ctx: ExternalSecretContext,
@@ -46,16 +45,9 @@ abstract class StoreOperator extends QueuedOperator {
     return reconcileStore(this.ctx, this.which.kind, namespace, name);
   }
 
+  /** Creation, deletion, or a change of generation, labels, annotations or deletion mark. */
   private relevant(e: ResourceEvent): boolean {
-    const id = `${e.meta.namespace ?? ''}/${e.meta.name}`;
-    if (e.type === ResourceEventType.Deleted) {
-      this.seen.delete(id);
-      return true;
-    }
-    const fingerprint = metadataFingerprint(e.object as unknown as KubeObject);
-    const changed = !isDeepStrictEqual(this.seen.get(id), fingerprint);
-    this.seen.set(id, fingerprint);
-    return changed;
+    return this.events.changed(e);
   }
 }
 
