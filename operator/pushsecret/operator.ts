@@ -4,10 +4,8 @@
  * creation, deletion, a change of generation, labels, annotations or the deletion mark, and then every
  * `refreshInterval` (its requeue), as ESO's.
  */
-import { isDeepStrictEqual } from 'node:util';
-import { metadataFingerprint } from '../externalsecret/fingerprint';
-import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';
+import { EventFilter } from '../runtime/eventfilter';
 import { QueuedOperator, ResourceEventType, parseKey, type ResourceEvent } from '../runtime/operator';
 import type { ReconcileResult } from '../runtime/workqueue';
 import { PS_GROUP, PS_KIND, PS_PLURAL, PS_VERSION } from './constants';
@@ -15,7 +13,8 @@ import { reconcilePushSecret, type PushContext } from './reconcile';
 
 /** The PushSecret operator (see the module comment). */
 export class PushSecretOperator extends QueuedOperator {
-  private readonly seen = new Map<string, unknown>();
+  /** Which PushSecret events call for a reconcile: the shared filter (runtime/eventfilter.ts). */
+  private readonly events = new EventFilter();
 
   /**
    * @param ctx - client, limiter, settings (the ExternalSecret family's shapes).
@@ -39,14 +38,10 @@ export class PushSecretOperator extends QueuedOperator {
   }
 
   private relevant(e: ResourceEvent): boolean {
-    const id = `${e.meta.namespace}/${e.meta.name}`;
     if (e.type === ResourceEventType.Deleted) {
-      this.seen.delete(id);
+      this.events.classify(e); // forgets it
       return false;
     }
-    const fingerprint = metadataFingerprint(e.object as unknown as KubeObject);
-    const changed = !isDeepStrictEqual(this.seen.get(id), fingerprint);
-    this.seen.set(id, fingerprint);
-    return changed;
+    return this.events.changed(e);
   }
 }

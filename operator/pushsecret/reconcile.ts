@@ -56,9 +56,6 @@ import {
 import { applyTemplate, readSources } from './source';
 import { resolveOne, storeRefs } from './stores';
 
-/** Retry delay after a failed push (ms). */
-const RETRY_MS = 30_000;
-
 /** What a PushSecret reconcile needs: the ExternalSecret family's context (client, limiter, settings). */
 export type PushContext = Pick<ExternalSecretContext, 'client' | 'log' | 'settings' | 'limiter' | 'now'>;
 
@@ -399,11 +396,15 @@ async function pushAll(
   return { synced, errors };
 }
 
-/** Retry pace after a failure: 30 s (or the refresh interval when shorter); terminal ones wait a refresh. */
+/**
+ * Retry pace after a failure: the work queue's per-key exponential backoff (1 s doubling, at most the
+ * refresh interval and 5 min; reset by a success), as ESO's controller returning the error to
+ * controller-runtime's rate limiter; terminal ones wait a refresh.
+ */
 function retryAfter(ps: PushSecret, retryable: boolean): ReconcileResult {
   const every = refreshIntervalMs(ps);
   if (!retryable) return every > 0 ? { requeueAfterMs: every } : {};
-  return { requeueAfterMs: every > 0 ? Math.min(RETRY_MS, every) : RETRY_MS };
+  return { failed: every > 0 ? { maxDelayMs: every } : {} };
 }
 
 /** Reads the source(s) and applies the template. */
