@@ -10,6 +10,7 @@
  * Ratios: for throughputs capstan's over the baseline's (higher is better, 1.0 is parity); for latencies
  * and times capstan's over the baseline's (lower is better); each result's `reads` says which.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { KubeClient } from '../operator/kube/client';
 import { ROOT } from '../e2e/operator';
 import { toolPath } from '../e2e/harness/tools';
 import type { GitRepo } from '../e2e/harness/gitserver';
+import { freePorts } from '../e2e/harness/process';
 import {
   BenchEnv,
   CONTROLLER_NS,
@@ -410,8 +412,17 @@ async function p3(env: BenchEnv, watch: ConfigWatch, n: number): Promise<void> {
   );
 }
 
-/** P4: commit -> applied via the refresh annotation. */
-async function p4(env: BenchEnv, watch: ConfigWatch, repo: GitRepo): Promise<void> {
+/** The GitHub webhook secret of the bench's capstan (argocd-secret's webhook.github.secret). */
+const WEBHOOK_SECRET = randomBytes(16).toString('hex');
+
+/**
+ * P4: commit -> applied, via the refresh annotation (PATCH of the app), then via the git webhook (a
+ * GitHub push payload signed with `webhook.github.secret`, POSTed to capstan's `/api/webhook`). The
+ * webhook app has a repository of its own, as one team's repository would: a push to the bench's shared
+ * repository would refresh every P1 app too. Each webhook sample also pays the LIST of every app
+ * (P1's included) that the webhook makes to find the ones the push concerns.
+ */
+async function p4(env: BenchEnv, watch: ConfigWatch, repo: GitRepo, webhookPort: number): Promise<void> {
   await env.kube.request('POST', APP_API, { body: appBody('p4', repo.url, 'p4', 'p4') });
   await timeout(watch.seen('p4', '0'), 120_000, 'p4 synced').catch(async () => {
     // Already there before the watch started.
@@ -429,16 +440,72 @@ async function p4(env: BenchEnv, watch: ConfigWatch, repo: GitRepo): Promise<voi
     });
     samples.push((await timeout(seen, 60_000, `commit ${k} applied`)) - t0);
   }
+  const webhook = await p4Webhook(env, watch, webhookPort);
   report('p4', 'commit -> applied via refresh annotation, p50', {
     value: round(percentile(samples, 50), 1),
     baseline: null,
     ratio: null,
     unit: 'ms',
     n: samples.length,
-    reads: 'lower is better (goal < 100 ms); no baseline; webhook: not implemented for Applications yet',
+    reads:
+      'lower is better (goal < 100 ms); no baseline; webhook*: a signed GitHub push POSTed to /api/webhook -> applied',
     p99: round(percentile(samples, 99), 1),
     samples: samples.map((x) => round(x, 1)),
+    webhookP50: round(percentile(webhook.samples, 50), 1),
+    webhookP99: round(percentile(webhook.samples, 99), 1),
+    webhookSamples: webhook.samples.map((x) => round(x, 1)),
+    webhookAppsListed: webhook.appsListed,
   });
+}
+
+/** P4's webhook half: the samples (ms from the POST to the watch seeing the value) and the apps listed. */
+async function p4Webhook(
+  env: BenchEnv,
+  watch: ConfigWatch,
+  port: number,
+): Promise<{ samples: number[]; appsListed: number }> {
+  const src = path.join(env.dir, 'fixture-p4w');
+  fs.mkdirSync(path.join(src, 'p4'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'p4', 'cm.json'), JSON.stringify(p4ConfigMap(0)));
+  const repo = await env.git.createRepo('bench-p4w', src);
+  await env.kube.request('POST', `/api/v1/namespaces/${CONTROLLER_NS}/secrets`, {
+    body: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'argocd-secret', namespace: CONTROLLER_NS },
+      stringData: { 'webhook.github.secret': WEBHOOK_SECRET },
+    },
+  });
+  const synced = watch.seen('p4w', '0');
+  await env.kube.request('POST', APP_API, { body: appBody('p4-webhook', repo.url, 'p4', 'p4w') });
+  await timeout(synced, 120_000, 'p4-webhook synced');
+  const samples: number[] = [];
+  for (let k = 1; k <= SCALE.p4; k++) {
+    const sha = await repo.commit(`p4w ${k}`, (dir) =>
+      fs.writeFileSync(path.join(dir, 'p4', 'cm.json'), JSON.stringify(p4ConfigMap(k))),
+    );
+    const body = JSON.stringify({
+      ref: 'refs/heads/main',
+      after: sha,
+      repository: { html_url: 'https://127.0.0.1/bench-p4w', default_branch: 'main' },
+      commits: [{ id: sha, added: [], modified: ['p4/cm.json'], removed: [] }],
+    });
+    const seen = watch.seen('p4w', String(k));
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${port}/api/webhook`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+    samples.push((await timeout(seen, 60_000, `webhook commit ${k} applied`)) - t0);
+  }
+  const list = await env.kube.request<{ items: unknown[] }>('GET', '/apis/argoproj.io/v1alpha1/applications');
+  return { samples, appsListed: list.items.length };
 }
 
 /** P5: no-op refresh of every app (refresh annotation): time until every reconciledAt moved; writes made. */
@@ -699,6 +766,9 @@ async function main(): Promise<void> {
   let capstan: Capstan | undefined;
   try {
     const repo = await createRepo(env);
+    // P4's git webhook: capstan reads --git-webhook-port from the environment (every start, P8's too).
+    const [webhookPort] = await freePorts(1);
+    process.env.CAPSTAN_GIT_WEBHOOK_PORT = String(webhookPort);
     capstan = await startCapstan(env, 'first');
     await new Promise((r) => setTimeout(r, 10_000));
     const idle0 = memoryMiB(capstan.proc.pid);
@@ -750,14 +820,14 @@ async function main(): Promise<void> {
     const watch = new ConfigWatch(env.kube);
     await watch.start();
     await attempt('p3', () => p3(env, watch, SCALE.p1[0]));
-    await attempt('p4', () => p4(env, watch, repo));
+    await attempt('p4', () => p4(env, watch, repo, webhookPort));
     watch.stop();
     await attempt('p6', () => p6(env, repo));
     await attempt('p5', () => p5(env, capstan!));
     await attempt('p7', () => p7(env, capstan!));
     const p5s = (results.p5 as Result | undefined)?.value;
     await attempt('p8', async () => {
-      capstan = await p8(env, capstan!, totalApps + (want('p4') ? 1 : 0) + (want('p6') ? 1 : 0), p5s);
+      capstan = await p8(env, capstan!, totalApps + (want('p4') ? 2 : 0) + (want('p6') ? 1 : 0), p5s);
     });
   } finally {
     await capstan?.stop();

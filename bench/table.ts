@@ -49,6 +49,12 @@ function extras(key: string, e: Entry): string {
       f('heapUsedMiB', 'heap', ' MiB'),
     );
   if (key === 'p3') parts.push(f('manyP99', `${String(e.many ?? 100)} at once p99`, ' ms'));
+  if (key === 'p4')
+    parts.push(
+      f('p99', 'p99', ' ms'),
+      f('webhookP50', 'via webhook p50', ' ms'),
+      f('webhookP99', 'p99', ' ms'),
+    );
   if (key === 'p5')
     parts.push(
       f('objectWrites', 'object writes'),
