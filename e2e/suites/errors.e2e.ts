@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer, GitServer } from '../harness/gitserver';
 import { ROOT } from '../operator';
 import {
@@ -15,6 +14,7 @@ import {
   createNamespace,
   getObject,
   patchApp,
+  refreshAndSettle,
   syncedAt,
   uniqueName,
   waitForApp,
@@ -53,7 +53,8 @@ describe('errors', () => {
     const cond = app.status?.conditions?.find((c) => c.type === 'InvalidSpecError');
     assert.match(cond?.message ?? '', /spec: set "source" or "sources", not both/);
     assert.equal(app.status?.sync?.status, 'Unknown');
-    await sleep(2000);
+    // One more whole reconcile after the first verdict: still nothing applied.
+    await refreshAndSettle(ns, 'bad');
     assert.equal(await getObject(core(ns, 'configmaps', 'plain-config')), undefined, 'nothing applied');
   });
 
@@ -81,7 +82,8 @@ describe('errors', () => {
       /nowhere\.git/,
     );
     assert.equal(app.status?.sync?.status, 'Unknown');
-    await sleep(2000);
+    // One more whole reconcile against the unreachable repository: still nothing pruned.
+    await refreshAndSettle(ns, 'app');
     assert.ok(await getObject(apps(ns, 'deployments', 'plain-web')), 'the Deployment still runs');
     assert.ok(await getObject(core(ns, 'configmaps', 'plain-config')), 'the ConfigMap is still there');
   });

@@ -120,6 +120,31 @@ export async function refreshApp(
 }
 
 /**
+ * Asks for a refresh and waits until capstan has answered it: the annotation is gone and
+ * `status.reconciledAt` is later than the request, so a whole reconcile that read the world after the
+ * request has run (status is written for an explicit refresh, as Argo CD). Use it before asserting that
+ * something did NOT happen, instead of a fixed sleep.
+ * @param timeoutMs - default 30 s.
+ */
+export async function refreshAndSettle(
+  namespace: string,
+  name: string,
+  timeoutMs = 30_000,
+): Promise<AppObject> {
+  const asked = Date.now();
+  await refreshApp(namespace, name);
+  return waitForApp(
+    namespace,
+    name,
+    (a) =>
+      !a.metadata.annotations?.['argocd.argoproj.io/refresh'] &&
+      Date.parse(a.status?.reconciledAt ?? '') > asked,
+    'a reconcile after the refresh request',
+    timeoutMs,
+  );
+}
+
+/**
  * Waits until the Application satisfies `pred`; the timeout message shows its last status.
  * @param timeoutMs - default 60 s.
  */

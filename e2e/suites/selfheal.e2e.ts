@@ -21,6 +21,7 @@ import {
   getObject,
   kube,
   patchApp,
+  refreshAndSettle,
   refreshApp,
   syncedAt,
   uniqueName,
@@ -99,9 +100,8 @@ describe('self-heal, retry, ignoreDifferences, history, deletion', () => {
       body: { spec: { replicas: 4 } },
       contentType: 'application/merge-patch+json',
     });
-    await refreshApp(ns, 'app');
-    await sleep(3000);
-    const app = await getApp(ns, 'app');
+    // A whole reconcile that read the scaled Deployment: still Synced, nothing reverted.
+    const app = await refreshAndSettle(ns, 'app');
     assert.equal(app.status?.sync?.status, 'Synced');
     assert.equal(
       ((await getObject(apps(ns, 'deployments', 'healed')))?.spec as { replicas: number }).replicas,

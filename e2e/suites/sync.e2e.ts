@@ -6,7 +6,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitServer, GitServer } from '../harness/gitserver';
 import { ROOT } from '../operator';
 import {
@@ -17,6 +16,7 @@ import {
   getObject,
   kube,
   patchApp,
+  refreshAndSettle,
   refreshApp,
   syncedAt,
   uniqueName,
@@ -68,7 +68,8 @@ describe('sync', () => {
       (a) => a.status?.sync?.status === 'OutOfSync',
       'OutOfSync without automated sync',
     );
-    await sleep(1000);
+    // One more whole reconcile after the verdict: still nothing applied without a sync.
+    await refreshAndSettle(ns, 'manual');
     assert.equal(
       await getObject(core(ns, 'configmaps', 'child-config')),
       undefined,
