@@ -2,7 +2,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sameCondition, setCondition } from './conditions';
 import { ReferenceIndex } from './refs';
-import { RetryGate } from './retry';
 
 describe('conditions', () => {
   test('lastTransitionTime is kept while the status stays, even when the message changes', () => {
@@ -31,7 +30,7 @@ describe('conditions', () => {
   });
 });
 
-describe('reference index and retry gate', () => {
+describe('reference index', () => {
   test('target Secrets and stores map back to their ExternalSecrets', () => {
     const idx = new ReferenceIndex();
     idx.set({
@@ -57,40 +56,5 @@ describe('reference index and retry gate', () => {
     assert.deepEqual(idx.writersOf('n', 'a'), ['ExternalSecret/n/a']);
     idx.delete('ExternalSecret/n/a');
     assert.equal(idx.size, 0);
-  });
-
-  test('a failure blocks retries until its delay passed, unless the ExternalSecret changed or was released', () => {
-    const gate = new RetryGate();
-    assert.equal(
-      gate.fail('k', 'v1', 1000, (n) => n * 500),
-      500,
-    );
-    assert.equal(gate.blockedFor('k', 'v1', 1200), 300);
-    assert.equal(gate.blockedFor('k', 'v1', 1500), undefined);
-    assert.equal(gate.blockedFor('k', 'v2', 1200), undefined, 'a spec change lifts the gate');
-    assert.equal(
-      gate.fail('k', 'v1', 2000, (n) => n * 500),
-      1000,
-      'second failure backs off more',
-    );
-    gate.release('k', 2001);
-    assert.equal(gate.blockedFor('k', 'v1', 2001), undefined);
-    assert.equal(gate.failures('k'), 2, 'release keeps the count');
-    gate.forget('k');
-    assert.equal(gate.failures('k'), 0);
-  });
-
-  test('a failure of an attempt that started before its store became ready is retried at once', () => {
-    const gate = new RetryGate();
-    gate.release('k', 1500); // the store turned ready while the attempt that started at 1000 ran
-    assert.equal(
-      gate.fail('k', 'v1', 2000, () => 60_000, 1000),
-      0,
-    );
-    assert.equal(
-      gate.fail('k', 'v1', 3000, () => 60_000, 2500),
-      60_000,
-      'a later attempt is gated again',
-    );
   });
 });

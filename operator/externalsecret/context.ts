@@ -10,7 +10,6 @@ import { StoreRateLimiter } from './ratelimit';
 import { ProviderReadCache } from './readcache';
 import { ReferenceIndex } from './refs';
 import { DEFAULT_JITTER_FRACTION, DEFAULT_REFRESH_INTERVAL_MS, RETRY_BASE_MS, RETRY_MAX_MS } from './refresh';
-import { RetryGate } from './retry';
 
 /** ESO's default store re-validation interval: 5 minutes. */
 export const DEFAULT_STORE_REFRESH_INTERVAL_MS = 300_000;
@@ -23,7 +22,7 @@ export interface ExternalSecretSettings {
   storeRefreshIntervalMs: number;
   /** jitterFraction - share of the refresh interval added at random to each refresh (0.1). */
   jitterFraction: number;
-  /** retryBaseMs - first retry delay after a failure (1 s). */
+  /** retryBaseMs - first retry delay after a failure (1 s; the work queues' backoff). */
   retryBaseMs: number;
   /** retryMaxMs - longest retry delay (5 min; the refresh interval bounds it further). */
   retryMaxMs: number;
@@ -68,8 +67,6 @@ export interface ExternalSecretContext {
   limiter: StoreRateLimiter;
   /** reads - provider reads shared within a refresh burst (single-flight, memory only). */
   reads: ProviderReadCache;
-  /** retries - backoff pacing per ExternalSecret and per store. */
-  retries: RetryGate;
   /** refs - target Secret and store -> ExternalSecrets. */
   refs: ReferenceIndex;
   /** now - clock (epoch ms). */
@@ -94,7 +91,6 @@ export function createContext(
     settings: s,
     limiter: new StoreRateLimiter({ ratePerSecond: s.storeRatePerSecond }),
     reads: new ProviderReadCache({ ttlMs: s.readShareMs }),
-    retries: new RetryGate(),
     refs: new ReferenceIndex(),
     now: Date.now,
     random: Math.random,

@@ -27,7 +27,6 @@ function operatorAnswering(answer: () => unknown): ExternalSecretOperator {
   const ctx = {
     client: { request: async () => answer() },
     now: () => Date.now(),
-    retries: { forget() {} },
     refs: { delete() {} },
   } as unknown as ExternalSecretContext;
   return new ExternalSecretOperator(ctx, silentLogger(), 1);

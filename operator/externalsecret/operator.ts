@@ -6,7 +6,8 @@
  * - its creation, deletion, or a change of generation, labels or annotations (its own status writes
  *   do not: that is ESO's `syncedResourceVersion`);
  * - a change of a target Secret (hand edit, deletion, label removed), seen by a label-filtered informer
- *   of Secrets carrying `reconcile.external-secrets.io/managed=true`: that is how drift is reverted;
+ *   of Secrets carrying `reconcile.external-secrets.io/managed=true`: that is how drift is reverted
+ *   (an ExternalSecret backing off after a failed refresh waits for its retry, runtime/workqueue.ts);
  * - a store's spec or Ready condition changing: the ExternalSecrets that use it run at once, past
  *   their retry backoff.
  */
@@ -16,13 +17,13 @@ import { Informer, metadataOnly } from '../kube/informer';
 import { isScoped, watchTargets } from '../kube/scope';
 import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';
+import { EventFilter } from '../runtime/eventfilter';
 import { QueuedOperator, parseKey } from '../runtime/operator';
 import type { ReconcileResult } from '../runtime/workqueue';
 import { SECRETS } from './api';
 import { CONDITION_READY, ES_GROUP, ES_VERSION, Kind, MANAGED_SECRET_SELECTOR } from './constants';
 import { getCondition, type Condition } from './conditions';
 import type { ExternalSecretContext } from './context';
-import { metadataFingerprint } from './fingerprint';
 import { reconcileExternalSecret } from './reconcile';
 import {
   ConditionSource,
@@ -37,7 +38,8 @@ import type { ExternalSecretObject, StoreKind } from './types';
 
 /** The ExternalSecret operator (see the module comment). */
 export class ExternalSecretOperator extends QueuedOperator {
-  private readonly seen = new Map<string, unknown>();
+  /** Which ExternalSecret events call for a reconcile: the shared filter (runtime/eventfilter.ts). */
+  private readonly events = new EventFilter();
   private readonly storesSeen = new Map<string, unknown>();
   /** Managed Secrets: one informer, or one per watched namespace (`--watch-namespaces`). */
   private secrets: Informer[] = [];
@@ -53,7 +55,13 @@ export class ExternalSecretOperator extends QueuedOperator {
     concurrency: number,
   ) {
     // settings may be absent from partial contexts (unit tests): then cluster-wide.
-    super(log, { name: 'externalsecret', concurrency, namespaces: ctx.settings?.watchNamespaces });
+    super(log, {
+      name: 'externalsecret',
+      concurrency,
+      namespaces: ctx.settings?.watchNamespaces,
+      baseDelayMs: ctx.settings?.retryBaseMs,
+      maxDelayMs: ctx.settings?.retryMaxMs,
+    });
   }
 
   protected async init(): Promise<void> {
@@ -93,12 +101,10 @@ export class ExternalSecretOperator extends QueuedOperator {
   }
 
   private onExternalSecret(e: ResourceEvent): boolean {
-    const id = `${e.meta.namespace}/${e.meta.name}`;
     const key = externalSecretKey(e.meta.namespace ?? '', e.meta.name);
     if (e.type === ResourceEventType.Deleted) {
-      this.seen.delete(id);
+      this.events.classify(e); // forgets it
       this.ctx.refs.delete(key);
-      this.ctx.retries.forget(key);
       forgetExternalSecret(e.meta.namespace ?? '', e.meta.name);
       return true;
     }
@@ -106,10 +112,7 @@ export class ExternalSecretOperator extends QueuedOperator {
     observeExternalSecret(e.object as unknown as ConditionSource);
     const obj = e.object as unknown as ExternalSecretObject;
     this.ctx.refs.set(obj);
-    const fingerprint = metadataFingerprint(obj as unknown as KubeObject);
-    const changed = !isDeepStrictEqual(this.seen.get(id), fingerprint);
-    this.seen.set(id, fingerprint);
-    return changed;
+    return this.events.changed(e);
   }
 
   /** A managed Secret changed or went away: its writers (index) and its controller ExternalSecret run. */
@@ -120,7 +123,8 @@ export class ExternalSecretOperator extends QueuedOperator {
       (r) => r.controller === true && r.kind === Kind.ExternalSecret,
     );
     if (ctrl) keys.add(externalSecretKey(ns, String(ctrl.name)));
-    for (const k of keys) this.queue.add(k);
+    // A failing ExternalSecret is not run again by its Secret's events before its retry is due.
+    for (const k of keys) this.queue.addUnlessBackingOff(k);
   }
 
   private async watchStores(plural: string, kind: StoreKind): Promise<void> {
@@ -141,8 +145,7 @@ export class ExternalSecretOperator extends QueuedOperator {
     }
     if (!changed) return;
     for (const user of this.ctx.refs.usersOf(key)) {
-      this.ctx.retries.release(user, this.ctx.now());
-      this.queue.add(user);
+      this.queue.add(user); // at once, past its backoff (its failure count is kept)
     }
   }
 }

@@ -2,14 +2,16 @@
  * One reconcile of one ExternalSecret, level-based (it reads the ExternalSecret and its Secret, never
  * trusts the event), as ESO's `Reconcile`:
  *
- *   get -> spec check (terminal: Ready False, nothing written) -> retry gate (backoff after a failure)
+ *   get -> spec check (terminal: Ready False, nothing written)
  *   -> nothing due and the Secret intact? requeue at the next refresh (+ jitter)
  *   -> may this ExternalSecret write the target? -> resolve stores (exists, allowed, Ready)
  *   -> fetch (rate-limited per store) -> deletionPolicy on an empty fetch -> templateFrom + template
  *   -> write by creationPolicy (server-side apply) -> events -> status -> requeue.
  *
  * A failure keeps the existing Secret, sets Ready False (SecretSyncedError) with a message naming the
- * field, key or store, and is retried with backoff bounded by the refresh interval.
+ * field, key or store, and is retried with the work queue's per-key backoff (runtime/workqueue.ts),
+ * bounded by the refresh interval; until then a change of its Secret does not run it again, a change
+ * of the ExternalSecret or of its store's readiness does.
  */
 import { renderTemplate, type ExternalSecretTemplate } from '../templates';
 import type { ReconcileResult } from '../runtime/workqueue';
@@ -38,13 +40,7 @@ import { fetchSecretData, type FetchResult } from './fetch';
 import { externalSecretRefreshes, syncCallsError } from './metrics';
 import { creationPolicyOf, deletionPolicyOf, emptyDataAction, secretInSync } from './policies';
 import { externalSecretKey, targetName } from './refs';
-import {
-  nextRefreshDelay,
-  refreshIntervalMs,
-  retryDelay,
-  shouldRefresh,
-  syncedResourceVersion,
-} from './refresh';
+import { nextRefreshDelay, refreshIntervalMs, shouldRefresh } from './refresh';
 import { readTemplateSources } from './sources';
 import { specProblems } from './spec';
 import { refreshHeldMs } from './syncwindows';
@@ -205,36 +201,27 @@ function logFields(es: ExternalSecretObject): Record<string, string> {
   return { externalSecret: `${es.metadata.namespace}/${es.metadata.name}`, secret: targetName(es) };
 }
 
-/** Records a failed refresh and returns when to retry. */
+/**
+ * Records a failed refresh. The work queue retries it with its per-key exponential backoff
+ * (`retryBaseMs` doubling, reset by a success), never later than the refresh interval nor `retryMaxMs`;
+ * a terminal failure (not `retryable`) waits that long at once.
+ */
 async function failed(
   ctx: ExternalSecretContext,
   es: ExternalSecretObject,
   err: unknown,
-  startedAt: number,
 ): Promise<ReconcileResult> {
   const e = asSyncError(err, MSG_UPDATE_SECRET);
-  const key = externalSecretKey(es.metadata.namespace, es.metadata.name);
   const interval = refreshIntervalMs(es, ctx.settings.defaultRefreshIntervalMs);
-  const delay = ctx.retries.fail(
-    key,
-    syncedResourceVersion(es),
-    ctx.now(),
-    (n) =>
-      retryDelay(e.retryable ? n : Number.MAX_SAFE_INTEGER, interval, {
-        baseMs: ctx.settings.retryBaseMs,
-        maxMs: ctx.settings.retryMaxMs,
-      }),
-    startedAt,
-  );
   externalSecretRefreshes.inc({ result: 'failed' });
   syncCallsError.inc({ name: es.metadata.name, namespace: es.metadata.namespace });
   const fresh = await markFailed(ctx, es, e.message);
   const level = fresh ? 'warn' : 'debug';
-  ctx.log[level](`Refresh failed; the Secret is left as it was. Retrying in ${Math.round(delay / 1000)}s.`, {
+  ctx.log[level]('Refresh failed; the Secret is left as it was. Retrying with backoff.', {
     ...logFields(es),
     reason: e.message,
   });
-  return { requeueAfterMs: delay };
+  return { failed: { maxDelayMs: interval > 0 ? interval : undefined, permanent: !e.retryable } };
 }
 
 /**
@@ -248,10 +235,8 @@ export async function reconcileExternalSecret(
   name: string,
 ): Promise<ReconcileResult> {
   const key = externalSecretKey(namespace, name);
-  const startedAt = ctx.now();
   const es = await getExternalSecret(ctx.client, namespace, name);
   if (!es) {
-    ctx.retries.forget(key);
     ctx.refs.delete(key);
     return {};
   }
@@ -259,7 +244,6 @@ export async function reconcileExternalSecret(
   if (es.metadata.deletionTimestamp) return {}; // the garbage collector removes an owned Secret
   const problems = specProblems(es);
   if (problems.length) {
-    ctx.retries.forget(key);
     if (await markFailed(ctx, es, `${MSG_INVALID_SPEC}: ${problems.join('; ')}`))
       ctx.log.warn('ExternalSecret spec is invalid; nothing is written.', {
         ...logFields(es),
@@ -267,8 +251,6 @@ export async function reconcileExternalSecret(
       });
     return {};
   }
-  const wait = ctx.retries.blockedFor(key, syncedResourceVersion(es), ctx.now());
-  if (wait !== undefined) return { requeueAfterMs: wait };
   const creation = creationPolicyOf(es);
   const existing = creation === 'None' ? undefined : await getSecret(ctx.client, namespace, targetName(es));
   if (!needsRefresh(ctx, es, existing)) {
@@ -278,9 +260,8 @@ export async function reconcileExternalSecret(
   try {
     await refresh(ctx, es, existing);
   } catch (err) {
-    return failed(ctx, es, err, startedAt);
+    return failed(ctx, es, err);
   }
-  ctx.retries.forget(key);
   externalSecretRefreshes.inc({ result: 'synced' });
   return requeue(ctx, es);
 }

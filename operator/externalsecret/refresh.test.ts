@@ -5,7 +5,6 @@ import {
   jitterMs,
   nextRefreshDelay,
   refreshIntervalMs,
-  retryDelay,
   shouldRefresh,
   syncedResourceVersion,
 } from './refresh';
@@ -96,17 +95,5 @@ describe('refresh timing', () => {
       perMinute.set(Math.floor(d / 60_000), (perMinute.get(Math.floor(d / 60_000)) ?? 0) + 1);
     assert.equal(perMinute.size, 6, 'spread over the six minutes of jitter');
     for (const n of perMinute.values()) assert.ok(n < 2_000, 'no minute gets much more than its share');
-  });
-
-  test('retry backoff: exponential, bounded by the refresh interval and by 5 minutes, at least 1 s', () => {
-    assert.deepEqual(
-      [1, 2, 3, 4, 5].map((n) => retryDelay(n, 3_600_000)),
-      [1000, 2000, 4000, 8000, 16000],
-    );
-    assert.equal(retryDelay(20, 3_600_000), 300_000);
-    assert.equal(retryDelay(20, 10_000), 10_000, 'never longer than the refresh interval');
-    assert.equal(retryDelay(20, 100), 1000, 'but never faster than the base delay');
-    assert.equal(retryDelay(20, 0), 300_000, 'refreshInterval 0: only the maximum bounds it');
-    assert.equal(retryDelay(Number.MAX_SAFE_INTEGER, 2_000), 2_000);
   });
 });

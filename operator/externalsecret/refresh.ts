@@ -1,7 +1,8 @@
 /**
  * When an ExternalSecret fetches again: ESO's `shouldRefresh` and `getRequeueResult`, plus the two
  * things capstan adds so that many ExternalSecrets do not hit a provider at once: jitter on the
- * periodic refresh, and retries with exponential backoff that never wait longer than the refresh interval.
+ * periodic refresh, and retries with exponential backoff that never wait longer than the refresh interval
+ * (the work queue's per-key backoff, runtime/workqueue.ts, capped by the interval: see reconcile.ts).
  *
  * | refreshPolicy | fetches |
  * |---|---|
@@ -101,21 +102,4 @@ export function nextRefreshDelay(
   const refreshed = Date.parse(es.status?.refreshTime ?? '');
   const left = Number.isNaN(refreshed) || refreshed > now ? interval : refreshed + interval - now;
   return Math.max(0, left) + jitterMs(interval, opts.random, opts.jitterFraction);
-}
-
-/**
- * The delay before retry number `failures` (1 for the first): exponential from `baseMs`, never more
- * than the refresh interval (so a 10 s refresh is retried at least every 10 s) nor `maxMs`, never less
- * than `baseMs` (a failing secret must not hammer its provider).
- * @param intervalMs - the refresh interval; 0 means no bound but `maxMs`.
- */
-export function retryDelay(
-  failures: number,
-  intervalMs: number,
-  opts: { baseMs?: number; maxMs?: number } = {},
-): number {
-  const base = opts.baseMs ?? RETRY_BASE_MS;
-  const max = opts.maxMs ?? RETRY_MAX_MS;
-  const cap = intervalMs > 0 ? Math.max(base, Math.min(max, intervalMs)) : max;
-  return Math.min(cap, base * 2 ** Math.max(0, Math.min(failures - 1, 30)));
 }

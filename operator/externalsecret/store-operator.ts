@@ -31,7 +31,13 @@ abstract class StoreOperator extends QueuedOperator {
     concurrency: number,
     private readonly which: StoreOperatorKind,
   ) {
-    super(log, { name: which.name, concurrency, namespaces: ctx.settings.watchNamespaces });
+    super(log, {
+      name: which.name,
+      concurrency,
+      namespaces: ctx.settings.watchNamespaces,
+      baseDelayMs: ctx.settings.retryBaseMs,
+      maxDelayMs: ctx.settings.retryMaxMs,
+    });
   }
 
   protected async init(): Promise<void> {

@@ -35,7 +35,6 @@ import type { ExternalSecretContext } from './context';
 import { isTransient } from './errors';
 import { recordEvent } from '../kube/events';
 import { storeValidations } from './metrics';
-import { retryDelay } from './refresh';
 import type { StoreKind, StoreObject } from './types';
 
 /** The outcome of validating a store. */
@@ -202,25 +201,15 @@ export async function reconcileStore(
   namespace: string,
   name: string,
 ): Promise<ReconcileResult> {
-  const key = storeObjectKey(kind, namespace, name);
   const store = await getStore(ctx.client, kind, namespace || undefined, name);
-  if (!store) {
-    ctx.retries.forget(key);
-    return {};
-  }
+  if (!store) return {};
   const verdict = await validateStoreObject(ctx, kind, store);
   storeValidations.inc({ kind, result: verdict.ready ? 'valid' : 'invalid' });
   await writeStoreStatus(ctx, kind, store, verdict);
   const interval = storeRefreshMs(store, ctx.settings.storeRefreshIntervalMs);
   if (verdict.ready) {
-    ctx.retries.forget(key);
     return { requeueAfterMs: interval };
   }
-  const delay = ctx.retries.fail(key, String(store.metadata.generation ?? 0), ctx.now(), (n) =>
-    retryDelay(verdict.retryable ? n : Number.MAX_SAFE_INTEGER, interval, {
-      baseMs: ctx.settings.retryBaseMs,
-      maxMs: ctx.settings.retryMaxMs,
-    }),
-  );
-  return { requeueAfterMs: delay };
+  // Not ready: the work queue's per-key backoff, never later than the re-validation interval.
+  return { failed: { maxDelayMs: interval, permanent: !verdict.retryable } };
 }

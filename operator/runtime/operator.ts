@@ -69,6 +69,10 @@ export interface QueuedOperatorOptions {
   name: string;
   /** Keys reconciled at once. */
   concurrency: number;
+  /** First retry delay after a failed reconcile, in ms (the work queue's default: 1 s). */
+  baseDelayMs?: number;
+  /** Longest retry delay, in ms (the work queue's default: 5 min). */
+  maxDelayMs?: number;
   /** Client of the watches (reads only); default: one on the default kubeconfig chain, as kubectl. */
   client?: KubeClient;
   /**
@@ -90,6 +94,8 @@ export abstract class QueuedOperator {
   ) {
     this.queue = new KeyedWorkQueue((key) => this.timed(key), {
       concurrency: options.concurrency,
+      baseDelayMs: options.baseDelayMs,
+      maxDelayMs: options.maxDelayMs,
       name: options.name,
       onError: (key, err, retryInMs) => {
         if (err instanceof LeadershipLostError) {
