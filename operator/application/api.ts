@@ -28,37 +28,52 @@ export async function getApp(client: KubeClient, namespace: string, name: string
   }
 }
 
-/** JSON merge patch of the Application (metadata, spec, operation). Ignores a vanished app. */
-export async function patchApp(client: KubeClient, app: App, patch: Record<string, unknown>): Promise<void> {
+/**
+ * JSON merge patch of the Application (metadata, spec, operation). Ignores a vanished app.
+ * @returns the app as stored (undefined when it vanished).
+ */
+export async function patchApp(
+  client: KubeClient,
+  app: App,
+  patch: Record<string, unknown>,
+): Promise<App | undefined> {
   try {
-    await client.request('PATCH', path(app.metadata.namespace, app.metadata.name), {
+    return await client.request<App>('PATCH', path(app.metadata.namespace, app.metadata.name), {
       body: patch,
       contentType: 'application/merge-patch+json',
     });
   } catch (err) {
     if (!isNotFound(err)) throw err;
+    return undefined;
   }
 }
 
-/** JSON merge patch of the status subresource (arrays are replaced whole). Ignores a vanished app. */
+/**
+ * JSON merge patch of the status subresource (arrays are replaced whole). Ignores a vanished app.
+ * @returns the app as stored (undefined when it vanished).
+ */
 export async function patchAppStatus(
   client: KubeClient,
   app: App,
   status: Record<string, unknown>,
-): Promise<void> {
+): Promise<App | undefined> {
   try {
-    await client.request('PATCH', path(app.metadata.namespace, app.metadata.name) + '/status', {
+    return await client.request<App>('PATCH', path(app.metadata.namespace, app.metadata.name) + '/status', {
       body: { status },
       contentType: 'application/merge-patch+json',
     });
   } catch (err) {
     if (!isNotFound(err)) throw err;
+    return undefined;
   }
 }
 
-/** Replaces the finalizers list, guarded by resourceVersion (a conflict is retried by the queue). */
-export async function setFinalizers(client: KubeClient, app: App, finalizers: string[]): Promise<void> {
-  await client.request('PATCH', path(app.metadata.namespace, app.metadata.name), {
+/**
+ * Replaces the finalizers list, guarded by resourceVersion (a conflict is retried by the queue).
+ * @returns the app as stored.
+ */
+export async function setFinalizers(client: KubeClient, app: App, finalizers: string[]): Promise<App> {
+  return client.request<App>('PATCH', path(app.metadata.namespace, app.metadata.name), {
     body: { metadata: { finalizers, resourceVersion: app.metadata.resourceVersion } },
     contentType: 'application/merge-patch+json',
   });

@@ -11,6 +11,7 @@ import { RenderLimits } from '../common/limits';
 import { RepoCredentialStore } from './repocreds';
 import { ProjectStore } from '../appproject/store';
 import type { RevisionCache } from '../sources/revisioncache';
+import type { AppCache } from './appcache';
 
 /** Settings of the Application operator. */
 export interface ApplicationSettings {
@@ -70,6 +71,11 @@ export interface ApplicationContext {
    * an explicit refresh or a manual sync.
    */
   revisions?: RevisionCache;
+  /**
+   * The Applications as the operator's watch last showed them (./appcache.ts): a reconcile reads its app
+   * here instead of a GET. Set by the Application operator; unset, every reconcile GETs its app.
+   */
+  apps?: AppCache;
   log: Logger;
   settings: ApplicationSettings;
 }

@@ -31,7 +31,7 @@ test('capstan_app_sync_total counts an operation that ended, by phase (it was re
       ?.value ?? 0;
   assert.equal(await count(), 0);
   const out = await abortRunningOperation(ctx, theApp as never, 'the project no longer permits it');
-  assert.equal(out?.phase, 'Failed');
+  assert.equal(out?.state.phase, 'Failed');
   assert.equal(await count(), 1);
   const series = (await syncTotal.get()).values.find((s) => s.labels.name === 'counted');
   assert.deepEqual(series?.labels, {

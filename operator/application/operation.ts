@@ -23,10 +23,11 @@ import { EngineOptions, StepResult, stepSync } from '../sync/engine';
 import { planSync } from '../sync/plan';
 import { ResourceResult, SyncOutcome } from '../sync/sync';
 import { App, patchApp, patchAppStatus } from './api';
-import { recordEvent } from '../kube/events';
+import { EventNote, recordEvent } from '../kube/events';
 import { SyncRequest } from './autosync';
 import { Comparison, ManagedResource, compareApp } from './compare';
 import { ApplicationContext } from './context';
+import { wrote } from './appcache';
 import { ProjectPermissionError } from './project';
 import { SourcesError } from './sources';
 import { ImpersonationError, writerFor } from './impersonation';
@@ -38,6 +39,12 @@ const key = (app: App): string => `${app.metadata.namespace}/${app.metadata.name
 
 /** The message of an operation whose tasks are being run (Argo CD's wording). */
 export const RUNNING_MESSAGE = 'one or more tasks are running';
+/** The outcome of an operation that asks for `argocd app sync --local`. */
+export const MSG_LOCAL_MANIFESTS =
+  'operation.sync.manifests (argocd app sync --local) is not supported by capstan yet: nothing was ' +
+  'applied; commit the manifests to git and sync again';
+/** The outcome of a dry-run operation. */
+export const MSG_DRY_RUN = 'successfully synced (dry run)';
 
 /** The sync request of the top-level `operation.sync` field (a manual sync or a rollback). */
 export function manualRequest(app: App): SyncRequest {
@@ -78,35 +85,94 @@ export function operationStatePatch(prev: OperationState | undefined, state: Ope
   return replacingPatch(prev, state);
 }
 
-/** Writes an operation state (and optionally history) in one status patch. */
-async function writeOperationState(
-  ctx: ApplicationContext,
-  app: App,
-  state: OperationState,
-  history?: RevisionHistory[],
-): Promise<void> {
+/**
+ * What an operation did in one reconcile. Nothing of it is written yet (but the progress of created
+ * hooks): the reconcile writes `state` and `history` with the rest of status in ONE status write, then
+ * records `events`.
+ */
+export interface OperationStep {
+  /** The operation state after this reconcile: Running, or the final Succeeded / Failed one. */
+  state: OperationState;
+  /** The new `status.history`, when the operation succeeded (and was no dry run). */
+  history?: RevisionHistory[];
+  /** While Running: look again after this many ms. */
+  requeueAfterMs?: number;
+  /** The events to record once status is written (Argo CD's OperationStarted / OperationCompleted). */
+  events: EventNote[];
+}
+
+/** The status fields of an operation step, as a merge patch over the app's status. */
+export function operationFields(app: App, step: OperationStep | undefined): Record<string, unknown> {
+  if (!step) return {};
+  return {
+    operationState: operationStatePatch(app.status?.operationState, step.state),
+    ...(step.history ? { history: step.history } : {}),
+  };
+}
+
+/** Writes an operation state alone (the progress of created hooks, which must survive a crash). */
+async function writeOperationState(ctx: ApplicationContext, app: App, state: OperationState): Promise<void> {
   await patchAppStatus(ctx.client, app, {
     operationState: operationStatePatch(app.status?.operationState, state),
-    ...(history ? { history } : {}),
   });
   // Later writes of this reconcile read the app's status: keep it current.
-  app.status = { ...app.status, operationState: state, ...(history ? { history } : {}) };
+  app.status = { ...app.status, operationState: state };
 }
 
 /**
- * Starts an operation: resolves what it syncs, writes the fresh Running state (one write), records
- * the OperationStarted event.
- * @returns the Running state; or a Failed one (already written) when the target cannot be resolved,
- *   for example a rollback while automated sync is on.
+ * Runs the app's operation for one reconcile: starts one for `request` when none is running (Argo CD
+ * refuses a new one meanwhile), then advances it by one engine step; an operation whose plan is one wave
+ * without hooks starts and finishes here.
+ * @param request - the sync to start (a manual request or an automated sync decision); undefined to
+ *   continue the running operation.
+ * @throws on transient failures (git, API): a running operation stays Running and the next reconcile resumes.
  */
-export async function startOperation(
+export async function runOperation(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+  request: SyncRequest | undefined,
+): Promise<OperationStep> {
+  let state = runningOperation(app);
+  let target: Comparison | undefined;
+  const events: EventNote[] = [];
+  if (!state) {
+    if (!request) throw new Error('no operation is running and none was asked for');
+    const begun = await startOperation(ctx, app, instance, cmp, request);
+    if ('failed' in begun) return finishOperation(ctx, app, begun.failed, request, begun.outcome, events);
+    ({ state, target } = begun);
+    // Argo CD's API server records a manual sync's start when it is asked; an automated sync's start is
+    // recorded only when it does not also end in this reconcile (one event per step).
+    if (request.manual) events.push(startedEvent(app, request, state));
+  }
+  const req = requestOf(state.operation, !state.operation.initiatedBy?.automated);
+  const step = await stepOnce(ctx, app, instance, cmp, state, req, target);
+  if (step.state === 'Running') {
+    if (target && !request?.manual) events.push(startedEvent(app, req, state));
+    const next: OperationState = {
+      ...state,
+      message: step.message,
+      syncResult: { ...state.syncResult, resources: step.results },
+    };
+    return { state: next, requeueAfterMs: step.requeueAfterMs, events };
+  }
+  return finishOperation(ctx, app, state, req, step.outcome, events);
+}
+
+/**
+ * A new operation: what it syncs (its target comparison) and its fresh Running state (phase Running, the
+ * operation, the resolved revision(s) and source(s) in `syncResult`).
+ * @returns the Running state and target; or, when the target cannot be resolved (for example a rollback
+ *   while automated sync is on), the state and outcome to end it Failed with.
+ */
+async function startOperation(
   ctx: ApplicationContext,
   app: App,
   instance: string,
   cmp: Comparison,
   req: SyncRequest,
-): Promise<OperationState> {
-  const startedAt = new Date().toISOString();
+): Promise<{ state: OperationState; target: Comparison } | { failed: OperationState; outcome: SyncOutcome }> {
   const operation: Operation =
     req.manual && app.operation
       ? app.operation
@@ -125,85 +191,37 @@ export async function startOperation(
     operation,
     phase: 'Running',
     message: RUNNING_MESSAGE,
-    startedAt,
+    startedAt: new Date().toISOString(),
     ...(req.retryCount ? { retryCount: req.retryCount } : {}),
   };
-  let target: Comparison;
   try {
-    target = await syncTarget(ctx, app, instance, cmp, req);
+    const target = await syncTarget(ctx, app, instance, cmp, req);
+    return {
+      state: { ...base, syncResult: { resources: [], ...deployed(app, req, target.revisions) } },
+      target,
+    };
   } catch (err) {
-    const failed: OperationState = {
-      ...base,
-      phase: 'Failed',
-      message: (err as Error).message,
-      finishedAt: new Date().toISOString(),
-      syncResult: { resources: [], ...deployed(app, req, cmp.revisions) },
-    };
-    if (req.manual) await patchApp(ctx.client, app, { operation: null });
-    await writeOperationState(ctx, app, failed);
-    await completedEvent(ctx, app, failed);
-    return failed;
+    const failed = { ...base, syncResult: { resources: [], ...deployed(app, req, cmp.revisions) } };
+    return { failed, outcome: { phase: 'Failed', message: (err as Error).message, resources: [] } };
   }
-  const state: OperationState = {
-    ...base,
-    syncResult: { resources: [], ...deployed(app, req, target.revisions) },
-  };
-  await writeOperationState(ctx, app, state);
-  const who = req.initiatedBy.automated
-    ? 'automated sync'
-    : `sync by ${req.initiatedBy.username ?? 'unknown'}`;
-  await recordEvent(ctx.client, ctx.log, subject(app), {
-    type: 'Normal',
-    reason: 'OperationStarted',
-    message: `Initiated ${who} to ${revisionsText(app, target.revisions)}`,
-  });
-  return state;
-}
-
-/**
- * Advances the Running operation `state` by one engine step, writes its progress, and finishes it
- * when the engine is done.
- * @returns the state after the step (Running, or the final Succeeded/Failed one, already written)
- *   and, while Running, when to look again (ms).
- * @throws on transient failures (git, API): the state stays Running and the next reconcile resumes.
- */
-export async function advanceOperation(
-  ctx: ApplicationContext,
-  app: App,
-  instance: string,
-  cmp: Comparison,
-  state: OperationState,
-): Promise<{ state: OperationState; requeueAfterMs?: number }> {
-  const req = requestOf(state.operation, !state.operation.initiatedBy?.automated);
-  const step = await stepOnce(ctx, app, instance, cmp, state, req);
-  if (step.state === 'Running') {
-    const next: OperationState = {
-      ...state,
-      message: step.message,
-      syncResult: { ...state.syncResult, resources: step.results },
-    };
-    await writeOperationState(ctx, app, next);
-    return { state: next, requeueAfterMs: step.requeueAfterMs };
-  }
-  return { state: await finishOperation(ctx, app, state, req, step.outcome) };
 }
 
 /**
  * Ends the running operation Failed with `message`, writing nothing more to the cluster, as Argo CD fails an
  * operation whose app has become invalid (for example refused by a project tightened while it ran);
  * otherwise it would stay Running until the app is valid again and then resume unexpectedly.
- * @returns the final state, or undefined when no operation is running.
+ * @returns the final step (to write with status), or undefined when no operation is running.
  */
 export async function abortRunningOperation(
   ctx: ApplicationContext,
   app: App,
   message: string,
-): Promise<OperationState | undefined> {
+): Promise<OperationStep | undefined> {
   const state = runningOperation(app);
   if (!state) return undefined;
   const req = requestOf(state.operation, !state.operation.initiatedBy?.automated);
   const resources = (state.syncResult?.resources ?? []) as ResourceResult[];
-  return finishOperation(ctx, app, state, req, { phase: 'Failed', message, resources });
+  return finishOperation(ctx, app, state, req, { phase: 'Failed', message, resources }, []);
 }
 
 /** One engine step at the operation's revision(s) and source(s). */
@@ -214,20 +232,15 @@ async function stepOnce(
   cmp: Comparison,
   state: OperationState,
   req: SyncRequest,
+  started: Comparison | undefined,
 ): Promise<StepResult> {
   // `argocd app sync --local` syncs manifests sent with the operation instead of git's; capstan has no
   // such path yet, so the operation fails before anything is written rather than syncing git instead.
   if (state.operation.sync?.manifests?.length) {
-    const message =
-      'operation.sync.manifests (argocd app sync --local) is not supported by capstan yet: nothing was ' +
-      'applied; commit the manifests to git and sync again';
-    return { state: 'Done', outcome: { phase: 'Failed', message, resources: [] } };
+    return { state: 'Done', outcome: { phase: 'Failed', message: MSG_LOCAL_MANIFESTS, resources: [] } };
   }
   if (req.dryRun) {
-    return {
-      state: 'Done',
-      outcome: { phase: 'Succeeded', message: 'successfully synced (dry run)', resources: [] },
-    };
+    return { state: 'Done', outcome: { phase: 'Succeeded', message: MSG_DRY_RUN, resources: [] } };
   }
   const results = (state.syncResult?.resources ?? []) as ResourceResult[];
   // With --impersonation every write of the sync acts as the project's service account; without a
@@ -241,7 +254,8 @@ async function stepOnce(
   }
   let target: Comparison;
   try {
-    target = await operationTarget(ctx, app, instance, cmp, state, req);
+    // The target resolved when the operation started in this reconcile is not compared a second time.
+    target = started ?? (await operationTarget(ctx, app, instance, cmp, state, req));
   } catch (err) {
     // The project no longer permits what the operation compares (its source, or the project is gone or
     // invalid): the operation ends Failed here instead of being retried forever while Running.
@@ -266,8 +280,10 @@ async function stepOnce(
 }
 
 /**
- * Ends an operation: clears a manual `operation` field (only the one this operation ran), then writes
- * the outcome and history in one status write, then records the OperationCompleted event.
+ * Ends an operation: clears a manual `operation` field (only the one this operation ran), and returns the
+ * final state, the history and the OperationCompleted event for the reconcile's one status write. Cleared
+ * first: the request is never run twice; if the status write then fails, the cluster is as the sync left
+ * it and the next reconcile reports it (the operation's result line is what is lost).
  */
 async function finishOperation(
   ctx: ApplicationContext,
@@ -275,7 +291,8 @@ async function finishOperation(
   state: OperationState,
   req: SyncRequest,
   outcome: SyncOutcome,
-): Promise<OperationState> {
+  events: EventNote[],
+): Promise<OperationStep> {
   const finishedAt = new Date().toISOString();
   ctx.log.info(`Sync ${outcome.phase.toLowerCase()}: ${outcome.message}`, {
     app: key(app),
@@ -283,10 +300,8 @@ async function finishOperation(
     // The whole operation, all its steps (reconciles) included, as Argo CD's "duration" of a sync.
     durationMs: Date.parse(finishedAt) - Date.parse(state.startedAt),
   });
-  // Cleared first: if the result write then fails, the state is still Running and is resumed (its
-  // waves are all done, so resuming only finishes it); the request is never run twice.
   if (req.manual && app.operation && sameOperation(app.operation, state.operation)) {
-    await patchApp(ctx.client, app, { operation: null });
+    wrote(ctx, await patchApp(ctx.client, app, { operation: null }));
   }
   const final: OperationState = {
     ...state,
@@ -297,9 +312,8 @@ async function finishOperation(
   };
   const history =
     outcome.phase === 'Succeeded' && !req.dryRun ? appendHistory(app, state, finishedAt) : undefined;
-  await writeOperationState(ctx, app, final, history);
-  await completedEvent(ctx, app, final);
-  return final;
+  countSync(app, final);
+  return { state: final, ...(history ? { history } : {}), events: [...events, completedEvent(app, final)] };
 }
 
 /** True when the `operation` field is the request an operation state was started from. */
@@ -317,10 +331,33 @@ function revisionsText(app: App, revisions: string[] | undefined): string {
   return app.spec.sources?.length ? revisions.join(', ') : revisions[0];
 }
 
+/** As Argo CD: OperationStarted, "Initiated automated sync to <revision>" or "Initiated sync by <user> ...". */
+function startedEvent(app: App, req: SyncRequest, state: OperationState): EventNote {
+  const who = req.initiatedBy.automated
+    ? 'automated sync'
+    : `sync by ${req.initiatedBy.username ?? 'unknown'}`;
+  const sr = state.syncResult ?? {};
+  const revisions = sr.revisions?.length ? sr.revisions : sr.revision ? [sr.revision] : [];
+  return {
+    type: 'Normal',
+    reason: 'OperationStarted',
+    message: `Initiated ${who} to ${revisionsText(app, revisions)}`,
+  };
+}
+
 /** As Argo CD: OperationCompleted, Normal when it succeeded, Warning when it did not. */
-async function completedEvent(ctx: ApplicationContext, app: App, state: OperationState): Promise<void> {
+function completedEvent(app: App, state: OperationState): EventNote {
   const revision = revisionsText(app, state.syncResult?.revisions) || (state.syncResult?.revision ?? '');
   const ok = state.phase === 'Succeeded';
+  return {
+    type: ok ? 'Normal' : 'Warning',
+    reason: 'OperationCompleted',
+    message: `Sync operation to ${revision} ${ok ? 'succeeded' : `failed: ${state.message ?? ''}`}`,
+  };
+}
+
+/** Counts an ended operation in `capstan_app_sync_total` (Argo CD's argocd_app_sync_total). */
+function countSync(app: App, state: OperationState): void {
   syncTotal.inc({
     namespace: app.metadata.namespace ?? '',
     name: app.metadata.name ?? '',
@@ -328,11 +365,15 @@ async function completedEvent(ctx: ApplicationContext, app: App, state: Operatio
     dest_server: app.spec.destination.server ?? app.spec.destination.name ?? '',
     phase: state.phase,
   });
-  await recordEvent(ctx.client, ctx.log, subject(app), {
-    type: ok ? 'Normal' : 'Warning',
-    reason: 'OperationCompleted',
-    message: `Sync operation to ${revision} ${ok ? 'succeeded' : `failed: ${state.message ?? ''}`}`,
-  });
+}
+
+/** Records the events of an operation step (after the status write), best effort. */
+export async function recordOperationEvents(
+  ctx: ApplicationContext,
+  app: App,
+  step: OperationStep | undefined,
+): Promise<void> {
+  for (const note of step?.events ?? []) await recordEvent(ctx.client, ctx.log, subject(app), note);
 }
 
 /** `PrunePropagationPolicy=foreground|background|orphan` (Argo CD; default foreground). */

@@ -16,6 +16,8 @@ import { ReconcileResult } from '../runtime/workqueue';
 import { AppMetricSource, forgetApp, observeApp, startAppReconcile } from '../runtime/metrics';
 import { ApplicationContext } from './context';
 import { reconcileApplication } from './reconcile';
+import { AppCache } from './appcache';
+import type { App } from './api';
 import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId, trackedBy } from '../sync/tracking';
 import { appNamespaces } from '../kube/scope';
 
@@ -43,6 +45,8 @@ export class ApplicationOperator extends QueuedOperator {
     // One `ls-remote` per repository and revision per refresh interval, shared by every app: the git
     // source's revision cache (sources/revisioncache.ts); reconcile forgets it on an explicit refresh.
     ctx.revisions = ctx.git.revisions;
+    // Reconciles read their app from the watch's last view (appcache.ts), not with a GET each.
+    ctx.apps = new AppCache();
   }
 
   protected async init(): Promise<void> {
@@ -86,12 +90,14 @@ export class ApplicationOperator extends QueuedOperator {
     const key = `${e.meta.namespace}/${e.meta.name}`;
     if (e.type === ResourceEventType.Deleted) {
       this.events.classify(e); // forgets it
+      this.ctx.apps?.delete(e.meta.namespace ?? '', e.meta.name);
       this.projectOf.delete(key);
       forgetApp(e.meta.namespace ?? '', e.meta.name);
       return true;
     }
     // Every event, status writes included: capstan_app_info shows the app as the cluster has it now.
     observeApp(e.object as unknown as AppMetricSource);
+    this.ctx.apps?.observe(e.object as unknown as App);
     const project = (e.object as { spec?: { project?: unknown } }).spec?.project;
     // As Argo CD's Spec.GetProject(): an empty project is `default`.
     this.projectOf.set(key, typeof project === 'string' && project !== '' ? project : 'default');

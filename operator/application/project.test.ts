@@ -229,29 +229,28 @@ describe('a running operation whose source the project no longer permits', () =>
       resources: [],
       hooks: [],
     };
-    const { advanceOperation } = await import('./operation');
-    const out = await advanceOperation(
-      ctx as unknown as ApplicationContext,
-      theApp as never,
-      'app',
-      cmp,
-      running as never,
-    );
+    const { runOperation } = await import('./operation');
+    const out = await runOperation(ctx as unknown as ApplicationContext, theApp as never, 'app', cmp, undefined);
     assert.equal(out.state.phase, 'Failed');
     assert.equal(
       out.state.message,
       "application repo https://git.example.com/other/x.git is not permitted in project 'p'",
     );
-    // Only the app itself (operation cleared, status) and an Event were written; no object.
+    // Only the app itself (operation cleared) was written; no object. Status and the Event are the
+    // reconcile's to write, from the step.
     assert.ok(
-      requests.every((r) => /applications\/app|\/events/.test(r)),
+      requests.every((r) => /applications\/app/.test(r)),
       requests.join('\n'),
+    );
+    assert.deepEqual(
+      out.events.map((e) => `${e.type}/${e.reason}`),
+      ['Warning/OperationCompleted'],
     );
   });
 });
 
 describe('an operation running when its app becomes invalid (a tightened project)', () => {
-  test('is ended Failed with the problem, writing only the app and an Event', async () => {
+  test('is ended Failed with the problem, writing nothing itself (the reconcile writes status and the Event)', async () => {
     const requests: string[] = [];
     const ctx = {
       ...(ctxWith({}) as unknown as Record<string, unknown>),
@@ -278,12 +277,10 @@ describe('an operation running when its app becomes invalid (a tightened project
     const message =
       "application destination server 'https://kubernetes.default.svc' and namespace 'team-a' do not match any of the allowed destinations in project 'p'";
     const out = await abortRunningOperation(ctx, theApp as never, message);
-    assert.equal(out?.phase, 'Failed');
-    assert.equal(out?.message, message);
-    assert.ok(
-      requests.length > 0 && requests.every((r) => /applications\/app|\/events/.test(r)),
-      requests.join('\n'),
-    );
+    assert.equal(out?.state.phase, 'Failed');
+    assert.equal(out?.state.message, message);
+    assert.deepEqual(requests, []);
+    assert.equal(out?.events[0]?.reason, 'OperationCompleted');
     assert.equal(await abortRunningOperation(ctx, { ...theApp, status: {} } as never, message), undefined);
   });
 });

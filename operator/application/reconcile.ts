@@ -1,33 +1,34 @@
 /**
- * One reconcile of one Application, level-based (it reads the app and the world, never the event):
+ * One reconcile of one Application, level-based (it reads the app and the world, never the event), in the
+ * same shape as the ExternalSecret operator's:
  *
- *   get app -> deletion (finalizer) | skip-reconcile | validate (InvalidSpecError, terminal)
- *   -> project check -> compare (ComparisonError: nothing in the cluster changes, retried with backoff)
- *   -> sync when an operation asks for it or automated sync decides so -> status -> requeue after the
- *   refresh interval plus jitter.
+ *   load (the operator's cache, else one GET) -> deletion (finalizer) | skip-reconcile -> take the refresh
+ *   request -> validate (InvalidSpecError, terminal) -> compare (desired.ts + assess.ts; ComparisonError:
+ *   nothing in the cluster changes, retried with backoff) -> observe (warnings, orphans, app-of-apps
+ *   cycle) -> decide (decision.ts: ONE discriminated Decision) -> operate (operation.ts: start and/or one
+ *   engine step) -> assess again when the operation wrote (no new render) -> status (ONE write, only
+ *   when something changed) -> events -> requeue.
+ *
+ * A cold sync of an app whose plan is one wave without hooks therefore starts, applies, finishes and
+ * writes status once in one reconcile (issue 10 §2).
  */
 import { ApplicationContext } from './context';
 import { comparedTo, comparisonStatus, projectDenialConditions, writeStatus } from './status';
 import {
+  OperationStep,
   abortRunningOperation,
-  advanceOperation,
-  manualRequest,
+  operationFields,
+  recordOperationEvents,
+  runOperation,
   runningOperation,
-  startOperation,
 } from './operation';
 import { AppCondition, ConditionType } from './conditions';
 import { Comparison, appSources, clearRenderCache, compareApp } from './compare';
+import { assess } from './assess';
 import { appInstanceName, trackedBy } from '../sync/tracking';
 import { AppCycle, cycleCondition, findAppCycle, rendersApplications } from './ancestry';
-import { App, setFinalizers, getApp, patchApp, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
-import {
-  automatedSyncDecision,
-  backoffStep,
-  retryPolicy,
-  SELF_HEAL_RESET_MS,
-  SyncRequest,
-  syncWindowHold,
-} from './autosync';
+import { App, setFinalizers, patchApp, REFRESH_ANNOTATION, SKIP_RECONCILE_ANNOTATION } from './api';
+import { SELF_HEAL_RESET_MS, SyncRequest } from './autosync';
 import { handleDeletion, needsPostDeleteFinalizer, POST_DELETE_FINALIZER } from './deletion';
 import { checkProject } from './project';
 import { orphanedResourceWarning } from './orphans';
@@ -36,8 +37,16 @@ import { destinationProblem } from './destination';
 import { sourcesProblems } from './sources';
 import { validateResource } from '../validation/validate';
 import { ReconcileResult } from '../runtime/workqueue';
-import { OperationState } from '../../generated/application';
 import { unsupportedSpecProblems } from './unsupported';
+import { Decision, decide, decisionConditions, requeueAfter } from './decision';
+import { loadApp, readApp, wrote } from './appcache';
+import {
+  LOG_COMPARISON_FAILED,
+  LOG_INVALID_SPEC,
+  comparisonErrorMessage,
+  repeatedResourceMessage,
+  sharedResourceMessage,
+} from './messages';
 
 /**
  * Reconciles the Application `namespace/name`.
@@ -49,79 +58,151 @@ export async function reconcileApplication(
   namespace: string,
   name: string,
 ): Promise<ReconcileResult> {
-  const app = await getApp(ctx.client, namespace, name);
+  const app = await loadApp(ctx, namespace, name);
   if (!app) return {};
   if (app.metadata.deletionTimestamp) return handleDeletion(ctx, app);
   if (app.metadata.annotations?.[SKIP_RECONCILE_ANNOTATION] === 'true') return {};
+  const hard = await takeRefresh(ctx, app);
+  return reconcileLive(ctx, app, hard);
+}
+
+/**
+ * Takes an explicit refresh request before the work, so that a status saying "refreshed" never shows next
+ * to a pending refresh annotation (and a refresh asked during this run is not lost: it re-queues). A
+ * refresh, a new manual sync or a retry at the newest commit reads the repositories' current commits, not
+ * the shared answers of this refresh interval (revisions.ts).
+ * @returns true for a hard refresh.
+ */
+async function takeRefresh(ctx: ApplicationContext, app: App): Promise<boolean> {
   const refresh = app.metadata.annotations?.[REFRESH_ANNOTATION];
-  // The request is taken before the work, so that a status saying "refreshed" never shows next to
-  // a pending refresh annotation (and a refresh asked during this run is not lost: it re-queues).
-  if (refresh) await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } });
-  // A refresh or a new manual sync reads the repositories' current commits, not the shared answers of
-  // this refresh interval (revisions.ts).
+  if (refresh)
+    wrote(
+      ctx,
+      await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } }),
+    );
   if (refresh || (app.operation && !runningOperation(app)) || retriesAtNewest(app)) {
     ctx.revisions?.forget(appSources(app).map((s) => s.repoURL));
   }
-  return reconcileLive(ctx, app, refresh === 'hard');
+  return refresh === 'hard';
 }
 
 async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): Promise<ReconcileResult> {
   const now = new Date().toISOString();
-  const invalid = validateResource('Application', app);
-  const destination = invalid.valid ? destinationProblem(app.spec.destination) : undefined;
-  const problems = !invalid.valid
-    ? [invalid.message]
-    : destination
-      ? [destination]
-      : [
-          ...sourcesProblems(app.spec.sources),
-          ...unsupportedSpecProblems(app),
-          ...repoURLProblems(app, ctx.settings, localRepoScope(ctx, app)),
-          ...(await checkProject(ctx, app)),
-        ];
-  if (problems.length) {
-    ctx.log.warn('Application spec is invalid; nothing will be applied.', {
-      app: key(app),
-      reason: problems.join('; '),
-    });
-    // As Argo CD, an operation running when the app became invalid (a tightened project) fails now.
-    await abortRunningOperation(ctx, app, problems.join('; '));
-    await writeStatus(
-      ctx,
-      app,
-      { sync: { status: 'Unknown' } },
-      [{ type: ConditionType.InvalidSpecError, message: problems.join('; ') }],
-      now,
-    );
-    return {};
-  }
+  const problems = await validate(ctx, app);
+  if (problems.length) return invalid(ctx, app, problems, now);
   if (hard) clearRenderCache();
   const instance = appInstanceName(
     app.metadata.namespace,
     app.metadata.name,
     ctx.settings.controllerNamespace,
   );
-  let cmp: Comparison;
+  const cmp = await compare(ctx, app, instance, hard, now);
+  if (needsPostDeleteFinalizer(app, cmp.hooks)) {
+    wrote(
+      ctx,
+      await setFinalizers(ctx.client, app, [...(app.metadata.finalizers ?? []), POST_DELETE_FINALIZER]),
+    );
+  }
+  const { conditions, cycle } = await observe(ctx, app, cmp, instance);
+  cmp.healthyApps = cycle?.members;
+  const decision = decide(app, cmp, {
+    windows: ctx.projects.get(app.spec.project)?.spec?.syncWindows,
+    healAttempts: healAttempts(app),
+  });
+  const step = await operate(ctx, app, instance, cmp, decision);
+  // What the operation wrote shows in this status: the desired state is assessed again (nothing is
+  // rendered again; live objects include the sync's own writes, sync/recent.ts).
+  const after = step && cmp.desired ? await assess(ctx, app, instance, cmp.desired) : cmp;
+  after.healthyApps = cmp.healthyApps;
+  await writeStatus(
+    ctx,
+    app,
+    { ...comparisonStatus(app, after, cycle), ...operationFields(app, step) },
+    [...conditions, ...decisionConditions(decision)],
+    now,
+  );
+  await recordOperationEvents(ctx, app, step);
+  return { requeueAfterMs: requeueAfter(app, decision, step, refreshDelay(ctx)) };
+}
+
+/**
+ * The validate step: the spec (schema, destination, sources, fields capstan does not support, repository
+ * URLs) and the project; every problem is reported, nothing is applied.
+ */
+async function validate(ctx: ApplicationContext, app: App): Promise<string[]> {
+  const invalidSpec = validateResource('Application', app);
+  if (!invalidSpec.valid) return [invalidSpec.message];
+  const destination = destinationProblem(app.spec.destination);
+  if (destination) return [destination];
+  return [
+    ...sourcesProblems(app.spec.sources),
+    ...unsupportedSpecProblems(app),
+    ...repoURLProblems(app, ctx.settings, localRepoScope(ctx, app)),
+    ...(await checkProject(ctx, app)),
+  ];
+}
+
+/**
+ * An invalid app: InvalidSpecError, sync Unknown, nothing applied. As Argo CD, an operation running when
+ * the app became invalid (a tightened project) fails now; its end is written in the same status write.
+ */
+async function invalid(
+  ctx: ApplicationContext,
+  app: App,
+  problems: string[],
+  now: string,
+): Promise<ReconcileResult> {
+  const message = problems.join('; ');
+  ctx.log.warn(LOG_INVALID_SPEC, { app: key(app), reason: message });
+  const aborted = await abortRunningOperation(ctx, app, message);
+  await writeStatus(
+    ctx,
+    app,
+    { sync: { status: 'Unknown' }, ...operationFields(app, aborted) },
+    [{ type: ConditionType.InvalidSpecError, message }],
+    now,
+  );
+  await recordOperationEvents(ctx, app, aborted);
+  return {};
+}
+
+/**
+ * The compare step; a failure is reported as ComparisonError (sync Unknown, nothing in the cluster
+ * changes) and thrown, so that the work queue retries with backoff.
+ */
+async function compare(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  hard: boolean,
+  now: string,
+): Promise<Comparison> {
   try {
-    cmp = await compareApp(ctx, app, instance, { hard });
+    return await compareApp(ctx, app, instance, { hard });
   } catch (err) {
-    const message = `Failed to load target state: ${(err as Error).message}`;
-    ctx.log.warn('Comparison failed; nothing in the cluster changes.', {
-      app: key(app),
-      error: (err as Error).message,
-    });
+    const error = (err as Error).message;
+    ctx.log.warn(LOG_COMPARISON_FAILED, { app: key(app), error });
     await writeStatus(
       ctx,
       app,
       { sync: { status: 'Unknown', comparedTo: comparedTo(app) } },
-      [{ type: ConditionType.ComparisonError, message }],
+      [{ type: ConditionType.ComparisonError, message: comparisonErrorMessage(error) }],
       now,
     );
     throw err;
   }
-  if (needsPostDeleteFinalizer(app, cmp.hooks)) {
-    await setFinalizers(ctx.client, app, [...(app.metadata.finalizers ?? []), POST_DELETE_FINALIZER]);
-  }
+}
+
+/**
+ * The observe step: the conditions a comparison reports (shared and repeated resources, project
+ * refusals, orphaned resources) and the app-of-apps cycle the app is on.
+ */
+async function observe(
+  ctx: ApplicationContext,
+  app: App,
+  cmp: Comparison,
+  instance: string,
+): Promise<{ conditions: AppCondition[]; cycle?: AppCycle }> {
   const conditions: AppCondition[] = [
     ...sharedResourceWarnings(cmp, instance),
     ...repeatedResourceWarnings(app, cmp),
@@ -131,89 +212,28 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   if (orphans) conditions.push(orphans);
   const cycle = await appCycle(ctx, app, cmp);
   if (cycle) conditions.push(cycleCondition(cycle));
-  cmp.healthyApps = cycle?.members;
-  const refresh = ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs);
-  const op = await operate(ctx, app, instance, cmp, conditions);
-  if (op.requeueAfterMs !== undefined) {
-    await writeStatus(ctx, app, comparisonStatus(app, cmp, cycle), conditions, now);
-    return { requeueAfterMs: Math.min(op.requeueAfterMs, refresh) };
-  }
-  // An operation that ended in this reconcile has its result written already: status shows the
-  // cluster after it.
-  if (op.state) cmp = await compareApp(ctx, app, instance);
-  await writeStatus(ctx, app, comparisonStatus(app, cmp, cycle), conditions, now);
-  return { requeueAfterMs: Math.min(nextRefresh(app, op, refresh), refresh) };
+  return { conditions, cycle };
 }
 
-/** What {@link operate} did: the operation's state after this reconcile, if any. */
-interface Operated {
-  /** The operation run or continued in this reconcile (Running, or just finished). */
-  state?: OperationState;
-  /** The automated sync decision, when one was made. */
-  decision?: ReturnType<typeof automatedSyncDecision> | SyncRequest;
-  /** Set while the operation is still running: look again after this many ms. */
-  requeueAfterMs?: number;
-}
-
-/**
- * Continues the operation in progress (Argo CD refuses a new one meanwhile), or starts one for a
- * manual request or an automated sync decision, and advances it by one step.
- * @param conditions - receives the SyncError of an automated sync that was refused.
- */
+/** The operate step: starts or continues the operation the decision names; nothing for the others. */
 async function operate(
   ctx: ApplicationContext,
   app: App,
   instance: string,
   cmp: Comparison,
-  conditions: AppCondition[],
-): Promise<Operated> {
-  let state = runningOperation(app);
-  let decision: Operated['decision'];
-  if (!state) {
-    decision = app.operation?.sync ? manualRequest(app) : automatedSyncDecision(app, cmp, healAttempts(app));
-    const request = decision && 'manual' in decision ? decision : undefined;
-    if (request?.skipReason) conditions.push({ type: ConditionType.SyncError, message: request.skipReason });
-    if (!request || request.skipReason) return { decision };
-    const held = heldByWindow(ctx, app, conditions, request.manual);
-    if (held) return held;
-    countSelfHeal(app, request);
-    if (request.selfHeal) request.autoHealAttemptsCount = selfHealAttempts.get(key(app));
-    state = await startOperation(ctx, app, instance, cmp, request);
-  }
-  if (state.phase !== 'Running') return { state, decision };
-  // As Argo CD, a running operation is checked at each step too: it waits while a window blocks it,
-  // unless the windows' syncOverrun lets it finish.
-  const held = heldByWindow(ctx, app, conditions, !state.operation.initiatedBy?.automated, true);
-  if (held) return held;
-  const step = await advanceOperation(ctx, app, instance, cmp, state);
-  return { state: step.state, decision, requeueAfterMs: step.requeueAfterMs };
+  decision: Decision,
+): Promise<OperationStep | undefined> {
+  if (decision.kind === 'continue') return runOperation(ctx, app, instance, cmp, undefined);
+  if (decision.kind !== 'start') return undefined;
+  const request = decision.request;
+  countSelfHeal(app, request);
+  if (request.selfHeal) request.autoHealAttemptsCount = selfHealAttempts.get(key(app));
+  return runOperation(ctx, app, instance, cmp, request);
 }
 
-/**
- * Whether the project's sync windows hold the sync: then the SyncWindowBlocked condition, and a look again
- * when syncs open (or at the refresh).
- */
-function heldByWindow(
-  ctx: ApplicationContext,
-  app: App,
-  conditions: AppCondition[],
-  manual: boolean,
-  running = false,
-): Operated | undefined {
-  const windows = ctx.projects.get(app.spec.project)?.spec?.syncWindows;
-  const hold = syncWindowHold(windows, app, { manual, running });
-  if (!hold) return undefined;
-  conditions.push({ type: ConditionType.SyncWindowBlocked, message: hold.message });
-  // Half a second past the opening, so that the next look is inside the open window.
-  return { decision: { waitMs: hold.waitMs === undefined ? Infinity : hold.waitMs + 500 } };
-}
-
-/** When to reconcile again: a failed automated sync after its retry backoff, a wait, or the poll. */
-function nextRefresh(app: App, op: Operated, refresh: number): number {
-  if (op.state?.phase === 'Failed' && op.state.operation.initiatedBy?.automated) {
-    return backoffStep(retryPolicy(app).backoff, op.state.retryCount ?? 0);
-  }
-  return op.decision && 'waitMs' in op.decision ? op.decision.waitMs : refresh;
+/** The periodic refresh interval plus jitter, in ms. */
+function refreshDelay(ctx: ApplicationContext): number {
+  return ctx.settings.refreshIntervalMs + Math.floor(Math.random() * ctx.settings.refreshJitterMs);
 }
 
 /**
@@ -222,7 +242,7 @@ function nextRefresh(app: App, op: Operated, refresh: number): number {
  */
 async function appCycle(ctx: ApplicationContext, app: App, cmp: Comparison): Promise<AppCycle | undefined> {
   if (!rendersApplications(cmp.resources)) return undefined;
-  return findAppCycle(app, ctx.settings.controllerNamespace, (ns, name) => getApp(ctx.client, ns, name));
+  return findAppCycle(app, ctx.settings.controllerNamespace, (ns, name) => readApp(ctx, ns, name));
 }
 
 /** SharedResourceWarning for each desired object whose live tracking id names another app (Argo CD). */
@@ -231,7 +251,7 @@ function sharedResourceWarnings(cmp: Comparison, instance: string): AppCondition
     .filter((r) => r.target && r.live && trackedBy(r.live) && trackedBy(r.live) !== instance)
     .map((r) => ({
       type: ConditionType.SharedResourceWarning,
-      message: `${r.kind}/${r.name} is part of applications ${trackedBy(r.live!)} and ${instance}`,
+      message: sharedResourceMessage(r.kind, r.name, trackedBy(r.live!)!, instance),
     }));
 }
 
@@ -243,9 +263,7 @@ function repeatedResourceWarnings(app: App, cmp: Comparison): AppCondition[] {
   const multi = !!app.spec.sources?.length;
   return (cmp.repeated ?? []).map((r) => ({
     type: ConditionType.RepeatedResourceWarning,
-    message:
-      `Resource ${r.key} appeared ${r.count} times among application resources.` +
-      (multi ? ` Rendered by spec.sources ${r.sources.join(', ')}; the last one is applied.` : ''),
+    message: repeatedResourceMessage(r, multi),
   }));
 }
 

@@ -10,6 +10,7 @@ import { Comparison, ManagedResource } from './compare';
 import { AppCondition, ConditionType, mergeConditions } from './conditions';
 import { ApplicationContext } from './context';
 import { AppCycle, cycleHealth } from './ancestry';
+import { wrote } from './appcache';
 
 /** What the comparison was made against, as Argo CD's `status.sync.comparedTo`. */
 export function comparedTo(app: App): ComparedTo {
@@ -114,7 +115,7 @@ export async function writeStatus(
     conditions: mergeConditions(app.status?.conditions as AppCondition[] | undefined, conditions, now),
   };
   if (!statusWriteNeeded(app, next, now, ctx.settings.refreshIntervalMs)) return;
-  await patchAppStatus(ctx.client, app, { ...next, reconciledAt: now });
+  wrote(ctx, await patchAppStatus(ctx.client, app, { ...next, reconciledAt: now }));
 }
 
 /**

@@ -75,8 +75,8 @@ export interface EngineOptions extends SyncOptions {
   healthyApps?: ReadonlySet<string>;
   /**
    * Persists the result lines so far. Called after hooks are created (so that a crash never creates
-   * them twice) and before the step returns. Best effort: a failure is not fatal here, the lines are
-   * returned to the caller too.
+   * them twice) and before a transient failure is thrown; the lines a step returns are the caller's to
+   * persist. Best effort: a failure is not fatal here.
    */
   onProgress?: (results: ResourceResult[]) => Promise<void>;
   /** The current time in ms (tests). */
@@ -144,7 +144,7 @@ export async function stepSync(
       const waiting = await checkWave(deps, steps[i], results, i < steps.length - 1, opts.healthyApps);
       if (waiting.length) {
         enforceWaveTimeout(opts, i, waiting);
-        await opts.onProgress?.(results);
+        // The caller persists the returned lines with the rest of its status (one write per step).
         return running(results, `waiting for ${describe(waiting)}`, opts);
       }
       waveStarted.delete(`${opts.operationId}/${i}`);
@@ -185,7 +185,6 @@ async function stepFailing(
       const waiting = await checkWave(deps, steps[i], results, false);
       if (waiting.length) {
         enforceWaveTimeout(failOpts, i, waiting);
-        await opts.onProgress?.(results);
         return { state: 'Running', results, message: failure, failure, requeueAfterMs: checkInterval(opts) };
       }
     }
