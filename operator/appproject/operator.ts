@@ -13,7 +13,7 @@ import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { QueuedOperator, parseKey } from '../runtime/operator';
-import type { ReconcileResult } from '../runtime/workqueue';
+import { retryDelay, type ReconcileResult } from '../runtime/workqueue';
 import { ProjectStore } from './store';
 import { appNamespaces } from '../kube/scope';
 import { DEFAULT_PROJECT, ensureDefaultProject, reconcileProject } from './reconcile';
@@ -104,9 +104,9 @@ export class AppProjectOperator extends QueuedOperator {
   }
 
   /**
-   * Starts the project informer, retrying its first list with backoff (1 s doubling to 30 s) like the
-   * operators' own watches: an API server that is not up yet, or a CRD not yet established, delays the
-   * start but never exits the process.
+   * Starts the project informer, retrying its first list with the work queue's backoff (1 s doubling to
+   * 30 s, with its jitter) like the operators' own watches: an API server that is not up yet, or a CRD
+   * not yet established, delays the start but never exits the process.
    */
   private async startStore(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -114,9 +114,9 @@ export class AppProjectOperator extends QueuedOperator {
         return await this.projects.start();
       } catch (err) {
         if (this.stopped) return;
-        const delayMs = Math.min(30_000, 1000 * 2 ** (attempt - 1));
+        const delayMs = retryDelay(attempt, {}, { baseDelayMs: 1000, maxDelayMs: 30_000, jitter: 0.1 });
         this.log.warn(
-          `Listing AppProjects failed (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(0)}s.`,
+          `Listing AppProjects failed (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(1)}s.`,
           { error: (err as Error).message },
         );
         await new Promise((r) => setTimeout(r, delayMs));
