@@ -12,6 +12,7 @@
 import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
+import { DEFAULT_WATCHED_PARTS, EventFilter } from '../runtime/eventfilter';
 import { QueuedOperator, parseKey } from '../runtime/operator';
 import { retryDelay, type ReconcileResult } from '../runtime/workqueue';
 import { ProjectStore } from './store';
@@ -57,6 +58,11 @@ export class ProjectUsage {
 /** The AppProject operator. */
 export class AppProjectOperator extends QueuedOperator {
   private readonly usage = new ProjectUsage();
+  /**
+   * Which project events call for a reconcile (the shared filter, runtime/eventfilter.ts): spec, labels,
+   * annotations, finalizers (the deletion guard), deletion mark or a recreation; its own status writes not.
+   */
+  private readonly projectEvents = new EventFilter([...DEFAULT_WATCHED_PARTS, 'finalizers', 'uid']);
   private stopped = false;
 
   /**
@@ -80,7 +86,10 @@ export class AppProjectOperator extends QueuedOperator {
   protected async init(): Promise<void> {
     // Apps first: a deleting project must not lose its finalizer before every app has been seen.
     await this.watchResource('argoproj.io', 'v1alpha1', 'applications', (e) => this.appEvent(e));
-    this.projects.onChange((name) => this.queue.add(this.key(name)));
+    this.projects.onChange((name) => {
+      if (this.projectEvents.observe(name, this.projects.get(name)?.metadata) !== 'unchanged')
+        this.queue.add(this.key(name));
+    });
     await this.startStore();
     if (this.settings.createDefaultProject !== false) {
       if (await ensureDefaultProject(this.api, this.settings.controllerNamespace))
