@@ -142,9 +142,9 @@ export interface PushSecretGeneratorRef {
    */
   apiVersion?: string;
   /**
-   * Kind of the generator: Password, UUID or ClusterGenerator.
+   * Kind of the generator. capstan implements Password, UUID and ClusterGenerator; another of ESO's kinds makes the PushSecret Ready False, naming it.
    */
-  kind: 'Password' | 'UUID' | 'ClusterGenerator';
+  kind: string;
   /**
    * Name of the generator.
    */
@@ -162,6 +162,10 @@ export interface PushSecretStatus {
    * Version of the PushSecret (its generation) that was last pushed.
    */
   syncedResourceVersion?: string;
+  /**
+   * Version of the source Secrets (a digest of their names, uids and resourceVersions, never of values) that was last pushed: when it changes, capstan pushes at once (capstan's; ESO waits for refreshInterval).
+   */
+  syncedSourceVersion?: string;
   /**
    * What was pushed, by store (Kind/name) and remote key, so that removed entries can be deleted.
    */

@@ -8373,8 +8373,8 @@ export const schemas = {
                   },
                   kind: {
                     type: 'string',
-                    description: 'Kind of the generator: Password, UUID or ClusterGenerator.',
-                    enum: ['Password', 'UUID', 'ClusterGenerator'],
+                    description:
+                      "Kind of the generator. capstan implements Password, UUID and ClusterGenerator; another of ESO's kinds makes the PushSecret Ready False, naming it.",
                   },
                   name: {
                     type: 'string',
@@ -8724,6 +8724,11 @@ export const schemas = {
           syncedResourceVersion: {
             type: 'string',
             description: 'Version of the PushSecret (its generation) that was last pushed.',
+          },
+          syncedSourceVersion: {
+            type: 'string',
+            description:
+              "Version of the source Secrets (a digest of their names, uids and resourceVersions, never of values) that was last pushed: when it changes, capstan pushes at once (capstan's; ESO waits for refreshInterval).",
           },
           syncedPushSecrets: {
             type: 'object',

@@ -14,7 +14,7 @@ import { AppProjectOperator } from './appproject/operator';
 import { ProjectStore } from './appproject/store';
 import { RepoCredentialStore } from './application/repocreds';
 import { MANAGED_SELECTOR } from './sync/tracking';
-import { startExternalSecretOperators } from './externalsecret';
+import { createContext, startExternalSecretOperators } from './externalsecret';
 import { startClusterExternalSecretOperator } from './clusterexternalsecret';
 import { startPushSecretOperator } from './pushsecret';
 import { registry } from './runtime/metrics';
@@ -173,12 +173,21 @@ async function main(): Promise<void> {
     await op.start();
     stoppables.push(op);
   }
+  // One context for the ExternalSecret family: the ExternalSecret and PushSecret operators share its
+  // per-store rate limiter, so that reads and pushes of one store share the store's budget.
+  const esContext = createContext(client, log, {
+    storeRatePerSecond: config.storeRateLimit,
+    providerLimits: config.providerLimits,
+    watchNamespaces: config.watchNamespaces,
+  });
   if (config.controllers.includes('externalsecret')) {
-    const ops = await startExternalSecretOperators(client, log, config.concurrency, {
-      storeRatePerSecond: config.storeRateLimit,
-      providerLimits: config.providerLimits,
-      watchNamespaces: config.watchNamespaces,
-    });
+    const ops = await startExternalSecretOperators(
+      client,
+      log,
+      config.concurrency,
+      esContext.settings,
+      esContext,
+    );
     stoppables.push(...ops);
   }
   // cluster-scoped: a scoped install (--watch-namespaces) does not run it, as ClusterSecretStores
@@ -186,12 +195,7 @@ async function main(): Promise<void> {
     stoppables.push(await startClusterExternalSecretOperator(client, log, config.concurrency));
   }
   if (config.controllers.includes('pushsecret')) {
-    const op = await startPushSecretOperator(client, log, config.concurrency, {
-      storeRatePerSecond: config.storeRateLimit,
-      providerLimits: config.providerLimits,
-      watchNamespaces: config.watchNamespaces,
-    });
-    stoppables.push(op);
+    stoppables.push(await startPushSecretOperator(esContext, config.concurrency));
   }
   log.info(`capstan started: ${config.controllers.join(', ')} against ${client.server}.`);
   if (config.watchNamespaces.length)

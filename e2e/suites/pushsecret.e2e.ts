@@ -7,6 +7,8 @@
  * - kubernetes: values land in a Secret of another namespace with the store's service account (not
  *   capstan's identity), follow the source, a key removed from data is deleted remotely, IfNotExists
  *   leaves someone else's value alone, and deleting the PushSecret removes the remote Secret.
+ * - the source Secrets are watched: one made after the PushSecret, or changed, is pushed at once
+ *   although refreshInterval is an hour; a store dropped from secretStoreRefs has its values deleted.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -299,6 +301,76 @@ describe('PushSecret', () => {
     await waitForSecretValues(ns, 'readback', { host: 'db.local', user: 'app' }, 'per-key pushes read back');
   });
 
+  test('source Secrets are watched: made later or changed, pushed at once (refreshInterval 1h); a store dropped from secretStoreRefs is cleared', async () => {
+    const ns = uniqueName('ps-watch');
+    const remote = uniqueName('ps-watch-remote');
+    for (const n of [ns, remote]) await createNamespace(n);
+    await writer(ns, remote);
+    await createSecretStore(ns, 'remote', {
+      kubernetes: { remoteNamespace: remote, auth: { serviceAccount: { name: 'writer' } } },
+    });
+    await createSecretStore(ns, 'fake', { fake: { data: [] } });
+    await waitForReady(storePath(ns, 'remote'), 'True', 'Valid');
+    await waitForReady(storePath(ns, 'fake'), 'True', 'Valid');
+    const spec = (stores: string[]) => ({
+      refreshInterval: '1h',
+      deletionPolicy: 'Delete',
+      secretStoreRefs: stores.map((name) => ({ name, kind: 'SecretStore' })),
+      selector: { secret: { name: 'later' } },
+      data: [{ match: { secretKey: 'token', remoteRef: { remoteKey: 'watched', property: 'token' } } }],
+    });
+    await createPushSecret(ns, 'watch', spec(['remote', 'fake']));
+    await waitForReady(psPath(ns, 'watch'), 'False', 'Errored');
+    // made after the failure: pushed (by the Secret's event, or the retry after the failure)
+    await createSecret(ns, 'later', { token: 'one' });
+    await waitFor(async () => (await secretValues(remote, 'watched'))?.token === 'one', {
+      timeoutMs: 15_000,
+      what: 'the source Secret pushed once it exists',
+    });
+    await waitForReady(psPath(ns, 'watch'), 'True', 'Synced');
+    // changed after a successful push: only the Secret's event can push it before the hour is over
+    await mergePatch(secretPath(ns, 'later'), { data: { token: Buffer.from('two').toString('base64') } });
+    await waitFor(async () => (await secretValues(remote, 'watched'))?.token === 'two', {
+      timeoutMs: 15_000,
+      what: 'the change of the source Secret pushed at once',
+    });
+    const before = await waitForObject(
+      psPath(ns, 'watch'),
+      (o) => Object.keys((o as PsObject).status?.syncedPushSecrets ?? {}).length === 2,
+      'both stores recorded',
+    );
+    const version = (before as PsObject & { status?: { syncedSourceVersion?: string } }).status
+      ?.syncedSourceVersion;
+    assert.match(version ?? '', /^[0-9a-f]{32}$/, 'the source version pushed last');
+
+    // the kubernetes store leaves secretStoreRefs: what was pushed there is deleted (deletionPolicy Delete)
+    await mergePatch(psPath(ns, 'watch'), {
+      spec: { secretStoreRefs: [{ name: 'fake', kind: 'SecretStore' }] },
+    });
+    await waitFor(async () => !(await read(secretPath(remote, 'watched'))), {
+      timeoutMs: 30_000,
+      what: 'the value pushed to the dropped store deleted',
+    });
+    const after = (await waitForObject(
+      psPath(ns, 'watch'),
+      (o) => !(o as PsObject).status?.syncedPushSecrets?.['SecretStore/remote'],
+      'the dropped store gone from syncedPushSecrets',
+    )) as PsObject;
+    assert.deepEqual(Object.keys(after.status?.syncedPushSecrets ?? {}), ['SecretStore/fake']);
+    assert.equal(readyOf(after)?.status, 'True');
+    // the fake store still has the value: an ExternalSecret reads it back
+    await createExternalSecret(ns, 'readback', {
+      secretStoreRef: { name: 'fake' },
+      data: [{ secretKey: 'token', remoteRef: { key: 'watched', property: 'token' } }],
+    });
+    await waitForSecretValues(
+      ns,
+      'readback',
+      { token: 'two' },
+      'the value kept in the store still referenced',
+    );
+  });
+
   test('a missing source is a clear condition; nothing is written', async () => {
     const ns = uniqueName('ps-bad');
     await createNamespace(ns);
@@ -311,5 +383,15 @@ describe('PushSecret', () => {
     });
     const ps = await waitForReady(psPath(ns, 'nosource'), 'False', 'Errored');
     assert.match(readyOf(ps)?.message ?? '', /Secret "missing" not found/);
+    // one of ESO's generator kinds that capstan does not implement: accepted by the API, named in Ready
+    await createPushSecret(ns, 'sshkey', {
+      secretStoreRefs: [{ name: 'fake' }],
+      selector: {
+        generatorRef: { apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'SSHKey', name: 'k' },
+      },
+      data: [{ match: { secretKey: 'privateKey', remoteRef: { remoteKey: 'ssh' } } }],
+    });
+    const ssh = await waitForReady(psPath(ns, 'sshkey'), 'False', 'Errored');
+    assert.match(readyOf(ssh)?.message ?? '', /generator kind "SSHKey" is not supported by capstan/);
   });
 });

@@ -6,7 +6,7 @@
 import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { isScoped } from '../kube/scope';
-import { createContext, type ExternalSecretSettings } from './context';
+import { createContext, type ExternalSecretContext, type ExternalSecretSettings } from './context';
 import { ExternalSecretOperator } from './operator';
 import { ClusterSecretStoreOperator, SecretStoreOperator } from './store-operator';
 
@@ -19,14 +19,16 @@ export interface StoppableOperator {
  * Starts the three operators; resolves once their watches are open.
  * @param concurrency - keys reconciled at once per operator.
  * @param settings - overrides of the defaults (refresh intervals, rate limit, backoff).
+ * @param ctx - a context to share (main.ts gives the PushSecret operator the same one, so that its
+ *   pushes and these reads of a store share the store's rate limit); default: a new one of `settings`.
  */
 export async function startExternalSecretOperators(
   client: KubeClient,
   log: Logger,
   concurrency: number,
   settings: Partial<ExternalSecretSettings> = {},
+  ctx: ExternalSecretContext = createContext(client, log, settings),
 ): Promise<StoppableOperator[]> {
-  const ctx = createContext(client, log, settings);
   // A scoped install (--watch-namespaces) does not watch ClusterSecretStores, as ESO's scopedNamespace.
   const operators = [
     new SecretStoreOperator(ctx, log, concurrency),

@@ -17,26 +17,31 @@
  *     - match: { secretKey: best-pokemon, remoteRef: { remoteKey: my-first-parameter } }
  * ```
  */
-import type { KubeClient } from '../kube/client';
-import type { Logger } from '../log';
-import { createContext, type ExternalSecretSettings } from '../externalsecret/context';
+import type { ExternalSecretContext } from '../externalsecret/context';
 import { PushSecretOperator } from './operator';
 
-export { PushSecretOperator } from './operator';
-export { reconcilePushSecret, pushSecretProblems, dueInMs, refreshIntervalMs } from './reconcile';
-export { decide, statusRef, storeStatusKey, reverseKeys } from './plan';
+export { PushSecretOperator, SourceIndex } from './operator';
+export {
+  reconcilePushSecret,
+  pushSecretProblems,
+  dueInMs,
+  refreshIntervalMs,
+  sourceChanged,
+} from './reconcile';
+export { decide, statusRef, storeStatusKey, reverseKeys, storesToClear } from './plan';
+export { sourceVersion } from './source';
 
 /**
- * Starts the PushSecret operator (its own store rate limiter); resolves once its watch is open.
- * @param settings - the ExternalSecret family's settings (watch namespaces, provider limits, rate).
+ * Starts the PushSecret operator; resolves once its watches are open.
+ * @param ctx - the ExternalSecret family's context (client, settings, and the per-store rate limiter
+ *   that the ExternalSecret operator uses too, so that reads and pushes of one store share one budget).
+ * @param concurrency - PushSecrets reconciled at once.
  */
 export async function startPushSecretOperator(
-  client: KubeClient,
-  log: Logger,
+  ctx: ExternalSecretContext,
   concurrency: number,
-  settings: Partial<ExternalSecretSettings> = {},
 ): Promise<PushSecretOperator> {
-  const op = new PushSecretOperator(createContext(client, log, settings), log, concurrency);
+  const op = new PushSecretOperator(ctx, ctx.log, concurrency);
   await op.start();
   return op;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PushSecret } from '../../generated/pushsecret';
-import { decide, deletionsOnRemoval, expandDataTo, reverseKeys, statusRef, storeStatusKey } from './plan';
-import { dueInMs, pushSecretProblems, refreshIntervalMs } from './reconcile';
+import { decide, expandDataTo, reverseKeys, statusRef, storeStatusKey, storesToClear } from './plan';
+import { dueInMs, pushSecretProblems, refreshIntervalMs, sourceChanged } from './reconcile';
 import { syncedResourceVersion } from '../externalsecret/refresh';
 
 const entry = (remoteKey: string, property?: string, secretKey = 'k') => ({
@@ -79,16 +79,15 @@ describe('PushSecret plan (ESO statusRef, syncedPushSecrets)', () => {
       /match.regexp/,
     );
   });
-  it('on removal every synced value is deleted', () => {
-    const d = deletionsOnRemoval({
-      'SecretStore/s': { a: entry('a') },
-      'ClusterSecretStore/c': { b: entry('b', 'p') },
-    });
-    assert.deepEqual(
-      d.map((x) => `${x.store}:${statusRef(x.entry)}`),
-      ['SecretStore/s:a', 'ClusterSecretStore/c:b/p'],
-    );
+  it('stores to clear: all on removal, those left out of the spec, none under deletionPolicy None', () => {
+    const previous = { 'SecretStore/s': { a: entry('a') }, 'ClusterSecretStore/c': { b: entry('b', 'p') } };
+    const del = ps({ deletionPolicy: 'Delete' });
+    assert.deepEqual(storesToClear(del, previous), ['SecretStore/s', 'ClusterSecretStore/c']);
+    assert.deepEqual(storesToClear(del, previous, ['SecretStore/s']), ['ClusterSecretStore/c']);
+    assert.deepEqual(storesToClear(del, previous, ['SecretStore/s', 'ClusterSecretStore/c']), []);
+    assert.deepEqual(storesToClear(ps({}), previous, []), []);
   });
+
   it('ReverseUnicode turns _UXXXX_ back into the character; None keeps keys', () => {
     const data = { a_U002f_b: Buffer.from('1'), plain: Buffer.from('2') };
     assert.deepEqual(Object.keys(reverseKeys('ReverseUnicode', data)).sort(), ['a/b', 'plain']);
@@ -115,6 +114,16 @@ describe('PushSecret refresh and validation', () => {
     assert.equal(dueInMs(changed, now), 0);
     assert.equal(refreshIntervalMs(ps({})), 3_600_000);
   });
+  it('a changed source pushes at once, whatever the refresh interval; a generator only when due', () => {
+    const last = ps({ refreshInterval: '0s' }, synced('2026-01-01T00:00:00Z'));
+    last.status!.syncedSourceVersion = 'v1';
+    assert.equal(sourceChanged(undefined, 'v1', last), false, 'same Secrets: wait');
+    assert.equal(sourceChanged(undefined, 'v2', last), true, 'changed Secrets: push');
+    assert.equal(sourceChanged(5_000, 'v2', last), true);
+    assert.equal(sourceChanged(5_000, undefined, last), false, 'a generator has no version');
+    assert.equal(sourceChanged(0, 'v1', last), true, 'due anyway');
+  });
+
   it('problems: bad refreshInterval, a store ref without name or selector, a remote ref pushed twice', () => {
     assert.deepEqual(pushSecretProblems(ps({ data: [entry('a')] })), []);
     assert.match(pushSecretProblems(ps({ refreshInterval: 'often' })).join(), /refreshInterval/);

@@ -117,11 +117,16 @@ export function expandDataTo(dataTo: PushSecretDataTo, keys: string[], at: strin
 }
 
 /**
- * The remote values to delete when the PushSecret goes (`deletionPolicy: Delete`): every entry of
- * `syncedPushSecrets`, per store.
+ * The stores of `syncedPushSecrets` whose values are all to be deleted (ESO `DeleteSecretFromProviders`
+ * with `deletionPolicy: Delete`): every store when the PushSecret is being deleted (`current`
+ * undefined), else those no longer among `current` (the `Kind/name` keys planned this time: the store
+ * left `secretStoreRefs` or a `labelSelector` no longer matches it). None under `deletionPolicy: None`.
  */
-export function deletionsOnRemoval(previous: SyncedPushSecrets): PushDecision[] {
-  return Object.entries(previous).flatMap(([store, entries]) =>
-    Object.values(entries).map((entry) => ({ action: 'delete' as const, store, entry })),
-  );
+export function storesToClear(
+  ps: PushSecret,
+  previous: SyncedPushSecrets,
+  current?: readonly string[],
+): string[] {
+  if (ps.spec.deletionPolicy !== 'Delete') return [];
+  return Object.keys(previous).filter((store) => !current?.includes(store));
 }

@@ -3,13 +3,16 @@
  *
  *   get -> deletion? (deletionPolicy Delete: delete every synced value, then drop the finalizer)
  *   -> validate (terminal: Ready False, nothing pushed or deleted) -> finalizer per deletionPolicy
- *   -> due? (spec changed, last push failed, or refreshInterval passed) -> source (Secret, selector or
- *   generator; then template) -> per store: resolve (exists, allowed, Ready, writable) -> decide (plan.ts)
- *   -> act (push, honouring updatePolicy IfNotExists; delete values removed from data) -> status
- *   (syncedPushSecrets, refreshTime, syncedResourceVersion, Ready) -> requeue after refreshInterval.
+ *   -> source (Secret or label selector; a generator only when a push is due) -> due? (spec changed,
+ *   last push failed, refreshInterval passed, or a source Secret changed since the last push) ->
+ *   template -> per store: resolve (exists, allowed, Ready, writable) -> decide (plan.ts) -> act (push,
+ *   honouring updatePolicy IfNotExists; delete values removed from data; delete everything pushed to a
+ *   store that left the spec, under deletionPolicy Delete) -> status (syncedPushSecrets, refreshTime,
+ *   syncedResourceVersion, syncedSourceVersion, Ready) -> requeue after refreshInterval.
  *
  * A source that cannot be read pushes and deletes nothing; a store that fails keeps its previous
  * `syncedPushSecrets` entries (so nothing is forgotten or wrongly deleted) and the others go on.
+ * The operator enqueues a PushSecret when one of its source Secrets changes (operator.ts).
  */
 import type { PushSecret, PushSecretData } from '../../generated/pushsecret';
 import { parseGoDuration } from '../common/goduration';
@@ -45,7 +48,7 @@ import {
 } from './constants';
 import {
   decide,
-  deletionsOnRemoval,
+  storesToClear,
   expandDataTo,
   reverseKeys,
   statusRef,
@@ -113,6 +116,22 @@ export function dueInMs(ps: PushSecret, now: number): number | undefined {
   return Math.max(0, Date.parse(ps.status.refreshTime) + every - now);
 }
 
+/**
+ * Whether to push now: a push is due (`wait` 0: spec changed, last push failed, or refreshInterval
+ * passed), or the source Secrets changed since the last push (their version, source.ts `sourceVersion`, differs from
+ * `status.syncedSourceVersion`), whatever the refresh interval, `0` included.
+ * @param wait - {@link dueInMs}.
+ * @param version - the source's version now (unset for a generator).
+ */
+export function sourceChanged(
+  wait: number | undefined,
+  version: string | undefined,
+  ps: PushSecret,
+): boolean {
+  if (wait === 0) return true;
+  return version !== undefined && version !== ps.status?.syncedSourceVersion;
+}
+
 async function patch(
   ctx: PushContext,
   ps: PushSecret,
@@ -133,10 +152,28 @@ async function patch(
   }
 }
 
+/**
+ * The merge patch that turns `old` into `next`: a merge patch merges maps, so stores and entries that
+ * are gone are sent as null.
+ */
+function syncedMergePatch(
+  old: SyncedPushSecrets | undefined,
+  next: SyncedPushSecrets,
+): Record<string, unknown> {
+  const synced: Record<string, unknown> = {};
+  for (const store of Object.keys(old ?? {})) if (!(store in next)) synced[store] = null;
+  for (const [store, entries] of Object.entries(next)) {
+    const merged: Record<string, unknown> = { ...entries };
+    for (const ref of Object.keys(old?.[store] ?? {})) if (!(ref in entries)) merged[ref] = null;
+    synced[store] = merged;
+  }
+  return synced;
+}
+
 async function writeStatus(
   ctx: PushContext,
   ps: PushSecret,
-  status: { syncedPushSecrets?: SyncedPushSecrets; pushed?: boolean },
+  status: { syncedPushSecrets?: SyncedPushSecrets; pushed?: boolean; sourceVersion?: string },
   condition: Omit<Condition, 'lastTransitionTime'>,
 ): Promise<void> {
   const now = new Date(ctx.now()).toISOString();
@@ -146,20 +183,13 @@ async function writeStatus(
   if (status.pushed) {
     next.refreshTime = now;
     next.syncedResourceVersion = syncedResourceVersion(ps as never);
+    if (status.sourceVersion) next.syncedSourceVersion = status.sourceVersion;
   }
-  // a merge patch merges maps: send null for stores that are gone so syncedPushSecrets is replaced
-  if (status.syncedPushSecrets) {
-    const synced: Record<string, unknown> = { ...status.syncedPushSecrets };
-    for (const store of Object.keys(ps.status?.syncedPushSecrets ?? {}))
-      if (!(store in synced)) synced[store] = null;
-    for (const [store, entries] of Object.entries(status.syncedPushSecrets)) {
-      const old = (ps.status?.syncedPushSecrets as SyncedPushSecrets | undefined)?.[store] ?? {};
-      const merged: Record<string, unknown> = { ...entries };
-      for (const ref of Object.keys(old)) if (!(ref in entries)) merged[ref] = null;
-      synced[store] = merged;
-    }
-    next.syncedPushSecrets = synced;
-  }
+  if (status.syncedPushSecrets)
+    next.syncedPushSecrets = syncedMergePatch(
+      ps.status?.syncedPushSecrets as SyncedPushSecrets | undefined,
+      status.syncedPushSecrets,
+    );
   await patch(ctx, ps, { status: next }, '/status');
 }
 
@@ -201,11 +231,21 @@ function toProviderData(entry: PushSecretData): Omit<ProviderPushData, 'secretKe
   };
 }
 
+/**
+ * Waits for a request slot on the store's rate limiter: the ExternalSecret family's limiter, keyed as
+ * the ExternalSecret operator keys it (store key and provider kind), so that reads and pushes to one
+ * store share one budget.
+ */
+function limit(ctx: PushContext, store: ResolvedStore): Promise<void> {
+  const provider = (store.store.spec as { provider?: Record<string, unknown> } | undefined)?.provider;
+  return ctx.limiter.wait(store.key, provider ? Object.keys(provider)[0] : undefined);
+}
+
 /** One push of one entry to one store. */
 interface PushJob {
   client: SecretsClient;
-  /** key - the store's rate-limiter key. */
-  key: string;
+  /** store - the resolved store (its rate-limiter key and provider kind). */
+  store: ResolvedStore;
   entry: PushSecretData;
   sources: PushSourceSecret[];
   /** previouslySynced - the entry was pushed here before (so it is ours). */
@@ -216,7 +256,7 @@ interface PushJob {
 async function pushEntry(ctx: PushContext, ps: PushSecret, job: PushJob): Promise<boolean> {
   const data = toProviderData(job.entry);
   if (ps.spec.updatePolicy === 'IfNotExists') {
-    await ctx.limiter.wait(job.key);
+    await limit(ctx, job.store);
     // a value someone else wrote stays theirs: not recorded, so deletionPolicy never deletes it
     if (await job.client.secretExists!(data)) return job.previouslySynced;
   }
@@ -228,7 +268,7 @@ async function pushEntry(ctx: PushContext, ps: PushSecret, job: PushJob): Promis
     throw new SyncError(MSG_SOURCE, `key "${data.secretKey}" is not in the source Secret(s)`, true);
   }
   for (const source of converted) {
-    await ctx.limiter.wait(job.key);
+    await limit(ctx, job.store);
     await job.client.pushSecret!(source, data);
   }
   return true;
@@ -262,7 +302,7 @@ async function syncStore(
         try {
           const job = {
             client,
-            key: store.key,
+            store,
             entry: d.entry,
             sources: d.keys ? sources.map((src) => onlyKeys(src, d.keys!)) : sources,
             previouslySynced: statusRef(d.entry) in before,
@@ -273,7 +313,7 @@ async function syncStore(
         }
       } else {
         try {
-          await ctx.limiter.wait(store.key);
+          await limit(ctx, store);
           await client.deleteSecret!(toProviderData(d.entry));
         } catch (err) {
           synced[statusRef(d.entry)] = d.entry; // still there: try again next time
@@ -293,31 +333,61 @@ async function syncStore(
   }
 }
 
+/** The store ref of a `syncedPushSecrets` key (`Kind/name`). */
+function refOfStatusKey(key: string): StoreRef {
+  const [kind, ...rest] = key.split('/');
+  return { kind: kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore', name: rest.join('/') };
+}
+
+/**
+ * Deletes every value recorded under one store of `syncedPushSecrets` (the PushSecret is deleted, or
+ * the store left `secretStoreRefs`, under `deletionPolicy: Delete`; ESO `DeleteAllSecretsFromStore`).
+ * A store that no longer exists has nothing left to delete from. Never throws.
+ * @returns the entries still there (those not deleted yet) and the first error, naming store and key.
+ */
+async function deleteAllFrom(
+  ctx: PushContext,
+  namespace: string,
+  statusKey: string,
+  entries: Record<string, PushSecretData>,
+): Promise<StoreOutcome> {
+  const ref = refOfStatusKey(statusKey);
+  const left: Record<string, PushSecretData> = { ...entries };
+  let client: SecretsClient | undefined;
+  try {
+    let store: ResolvedStore;
+    try {
+      store = await resolveOne(ctx, namespace, ref);
+    } catch (err) {
+      if (err instanceof SyncError && /not found/.test(err.message)) return { synced: {} }; // the store is gone
+      throw err;
+    }
+    client = await clientFor(ctx, namespace, store);
+    for (const [statusRefKey, entry] of Object.entries(entries)) {
+      try {
+        await limit(ctx, store);
+        await client.deleteSecret!(toProviderData(entry));
+        delete left[statusRefKey];
+      } catch (err) {
+        throw asSyncError(err, MSG_DELETE, `${ref.kind} "${ref.name}" remoteKey "${statusRefKey}"`);
+      }
+    }
+    return { synced: left };
+  } catch (err) {
+    return { synced: left, error: asSyncError(err, MSG_STORE, `${ref.kind} "${ref.name}"`).message };
+  } finally {
+    await client?.close();
+  }
+}
+
 /** deletionPolicy Delete on removal: every synced value is deleted, then the finalizer goes. */
 async function finalize(ctx: PushContext, ps: PushSecret): Promise<ReconcileResult> {
   if (!(ps.metadata.finalizers ?? []).includes(PS_FINALIZER)) return {};
   const previous = (ps.status?.syncedPushSecrets ?? {}) as SyncedPushSecrets;
   const namespace = String(ps.metadata.namespace);
-  for (const d of deletionsOnRemoval(previous)) {
-    const [kind, ...rest] = d.store.split('/');
-    const ref: StoreRef = {
-      kind: kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore',
-      name: rest.join('/'),
-    };
-    let store: ResolvedStore;
-    try {
-      store = await resolveOne(ctx, namespace, ref);
-    } catch (err) {
-      if (err instanceof SyncError && /not found/.test(err.message)) continue; // the store is gone: nothing to delete from
-      throw err;
-    }
-    const client = await clientFor(ctx, namespace, store);
-    try {
-      await ctx.limiter.wait(store.key);
-      await client.deleteSecret!(toProviderData(d.entry));
-    } finally {
-      await client.close();
-    }
+  for (const statusKey of storesToClear(ps, previous)) {
+    const out = await deleteAllFrom(ctx, namespace, statusKey, previous[statusKey]);
+    if (out.error) throw new Error(out.error); // the queue retries; the finalizer stays until all are gone
   }
   await setFinalizer(ctx, ps, false);
   ctx.log.info('Deleted the pushed values of a deleted PushSecret (deletionPolicy Delete).', {
@@ -384,14 +454,14 @@ async function pushAll(
     if (Object.keys(out.synced).length) synced[storeStatusKey(plan.ref.kind, plan.ref.name)] = out.synced;
     if (out.error) errors.push(out.error);
   }
-  // stores no longer referenced keep their entries only while values may still be there (Delete policy)
-  for (const [store, entries] of Object.entries(previous)) {
-    if (
-      !(store in synced) &&
-      !refs.some((r) => storeStatusKey(r.kind, r.name) === store) &&
-      ps.spec.deletionPolicy === 'Delete'
-    )
-      synced[store] = entries;
+  // A store no longer referenced (left secretStoreRefs, or no longer matched by a labelSelector): under
+  // deletionPolicy Delete what was pushed there is deleted, as ESO's DeleteSecretFromProviders; entries
+  // that could not be deleted stay recorded, to be tried again. Under None they are forgotten.
+  const current = refs.map((r) => storeStatusKey(r.kind, r.name));
+  for (const store of storesToClear(ps, previous, current)) {
+    const out = await deleteAllFrom(ctx, String(ps.metadata.namespace), store, previous[store]);
+    if (Object.keys(out.synced).length) synced[store] = out.synced;
+    if (out.error) errors.push(out.error);
   }
   return { synced, errors };
 }
@@ -405,13 +475,6 @@ function retryAfter(ps: PushSecret, retryable: boolean): ReconcileResult {
   const every = refreshIntervalMs(ps);
   if (!retryable) return every > 0 ? { requeueAfterMs: every } : {};
   return { failed: every > 0 ? { maxDelayMs: every } : {} };
-}
-
-/** Reads the source(s) and applies the template. */
-function readAll(ctx: PushContext, ps: PushSecret): Promise<PushSourceSecret[]> {
-  return readSources(ctx.client, ps).then((list) =>
-    Promise.all(list.map((s) => applyTemplate(ctx.client, ps, s))),
-  );
 }
 
 /**
@@ -450,12 +513,17 @@ export async function reconcilePushSecret(
   }
   await setFinalizer(ctx, ps, ps.spec.deletionPolicy === 'Delete');
   const wait = dueInMs(ps, ctx.now());
-  if (wait === undefined) return {};
-  if (wait > 0) return { requeueAfterMs: wait };
+  const notYet = (): ReconcileResult => (wait === undefined ? {} : { requeueAfterMs: wait });
+  // a generator makes a new value on every read: it is read only when a push is due
+  if (ps.spec.selector?.generatorRef && wait !== 0) return notYet();
   const previous = (ps.status?.syncedPushSecrets ?? {}) as SyncedPushSecrets;
   let sources: PushSourceSecret[];
+  let version: string | undefined;
   try {
-    sources = await readAll(ctx, ps);
+    const read = await readSources(ctx.client, ps);
+    version = read.version;
+    if (!sourceChanged(wait, read.version, ps)) return notYet();
+    sources = await Promise.all(read.secrets.map((src) => applyTemplate(ctx.client, ps, src)));
   } catch (err) {
     const e = asSyncError(err, MSG_PUSH);
     await writeStatus(
@@ -489,7 +557,7 @@ export async function reconcilePushSecret(
   await writeStatus(
     ctx,
     ps,
-    { syncedPushSecrets: synced, pushed: true },
+    { syncedPushSecrets: synced, pushed: true, sourceVersion: version },
     { type: CONDITION_READY, status: 'True', reason: PsReason.Synced, message: MSG_SYNCED },
   );
   const every = refreshIntervalMs(ps);

@@ -4,6 +4,7 @@
  * generator's output (a new value on every refresh). Then `spec.template`, rendered as an
  * ExternalSecret's template over the source's keys.
  */
+import { createHash } from 'node:crypto';
 import type { PushSecret } from '../../generated/pushsecret';
 import { getSecret } from '../externalsecret/api';
 import type { ExternalSecretContext } from '../externalsecret/context';
@@ -28,17 +29,38 @@ function decoded(secret: SecretObject): PushSourceSecret {
   };
 }
 
+/** What a PushSecret pushes from, and the version of it (see {@link sourceVersion}). */
+export interface PushSources {
+  /** secrets - the source Secrets (or the generator's output), in name order. */
+  secrets: PushSourceSecret[];
+  /** version - {@link sourceVersion} of the source Secrets; unset for a generator (a new value each read). */
+  version?: string;
+}
+
+/**
+ * A version of a set of source Secrets: a digest of their names, uids and resourceVersions (never of
+ * their values, so the status it is written to reveals nothing). Any change of a source Secret, one
+ * Secret more or less matching a label selector, or a Secret deleted and made again changes it; this
+ * is how a change of the source is pushed at once instead of at the next `refreshInterval`.
+ */
+export function sourceVersion(secrets: Pick<SecretObject, 'metadata'>[]): string {
+  const lines = secrets
+    .map((s) => `${s.metadata.name}/${s.metadata.uid ?? ''}/${s.metadata.resourceVersion ?? ''}`)
+    .sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 32);
+}
+
 /**
  * Reads the source(s).
  * @throws SyncError (retryable) when the named Secret or the generator does not exist; terminal for a
  *   generator with impossible settings.
  */
-export async function readSources(client: KubeClient, ps: PushSecret): Promise<PushSourceSecret[]> {
+export async function readSources(client: KubeClient, ps: PushSecret): Promise<PushSources> {
   const ns = String(ps.metadata.namespace);
   const { secret, generatorRef } = ps.spec.selector;
   if (generatorRef) {
     try {
-      return [{ data: await generate(client, ns, generatorRef), type: 'Opaque' }];
+      return { secrets: [{ data: await generate(client, ns, generatorRef), type: 'Opaque' }] };
     } catch (err) {
       const retryable = (err as { retryable?: boolean }).retryable ?? true;
       throw new SyncError(
@@ -52,7 +74,7 @@ export async function readSources(client: KubeClient, ps: PushSecret): Promise<P
     const found = await getSecret(client, ns, secret.name);
     if (!found)
       throw new SyncError(MSG_SOURCE, `Secret "${secret.name}" not found in namespace "${ns}"`, true);
-    return [decoded(found)];
+    return { secrets: [decoded(found)], version: sourceVersion([found]) };
   }
   if (secret?.selector) {
     const selector = secret.selector;
@@ -60,10 +82,10 @@ export async function readSources(client: KubeClient, ps: PushSecret): Promise<P
       'GET',
       `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets`,
     );
-    return (list.items ?? [])
+    const matched = (list.items ?? [])
       .filter((s) => labelSelectorMatches(selector, s.metadata.labels ?? {}))
-      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
-      .map(decoded);
+      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    return { secrets: matched.map(decoded), version: sourceVersion(matched) };
   }
   throw new SyncError(MSG_SOURCE, 'spec.selector must name a secret (name or selector) or a generatorRef');
 }
