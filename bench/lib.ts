@@ -3,8 +3,13 @@
  * Service range raised), a git daemon, capstan as its own process with the request counter preloaded
  * (bench/counter.ts), and small measuring helpers (RSS from /proc, capstan's /metrics, percentiles, a
  * concurrency pool). Nothing here mocks the API server.
+ *
+ * capstan runs as the image runs it (Dockerfile): the compiled build `node dist/operator/main.js`
+ * with the image's NODE_ENV and NODE_OPTIONS (read from the Dockerfile, so the two never drift apart),
+ * not under tsx (whose TypeScript loader adds ~40 MiB RSS and start time that a deployed capstan
+ * does not have). dist/ is compiled first when it is missing or older than a source file.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -69,24 +74,110 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** The compiled build's directory, as the image holds it (`/app/dist`). */
+export const DIST = path.join(ROOT, 'dist');
+/** Written into dist/ after a build: the newest source mtime (ms) that build compiled. */
+const BUILD_STAMP = path.join(DIST, '.bench-build-stamp');
+/** What the build compiles (tsconfig.json's `include`, less e2e/ and scripts/, which capstan never loads). */
+const BUILD_SOURCES = ['operator', 'generated', 'bench'];
+
+/** The newest mtime (ms) of the .ts and .json files under `dirs` (and of tsconfig.json). */
+function newestSource(dirs: string[]): number {
+  let newest = fs.statSync(path.join(ROOT, 'tsconfig.json')).mtimeMs;
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(ts|json)$/.test(e.name)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+    }
+  };
+  for (const d of dirs) walk(path.join(ROOT, d));
+  return newest;
+}
+
 /**
- * Starts capstan with default flags (plus the run's kubeconfig, cache dir, helm and a metrics port) and
- * the request counter preloaded, and waits for "capstan started".
+ * Compiles the project to dist/ (`tsc -p tsconfig.json`, as `make build` and the Dockerfile) unless
+ * dist/ already holds a build of the current sources, and returns dist/'s path. A type error elsewhere
+ * in the tree (another change in progress) does not stop the bench: tsc still emits, and the bench
+ * only needs dist/operator/main.js and dist/bench/counter.js. Concurrent benches of one checkout take
+ * turns through a lock directory.
+ * @throws Error when the build produced no dist/operator/main.js, or the lock was held for 10 minutes.
+ */
+export function ensureBuild(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
+  const main = path.join(DIST, 'operator', 'main.js');
+  const current = (): boolean => {
+    try {
+      return (
+        fs.existsSync(main) && Number(fs.readFileSync(BUILD_STAMP, 'utf8')) >= newestSource(BUILD_SOURCES)
+      );
+    } catch {
+      return false;
+    }
+  };
+  if (current()) return DIST;
+  const lock = `${DIST}.building`;
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (Date.now() > deadline) throw new Error(`${lock} held for 10 minutes; remove it if no build runs`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
+  try {
+    if (current()) return DIST;
+    const sources = newestSource(BUILD_SOURCES);
+    log(`compiling capstan to ${DIST} (tsc -p tsconfig.json), as the image does`);
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    if (tsc.status !== 0)
+      log(`tsc reported errors (the build is used anyway):\n${(tsc.stdout + tsc.stderr).slice(0, 2000)}`);
+    if (!fs.existsSync(main)) throw new Error(`tsc produced no ${main}`);
+    fs.writeFileSync(BUILD_STAMP, String(sources));
+    return DIST;
+  } finally {
+    fs.rmdirSync(lock);
+  }
+}
+
+/**
+ * The image's NODE_ENV and NODE_OPTIONS (its `ENV` instruction in the Dockerfile), so that the
+ * bench's capstan sizes its heap as the deployed one does.
+ * @throws Error when the Dockerfile no longer sets NODE_OPTIONS in a form this reads.
+ */
+export function imageEnv(): { NODE_ENV: string; NODE_OPTIONS: string } {
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const options = /\bNODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1];
+  if (options === undefined) throw new Error('Dockerfile sets no NODE_OPTIONS="..." for the bench to copy');
+  return { NODE_ENV: /\bNODE_ENV=(\S+)/.exec(dockerfile)?.[1] ?? 'production', NODE_OPTIONS: options };
+}
+
+/**
+ * Starts capstan as the image does (see the module comment) with default flags (plus the run's
+ * kubeconfig, cache dir, helm and a metrics port) and the request counter preloaded, and waits for
+ * "capstan started". `BENCH_NODE_ARGS` adds node options (a profiler, a heap snapshot signal).
  * @param tag - names the log and counter files (a restart gets a new tag).
  */
 export async function startCapstan(env: BenchEnv, tag: string): Promise<Capstan> {
   const metricsPort = await freePort();
   const counterFile = path.join(env.dir, `counts-${tag}.json`);
   const logPath = path.join(env.dir, `capstan-${tag}.log`);
+  const dist = ensureBuild();
   const proc = ManagedProcess.start({
     name: 'capstan',
     command: process.execPath,
     args: [
-      '--import',
-      'tsx',
-      '--import',
-      path.join(ROOT, 'bench', 'counter.ts'),
-      path.join(ROOT, 'operator', 'main.ts'),
+      // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the bench's capstan
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      '--require',
+      path.join(dist, 'bench', 'counter.js'),
+      path.join(dist, 'operator', 'main.js'),
       '--kubeconfig',
       env.cp.kubeconfigPath,
       '--controller-namespace',
@@ -100,7 +191,7 @@ export async function startCapstan(env: BenchEnv, tag: string): Promise<Capstan>
     ],
     logPath,
     cwd: ROOT,
-    env: { ...process.env, BENCH_COUNTER_FILE: counterFile },
+    env: { ...process.env, ...imageEnv(), BENCH_COUNTER_FILE: counterFile },
   });
   await waitFor(
     async () => {
