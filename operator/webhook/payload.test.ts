@@ -166,6 +166,28 @@ describe('parsePush', () => {
     assert.deepEqual(push?.changedFiles, ['a.yaml']);
   });
 
+  it('reads an Azure DevOps git.push: remoteUrl, the first ref update, the default branch', () => {
+    const body = {
+      eventType: 'git.push',
+      resource: {
+        refUpdates: [{ name: 'refs/heads/main', oldObjectId: 'a', newObjectId: 'b' }],
+        repository: {
+          remoteUrl: 'https://dev.azure.com/org/project/_git/repo',
+          defaultBranch: 'refs/heads/main',
+        },
+      },
+    };
+    assert.deepEqual(parsePush('azuredevops', '', body), {
+      provider: 'azuredevops',
+      repoURLs: ['https://dev.azure.com/org/project/_git/repo'],
+      revision: 'main',
+      touchedHead: true,
+      changedFiles: [],
+      after: 'b',
+    });
+    assert.equal(parsePush('azuredevops', '', { ...body, eventType: 'git.pullrequest.created' }), undefined);
+  });
+
   it('refuses a push without repository URL or ref', () => {
     assert.throws(() => parsePush('github', 'push', { ref: 'refs/heads/main' }), PayloadError);
     assert.throws(() => parsePush('github', 'push', { repository: githubPush.repository }), PayloadError);

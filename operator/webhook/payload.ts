@@ -9,13 +9,15 @@
  *   the payload does not say whether it is the default branch, so it counts as one (as Argo CD);
  * - Bitbucket Server `repo:refs_changed`: the http and ssh `repository.links.clone[]`, the first
  *   `changes[].ref.id`; default branch unknown, counted as touched;
- * - Gogs and Gitea `push`: `repository.html_url`, `ref`, `repository.default_branch`, commits' files.
+ * - Gogs and Gitea `push`: `repository.html_url`, `ref`, `repository.default_branch`, commits' files;
+ * - Azure DevOps `git.push`: `resource.repository.remoteUrl`, the first `resource.refUpdates[].name`,
+ *   compared with `resource.repository.defaultBranch`; no files.
  * capstan also matches GitHub's and Gitea's `clone_url` and `ssh_url` (Argo CD: the web URL only), so an
  * app whose repoURL is the ssh form on another host name is found too.
  */
 
 /** The git providers whose payloads capstan reads. */
-export type Provider = 'github' | 'gitlab' | 'bitbucket' | 'bitbucketserver' | 'gogs';
+export type Provider = 'github' | 'gitlab' | 'bitbucket' | 'bitbucketserver' | 'gogs' | 'azuredevops';
 
 /** A provider-independent push, as Argo CD's `PushEventInfo`. */
 export interface PushEvent {
@@ -138,11 +140,28 @@ function gogsPush(p: Json): PushEvent {
   };
 }
 
+/** Azure DevOps' `git.push` service hook event: the first ref update, as Argo CD. */
+function azureDevOpsPush(p: Json): PushEvent {
+  const resource = obj(p.resource);
+  const repo = obj(resource.repository);
+  const update = obj(list(resource.refUpdates)[0]);
+  const ref = str(update.name);
+  return {
+    provider: 'azuredevops',
+    repoURLs: nonEmpty([str(repo.remoteUrl)]),
+    revision: refName(ref),
+    touchedHead: ref !== '' && ref === str(repo.defaultBranch),
+    changedFiles: [],
+    after: str(update.newObjectId) || undefined,
+  };
+}
+
 /**
  * The push an event's payload describes, or undefined for events that are not pushes (GitHub's `ping`,
  * Bitbucket Server's `diagnostics:ping`, issues, merge requests ...): those change nothing.
  * @param provider - who sent it (see signature.ts `detectProvider`).
- * @param event - the provider's event header: `X-GitHub-Event`, `X-Gitlab-Event`, `X-Event-Key`, `X-Gogs-Event`.
+ * @param event - the provider's event header: `X-GitHub-Event`, `X-Gitlab-Event`, `X-Event-Key`, `X-Gogs-Event`
+ *   (Azure DevOps: the payload's `eventType`).
  * @param body - the JSON payload as parsed.
  * @throws PayloadError when a push names no repository URL or no ref.
  */
@@ -155,24 +174,26 @@ export function parsePush(provider: Provider, event: string, body: unknown): Pus
   return push;
 }
 
+/** GitLab's events, also inside a system hook (which carries the push's fields with `object_kind`). */
+function gitlabEvent(event: string, p: Json): PushEvent | undefined {
+  const kind = event === 'System Hook' ? str(p.object_kind) : event;
+  if (kind === 'Push Hook' || kind === 'push') return gitlabPush(p, false);
+  if (kind === 'Tag Push Hook' || kind === 'tag_push') return gitlabPush(p, true);
+  return undefined;
+}
+
+/** Each provider's push event (by its event header), read by its reader; other events are not pushes. */
+const READERS: Record<Provider, (event: string, p: Json) => PushEvent | undefined> = {
+  github: (event, p) => (event === 'push' ? githubPush(p) : undefined),
+  gitlab: gitlabEvent,
+  bitbucket: (event, p) => (event === 'repo:push' ? bitbucketPush(p) : undefined),
+  bitbucketserver: (event, p) => (event === 'repo:refs_changed' ? bitbucketServerPush(p) : undefined),
+  gogs: (event, p) => (event === 'push' ? gogsPush(p) : undefined),
+  azuredevops: (_event, p) => (str(p.eventType) === 'git.push' ? azureDevOpsPush(p) : undefined),
+};
+
 function pushOf(provider: Provider, event: string, p: Json): PushEvent | undefined {
-  switch (provider) {
-    case 'github':
-      return event === 'push' ? githubPush(p) : undefined;
-    case 'gitlab': {
-      // A system hook carries the push's fields with `object_kind`.
-      const kind = event === 'System Hook' ? str(p.object_kind) : event;
-      if (kind === 'Push Hook' || kind === 'push') return gitlabPush(p, false);
-      if (kind === 'Tag Push Hook' || kind === 'tag_push') return gitlabPush(p, true);
-      return undefined;
-    }
-    case 'bitbucket':
-      return event === 'repo:push' ? bitbucketPush(p) : undefined;
-    case 'bitbucketserver':
-      return event === 'repo:refs_changed' ? bitbucketServerPush(p) : undefined;
-    case 'gogs':
-      return event === 'push' ? gogsPush(p) : undefined;
-  }
+  return READERS[provider](event, p);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The providers' shared secrets, from the `argocd-secret` Secret of the controller namespace under Argo
  * CD's keys (`webhook.github.secret`, `webhook.gitlab.secret`, `webhook.bitbucket.uuid`,
- * `webhook.bitbucketserver.secret`, `webhook.gogs.secret`). Read with one GET at most every few seconds
+ * `webhook.bitbucketserver.secret`, `webhook.gogs.secret`, `webhook.azuredevops.username` and `.password`). Read with one GET at most every few seconds
  * (a change takes effect within that time) rather than watched: pushes are rare, and a watch would keep
  * a connection and the Secret's other keys in memory for nothing. Values are never logged.
  */
@@ -15,10 +15,14 @@ export const ARGOCD_SECRET = 'argocd-secret';
 /** The secrets by provider from a Secret's `data` (base64); empty values count as unset. */
 export function secretsFromData(data: Record<string, string> | undefined): WebhookSecrets {
   const out: WebhookSecrets = {};
-  for (const [provider, key] of Object.entries(SECRET_KEYS) as Array<[Provider, string]>) {
+  const read = (key: string): string => {
     const raw = data?.[key];
-    const value = raw === undefined ? '' : Buffer.from(raw, 'base64').toString('utf8').trim();
-    if (value) out[provider] = value;
+    return raw === undefined ? '' : Buffer.from(raw, 'base64').toString('utf8').trim();
+  };
+  for (const [provider, keys] of Object.entries(SECRET_KEYS) as Array<[Provider, string[]]>) {
+    const values = keys.map(read);
+    // Azure DevOps: user name and password, compared with basic auth's `user:password`.
+    if (values.some(Boolean)) out[provider] = values.join(':');
   }
   return out;
 }

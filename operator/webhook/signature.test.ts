@@ -30,6 +30,7 @@ describe('detectProvider', () => {
       provider: 'bitbucketserver',
       event: 'repo:refs_changed',
     });
+    assert.deepEqual(detectProvider({ 'x-vss-activityid': 'id' }), { provider: 'azuredevops', event: '' });
     assert.equal(detectProvider({ 'content-type': 'application/json' }), undefined);
   });
 });
@@ -83,6 +84,14 @@ describe('verify', () => {
     assert.equal(verify('gogs', { 'x-gogs-signature': hmac('x') }, body, s), 'failed');
   });
 
+  it('Azure DevOps: basic auth with the configured user name and password', () => {
+    const s = { azuredevops: 'user:pa:ss' };
+    const basic = (v: string): string => `Basic ${Buffer.from(v).toString('base64')}`;
+    assert.equal(verify('azuredevops', { authorization: basic('user:pa:ss') }, body, s), 'ok');
+    assert.equal(verify('azuredevops', { authorization: basic('user:wrong') }, body, s), 'failed');
+    assert.equal(verify('azuredevops', {}, body, s), 'failed');
+  });
+
   it('a provider without a configured secret is accepted unverified (as Argo CD)', () => {
     assert.equal(verify('github', {}, body, {}), 'unverified');
     assert.equal(verify('gitlab', { 'x-gitlab-token': 'anything' }, body, { github: 'x' }), 'unverified');
@@ -99,9 +108,11 @@ describe('secretsFromData', () => {
         'webhook.bitbucket.uuid': b64('{uuid}'),
         'webhook.bitbucketserver.secret': b64('bbs\n'),
         'webhook.gogs.secret': b64('gogs'),
+        'webhook.azuredevops.username': b64('az'),
+        'webhook.azuredevops.password': b64('pw'),
         'admin.password': b64('not read'),
       }),
-      { github: 'gh', bitbucket: '{uuid}', bitbucketserver: 'bbs', gogs: 'gogs' },
+      { github: 'gh', bitbucket: '{uuid}', bitbucketserver: 'bbs', gogs: 'gogs', azuredevops: 'az:pw' },
     );
     assert.deepEqual(secretsFromData(undefined), {});
   });

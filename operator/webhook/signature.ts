@@ -6,7 +6,9 @@
  * - Bitbucket Cloud: `X-Hook-UUID` equal to `webhook.bitbucket.uuid`;
  * - Bitbucket Server: `X-Hub-Signature: sha256=<hex HMAC-SHA256>` with `webhook.bitbucketserver.secret`;
  * - Gogs and Gitea: `X-Gogs-Signature` (Gitea also `X-Gitea-Signature`): hex HMAC-SHA256 with
- *   `webhook.gogs.secret`.
+ *   `webhook.gogs.secret`;
+ * - Azure DevOps (`X-Vss-ActivityId`): HTTP basic auth with `webhook.azuredevops.username` and
+ *   `webhook.azuredevops.password`.
  * A provider whose key is absent or empty is not verified (Argo CD: the secret is optional). Every
  * comparison is constant-time; nothing here logs, and no message names a secret or a signature.
  */
@@ -16,13 +18,17 @@ import type { Provider } from './payload';
 /** Request headers, lower-case names (node's `IncomingMessage.headers`). */
 export type Headers = Record<string, string | string[] | undefined>;
 
-/** The `argocd-secret` keys that hold each provider's shared secret (Argo CD's names). */
-export const SECRET_KEYS: Record<Provider, string> = {
-  github: 'webhook.github.secret',
-  gitlab: 'webhook.gitlab.secret',
-  bitbucket: 'webhook.bitbucket.uuid',
-  bitbucketserver: 'webhook.bitbucketserver.secret',
-  gogs: 'webhook.gogs.secret',
+/**
+ * The `argocd-secret` keys that hold each provider's shared secret (Argo CD's names); Azure DevOps has
+ * two, a user name and a password, held as `username:password`.
+ */
+export const SECRET_KEYS: Record<Provider, string[]> = {
+  github: ['webhook.github.secret'],
+  gitlab: ['webhook.gitlab.secret'],
+  bitbucket: ['webhook.bitbucket.uuid'],
+  bitbucketserver: ['webhook.bitbucketserver.secret'],
+  gogs: ['webhook.gogs.secret'],
+  azuredevops: ['webhook.azuredevops.username', 'webhook.azuredevops.password'],
 };
 
 /** The shared secret of each provider; a missing or empty one means "not verified". */
@@ -41,12 +47,14 @@ export interface Detected {
 }
 
 /**
- * The provider of a request from its headers, in Argo CD's order: Gogs (and Gitea) before GitHub, since
+ * The provider of a request from its headers, in Argo CD's order: Azure DevOps first, Gogs (and Gitea) before GitHub, since
  * they also send GitHub's headers; Bitbucket Cloud (`X-Hook-UUID`) before Bitbucket Server (both send
  * `X-Event-Key`).
  * @returns undefined for a request of no known provider.
  */
 export function detectProvider(h: Headers): Detected | undefined {
+  // Azure DevOps names no event in its headers: the payload's eventType does (payload.ts).
+  if (header(h, 'x-vss-activityid')) return { provider: 'azuredevops', event: '' };
   const gogs = header(h, 'x-gogs-event') || header(h, 'x-gitea-event');
   if (gogs) return { provider: 'gogs', event: gogs };
   if (header(h, 'x-github-event')) return { provider: 'github', event: header(h, 'x-github-event') };
@@ -87,18 +95,22 @@ export function verify(
 ): 'ok' | 'failed' | 'unverified' {
   const secret = secrets[provider];
   if (!secret) return 'unverified';
-  switch (provider) {
-    case 'github':
-      return sha256Header(header(h, 'x-hub-signature-256'), secret, body) ? 'ok' : 'failed';
-    case 'bitbucketserver':
-      return sha256Header(header(h, 'x-hub-signature'), secret, body) ? 'ok' : 'failed';
-    case 'gitlab':
-      return same(header(h, 'x-gitlab-token'), secret) ? 'ok' : 'failed';
-    case 'bitbucket':
-      return same(header(h, 'x-hook-uuid'), secret) ? 'ok' : 'failed';
-    case 'gogs': {
-      const sig = (header(h, 'x-gogs-signature') || header(h, 'x-gitea-signature')).trim().toLowerCase();
-      return same(sig, hmacHex(secret, body)) ? 'ok' : 'failed';
-    }
-  }
+  return CHECKS[provider](h, secret, body) ? 'ok' : 'failed';
 }
+
+/** Each provider's check of a request against its configured secret. */
+const CHECKS: Record<Provider, (h: Headers, secret: string, body: Buffer) => boolean> = {
+  github: (h, secret, body) => sha256Header(header(h, 'x-hub-signature-256'), secret, body),
+  bitbucketserver: (h, secret, body) => sha256Header(header(h, 'x-hub-signature'), secret, body),
+  gitlab: (h, secret) => same(header(h, 'x-gitlab-token'), secret),
+  bitbucket: (h, secret) => same(header(h, 'x-hook-uuid'), secret),
+  gogs: (h, secret, body) =>
+    same(
+      (header(h, 'x-gogs-signature') || header(h, 'x-gitea-signature')).trim().toLowerCase(),
+      hmacHex(secret, body),
+    ),
+  azuredevops: (h, secret) => {
+    const m = /^Basic\s+(\S+)$/i.exec(header(h, 'authorization').trim());
+    return !!m && same(Buffer.from(m[1], 'base64').toString('utf8'), secret);
+  },
+};
