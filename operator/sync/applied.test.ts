@@ -31,3 +31,39 @@ test('an answer without uid or resourceVersion is not recorded; the record is bo
   assert.ok(s.size <= 4);
   assert.equal(s.matches(desired, stored('9')), true, 'the newest stays');
 });
+
+test('a kind with generation stays matched through status-only writes, not through spec or metadata changes', () => {
+  const deploy: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'd', namespace: 'n', labels: { app: 'web' } },
+  };
+  const revision = { 'deployment.kubernetes.io/revision': '1' };
+  const live = (
+    rv: string,
+    generation: number,
+    labels: Record<string, string> = { app: 'web' },
+  ): KubeObject =>
+    ({
+      ...deploy,
+      metadata: {
+        ...deploy.metadata,
+        uid: 'u1',
+        resourceVersion: rv,
+        generation,
+        labels,
+        annotations: revision,
+      },
+      status: { readyReplicas: Number(rv) },
+    }) as KubeObject;
+  const s = new AppliedStates();
+  s.record(deploy, live('10', 1));
+  assert.equal(s.matches(deploy, live('11', 1)), true, 'a controller wrote status');
+  assert.equal(s.matches(deploy, live('12', 2)), false, 'the spec changed (generation bumped)');
+  assert.equal(s.matches(deploy, live('13', 1, { app: 'other' })), false, 'a label git sets changed');
+  assert.equal(
+    s.matches(deploy, live('14', 1, { app: 'web', extra: 'x' })),
+    true,
+    'a label git does not set',
+  );
+});

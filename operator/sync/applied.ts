@@ -10,6 +10,12 @@
  * status update) moves the resourceVersion and the comparison dry-runs as before. Recorded only when
  * the desired object was applied as rendered (not rewritten for `RespectIgnoreDifferences`, not
  * replaced with `Replace=true`). Memory only, bounded; a restart dry-runs again.
+ *
+ * A kind whose API server bumps `metadata.generation` on every change outside metadata and status (a
+ * Deployment, a CRD's custom resources) also stays in sync through writes to its status alone (a
+ * controller reporting progress): same uid, same generation and the same values of the labels and
+ * annotations git sets as stored mean the same desired fields. A kind without generation (a ConfigMap)
+ * is matched by resourceVersion only.
  */
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../kube/object';
@@ -37,7 +43,10 @@ export class AppliedStates {
         this.entries.delete(k);
       }
     }
-    this.entries.add(key(uid, resourceVersion, desired));
+    const desiredHash = hash(desired);
+    this.entries.add(`${uid}|${resourceVersion}|${desiredHash}`);
+    const spec = specKey(stored, desired);
+    if (spec) this.entries.add(`${spec}|${desiredHash}`);
   }
 
   /**
@@ -46,7 +55,11 @@ export class AppliedStates {
    */
   matches(desired: KubeObject, live: KubeObject): boolean {
     const { uid, resourceVersion } = live.metadata;
-    return !!uid && !!resourceVersion && this.entries.has(key(uid, resourceVersion, desired));
+    if (!uid || !resourceVersion) return false;
+    const desiredHash = hash(desired);
+    if (this.entries.has(`${uid}|${resourceVersion}|${desiredHash}`)) return true;
+    const spec = specKey(live, desired);
+    return !!spec && this.entries.has(`${spec}|${desiredHash}`);
   }
 
   /** Entries held. */
@@ -55,8 +68,26 @@ export class AppliedStates {
   }
 }
 
-function key(uid: string, resourceVersion: string, desired: KubeObject): string {
-  return `${uid}|${resourceVersion}|${createHash('sha256').update(JSON.stringify(desired)).digest('hex')}`;
+function hash(obj: unknown): string {
+  return createHash('sha256').update(JSON.stringify(obj)).digest('hex');
+}
+
+/**
+ * What identifies an object's spec without its resourceVersion: uid, generation, and the values of the
+ * labels and annotations the desired object sets (others' labels, such as a controller's revision
+ * annotation, are no drift); undefined for a kind without generation.
+ */
+function specKey(obj: KubeObject, desired: KubeObject): string | undefined {
+  const { uid } = obj.metadata;
+  const generation = (obj.metadata as { generation?: number }).generation;
+  if (!uid || !generation) return undefined;
+  const pick = (live: Record<string, string> | undefined, wanted: Record<string, string> | undefined) =>
+    Object.keys(wanted ?? {}).map((k) => [k, live?.[k] ?? null]);
+  const metadata = [
+    pick(obj.metadata.labels, desired.metadata.labels),
+    pick(obj.metadata.annotations, desired.metadata.annotations),
+  ];
+  return `gen|${uid}|${generation}|${hash(metadata)}`;
 }
 
 /** The process's record, written by the sync engine and read by the Application comparison. */
