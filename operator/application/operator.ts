@@ -80,7 +80,7 @@ export class ApplicationOperator extends QueuedOperator {
    * effect within a second, not at the next periodic refresh); a status or finalizer write does not.
    */
   private projectChanged(name: string): void {
-    if (this.projectVersions.observe(name, this.ctx.projects.get(name)?.metadata) === 'unchanged') return;
+    if (this.projectVersions.observe(name, this.ctx.projects.get(name)) === 'unchanged') return;
     for (const [app, project] of this.projectOf) {
       if (project === name) this.queue.add(`Application/${app}`);
     }

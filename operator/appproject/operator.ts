@@ -87,7 +87,7 @@ export class AppProjectOperator extends QueuedOperator {
     // Apps first: a deleting project must not lose its finalizer before every app has been seen.
     await this.watchResource('argoproj.io', 'v1alpha1', 'applications', (e) => this.appEvent(e));
     this.projects.onChange((name) => {
-      if (this.projectEvents.observe(name, this.projects.get(name)?.metadata) !== 'unchanged')
+      if (this.projectEvents.observe(name, this.projects.get(name)) !== 'unchanged')
         this.queue.add(this.key(name));
     });
     await this.startStore();

@@ -12,7 +12,6 @@
  *   their retry backoff.
  */
 import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
-import { isDeepStrictEqual } from 'node:util';
 import { Informer, metadataOnly } from '../kube/informer';
 import { isScoped, watchTargets } from '../kube/scope';
 import type { KubeObject } from '../kube/object';
@@ -21,8 +20,7 @@ import { EventFilter } from '../runtime/eventfilter';
 import { QueuedOperator, parseKey } from '../runtime/operator';
 import type { ReconcileResult } from '../runtime/workqueue';
 import { SECRETS } from './api';
-import { CONDITION_READY, ES_GROUP, ES_VERSION, Kind, MANAGED_SECRET_SELECTOR } from './constants';
-import { getCondition, type Condition } from './conditions';
+import { ES_GROUP, ES_VERSION, Kind, MANAGED_SECRET_SELECTOR } from './constants';
 import type { ExternalSecretContext } from './context';
 import { reconcileExternalSecret } from './reconcile';
 import {
@@ -40,7 +38,8 @@ import type { ExternalSecretObject, StoreKind } from './types';
 export class ExternalSecretOperator extends QueuedOperator {
   /** Which ExternalSecret events call for a reconcile: the shared filter (runtime/eventfilter.ts). */
   private readonly events = new EventFilter();
-  private readonly storesSeen = new Map<string, unknown>();
+  /** Store events that matter to their users: spec or Ready condition (the shared filter's `ready`). */
+  private readonly storeEvents = new EventFilter(['generation', 'ready']);
   /** Managed Secrets: one informer, or one per watched namespace (`--watch-namespaces`). */
   private secrets: Informer[] = [];
 
@@ -134,15 +133,7 @@ export class ExternalSecretOperator extends QueuedOperator {
   /** A store's spec or Ready condition changed: its users run now, past their backoff. */
   private onStore(kind: StoreKind, e: ResourceEvent): void {
     const key = storeObjectKey(kind, e.meta.namespace, e.meta.name);
-    let changed = true;
-    if (e.type === ResourceEventType.Deleted) this.storesSeen.delete(key);
-    else {
-      const obj = e.object as unknown as KubeObject & { status?: { conditions?: Condition[] } };
-      const ready = getCondition(obj.status?.conditions, CONDITION_READY);
-      const fingerprint = [obj.metadata.generation, ready?.status, ready?.reason, ready?.message];
-      changed = !isDeepStrictEqual(this.storesSeen.get(key), fingerprint);
-      this.storesSeen.set(key, fingerprint);
-    }
+    const changed = this.storeEvents.changed(e);
     if (!changed) return;
     for (const user of this.ctx.refs.usersOf(key)) {
       this.queue.add(user); // at once, past its backoff (its failure count is kept)

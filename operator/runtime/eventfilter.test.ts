@@ -44,9 +44,25 @@ test('the order of labels and annotations does not matter; unwatched parts are i
 
 test('observe classifies objects from a cache (undefined: gone) by uid and generation', () => {
   const f = new EventFilter(['uid', 'generation']);
-  assert.equal(f.observe('p', { uid: 'u1', generation: 1 }), 'added');
-  assert.equal(f.observe('p', { uid: 'u1', generation: 1, finalizers: ['f'] }), 'unchanged');
-  assert.equal(f.observe('p', { uid: 'u2', generation: 1 }), 'changed', 'recreated under the same name');
+  assert.equal(f.observe('p', { metadata: { uid: 'u1', generation: 1 } }), 'added');
+  assert.equal(f.observe('p', { metadata: { uid: 'u1', generation: 1, finalizers: ['f'] } }), 'unchanged');
+  assert.equal(
+    f.observe('p', { metadata: { uid: 'u2', generation: 1 } }),
+    'changed',
+    'recreated under the same name',
+  );
   assert.equal(f.observe('p', undefined), 'deleted');
   assert.equal(f.observe('p', undefined), 'deleted');
+});
+
+test("'ready' follows the Ready condition's status, reason and message, not other status", () => {
+  const f = new EventFilter(['generation', 'ready']);
+  const ready = (status: string, message: string, other = 0) => ({
+    metadata: { generation: 1 },
+    status: { conditions: [{ type: 'Ready', status, reason: 'Valid', message }], other },
+  });
+  assert.equal(f.observe('s', ready('False', 'not validated')), 'added');
+  assert.equal(f.observe('s', ready('False', 'not validated', 1)), 'unchanged');
+  assert.equal(f.observe('s', ready('True', 'ok')), 'changed');
+  assert.equal(f.observe('s', ready('True', 'ok (again)')), 'changed');
 });

@@ -8,7 +8,9 @@
  * mark, the parts ESO's `syncedResourceVersion` hashes. Status (and `resourceVersion`, `managedFields`)
  * are never watched: a status write changes neither. The Application operator also watches finalizers
  * (a removed finalizer is worth a look while deleting); the project cache of the Application operator
- * watches uid and generation only (a project recreated under the same name is another project).
+ * watches uid and generation only (a project recreated under the same name is another project). One
+ * status part exists, for watches of objects whose readiness another operator follows: `ready`, the
+ * `Ready` condition's status, reason and message (an ExternalSecret follows its store's).
  *
  * Per object the filter keeps a short hash of the watched parts, not the parts (annotations may carry a
  * whole `kubectl.kubernetes.io/last-applied-configuration`).
@@ -16,7 +18,8 @@
 import { createHash } from 'node:crypto';
 
 /** A part of an object whose change calls for a reconcile. */
-export type WatchedPart = 'generation' | 'labels' | 'annotations' | 'finalizers' | 'deletion' | 'uid';
+export type WatchedPart =
+  'generation' | 'labels' | 'annotations' | 'finalizers' | 'deletion' | 'uid' | 'ready';
 
 /** The default parts: spec (generation), labels, annotations and the deletion mark. */
 export const DEFAULT_WATCHED_PARTS: readonly WatchedPart[] = [
@@ -37,6 +40,21 @@ interface Meta {
   finalizers?: string[];
   deletionTimestamp?: unknown;
   uid?: string;
+}
+
+/** A status condition as the `ready` part reads it. */
+interface Condition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+}
+
+/** The object the filter reads: its metadata, and for `ready` its status conditions. */
+export interface FilterableObject {
+  metadata?: Meta;
+  /** Read for `ready` only: `conditions[]` with `type`, `status`, `reason`, `message`. */
+  status?: unknown;
 }
 
 /** The event shape the filter reads (a `ResourceEvent` of runtime/operator.ts fits). */
@@ -61,7 +79,7 @@ export class EventFilter {
   classify(e: FilterableEvent): Change {
     const id = `${e.meta.namespace ?? ''}/${e.meta.name}`;
     if (e.type === 'DELETED') return this.observe(id, undefined);
-    return this.observe(id, (e.object as { metadata?: Meta } | undefined)?.metadata ?? {});
+    return this.observe(id, (e.object as FilterableObject | undefined) ?? {});
   }
 
   /**
@@ -76,12 +94,12 @@ export class EventFilter {
    * Classifies the object `id` as it is now (`undefined`: gone) and remembers it; for caches that
    * report objects rather than events.
    */
-  observe(id: string, metadata: Meta | undefined): Change {
-    if (metadata === undefined) {
+  observe(id: string, obj: FilterableObject | undefined): Change {
+    if (obj === undefined) {
       this.seen.delete(id);
       return 'deleted';
     }
-    const hash = this.hash(metadata);
+    const hash = this.hash(obj);
     const before = this.seen.get(id);
     this.seen.set(id, hash);
     if (before === undefined) return 'added';
@@ -98,7 +116,8 @@ export class EventFilter {
     return this.seen.size;
   }
 
-  private hash(m: Meta): string {
+  private hash(obj: FilterableObject): string {
+    const m = obj.metadata ?? {};
     const values = this.parts.map((p) => {
       switch (p) {
         case 'generation':
@@ -113,6 +132,11 @@ export class EventFilter {
           return m.deletionTimestamp ? String(m.deletionTimestamp) : '';
         case 'uid':
           return m.uid ?? '';
+        case 'ready': {
+          const status = obj.status as { conditions?: Condition[] } | undefined;
+          const c = status?.conditions?.find((x) => x.type === 'Ready');
+          return [c?.status ?? '', c?.reason ?? '', c?.message ?? ''];
+        }
       }
     });
     return createHash('sha1').update(JSON.stringify(values)).digest('base64');
