@@ -140,14 +140,15 @@ export async function runOperation(
   if (!state) {
     if (!request) throw new Error('no operation is running and none was asked for');
     const begun = await startOperation(ctx, app, instance, cmp, request);
-    if ('failed' in begun) return finishOperation(ctx, app, begun.failed, request, begun.outcome, events);
+    if ('failed' in begun)
+      return finishOperation(ctx, app, { state: begun.failed, req: request }, begun.outcome, events);
     ({ state, target } = begun);
     // Argo CD's API server records a manual sync's start when it is asked; an automated sync's start is
     // recorded only when it does not also end in this reconcile (one event per step).
     if (request.manual) events.push(startedEvent(app, request, state));
   }
   const req = requestOf(state.operation, !state.operation.initiatedBy?.automated);
-  const step = await stepOnce(ctx, app, instance, cmp, state, req, target);
+  const step = await stepOnce(ctx, app, instance, cmp, { state, req, started: target });
   if (step.state === 'Running') {
     if (target && !request?.manual) events.push(startedEvent(app, req, state));
     const next: OperationState = {
@@ -157,7 +158,7 @@ export async function runOperation(
     };
     return { state: next, requeueAfterMs: step.requeueAfterMs, events };
   }
-  return finishOperation(ctx, app, state, req, step.outcome, events);
+  return finishOperation(ctx, app, { state, req }, step.outcome, events);
 }
 
 /**
@@ -221,7 +222,7 @@ export async function abortRunningOperation(
   if (!state) return undefined;
   const req = requestOf(state.operation, !state.operation.initiatedBy?.automated);
   const resources = (state.syncResult?.resources ?? []) as ResourceResult[];
-  return finishOperation(ctx, app, state, req, { phase: 'Failed', message, resources }, []);
+  return finishOperation(ctx, app, { state, req }, { phase: 'Failed', message, resources }, []);
 }
 
 /** One engine step at the operation's revision(s) and source(s). */
@@ -230,9 +231,7 @@ async function stepOnce(
   app: App,
   instance: string,
   cmp: Comparison,
-  state: OperationState,
-  req: SyncRequest,
-  started: Comparison | undefined,
+  { state, req, started }: { state: OperationState; req: SyncRequest; started?: Comparison },
 ): Promise<StepResult> {
   // `argocd app sync --local` syncs manifests sent with the operation instead of git's; capstan has no
   // such path yet, so the operation fails before anything is written rather than syncing git instead.
@@ -288,8 +287,7 @@ async function stepOnce(
 async function finishOperation(
   ctx: ApplicationContext,
   app: App,
-  state: OperationState,
-  req: SyncRequest,
+  { state, req }: { state: OperationState; req: SyncRequest },
   outcome: SyncOutcome,
   events: EventNote[],
 ): Promise<OperationStep> {
@@ -432,11 +430,20 @@ async function requestedTarget(
   req: SyncRequest,
 ): Promise<Comparison | undefined> {
   if (app.spec.sources?.length) {
-    if (!req.revisions?.length && !req.sources?.length) return undefined;
+    if (!req.sources?.length && asSpecSays(req.revisions, app.spec.sources)) return undefined;
     return compareApp(ctx, withSources(app, req), instance, { revisionOverrides: multiRevisions(app, req) });
   }
-  if (!req.revision && !req.source) return undefined;
+  // `argocd app sync` names the app's own targetRevision: the comparison this reconcile made already is it.
+  if (!req.source && asSpecSays(req.revision ? [req.revision] : [], [app.spec.source])) return undefined;
   return compareApp(ctx, withSource(app, req), instance, { revisionOverride: req.revision });
+}
+
+/** True when every requested revision is empty or the targetRevision of the source at its position. */
+function asSpecSays(
+  revisions: string[] | undefined,
+  sources: Array<{ targetRevision?: string } | undefined>,
+): boolean {
+  return (revisions ?? []).every((r, i) => !r || (i < sources.length && r === sources[i]?.targetRevision));
 }
 
 /** True when a request syncs other revisions or sources than the app's own (a rollback). */
