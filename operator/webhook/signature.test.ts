@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { detectProvider, verify } from './signature';
-import { secretsFromData } from './secrets';
+import { SecretReferenceError, secretsFromData, secretsFromValues, webhookValues } from './secrets';
 
 const body = Buffer.from('{"ref":"refs/heads/main"}');
 const hmac = (secret: string, b: Buffer = body): string =>
@@ -115,5 +115,33 @@ describe('secretsFromData', () => {
       { github: 'gh', bitbucket: '{uuid}', bitbucketserver: 'bbs', gogs: 'gogs', azuredevops: 'az:pw' },
     );
     assert.deepEqual(secretsFromData(undefined), {});
+  });
+});
+
+describe('webhookValues ($<secret>:<key> references, as Argo CD)', () => {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const other = {
+    metadata: { labels: { 'app.kubernetes.io/part-of': 'argocd' } },
+    data: { github: b64('from-other') },
+  };
+  const read = (name: string) => Promise.resolve(name === 'webhooks' ? other : undefined);
+
+  it('resolves a reference to a labelled Secret of the namespace', async () => {
+    const values = await webhookValues(
+      { 'webhook.github.secret': b64('$webhooks:github'), 'webhook.gitlab.secret': b64('plain') },
+      read,
+    );
+    assert.deepEqual(secretsFromValues(values), { github: 'from-other', gitlab: 'plain' });
+  });
+
+  it('refuses a reference to a missing Secret, key or label, naming no value', async () => {
+    for (const ref of ['$missing:github', '$webhooks:nokey']) {
+      await assert.rejects(webhookValues({ 'webhook.github.secret': b64(ref) }, read), SecretReferenceError);
+    }
+    const unlabelled = () => Promise.resolve({ data: other.data });
+    await assert.rejects(
+      webhookValues({ 'webhook.github.secret': b64('$webhooks:github') }, unlabelled),
+      (err: Error) => err instanceof SecretReferenceError && !err.message.includes('from-other'),
+    );
   });
 });
