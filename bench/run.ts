@@ -644,6 +644,15 @@ async function p7(env: BenchEnv, capstan: Capstan): Promise<void> {
     60_000,
     200,
   );
+  const esMetrics = async () => {
+    const text = await scrape(capstan.metricsPort);
+    return {
+      reconciles: metricSum(text, 'capstan_externalsecret_sync_calls_total'),
+      providerCalls: metricSum(text, 'capstan_externalsecret_provider_reads_total', 'result="call"'),
+      providerShared: metricSum(text, 'capstan_externalsecret_provider_reads_total', 'result="shared"'),
+    };
+  };
+  const m0 = await esMetrics();
   const before = capstan.counts();
   const t1 = performance.now();
   await pool([...Array(m).keys()], CONCURRENCY, async (i) => {
@@ -693,6 +702,7 @@ async function p7(env: BenchEnv, capstan: Capstan): Promise<void> {
   const ms = since(t1);
   await new Promise((r) => setTimeout(r, 3000));
   const c = diffCounts(capstan.counts(), before);
+  const m1 = await esMetrics();
   report('p7', `${m} ExternalSecrets on one fake store`, {
     value: round(m / (ms / 1000), 1),
     baseline: round(m / (rawMs / 1000), 1),
@@ -704,6 +714,10 @@ async function p7(env: BenchEnv, capstan: Capstan): Promise<void> {
     rawSeconds: round(rawMs / 1000, 2),
     requestsPerExternalSecret: round(requestsWithoutWatches(c) / m, 2),
     categories: c.categories,
+    reconcilesPerExternalSecret: round((m1.reconciles - m0.reconciles) / m, 2),
+    // every ExternalSecret reads the same key of the same store: shared reads (readcache.ts) save calls
+    providerCalls: m1.providerCalls - m0.providerCalls,
+    providerReadsShared: m1.providerShared - m0.providerShared,
     kubernetesProvider: 'not measured yet',
   });
 }

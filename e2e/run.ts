@@ -48,6 +48,7 @@ async function main(): Promise<number> {
         ...E2E_CEILING_ARGS,
         '--git-webhook-port',
         String(webhookPort),
+        '--unsafe-allow-generic-targets', // externalsecret-manifest.e2e.ts
         ...(moto ? ['--aws-endpoint-url', moto.endpoint] : []),
       ],
     });

@@ -130,6 +130,20 @@ export interface ExternalSecretTarget {
    * Makes the Secret immutable.
    */
   immutable?: boolean;
+  manifest?: ManifestReference;
+}
+/**
+ * Writes another namespaced kind instead of a Secret (ESO's generic targets), for example a ConfigMap: without a template the fetched keys go to its data (a ConfigMap's data, spec.data of other kinds), with one to data. Only when capstan runs with --unsafe-allow-generic-targets; the object is not encrypted at rest as a Secret may be.
+ */
+export interface ManifestReference {
+  /**
+   * API version of the target kind, for example v1 for a ConfigMap.
+   */
+  apiVersion: string;
+  /**
+   * Kind of the target, for example ConfigMap.
+   */
+  kind: string;
 }
 /**
  * Restricts when periodic refreshes may run (times in UTC; only for refreshPolicy Periodic or unset). With kind allow a refresh runs only while a window is open; with kind deny never while one is open. The first sync, spec changes and retries after an error are not held back.

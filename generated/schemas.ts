@@ -5449,6 +5449,24 @@ export const schemas = {
                     },
                   },
                   immutable: { type: 'boolean', description: 'Makes the Secret immutable.' },
+                  manifest: {
+                    type: 'object',
+                    description:
+                      "Writes another namespaced kind instead of a Secret (ESO's generic targets), for example a ConfigMap: without a template the fetched keys go to its data (a ConfigMap's data, spec.data of other kinds), with one to data. Only when capstan runs with --unsafe-allow-generic-targets; the object is not encrypted at rest as a Secret may be.",
+                    required: ['apiVersion', 'kind'],
+                    properties: {
+                      apiVersion: {
+                        type: 'string',
+                        description: 'API version of the target kind, for example v1 for a ConfigMap.',
+                        minLength: 1,
+                      },
+                      kind: {
+                        type: 'string',
+                        description: 'Kind of the target, for example ConfigMap.',
+                        minLength: 1,
+                      },
+                    },
+                  },
                 },
               },
               refreshPolicy: {
@@ -7754,6 +7772,24 @@ export const schemas = {
                 },
               },
               immutable: { type: 'boolean', description: 'Makes the Secret immutable.' },
+              manifest: {
+                type: 'object',
+                description:
+                  "Writes another namespaced kind instead of a Secret (ESO's generic targets), for example a ConfigMap: without a template the fetched keys go to its data (a ConfigMap's data, spec.data of other kinds), with one to data. Only when capstan runs with --unsafe-allow-generic-targets; the object is not encrypted at rest as a Secret may be.",
+                required: ['apiVersion', 'kind'],
+                properties: {
+                  apiVersion: {
+                    type: 'string',
+                    description: 'API version of the target kind, for example v1 for a ConfigMap.',
+                    minLength: 1,
+                  },
+                  kind: {
+                    type: 'string',
+                    description: 'Kind of the target, for example ConfigMap.',
+                    minLength: 1,
+                  },
+                },
+              },
             },
           },
           refreshPolicy: {

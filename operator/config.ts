@@ -61,6 +61,11 @@ export interface Config extends CeilingConfig, WebhookConfig {
   metricsPort: number;
   /** Provider requests a second per secret store (ExternalSecrets); 0: unlimited. */
   storeRateLimit: number;
+  /**
+   * ExternalSecrets may write other kinds than Secrets (`spec.target.manifest`, ESO's generic targets),
+   * as ESO's `--unsafe-allow-generic-targets`; off by default.
+   */
+  allowGenericTargets: boolean;
   /** Network policy, deadlines and response cap of provider calls (`--webhook-*`, `--provider-*`). */
   providerLimits: ProviderLimits;
   /** Run the operators only while holding the `capstan-leader` Lease in the controller namespace. */
@@ -214,6 +219,11 @@ export function parseConfig(argv: string[]): Config {
       env.CAPSTAN_STORE_RATE_LIMIT ?? '10',
     )
     .option(
+      '--unsafe-allow-generic-targets',
+      "let ExternalSecrets write other kinds than Secrets (spec.target.manifest), as ESO's flag of that name",
+      env.CAPSTAN_UNSAFE_ALLOW_GENERIC_TARGETS === 'true',
+    )
+    .option(
       '--impersonation',
       "sync each app as the service account its project's destinationServiceAccounts names (Argo CD's sync with impersonation)",
       env.CAPSTAN_IMPERSONATION === 'true',
@@ -261,6 +271,7 @@ export function parseConfig(argv: string[]): Config {
     logFormat: o.logFormat as LogFormat,
     metricsPort: num('metrics-port', o.metricsPort),
     storeRateLimit: num('store-rate-limit', o.storeRateLimit),
+    allowGenericTargets: Boolean(o.unsafeAllowGenericTargets),
     providerLimits: providerLimitsFromOptions(o),
     leaderElect: Boolean(o.leaderElect),
     impersonation: Boolean(o.impersonation),

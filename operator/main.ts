@@ -179,6 +179,7 @@ async function main(): Promise<void> {
     storeRatePerSecond: config.storeRateLimit,
     providerLimits: config.providerLimits,
     watchNamespaces: config.watchNamespaces,
+    allowGenericTargets: config.allowGenericTargets,
   });
   if (config.controllers.includes('externalsecret')) {
     const ops = await startExternalSecretOperators(

@@ -125,6 +125,9 @@ impersonate on serviceaccounts with impersonation.enabled.
 {{- define "capstan.rules" -}}
 {{- if include "capstan.externalSecretsOnly" . }}
 {{- required "rbac.externalSecretRules must not be empty when rbac.create is true" .Values.rbac.externalSecretRules | toYaml }}
+{{- if and .Values.genericTargets.enabled .Values.genericTargets.resources }}
+{{ toYaml .Values.genericTargets.resources }}
+{{- end }}
 {{- else }}
 {{- required "rbac.rules must not be empty when rbac.create is true" .Values.rbac.rules | toYaml }}
 {{- end }}

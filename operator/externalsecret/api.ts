@@ -46,14 +46,19 @@ async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | 
   }
 }
 
-async function patchStatus(client: KubeClient, path: string, status: Record<string, unknown>): Promise<void> {
+async function patchStatus<T = unknown>(
+  client: KubeClient,
+  path: string,
+  status: Record<string, unknown>,
+): Promise<T | undefined> {
   try {
-    await client.request('PATCH', `${path}/status`, {
+    return await client.request<T>('PATCH', `${path}/status`, {
       body: { status },
       contentType: 'application/merge-patch+json',
     });
   } catch (err) {
     if (!isNotFound(err)) throw err;
+    return undefined;
   }
 }
 
@@ -66,13 +71,20 @@ export function getExternalSecret(
   return getOrUndefined(client, externalSecretPath(namespace, name));
 }
 
-/** Merge-patches an ExternalSecret's status (arrays replaced whole); a vanished object is ignored. */
+/**
+ * Merge-patches an ExternalSecret's status (arrays replaced whole); a vanished object is ignored.
+ * @returns the ExternalSecret as the API server stored it (undefined when it vanished).
+ */
 export function patchExternalSecretStatus(
   client: KubeClient,
   es: ExternalSecretObject,
   status: Record<string, unknown>,
-): Promise<void> {
-  return patchStatus(client, externalSecretPath(es.metadata.namespace, es.metadata.name), status);
+): Promise<ExternalSecretObject | undefined> {
+  return patchStatus<ExternalSecretObject>(
+    client,
+    externalSecretPath(es.metadata.namespace, es.metadata.name),
+    status,
+  );
 }
 
 /** Reads a SecretStore or ClusterSecretStore. */
@@ -92,7 +104,9 @@ export function patchStoreStatus(
   store: StoreObject,
   status: Record<string, unknown>,
 ): Promise<void> {
-  return patchStatus(client, storePath(kind, store.metadata.namespace, store.metadata.name), status);
+  return patchStatus(client, storePath(kind, store.metadata.namespace, store.metadata.name), status).then(
+    () => undefined,
+  );
 }
 
 /** Reads a Secret. */

@@ -7,6 +7,7 @@ import { providerFor, type SecretsClient } from '../providers';
 import { MSG_STORE_CLIENT } from './constants';
 import type { ExternalSecretContext } from './context';
 import { asSyncError, SyncError } from './errors';
+import { providerReads } from './metrics';
 import { readKey } from './readcache';
 import type { ResolvedStore } from './stores';
 import type { ExternalSecretObject } from './types';
@@ -60,9 +61,12 @@ export class StoreClients {
       resourceVersion: store.metadata.resourceVersion,
       provider: (store.spec as { provider?: Record<string, unknown> }).provider,
     };
-    return this.ctx.reads.read(readKey(identity, this.es.metadata.namespace, op, what), () =>
+    const calls = this.ctx.reads.calls;
+    const value = this.ctx.reads.read(readKey(identity, this.es.metadata.namespace, op, what), () =>
       this.call(key, request),
     );
+    providerReads.inc({ result: this.ctx.reads.calls > calls ? 'call' : 'shared' });
+    return value;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
 import { DEFAULT_PROVIDER_LIMITS, type ProviderLimits } from '../providers/netpolicy';
 import { StoreRateLimiter } from './ratelimit';
+import { createReadCache, type ReadCache } from './cache';
 import { ProviderReadCache } from './readcache';
 import { ReferenceIndex } from './refs';
 import { DEFAULT_JITTER_FRACTION, DEFAULT_REFRESH_INTERVAL_MS, RETRY_BASE_MS, RETRY_MAX_MS } from './refresh';
@@ -35,6 +36,11 @@ export interface ExternalSecretSettings {
    * same store (readcache.ts; 2 s): one call for a refresh burst, and at most 2 s of staleness. 0: only reads in flight are joined.
    */
   readShareMs: number;
+  /**
+   * allowGenericTargets - `--unsafe-allow-generic-targets`: `spec.target.manifest` may name another kind
+   * than Secret (manifest.ts). Default false, as ESO.
+   */
+  allowGenericTargets?: boolean;
   /**
    * watchNamespaces - `--watch-namespaces` (kube/scope.ts): ExternalSecrets, SecretStores and their
    * Secrets are watched in these namespaces only, ClusterSecretStores not at all (ESO's
@@ -69,6 +75,11 @@ export interface ExternalSecretContext {
   reads: ProviderReadCache;
   /** refs - target Secret and store -> ExternalSecrets. */
   refs: ReferenceIndex;
+  /**
+   * cache - watched ExternalSecrets and stores, and the versions of capstan's Secret writes (cache.ts):
+   * what a reconcile reads without a GET. Unset (partial contexts of unit tests): every read is a GET.
+   */
+  cache?: ReadCache;
   /** now - clock (epoch ms). */
   now: () => number;
   /** random - uniform [0, 1) source for jitter. */
@@ -92,6 +103,7 @@ export function createContext(
     limiter: new StoreRateLimiter({ ratePerSecond: s.storeRatePerSecond }),
     reads: new ProviderReadCache({ ttlMs: s.readShareMs }),
     refs: new ReferenceIndex(),
+    cache: createReadCache(),
     now: Date.now,
     random: Math.random,
   };

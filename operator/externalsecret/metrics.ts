@@ -15,6 +15,17 @@ export const externalSecretRefreshes = new client.Counter({
   registers: [registry],
 });
 
+/**
+ * Provider reads of ExternalSecrets by result: `call` (the provider was asked) or `shared` (answered by a
+ * read of the same key of the same store in flight or within `readShareMs`: readcache.ts).
+ */
+export const providerReads = new client.Counter({
+  name: 'capstan_externalsecret_provider_reads_total',
+  help: 'ExternalSecret provider reads by result (call: the provider was asked; shared: a recent identical read answered).',
+  labelNames: ['result'],
+  registers: [registry],
+});
+
 /** Store validations by result: `valid` or `invalid`. */
 export const storeValidations = new client.Counter({
   name: 'capstan_secretstore_validation_total',

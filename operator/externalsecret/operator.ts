@@ -12,7 +12,7 @@
  *   their retry backoff.
  */
 import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
-import { Informer, metadataOnly } from '../kube/informer';
+import { Informer, metadataOnly, type InformerEventType } from '../kube/informer';
 import { isScoped, watchTargets } from '../kube/scope';
 import type { KubeObject } from '../kube/object';
 import type { Logger } from '../log';
@@ -67,15 +67,27 @@ export class ExternalSecretOperator extends QueuedOperator {
     const scoped = isScoped(this.ctx.settings.watchNamespaces);
     this.secrets = watchTargets(this.ctx.settings.watchNamespaces).map(
       (namespace) =>
-        new Informer(this.ctx.client, SECRETS, MANAGED_SECRET_SELECTOR, (_type, obj) => this.onSecret(obj), {
-          namespace,
-          // the handler reads names and owners only: Secret data is not held in memory (issue 10 §2 P2)
-          project: metadataOnly,
-          onError: (err) =>
-            this.log.warn('Watch of managed Secrets failed; retrying.', { error: (err as Error).message }),
-        }),
+        new Informer(
+          this.ctx.client,
+          SECRETS,
+          MANAGED_SECRET_SELECTOR,
+          (type, obj) => this.onSecret(type, obj),
+          {
+            namespace,
+            // the handler reads names and owners only: Secret data is not held in memory (issue 10 §2 P2)
+            project: metadataOnly,
+            onError: (err) =>
+              this.log.warn('Watch of managed Secrets failed; retrying.', { error: (err as Error).message }),
+          },
+        ),
     );
     await Promise.all(this.secrets.map((s) => s.start()));
+    // Listed: from now on a target missing from the informers is missing or not labelled (cache.ts).
+    if (this.ctx.cache) {
+      this.ctx.cache.targets = { get: (ns, name) => this.targetMeta(ns, name) };
+      // an event held during capstan's write that was someone else's change (cache.ts)
+      this.ctx.cache.written.onForeignChange = (ns, name) => this.enqueueWriters(ns, name);
+    }
     await this.watchAndEnqueue(ES_GROUP, ES_VERSION, 'externalsecrets', Kind.ExternalSecret, (e) =>
       this.onExternalSecret(e),
     );
@@ -103,6 +115,7 @@ export class ExternalSecretOperator extends QueuedOperator {
     const key = externalSecretKey(e.meta.namespace ?? '', e.meta.name);
     if (e.type === ResourceEventType.Deleted) {
       this.events.classify(e); // forgets it
+      this.ctx.cache?.externalSecrets.delete(e.meta.namespace, e.meta.name);
       this.ctx.refs.delete(key);
       forgetExternalSecret(e.meta.namespace ?? '', e.meta.name);
       return true;
@@ -111,14 +124,35 @@ export class ExternalSecretOperator extends QueuedOperator {
     observeExternalSecret(e.object as unknown as ConditionSource);
     const obj = e.object as unknown as ExternalSecretObject;
     this.ctx.refs.set(obj);
+    this.ctx.cache?.externalSecrets.put(obj as unknown as KubeObject);
     return this.events.changed(e);
   }
 
-  /** A managed Secret changed or went away: its writers (index) and its controller ExternalSecret run. */
-  private onSecret(obj: KubeObject): void {
+  /** The informers' copy of a managed Secret's metadata. */
+  private targetMeta(namespace: string, name: string): KubeObject | undefined {
+    for (const informer of this.secrets) {
+      const obj = informer.get(namespace, name);
+      if (obj) return obj;
+    }
+    return undefined;
+  }
+
+  /**
+   * A managed Secret changed or went away: its writers (index) and its controller ExternalSecret run,
+   * unless the change is capstan's own last write of it (that reconcile already knows the outcome).
+   */
+  private onSecret(type: InformerEventType, obj: KubeObject): void {
     const ns = obj.metadata.namespace ?? '';
-    const keys = new Set(this.ctx.refs.writersOf(ns, obj.metadata.name ?? ''));
-    const ctrl = obj.metadata.ownerReferences?.find(
+    const written = this.ctx.cache?.written;
+    if (type === 'delete') written?.delete(ns, obj.metadata.name ?? '');
+    else if (written?.isOwnWrite(obj) || written?.hold(obj)) return;
+    this.enqueueWriters(ns, obj.metadata.name ?? '', obj);
+  }
+
+  /** Enqueues the ExternalSecrets writing Secret `ns/name`: the index, and the Secret's controller. */
+  private enqueueWriters(ns: string, name: string, obj = this.targetMeta(ns, name)): void {
+    const keys = new Set(this.ctx.refs.writersOf(ns, name));
+    const ctrl = obj?.metadata.ownerReferences?.find(
       (r) => r.controller === true && r.kind === Kind.ExternalSecret,
     );
     if (ctrl) keys.add(externalSecretKey(ns, String(ctrl.name)));
@@ -134,6 +168,9 @@ export class ExternalSecretOperator extends QueuedOperator {
   private onStore(kind: StoreKind, e: ResourceEvent): void {
     const key = storeObjectKey(kind, e.meta.namespace, e.meta.name);
     const changed = this.storeEvents.changed(e);
+    const cache = this.ctx.cache?.stores.get(kind);
+    if (e.type === ResourceEventType.Deleted) cache?.delete(e.meta.namespace, e.meta.name);
+    else cache?.put(e.object as unknown as KubeObject);
     if (!changed) return;
     for (const user of this.ctx.refs.usersOf(key)) {
       this.queue.add(user); // at once, past its backoff (its failure count is kept)

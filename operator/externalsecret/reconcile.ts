@@ -13,7 +13,7 @@
  * bounded by the refresh interval; until then a change of its Secret does not run it again, a change
  * of the ExternalSecret or of its store's readiness does.
  */
-import { renderTemplate, type ExternalSecretTemplate } from '../templates';
+import { renderTemplate, type ExternalSecretTemplate, type RenderedSecret } from '../templates';
 import type { ReconcileResult } from '../runtime/workqueue';
 import { getExternalSecret, getSecret } from './api';
 import { StoreClients } from './clients';
@@ -46,13 +46,18 @@ import { specProblems } from './spec';
 import { refreshHeldMs } from './syncwindows';
 import { markDone, markFailed, lastRefreshDeleted, lastRefreshSucceeded } from './status';
 import { resolveStores } from './stores';
-import type { ExternalSecretObject, SecretObject } from './types';
+import { deleteGenericObject, writeGenericObject } from './generic';
+import { readTarget, type TargetState } from './live';
+import { genericTargetProblems, objectInSync } from './manifest';
+import type { CreationPolicy, ExternalSecretObject } from './types';
 import {
   assertWritable,
   deleteOrphanedSecrets,
   deleteTargetSecret,
   mayHaveOrphans,
+  TargetExistsError,
   writeSecret,
+  type WriteOutcome,
 } from './write';
 
 function requeue(ctx: ExternalSecretContext, es: ExternalSecretObject): ReconcileResult {
@@ -67,16 +72,15 @@ function requeue(ctx: ExternalSecretContext, es: ExternalSecretObject): Reconcil
 }
 
 /** Whether this reconcile fetches: a refresh is due, the last one failed, or the Secret drifted or vanished. */
-function needsRefresh(
-  ctx: ExternalSecretContext,
-  es: ExternalSecretObject,
-  existing: SecretObject | undefined,
-): boolean {
+function needsRefresh(ctx: ExternalSecretContext, es: ExternalSecretObject, target: TargetState): boolean {
   if (shouldRefresh(es, ctx.now(), ctx.settings.defaultRefreshIntervalMs))
     return refreshHeldMs(es, ctx.now()) === undefined || !lastRefreshSucceeded(es);
   if (!lastRefreshSucceeded(es)) return true;
-  if (!existing && lastRefreshDeleted(es)) return false;
-  return !secretInSync(existing, creationPolicyOf(es));
+  if (target.known === 'ours') return false; // exactly what capstan's last write left
+  const { generic } = target;
+  if (!(generic ? generic.object : target.existing) && lastRefreshDeleted(es)) return false;
+  if (generic) return creationPolicyOf(es) !== 'None' && !objectInSync(generic.object, es, generic.ref.kind);
+  return !secretInSync(target.existing, creationPolicyOf(es));
 }
 
 /** Fetches through the ExternalSecret's stores; the clients are closed whatever happens. */
@@ -96,21 +100,20 @@ async function fetchAll(ctx: ExternalSecretContext, es: ExternalSecretObject): P
 async function applyDeletionPolicy(
   ctx: ExternalSecretContext,
   es: ExternalSecretObject,
-  existing: SecretObject | undefined,
+  target: TargetState,
 ): Promise<boolean> {
   const decision = emptyDataAction(deletionPolicyOf(es), creationPolicyOf(es));
+  const { generic, existing } = target;
   switch (decision.action) {
     case 'retain':
-      await markDone(
-        ctx,
-        es,
-        EsReason.SecretSynced,
-        MSG_SYNCED_RETAIN,
-        existing ? targetName(es) : undefined,
-      );
+      await markDone(ctx, es, EsReason.SecretSynced, MSG_SYNCED_RETAIN, bindingOf(es, target));
       return true;
     case 'delete':
-      if (await deleteTargetSecret(ctx, es, existing)) {
+      if (
+        generic
+          ? await deleteGenericObject(ctx, es, generic.rt, generic.object)
+          : await deleteTargetSecret(ctx, es, existing)
+      ) {
         await recordEvent(ctx.client, ctx.log, es, {
           type: 'Normal',
           reason: EventReason.Deleted,
@@ -130,14 +133,58 @@ async function applyDeletionPolicy(
   }
 }
 
+/** `status.binding`: the target Secret's name when one exists (generic targets are no Secrets). */
+function bindingOf(es: ExternalSecretObject, target: TargetState): string | undefined {
+  return target.existing && !target.generic ? targetName(es) : undefined;
+}
+
+/**
+ * Writes the target; a create-only Secret write that finds one reads it and writes again knowing it.
+ */
+async function write(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  target: TargetState,
+  rendered: RenderedSecret,
+  creation: Exclude<CreationPolicy, 'None'>,
+): Promise<WriteOutcome> {
+  const { generic } = target;
+  if (generic) {
+    const policy = creation as Exclude<CreationPolicy, 'None' | 'Merge'>; // Merge: a spec problem
+    return writeGenericObject(ctx, es, { ...generic, existing: generic.object, rendered, policy });
+  }
+  try {
+    const createOnly = target.known === 'absent';
+    return await writeSecret(ctx, es, { existing: target.existing, createOnly }, rendered, creation);
+  } catch (err) {
+    if (!(err instanceof TargetExistsError)) throw err;
+    const existing = await getSecret(ctx.client, es.metadata.namespace, targetName(es));
+    return writeSecret(ctx, es, { existing }, rendered, creation);
+  }
+}
+
+/**
+ * Nothing was fetched: the deletion policy decides on the target as it is (read when the informer only
+ * implied it). @returns true when the refresh is finished.
+ */
+async function emptyFetch(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  target: TargetState,
+): Promise<boolean> {
+  const live =
+    target.known === 'read' ? target : await readTarget(ctx, es, creationPolicyOf(es), { get: true });
+  return applyDeletionPolicy(ctx, es, live);
+}
+
 /** One refresh: fetch, apply the policies, render, write, report. */
 async function refresh(
   ctx: ExternalSecretContext,
   es: ExternalSecretObject,
-  existing: SecretObject | undefined,
+  target: TargetState,
 ): Promise<void> {
   const creation = creationPolicyOf(es);
-  if (creation !== 'None') assertWritable(existing, es, creation);
+  if (creation !== 'None' && !target.generic) assertWritable(target.existing, es, creation);
   const fetched = await fetchAll(ctx, es);
   if (fetched.missing.length) {
     ctx.log.info('Remote keys are gone; left out of the Secret by deletionPolicy.', {
@@ -145,7 +192,7 @@ async function refresh(
       missing: fetched.missing,
     });
   }
-  if (!Object.keys(fetched.data).length && (await applyDeletionPolicy(ctx, es, existing))) return;
+  if (!Object.keys(fetched.data).length && (await emptyFetch(ctx, es, target))) return;
   if (creation === 'None') return markDone(ctx, es, EsReason.SecretSynced, MSG_SYNCED_NONE);
   const sources = await readTemplateSources(ctx, es);
   let rendered;
@@ -158,12 +205,21 @@ async function refresh(
   } catch (err) {
     throw asSyncError(err, MSG_APPLY_TEMPLATE);
   }
-  const outcome = await writeSecret(ctx, es, existing, rendered, creation);
-  if (outcome !== 'unchanged') await reportWrite(ctx, es, outcome, Object.keys(rendered.data));
-  if (outcome === 'created' && creation === 'Owner' && mayHaveOrphans(es, targetName(es))) {
+  const outcome = await write(ctx, es, target, rendered, creation);
+  if (
+    outcome === 'created' &&
+    creation === 'Owner' &&
+    !target.generic &&
+    mayHaveOrphans(es, targetName(es))
+  ) {
     await cleanUpOrphans(ctx, es);
   }
-  await markDone(ctx, es, EsReason.SecretSynced, MSG_SYNCED, targetName(es));
+  const binding = target.generic ? undefined : targetName(es);
+  // The event and the status are independent writes: sent together, a sync waits one round trip, not two.
+  await Promise.all([
+    outcome === 'unchanged' ? undefined : reportWrite(ctx, es, outcome, Object.keys(rendered.data), target),
+    markDone(ctx, es, EsReason.SecretSynced, MSG_SYNCED, binding),
+  ]);
 }
 
 /** Event and log line for a write. */
@@ -172,14 +228,18 @@ async function reportWrite(
   es: ExternalSecretObject,
   outcome: 'created' | 'updated',
   keys: string[],
+  target: TargetState,
 ): Promise<void> {
   const created = outcome === 'created';
+  const kind = target.generic?.ref.kind;
+  // a generic target's event names its kind, as ESO's "Created ConfigMap app-config"
+  const generic = kind && `${created ? 'Created' : 'Updated'} ${kind} ${targetName(es)}`;
   await recordEvent(ctx.client, ctx.log, es, {
     type: 'Normal',
     reason: created ? EventReason.Created : EventReason.Updated,
-    message: created ? EVENT_CREATED : EVENT_UPDATED,
+    message: generic || (created ? EVENT_CREATED : EVENT_UPDATED),
   });
-  ctx.log.info(`${created ? 'Created' : 'Updated'} the target Secret.`, {
+  ctx.log.info(`${created ? 'Created' : 'Updated'} the target ${kind ?? 'Secret'}.`, {
     ...logFields(es),
     keys: keys.sort(),
   });
@@ -235,14 +295,20 @@ export async function reconcileExternalSecret(
   name: string,
 ): Promise<ReconcileResult> {
   const key = externalSecretKey(namespace, name);
-  const es = await getExternalSecret(ctx.client, namespace, name);
+  // The watch's copy (cache.ts); a GET when the watch has none (deleted, or not delivered yet).
+  const es =
+    (ctx.cache?.externalSecrets.get(namespace, name) as unknown as ExternalSecretObject | undefined) ??
+    (await getExternalSecret(ctx.client, namespace, name));
   if (!es) {
     ctx.refs.delete(key);
     return {};
   }
   ctx.refs.set(es);
   if (es.metadata.deletionTimestamp) return {}; // the garbage collector removes an owned Secret
-  const problems = specProblems(es);
+  const problems = [
+    ...specProblems(es),
+    ...genericTargetProblems(es, ctx.settings.allowGenericTargets === true),
+  ];
   if (problems.length) {
     if (await markFailed(ctx, es, `${MSG_INVALID_SPEC}: ${problems.join('; ')}`))
       ctx.log.warn('ExternalSecret spec is invalid; nothing is written.', {
@@ -252,13 +318,21 @@ export async function reconcileExternalSecret(
     return {};
   }
   const creation = creationPolicyOf(es);
-  const existing = creation === 'None' ? undefined : await getSecret(ctx.client, namespace, targetName(es));
-  if (!needsRefresh(ctx, es, existing)) {
+  let target: TargetState;
+  try {
+    target = await readTarget(ctx, es, creation);
+  } catch (err) {
+    if (err instanceof SyncError) return failed(ctx, es, err); // a generic target's kind
+    throw err;
+  }
+  if (!needsRefresh(ctx, es, target)) {
     externalSecretRefreshes.inc({ result: 'skipped' });
     return requeue(ctx, es);
   }
   try {
-    await refresh(ctx, es, existing);
+    // A refresh compares the rendered data with the live Secret: read it unless it is known absent.
+    if (target.known === 'ours') target = await readTarget(ctx, es, creation, { get: true });
+    await refresh(ctx, es, target);
   } catch (err) {
     return failed(ctx, es, err);
   }

@@ -10,6 +10,7 @@ import { CONDITION_READY, EsReason, EventReason } from './constants';
 import { getCondition, sameCondition, setCondition, type Condition } from './conditions';
 import type { ExternalSecretContext } from './context';
 import { recordEvent } from '../kube/events';
+import type { KubeObject } from '../kube/object';
 import { syncedResourceVersion } from './refresh';
 import type { ExternalSecretObject } from './types';
 
@@ -40,8 +41,14 @@ export async function markDone(
     syncedResourceVersion: syncedResourceVersion(es),
     ...(binding ? { binding: { name: binding } } : {}),
   };
-  await patchExternalSecretStatus(ctx.client, es, status as Record<string, unknown>);
+  const stored = await patchExternalSecretStatus(ctx.client, es, status as Record<string, unknown>);
   es.status = { ...es.status, ...status };
+  remember(ctx, stored);
+}
+
+/** The stored ExternalSecret goes to the read cache, so the next reconcile sees this status without a GET. */
+function remember(ctx: ExternalSecretContext, stored: ExternalSecretObject | undefined): void {
+  if (stored?.metadata) ctx.cache?.externalSecrets.put(stored as unknown as KubeObject);
 }
 
 /**
@@ -63,7 +70,7 @@ export async function markFailed(
   if (sameCondition(ready(es), wanted)) return false;
   const now = new Date(ctx.now()).toISOString();
   const conditions = setCondition(es.status?.conditions as Condition[] | undefined, wanted, now);
-  await patchExternalSecretStatus(ctx.client, es, { conditions });
+  remember(ctx, await patchExternalSecretStatus(ctx.client, es, { conditions }));
   await recordEvent(ctx.client, ctx.log, es, {
     type: 'Warning',
     reason: EventReason.UpdateFailed,

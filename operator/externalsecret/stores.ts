@@ -59,6 +59,18 @@ function checkReady(ref: StoreRef, store: StoreObject): void {
   throw new SyncError(MSG_STORE, `${ref.kind} "${ref.name}" is not ready (${why})`, true);
 }
 
+/** The store from the watch's cache (cache.ts), else a GET (a store the watch has not delivered yet). */
+async function readStore(
+  ctx: Pick<ExternalSecretContext, 'client'> & Partial<Pick<ExternalSecretContext, 'cache'>>,
+  ref: StoreRef,
+  namespace: string,
+): Promise<StoreObject | undefined> {
+  const ns = ref.kind === 'ClusterSecretStore' ? undefined : namespace;
+  const cached = ctx.cache?.stores.get(ref.kind)?.get(ns, ref.name);
+  if (cached) return cached as unknown as StoreObject;
+  return getStore(ctx.client, ref.kind, namespace, ref.name);
+}
+
 /**
  * Resolves every store of the ExternalSecret.
  * @returns the stores by key.
@@ -76,7 +88,7 @@ export function resolveStores(
  * @throws SyncError as {@link resolveStores}.
  */
 export async function resolveStoreRefs(
-  ctx: Pick<ExternalSecretContext, 'client' | 'settings'>,
+  ctx: Pick<ExternalSecretContext, 'client' | 'settings'> & Partial<Pick<ExternalSecretContext, 'cache'>>,
   namespace: string,
   refs: StoreRef[],
 ): Promise<Map<string, ResolvedStore>> {
@@ -86,7 +98,7 @@ export async function resolveStoreRefs(
       // A tenant install has no grant on cluster-scoped stores (ESO's scopedNamespace ignores them too).
       throw new SyncError(MSG_STORE, clusterStoreScopedMessage(ref.name));
     }
-    const store = await getStore(ctx.client, ref.kind, namespace, ref.name);
+    const store = await readStore(ctx, ref, namespace);
     if (!store) {
       const where = ref.kind === 'SecretStore' ? ` in namespace "${namespace}"` : '';
       throw new SyncError(MSG_STORE, `${ref.kind} "${ref.name}" not found${where}`, true);

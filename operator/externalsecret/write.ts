@@ -5,7 +5,7 @@
  * capstan did not create, an immutable target) is a SyncError and nothing is written.
  */
 import { serverSideApply, deleteObject } from '../kube/apply';
-import { isNotFound } from '../kube/client';
+import { isConflict, isNotFound } from '../kube/client';
 import type { KubeObject } from '../kube/object';
 import type { RenderedSecret } from '../templates';
 import { corePath, SECRETS } from './api';
@@ -49,28 +49,117 @@ async function removeExtraKeys(
   ctx: ExternalSecretContext,
   applied: SecretObject,
   keys: string[],
-): Promise<void> {
+): Promise<SecretObject> {
   const data: Record<string, null> = {};
   for (const k of keys) data[k] = null;
-  await ctx.client.request('PATCH', corePath('secrets', applied.metadata.namespace, applied.metadata.name), {
-    body: { metadata: { resourceVersion: applied.metadata.resourceVersion }, data },
-    contentType: 'application/merge-patch+json',
-  });
+  return ctx.client.request<SecretObject>(
+    'PATCH',
+    corePath('secrets', applied.metadata.namespace, applied.metadata.name),
+    {
+      body: { metadata: { resourceVersion: applied.metadata.resourceVersion }, data },
+      contentType: 'application/merge-patch+json',
+    },
+  );
 }
 
 /**
- * Writes the target Secret for creationPolicy Owner, Orphan or Merge.
- * @param existing - the live Secret (undefined: missing).
+ * The resourceVersion a create-only apply carries (see {@link writeSecret}). It is a precondition: the
+ * API server applies to an existing object only when its resourceVersion matches, and no object ever
+ * has etcd's initial revision 1 (the first write is revision 2), so an existing Secret refuses the apply
+ * (409 Conflict) while a missing one is created (a create ignores the precondition). Checked against
+ * the real API server: a Secret created by hand stays untouched, a missing one is created with
+ * managedFields `capstan`/`Apply`, as any apply.
+ */
+export const CREATE_ONLY_RESOURCE_VERSION = '1';
+
+/** A create-only write found a Secret of that name: read it and write again knowing it. */
+export class TargetExistsError extends Error {
+  override name = 'TargetExistsError';
+}
+
+/** Server-side applies the Secret; with `createOnly`, only when none of that name exists. */
+async function applySecret(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  desired: SecretObject,
+  policy: Exclude<CreationPolicy, 'None'>,
+  createOnly: boolean,
+): Promise<SecretObject> {
+  const fieldManager = fieldManagerFor(es, policy);
+  if (!createOnly) {
+    return (await serverSideApply(ctx.client, SECRETS, desired as unknown as KubeObject, {
+      fieldManager,
+      force: true,
+    })) as unknown as SecretObject;
+  }
+  // kube/apply.ts drops resourceVersion from what it applies: the precondition needs its own request
+  const body = {
+    ...desired,
+    metadata: { ...desired.metadata, resourceVersion: CREATE_ONLY_RESOURCE_VERSION },
+  };
+  try {
+    return await ctx.client.request<SecretObject>(
+      'PATCH',
+      corePath('secrets', desired.metadata.namespace, desired.metadata.name),
+      {
+        body,
+        contentType: 'application/apply-patch+yaml',
+        query: { fieldManager, force: true, fieldValidation: 'Strict' },
+      },
+    );
+  } catch (err) {
+    if (isConflict(err)) throw new TargetExistsError(desired.metadata.name);
+    throw err;
+  }
+}
+
+/**
+ * Applies the desired Secret (then removes keys added by hand, Owner and Orphan) and records the versions
+ * these writes left, so that their watch events are known as capstan's own (cache.ts).
+ * @throws SyncError; TargetExistsError (create-only).
+ */
+async function applyAndRecord(
+  ctx: ExternalSecretContext,
+  es: ExternalSecretObject,
+  w: { desired: SecretObject; policy: Exclude<CreationPolicy, 'None'>; createOnly: boolean },
+): Promise<void> {
+  const { desired, policy, createOnly } = w;
+  const { namespace, name } = desired.metadata;
+  const written: Array<string | undefined> = [];
+  ctx.cache?.written.begin(namespace, name);
+  try {
+    let applied = await applySecret(ctx, es, desired, policy, createOnly);
+    written.push(applied.metadata.resourceVersion);
+    const extra = policy === 'Merge' ? [] : extraKeys(applied, desired);
+    if (extra.length) applied = await removeExtraKeys(ctx, applied, extra);
+    written.push(applied.metadata.resourceVersion);
+  } catch (err) {
+    if (err instanceof TargetExistsError) throw err;
+    throw asSyncError(err, MSG_UPDATE_SECRET, `Secret "${name}"`);
+  } finally {
+    const cache = ctx.cache?.written;
+    if (cache?.end(namespace, name, written)) cache.onForeignChange?.(namespace, name);
+  }
+}
+
+/**
+ * Writes the target Secret for creationPolicy Owner, Orphan or Merge, and records the resourceVersion
+ * the write left (cache.ts: its informer event is then known as capstan's own).
+ * @param live.existing - the live Secret (undefined: missing).
+ * @param live.createOnly - `existing` was not read, only inferred from the managed-Secret informer (which
+ *   cannot see a Secret without capstan's label): the apply creates the Secret or fails with
+ *   TargetExistsError, it never writes over a Secret it has not read.
  * @param rendered - data, labels, annotations and type to write.
- * @throws SyncError when the write is refused or fails.
+ * @throws SyncError when the write is refused or fails; TargetExistsError (createOnly).
  */
 export async function writeSecret(
   ctx: ExternalSecretContext,
   es: ExternalSecretObject,
-  existing: SecretObject | undefined,
+  live: { existing?: SecretObject; createOnly?: boolean },
   rendered: RenderedSecret,
   policy: Exclude<CreationPolicy, 'None'>,
 ): Promise<WriteOutcome> {
+  const { existing, createOnly = false } = live;
   assertWritable(existing, es, policy);
   const desired = desiredSecret({ es, rendered, policy, existing });
   if (existing && secretUpToDate(existing, desired, es, policy)) return 'unchanged';
@@ -80,16 +169,7 @@ export async function writeSecret(
       `Secret "${existing.metadata.name}" is immutable and its data would change`,
     );
   }
-  try {
-    const applied = (await serverSideApply(ctx.client, SECRETS, desired as unknown as KubeObject, {
-      fieldManager: fieldManagerFor(es, policy),
-      force: true,
-    })) as unknown as SecretObject;
-    const extra = policy === 'Merge' ? [] : extraKeys(applied, desired);
-    if (extra.length) await removeExtraKeys(ctx, applied, extra);
-  } catch (err) {
-    throw asSyncError(err, MSG_UPDATE_SECRET, `Secret "${desired.metadata.name}"`);
-  }
+  await applyAndRecord(ctx, es, { desired, policy, createOnly: createOnly && !existing });
   return existing ? 'updated' : 'created';
 }
 
