@@ -77,8 +77,8 @@ test('placeTargets: destination namespace and tracking; an unknown kind and a re
 });
 
 test("readLive reads the live cache only (no GET), and capstan's newer write first", async () => {
-  let held: KubeObject | undefined;
-  const live = { get: async () => held } as unknown as LiveCache;
+  const cache: { held?: KubeObject } = {};
+  const live = { get: async () => cache.held } as unknown as LiveCache;
   const target = cm('fresh', { namespace: 'dest' });
   assert.equal(await readLive(live, cmType, target), undefined, 'not in the cache: not managed');
   recentWrites.stored(cmType, {
@@ -86,7 +86,7 @@ test("readLive reads the live cache only (no GET), and capstan's newer write fir
     metadata: { ...target.metadata, uid: 'u', resourceVersion: '5' },
   });
   assert.equal((await readLive(live, cmType, target))?.metadata.resourceVersion, '5', 'just applied');
-  held = { ...target, metadata: { ...target.metadata, uid: 'u', resourceVersion: '6' } };
+  cache.held = { ...target, metadata: { ...target.metadata, uid: 'u', resourceVersion: '6' } };
   assert.equal((await readLive(live, cmType, target))?.metadata.resourceVersion, '6', 'the cache caught up');
 });
 
