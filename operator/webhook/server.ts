@@ -13,8 +13,8 @@ import http from 'node:http';
 import client from 'prom-client';
 import { registry } from '../common/metrics';
 import type { Logger } from '../log';
-import { PayloadError, decodeBody, parsePush } from './payload';
-import { detectProvider, verify, type WebhookSecrets } from './signature';
+import { PayloadError, decodeBody, parsePush, type Provider } from './payload';
+import { SECRET_KEYS, detectProvider, verify, type WebhookSecrets } from './signature';
 import type { PushRefresher } from './refresh';
 
 /** Argo CD's webhook path. */
@@ -41,6 +41,9 @@ export interface WebhookServerOptions {
   /** Deadline of one request, headers to last body byte, in ms (default 30 s). */
   requestTimeoutMs?: number;
 }
+
+/** Providers whose requests were accepted unverified once already (logged once per process). */
+const unverifiedLogged = new Set<Provider>();
 
 /** An answer: status and a one-line text body. */
 interface Answer {
@@ -97,6 +100,12 @@ export async function handleWebhook(
     return { ...answer(503, 'webhook secrets unavailable', 'refused'), provider };
   }
   const verdict = verify(provider, req.headers, body, secrets);
+  if (verdict === 'unverified' && !unverifiedLogged.has(provider)) {
+    unverifiedLogged.add(provider);
+    opts.log.warn(
+      `Webhook: argocd-secret holds no ${SECRET_KEYS[provider].join(' / ')}; ${provider} requests are not verified.`,
+    );
+  }
   if (verdict === 'failed') {
     opts.log.warn(`Webhook refused: the ${provider} request does not carry the shared secret.`);
     return { ...answer(401, `${provider} webhook verification failed`, 'unauthorized'), provider };
