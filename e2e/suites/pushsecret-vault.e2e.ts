@@ -33,6 +33,7 @@ import {
   waitForReady,
   waitForSecretValues,
 } from './externalsecret-lib';
+import { createPushSecret, psPath } from './pushsecret-lib';
 
 /** ESO's documented Vault PushSecret (`docs/snippets/vault-pushsecret.yaml`), comments left out. */
 const ESO_VAULT_PUSHSECRET = `apiVersion: v1
@@ -62,9 +63,6 @@ spec:
         remoteRef:
           remoteKey: vault/secret
 `;
-
-const psPath = (ns: string, name = ''): string =>
-  `/apis/external-secrets.io/v1alpha1/namespaces/${ns}/pushsecrets${name ? '/' + name : ''}`;
 
 let vault: VaultServer;
 
@@ -164,19 +162,12 @@ describe('PushSecret with the vault provider (real Vault dev server)', () => {
     const entry = (secretKey: string) => ({
       match: { secretKey, remoteRef: { remoteKey: `${ns}/db`, property: secretKey } },
     });
-    await kube().request('POST', psPath(ns), {
-      body: {
-        apiVersion: 'external-secrets.io/v1alpha1',
-        kind: 'PushSecret',
-        metadata: { name: 'db', namespace: ns },
-        spec: {
-          refreshInterval: '1h',
-          deletionPolicy: 'Delete',
-          secretStoreRefs: [{ name: 'vault' }],
-          selector: { secret: { name: 'db' } },
-          data: [entry('user'), entry('password')],
-        },
-      },
+    await createPushSecret(ns, 'db', {
+      refreshInterval: '1h',
+      deletionPolicy: 'Delete',
+      secretStoreRefs: [{ name: 'vault' }],
+      selector: { secret: { name: 'db' } },
+      data: [entry('user'), entry('password')],
     });
     await waitForReady(psPath(ns, 'db'), 'True', 'Synced');
     assert.deepEqual((await kv2(`${ns}/db`))?.data, { user: 'app', password: 's3cret' });
@@ -190,20 +181,11 @@ describe('PushSecret with the vault provider (real Vault dev server)', () => {
 
     // someone else's secret is neither overwritten nor recorded
     await vault.api('POST', `secret/data/${ns}/theirs`, { data: { token: 'keep-me' } });
-    await kube().request('POST', psPath(ns), {
-      body: {
-        apiVersion: 'external-secrets.io/v1alpha1',
-        kind: 'PushSecret',
-        metadata: { name: 'theirs', namespace: ns },
-        spec: {
-          deletionPolicy: 'Delete',
-          secretStoreRefs: [{ name: 'vault' }],
-          selector: { secret: { name: 'db' } },
-          data: [
-            { match: { secretKey: 'user', remoteRef: { remoteKey: `${ns}/theirs`, property: 'token' } } },
-          ],
-        },
-      },
+    await createPushSecret(ns, 'theirs', {
+      deletionPolicy: 'Delete',
+      secretStoreRefs: [{ name: 'vault' }],
+      selector: { secret: { name: 'db' } },
+      data: [{ match: { secretKey: 'user', remoteRef: { remoteKey: `${ns}/theirs`, property: 'token' } } }],
     });
     const refused = await waitForReady(psPath(ns, 'theirs'), 'False', 'Errored');
     assert.match(readyOf(refused)?.message ?? '', /not written by a PushSecret/);

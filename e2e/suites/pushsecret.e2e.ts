@@ -29,27 +29,8 @@ import {
   waitForObject,
   waitForReady,
   waitForSecretValues,
-  type EsObject,
 } from './externalsecret-lib';
-
-const psPath = (ns: string, name = ''): string =>
-  `/apis/external-secrets.io/v1alpha1/namespaces/${ns}/pushsecrets${name ? '/' + name : ''}`;
-
-interface PsObject extends EsObject {
-  metadata: EsObject['metadata'] & { finalizers?: string[] };
-  status?: EsObject['status'] & { syncedPushSecrets?: Record<string, Record<string, unknown>> };
-}
-
-async function createPushSecret(ns: string, name: string, spec: Record<string, unknown>): Promise<void> {
-  await kube().request('POST', psPath(ns), {
-    body: {
-      apiVersion: 'external-secrets.io/v1alpha1',
-      kind: 'PushSecret',
-      metadata: { name, namespace: ns },
-      spec,
-    },
-  });
-}
+import { createPushSecret, psPath, type PsObject } from './pushsecret-lib';
 
 /** A ServiceAccount in `ns` that may read and write Secrets of `remote`. */
 async function writer(ns: string, remote: string): Promise<void> {
@@ -339,8 +320,7 @@ describe('PushSecret', () => {
       (o) => Object.keys((o as PsObject).status?.syncedPushSecrets ?? {}).length === 2,
       'both stores recorded',
     );
-    const version = (before as PsObject & { status?: { syncedSourceVersion?: string } }).status
-      ?.syncedSourceVersion;
+    const version = (before as PsObject).status?.syncedSourceVersion;
     assert.match(version ?? '', /^[0-9a-f]{32}$/, 'the source version pushed last');
 
     // the kubernetes store leaves secretStoreRefs: what was pushed there is deleted (deletionPolicy Delete)
