@@ -80,3 +80,43 @@ test('a project change re-queues exactly its apps; a status or finalizer write (
   assert.deepEqual(op.reconciled.sort(), ['Application/a/one', 'Application/b/two', 'Application/d/four']);
   op.stop();
 });
+
+/** The operator with a reconcile that fails (as a git outage does) until `healthy` is set. */
+class FailingOperator extends ApplicationOperator {
+  runs = 0;
+  healthy = false;
+  protected override async reconcile(): Promise<ReconcileResult> {
+    this.runs += 1;
+    if (!this.healthy) throw new Error('git unreachable');
+    return {};
+  }
+}
+
+test('a failing app waits for its retry on events of its objects; its own change runs it at once', async () => {
+  const ctx = {
+    projects: fakeProjects().store,
+    live: { onChange: () => undefined, setIndex: () => undefined },
+    git: {},
+    settings: { controllerNamespace: 'argocd' },
+  } as unknown as ApplicationContext;
+  const op = new FailingOperator(ctx, createLogger('error', 'text'), 2);
+  const queue = (op as unknown as { queue: { add(k: string): void; idle(): Promise<void> } }).queue;
+  const enqueueOwner = (o: unknown) => (op as unknown as { enqueueOwner(o: unknown): void }).enqueueOwner(o);
+  const managed = {
+    metadata: { annotations: { 'argocd.argoproj.io/tracking-id': 'one:apps/Deployment:a/web' } },
+  };
+  queue.add('Application/argocd/one');
+  await queue.idle();
+  assert.equal(op.runs, 1);
+  enqueueOwner(managed); // e.g. the Deployment's status moved: the retry (1 s) is not cut short
+  await queue.idle();
+  assert.equal(op.runs, 1);
+  op.healthy = true;
+  queue.add('Application/argocd/one'); // a refresh annotation or spec change: at once
+  await queue.idle();
+  assert.equal(op.runs, 2);
+  enqueueOwner(managed); // no longer failing: drift runs it at once
+  await queue.idle();
+  assert.equal(op.runs, 3);
+  op.stop();
+});

@@ -67,12 +67,16 @@ export class ApplicationOperator extends QueuedOperator {
     }
   }
 
-  /** Enqueues the app named by a managed object's tracking id. */
+  /**
+   * Enqueues the app named by a managed object's tracking id (drift is seen within a second). An app
+   * whose reconcile failed (git, render or API) waits for its retry instead: its objects' status churn
+   * must not re-run a comparison that fails, against a repository that is down (runtime/workqueue.ts).
+   */
   private enqueueOwner(obj: KubeObject): void {
     const id = parseTrackingId(obj.metadata.annotations?.[TRACKING_ID_ANNOTATION]);
     if (!id) return;
     const app = parseAppInstance(id.appInstance, this.ctx.settings.controllerNamespace);
-    this.queue.add(`Application/${app.namespace}/${app.name}`);
+    this.queue.addUnlessBackingOff(`Application/${app.namespace}/${app.name}`);
   }
 
   /**
