@@ -19,6 +19,7 @@ import {
   createSecret,
   createSecretStore,
   esPath,
+  eventReasons,
   mergePatch,
   read,
   readyOf,
@@ -80,6 +81,7 @@ describe('PushSecret', () => {
       'my-first-parameter',
     ]);
     assert.equal(readyOf(ps)?.message, 'PushSecret synced successfully');
+    assert.ok((await eventReasons(ns, 'pushsecret-example')).includes('Synced'), 'a Synced event, as ESO');
     const withFinalizer = await read<PsObject>(psPath(ns, 'pushsecret-example'));
     assert.ok(withFinalizer?.metadata.finalizers?.includes('pushsecret.externalsecrets.io/finalizer'));
 
@@ -165,7 +167,12 @@ describe('PushSecret', () => {
       timeoutMs: 30_000,
       what: 'remote Secret whole deleted when its entry left data',
     });
-    const ps = (await waitForReady(psPath(ns, 'push'), 'True', 'Synced')) as PsObject;
+    const ps = (await waitForObject(
+      psPath(ns, 'push'),
+      (o) => /Existing secrets in providers unchanged/.test(readyOf(o)?.message ?? ''),
+      "Ready True with ESO's IfNotExists message",
+    )) as PsObject;
+    assert.equal(readyOf(ps)?.status, 'True');
     // IfNotExists: someone else's existing value is neither overwritten nor recorded as ours
     assert.deepEqual(await secretValues(remote, 'theirs'), { token: 'keep-me' });
     assert.deepEqual(Object.keys(ps.status?.syncedPushSecrets?.['SecretStore/remote'] ?? {}).sort(), [
@@ -363,6 +370,7 @@ describe('PushSecret', () => {
     });
     const ps = await waitForReady(psPath(ns, 'nosource'), 'False', 'Errored');
     assert.match(readyOf(ps)?.message ?? '', /Secret "missing" not found/);
+    assert.ok((await eventReasons(ns, 'nosource')).includes('Errored'), 'an Errored event, as ESO');
     // one of ESO's generator kinds that capstan does not implement: accepted by the API, named in Ready
     await createPushSecret(ns, 'sshkey', {
       secretStoreRefs: [{ name: 'fake' }],

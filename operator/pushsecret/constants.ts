@@ -23,6 +23,8 @@ export const PsReason = { Synced: 'Synced', Errored: 'Errored' } as const;
 
 /** Ready True (ESO's). */
 export const MSG_SYNCED = 'PushSecret synced successfully';
+/** Ready True with `updatePolicy: IfNotExists` (ESO's). */
+export const MSG_SYNCED_IF_NOT_EXISTS = `${MSG_SYNCED}. Existing secrets in providers unchanged.`;
 /** Ready False: the spec is invalid; nothing is pushed or deleted. */
 export const MSG_INVALID_SPEC = 'invalid spec';
 /** Ready False: the source Secret or generator could not be read. */

@@ -23,6 +23,7 @@ import { syncedResourceVersion } from '../externalsecret/refresh';
 import type { StoreRef } from '../externalsecret/refs';
 import type { ResolvedStore } from '../externalsecret/stores';
 import { isNotFound } from '../kube/client';
+import { recordEvent } from '../kube/events';
 import {
   providerFor,
   type PushSecretData as ProviderPushData,
@@ -40,6 +41,7 @@ import {
   MSG_SOURCE,
   MSG_STORE,
   MSG_SYNCED,
+  MSG_SYNCED_IF_NOT_EXISTS,
   PS_FINALIZER,
   PS_GROUP,
   PS_PLURAL,
@@ -191,6 +193,12 @@ async function writeStatus(
       status.syncedPushSecrets,
     );
   await patch(ctx, ps, { status: next }, '/status');
+  // as ESO's markAsDone / markAsFailed: an event per push and per failure (names only, never values)
+  await recordEvent(ctx.client, ctx.log, ps, {
+    type: condition.status === 'True' ? 'Normal' : 'Warning',
+    reason: condition.reason ?? PsReason.Errored,
+    message: condition.message ?? '',
+  });
 }
 
 async function setFinalizer(ctx: PushContext, ps: PushSecret, present: boolean): Promise<void> {
@@ -558,7 +566,12 @@ export async function reconcilePushSecret(
     ctx,
     ps,
     { syncedPushSecrets: synced, pushed: true, sourceVersion: version },
-    { type: CONDITION_READY, status: 'True', reason: PsReason.Synced, message: MSG_SYNCED },
+    {
+      type: CONDITION_READY,
+      status: 'True',
+      reason: PsReason.Synced,
+      message: ps.spec.updatePolicy === 'IfNotExists' ? MSG_SYNCED_IF_NOT_EXISTS : MSG_SYNCED,
+    },
   );
   const every = refreshIntervalMs(ps);
   return every > 0 ? { requeueAfterMs: every } : {};
