@@ -51,6 +51,12 @@ async function checkNamespace(
   }
 }
 
+function isReady(store: StoreObject): boolean {
+  return (
+    getCondition(store.status?.conditions as Condition[] | undefined, CONDITION_READY)?.status === 'True'
+  );
+}
+
 function checkReady(ref: StoreRef, store: StoreObject): void {
   const ready = getCondition(store.status?.conditions as Condition[] | undefined, CONDITION_READY);
   if (ready?.status === 'True') return;
@@ -59,7 +65,11 @@ function checkReady(ref: StoreRef, store: StoreObject): void {
   throw new SyncError(MSG_STORE, `${ref.kind} "${ref.name}" is not ready (${why})`, true);
 }
 
-/** The store from the watch's cache (cache.ts), else a GET (a store the watch has not delivered yet). */
+/**
+ * The store from the watch's cache (cache.ts) when it is Ready there, else a GET: a store the watch has
+ * not delivered yet, or whose Ready status it has not delivered yet (a store created just before its
+ * ExternalSecrets is validated meanwhile), is read as the API server has it.
+ */
 async function readStore(
   ctx: Pick<ExternalSecretContext, 'client'> & Partial<Pick<ExternalSecretContext, 'cache'>>,
   ref: StoreRef,
@@ -67,7 +77,7 @@ async function readStore(
 ): Promise<StoreObject | undefined> {
   const ns = ref.kind === 'ClusterSecretStore' ? undefined : namespace;
   const cached = ctx.cache?.stores.get(ref.kind)?.get(ns, ref.name);
-  if (cached) return cached as unknown as StoreObject;
+  if (cached && isReady(cached as unknown as StoreObject)) return cached as unknown as StoreObject;
   return getStore(ctx.client, ref.kind, namespace, ref.name);
 }
 
