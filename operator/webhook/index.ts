@@ -7,7 +7,7 @@
  *     -> server.ts     provider from the headers, body capped, shared secret checked (signature.ts,
  *                      secrets.ts: `argocd-secret` keys webhook.github.secret, ...)
  *     -> payload.ts    repository URLs, branch or tag, default branch touched, changed files
- *     -> refresh.ts    one LIST of the Applications; the pushed repository's ls-remote answers forgotten;
+ *     -> refresh.ts    the Applications (appindex.ts: an informer); the pushed repository's ls-remote answers forgotten;
  *                      `argocd.argoproj.io/refresh: normal` on each app that match.ts selects (repository,
  *                      revision, manifest-generate-paths)
  *     -> the Application operator refreshes those apps as after any refresh annotation.
@@ -16,6 +16,7 @@ import type http from 'node:http';
 import { KubeClient } from '../kube/client';
 import { appNamespaces } from '../kube/scope';
 import type { Logger } from '../log';
+import { AppIndex } from './appindex';
 import { PushRefresher, kubeRefreshTarget } from './refresh';
 import { WebhookSecretSource } from './secrets';
 import { WEBHOOK_PATH, startWebhookServer } from './server';
@@ -46,11 +47,10 @@ export interface GitWebhook {
  * @throws Error when the port cannot be bound.
  */
 export async function startGitWebhook(config: WebhookConfig, deps: GitWebhookDeps): Promise<GitWebhook> {
-  const target = kubeRefreshTarget(
-    deps.client,
-    appNamespaces(deps.controllerNamespace, deps.watchNamespaces),
-    deps.forgetRevisions,
-  );
+  const namespaces = appNamespaces(deps.controllerNamespace, deps.watchNamespaces);
+  const index = new AppIndex(deps.client, namespaces, deps.log);
+  index.start();
+  const target = kubeRefreshTarget(deps.client, namespaces, deps.forgetRevisions, index);
   const refresher = new PushRefresher(target, deps.log);
   const secrets = new WebhookSecretSource(deps.client, deps.controllerNamespace);
   const server = await startWebhookServer({
@@ -61,5 +61,12 @@ export async function startGitWebhook(config: WebhookConfig, deps: GitWebhookDep
     log: deps.log,
   });
   deps.log.info(`Serving the git webhook on port ${config.gitWebhookPort}, POST ${WEBHOOK_PATH}.`);
-  return { server, refresher, stop: () => void server.close() };
+  return {
+    server,
+    refresher,
+    stop: () => {
+      index.stop();
+      server.close();
+    },
+  };
 }

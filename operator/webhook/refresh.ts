@@ -6,7 +6,8 @@
  * sync, applies it.
  *
  * Pushes are handled one batch at a time by one worker: pushes that arrive while a batch runs are
- * handled together in the next one (one LIST of the Applications for all of them). At most
+ * handled together in the next one. The Applications come from an informer (appindex.ts), or from
+ * one LIST per batch until it has listed. At most
  * {@link MAX_PENDING} pushes wait; beyond that the request is refused (503) and the provider retries.
  * The annotation is written through its own client without the leader's write fence, like a user's
  * request: a standby replica that receives a push refreshes the apps through the API and the leader does
@@ -91,26 +92,28 @@ export class PushRefresher {
 
   private async handle(batch: PushEvent[]): Promise<void> {
     const apps = await this.target.listApps();
+    // `namespace/name` of the apps this batch asked to refresh (the listed objects are not changed).
+    const asked = new Set<string>();
     for (const push of batch) {
       this.target.forgetRevisions(pushedRepoURLs(push, apps));
       const refreshed: string[] = [];
       for (const app of apps.filter((a) => pushRefreshesApp(push, a))) {
         const { namespace = '', name = '' } = app.metadata;
-        // A refresh already asked for (perhaps hard) is not replaced.
-        if (!app.metadata.annotations?.[REFRESH_ANNOTATION]) {
+        const key = `${namespace}/${name}`;
+        // A refresh already asked for (perhaps hard), or by an earlier push of this batch, is not replaced.
+        if (!app.metadata.annotations?.[REFRESH_ANNOTATION] && !asked.has(key)) {
           try {
             await this.target.refreshApp(namespace, name);
           } catch (err) {
             this.log.warn('Webhook could not refresh an Application.', {
-              app: `${namespace}/${name}`,
+              app: key,
               error: (err as Error).message,
             });
             continue;
           }
-          // An app refreshed for an earlier push of this batch is not patched again.
-          (app.metadata.annotations ??= {})[REFRESH_ANNOTATION] = 'normal';
+          asked.add(key);
         }
-        refreshed.push(`${namespace}/${name}`);
+        refreshed.push(key);
       }
       this.log.info(
         `Webhook push to ${withoutUserinfo(push.repoURLs[0])} ${push.revision}: refreshing ${refreshed.length} Application(s).`,
@@ -128,15 +131,19 @@ export class PushRefresher {
  * A {@link RefreshTarget} on the API server.
  * @param namespaces - the namespaces whose Applications capstan reconciles; undefined: all.
  * @param forget - the Application operator's revision cache `forget` (nothing when it does not run here).
+ * @param index - the mirrored apps (appindex.ts); a LIST answers while it has not listed yet.
  */
 export function kubeRefreshTarget(
   client: KubeClient,
   namespaces: string[] | undefined,
   forget: (repoURLs: string[]) => void,
+  index?: { apps(): AppRef[] | undefined },
 ): RefreshTarget {
   const base = '/apis/argoproj.io/v1alpha1';
   return {
     async listApps() {
+      const mirrored = index?.apps();
+      if (mirrored) return mirrored;
       const paths = namespaces
         ? namespaces.map((ns) => `${base}/namespaces/${encodeURIComponent(ns)}/applications`)
         : [`${base}/applications`];
