@@ -83,13 +83,13 @@ export interface ClusterGenerator {
  */
 export interface ClusterGeneratorSpec {
   /**
-   * Kind of the generator: Password or UUID (capstan's generators).
+   * Kind of the generator. capstan implements Password and UUID; another of ESO's kinds (with its spec under generator) is accepted, and an ExternalSecret or PushSecret that uses it is Ready False, naming the kind.
    */
-  kind: 'Password' | 'UUID';
+  kind: string;
   generator: GeneratorSpec;
 }
 /**
- * The settings of the generator named by kind (set the matching one).
+ * The settings of the generator named by kind (set the matching one). The specs of ESO's other kinds are kept as written, so that ESO's manifests apply unchanged; capstan does not run them.
  */
 export interface GeneratorSpec {
   /**
@@ -100,6 +100,7 @@ export interface GeneratorSpec {
    * Settings when kind is UUID.
    */
   uuidSpec?: UUIDSpec;
+  [k: string]: unknown;
 }
 /**
  * How passwords are made (ESO's Password generator).

@@ -6006,12 +6006,14 @@ export const schemas = {
         properties: {
           kind: {
             type: 'string',
-            description: "Kind of the generator: Password or UUID (capstan's generators).",
-            enum: ['Password', 'UUID'],
+            description:
+              "Kind of the generator. capstan implements Password and UUID; another of ESO's kinds (with its spec under generator) is accepted, and an ExternalSecret or PushSecret that uses it is Ready False, naming the kind.",
           },
           generator: {
             type: 'object',
-            description: 'The settings of the generator named by kind (set the matching one).',
+            description:
+              "The settings of the generator named by kind (set the matching one). The specs of ESO's other kinds are kept as written, so that ESO's manifests apply unchanged; capstan does not run them.",
+            'x-kubernetes-preserve-unknown-fields': true,
             properties: {
               passwordSpec: {
                 type: 'object',

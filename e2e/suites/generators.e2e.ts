@@ -3,7 +3,8 @@
  * the ExternalSecret password, unchanged but for the namespace) makes a 42-character password with 5
  * digits and 5 of "-_$@"; a UUID generator; a ClusterGenerator; a new value only when the ExternalSecret
  * refreshes (refreshInterval), never for refreshPolicy CreatedOnce; a missing generator is a clear,
- * retried condition that heals when it appears.
+ * retried condition that heals when it appears; a ClusterGenerator of one of ESO's other kinds applies
+ * as written and an ExternalSecret using it is refused, naming the kind.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { createNamespace, kube, uniqueName } from './lib';
 import {
   createExternalSecret,
   esPath,
+  read,
   readyOf,
   remove,
   secretValues,
@@ -141,5 +143,28 @@ describe('generators', () => {
     );
     assert.match(readyOf(refused)?.message ?? '', /VaultDynamicSecret/);
     await remove(esPath(ns, 'vault'));
+
+    // a ClusterGenerator of one of ESO's other kinds applies as written; using it is refused, naming it
+    const fake = uniqueName('cg-fake');
+    await createGenerator(undefined, 'ClusterGenerator', fake, {
+      kind: 'Fake',
+      generator: { fakeSpec: { data: { foo: 'bar' } } },
+    });
+    const stored = await read<{ spec: { generator: Record<string, unknown> } }>(
+      `${GEN}/clustergenerators/${fake}`,
+    );
+    assert.deepEqual(stored?.spec.generator, { fakeSpec: { data: { foo: 'bar' } } }, 'kept as written');
+    await createExternalSecret(ns, 'fake', {
+      target: { name: 'fake' },
+      dataFrom: [generatorRef('ClusterGenerator', fake)],
+    });
+    const unsupported = await waitForObject(
+      esPath(ns, 'fake'),
+      (o) => readyOf(o)?.status === 'False',
+      'the Fake ClusterGenerator refused',
+    );
+    assert.match(readyOf(unsupported)?.message ?? '', /generator kind "Fake" is not supported by capstan/);
+    assert.equal(await secretValues(ns, 'fake'), undefined, 'nothing written');
+    await remove(`${GEN}/clustergenerators/${fake}`);
   });
 });

@@ -124,4 +124,16 @@ describe('UUID and ClusterGenerator', () => {
       (e: GeneratorSpecError) => e.retryable === false,
     );
   });
+  it("a ClusterGenerator of one of ESO's other kinds is accepted and refused when used, naming the kind", () => {
+    const cg = {
+      metadata: { name: 'f' },
+      spec: { kind: 'Fake', generator: { fakeSpec: { data: { a: 'b' } } } },
+    };
+    const t = clusterGeneratorTarget(cg as ClusterGenerator);
+    assert.deepEqual(t, { kind: 'Fake', spec: { data: { a: 'b' } } });
+    assert.throws(
+      () => generateFromSpec(t.kind, t.spec),
+      /generator kind "Fake" is not supported by capstan/,
+    );
+  });
 });
