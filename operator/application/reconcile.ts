@@ -114,14 +114,18 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   // rendered again; live objects include the sync's own writes, sync/recent.ts).
   const after = step && cmp.desired ? await assess(ctx, app, instance, cmp.desired) : cmp;
   after.healthyApps = cmp.healthyApps;
-  await writeStatus(
-    ctx,
-    app,
-    { ...comparisonStatus(app, after, cycle), ...operationFields(app, step) },
-    [...conditions, ...decisionConditions(decision)],
-    now,
-  );
-  await recordOperationEvents(ctx, app, step);
+  // The events go out beside the status write (best effort, never failing the reconcile): one round trip
+  // less per sync on the worker's path.
+  await Promise.all([
+    writeStatus(
+      ctx,
+      app,
+      { ...comparisonStatus(app, after, cycle), ...operationFields(app, step) },
+      [...conditions, ...decisionConditions(decision)],
+      now,
+    ),
+    recordOperationEvents(ctx, app, step),
+  ]);
   return { requeueAfterMs: requeueAfter(app, decision, step, refreshDelay(ctx)) };
 }
 
