@@ -419,8 +419,8 @@ const WEBHOOK_SECRET = randomBytes(16).toString('hex');
  * P4: commit -> applied, via the refresh annotation (PATCH of the app), then via the git webhook (a
  * GitHub push payload signed with `webhook.github.secret`, POSTed to capstan's `/api/webhook`). The
  * webhook app has a repository of its own, as one team's repository would: a push to the bench's shared
- * repository would refresh every P1 app too. Each webhook sample also pays the LIST of every app
- * (P1's included) that the webhook makes to find the ones the push concerns.
+ * repository would refresh every P1 app too. The webhook matches each push against every app of the
+ * cluster (P1's included, `webhookAppsListed`), from its informer's copy.
  */
 async function p4(env: BenchEnv, watch: ConfigWatch, repo: GitRepo, webhookPort: number): Promise<void> {
   await env.kube.request('POST', APP_API, { body: appBody('p4', repo.url, 'p4', 'p4') });
