@@ -19,6 +19,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { Logger } from '../log';
 import { KubeClient, LeadershipLostError, loadKubeConfig } from '../kube/client';
 import { WatchLoop, WatchLoopEvent } from '../kube/watchloop';
+import { EventFilter } from './eventfilter';
 import { KeyedWorkQueue, ReconcileResult } from './workqueue';
 import { reconcileDuration, reconcileErrors } from './metrics';
 
@@ -179,20 +180,27 @@ export abstract class QueuedOperator {
   }
 
   /**
-   * Watches a resource type and enqueues `Kind/namespace/name` for each event that `relevant` accepts
-   * (all events by default).
+   * Watches a resource type and enqueues `Kind/namespace/name` for each event that `relevant` accepts;
+   * by default the shared event filter's (eventfilter.ts): first sight, deletion, or a change of
+   * generation, labels, annotations or deletion mark, never a status write. A deletion also forgets the
+   * key's backoff.
    */
   protected async watchAndEnqueue(
     group: string,
     version: string,
     plural: string,
     kind: string,
-    relevant: (e: ResourceEvent) => boolean = () => true,
+    relevant?: (e: ResourceEvent) => boolean,
   ): Promise<void> {
+    if (!relevant) {
+      const filter = new EventFilter();
+      relevant = (e) => filter.changed(e);
+    }
+    const accepts = relevant;
     await this.watchResource(group, version, plural, (e) => {
       const key = `${kind}/${e.meta.namespace ?? ''}/${e.meta.name}`;
       if (e.type === ResourceEventType.Deleted) this.queue.forget(key);
-      if (relevant(e)) this.queue.add(key);
+      if (accepts(e)) this.queue.add(key);
     });
   }
 
