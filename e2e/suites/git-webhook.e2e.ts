@@ -5,7 +5,8 @@
  * `argocd-secret` is posted, and the automated app applies the new commit. Without the webhook the
  * commit would be seen only after the shared ls-remote answer expires (the run's refresh interval,
  * 120 s), far beyond these waits. A payload with a bad or missing signature is refused (401) and changes
- * nothing; a path-filtered app (`manifest-generate-paths`) is refreshed only by pushes that touch it.
+ * nothing; a path-filtered app (`manifest-generate-paths`) is refreshed only by pushes that touch it;
+ * a GitLab tag push with `webhook.gitlab.secret` as its token moves an app that tracks the tag.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,18 +16,23 @@ import path from 'node:path';
 import { isNotFound } from '../../operator/kube/client';
 import { startGitServer, type GitRepo, type GitServer } from '../harness/gitserver';
 import {
+  FIXTURES,
   appFromFixture,
   controllerNamespace,
   core,
+  createApp,
+  createNamespace,
   getApp,
   getObject,
   kube,
   syncedAt,
+  uniqueName,
   waitForApp,
   type FixtureApp,
 } from './lib';
 
 const SECRET = randomBytes(16).toString('hex');
+const GITLAB_TOKEN = randomBytes(16).toString('hex');
 const AUTOMATED = { syncPolicy: { automated: { prune: true } } };
 
 const webhookURL = (): string => {
@@ -82,7 +88,7 @@ async function writeArgocdSecret(): Promise<void> {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: 'argocd-secret', namespace: ns },
-    stringData: { 'webhook.github.secret': SECRET },
+    stringData: { 'webhook.github.secret': SECRET, 'webhook.gitlab.secret': GITLAB_TOKEN },
   };
   try {
     await kube().request('DELETE', `/api/v1/namespaces/${ns}/secrets/argocd-secret`);
@@ -153,5 +159,45 @@ describe('git webhook', () => {
     assert.equal((await postPush(touching, SECRET)).status, 200);
     await waitForApp(bad.ns, 'app', syncedAt(badSha), `Synced at ${badSha}`, 30_000);
     await waitForApp(filtered.ns, 'app', syncedAt(filteredSha), `Synced at ${filteredSha}`, 30_000);
+  });
+
+  test('a GitLab tag push with its token moves an app that tracks the tag', async () => {
+    const ns = uniqueName('webhook-tag');
+    await createNamespace(ns);
+    const repo = await git.createRepo(ns, path.join(FIXTURES, 'plain'));
+    await repo.tag('v1');
+    const first = await repo.headSha();
+    await createApp(ns, 'app', {
+      project: 'default',
+      source: { repoURL: repo.url, targetRevision: 'v1', path: '.' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: ns },
+      ...AUTOMATED,
+    });
+    await waitForApp(ns, 'app', syncedAt(first), `Synced at ${first}`);
+    const sha = await commitGreeting(repo, 'tagged');
+    await repo.tag('v1');
+    const name = new URL(repo.url).pathname.replace(/^\//, '').replace(/\.git$/, '');
+    const body = JSON.stringify({
+      object_kind: 'tag_push',
+      ref: 'refs/tags/v1',
+      after: sha,
+      project: { web_url: `https://127.0.0.1/${name}`, default_branch: 'main' },
+      commits: [],
+    });
+    const post = (token: string): Promise<Response> =>
+      fetch(webhookURL(), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-gitlab-event': 'Tag Push Hook',
+          'x-gitlab-token': token,
+        },
+        body,
+      });
+    assert.equal((await post('wrong-token')).status, 401);
+    const res = await post(GITLAB_TOKEN);
+    assert.equal(res.status, 200, await res.text());
+    await waitForApp(ns, 'app', syncedAt(sha), `Synced at the tagged ${sha}`, 30_000);
+    assert.equal(await greeting(ns), 'tagged');
   });
 });
