@@ -28,7 +28,8 @@ export async function assess(
   const resources: ManagedResource[] = [];
   for (const { resource, compare } of desired.targets) {
     if (!compare || !resource.rt || !resource.target) {
-      resources.push(resource);
+      // A copy: the sync engine sets fields on the resources it runs (a resource type it resolved).
+      resources.push({ ...resource });
       continue;
     }
     const live = await readLive(ctx.live, resource.rt, resource.target);

@@ -112,7 +112,7 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   const step = await operate(ctx, app, instance, cmp, decision);
   // What the operation wrote shows in this status: the desired state is assessed again (nothing is
   // rendered again; live objects include the sync's own writes, sync/recent.ts).
-  const after = step && cmp.desired ? await assess(ctx, app, instance, cmp.desired) : cmp;
+  const after = step ? await afterOperation(ctx, app, instance, cmp) : cmp;
   after.healthyApps = cmp.healthyApps;
   // The events go out beside the status write (best effort, never failing the reconcile): one round trip
   // less per sync on the worker's path.
@@ -127,6 +127,21 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
     recordOperationEvents(ctx, app, step),
   ]);
   return { requeueAfterMs: requeueAfter(app, decision, step, refreshDelay(ctx)) };
+}
+
+/**
+ * The comparison after an operation step: the same desired state assessed again, unless it holds a kind
+ * the server did not serve (its CRD may have come with this sync): then the objects are placed again.
+ */
+async function afterOperation(
+  ctx: ApplicationContext,
+  app: App,
+  instance: string,
+  cmp: Comparison,
+): Promise<Comparison> {
+  const unplaced = cmp.desired?.targets.some((t) => !t.resource.rt && !t.resource.denied);
+  if (!cmp.desired || unplaced) return compareApp(ctx, app, instance);
+  return assess(ctx, app, instance, cmp.desired);
 }
 
 /**
