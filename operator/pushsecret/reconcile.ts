@@ -395,7 +395,22 @@ async function finalize(ctx: PushContext, ps: PushSecret): Promise<ReconcileResu
   const namespace = String(ps.metadata.namespace);
   for (const statusKey of storesToClear(ps, previous)) {
     const out = await deleteAllFrom(ctx, namespace, statusKey, previous[statusKey]);
-    if (out.error) throw new Error(out.error); // the queue retries; the finalizer stays until all are gone
+    if (out.error) {
+      // as ESO's "Failed to Delete Secrets from Provider": said in Ready; the queue retries and the
+      // finalizer stays until every value is gone
+      await writeStatus(
+        ctx,
+        ps,
+        {},
+        {
+          type: CONDITION_READY,
+          status: 'False',
+          reason: PsReason.Errored,
+          message: out.error.slice(0, 1000),
+        },
+      );
+      throw new Error(out.error);
+    }
   }
   await setFinalizer(ctx, ps, false);
   ctx.log.info('Deleted the pushed values of a deleted PushSecret (deletionPolicy Delete).', {
