@@ -25,6 +25,9 @@ const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh';
 /** Pushes that may wait for the worker; a push beyond them is refused. */
 export const MAX_PENDING = 100;
 
+/** Refresh annotations written at once. */
+const PARALLEL_PATCHES = 10;
+
 /** Applications per page of the LIST. */
 const PAGE = 500;
 
@@ -96,24 +99,13 @@ export class PushRefresher {
     const asked = new Set<string>();
     for (const push of batch) {
       this.target.forgetRevisions(pushedRepoURLs(push, apps));
+      const matched = apps.filter((a) => pushRefreshesApp(push, a));
       const refreshed: string[] = [];
-      for (const app of apps.filter((a) => pushRefreshesApp(push, a))) {
-        const { namespace = '', name = '' } = app.metadata;
-        const key = `${namespace}/${name}`;
-        // A refresh already asked for (perhaps hard), or by an earlier push of this batch, is not replaced.
-        if (!app.metadata.annotations?.[REFRESH_ANNOTATION] && !asked.has(key)) {
-          try {
-            await this.target.refreshApp(namespace, name);
-          } catch (err) {
-            this.log.warn('Webhook could not refresh an Application.', {
-              app: key,
-              error: (err as Error).message,
-            });
-            continue;
-          }
-          asked.add(key);
-        }
-        refreshed.push(key);
+      // A monorepo push may concern hundreds of apps: PATCHes go out PARALLEL_PATCHES at a time.
+      for (let i = 0; i < matched.length; i += PARALLEL_PATCHES) {
+        const chunk = matched.slice(i, i + PARALLEL_PATCHES);
+        const done = await Promise.all(chunk.map((app) => this.refreshOnce(app, asked)));
+        refreshed.push(...done.filter((k): k is string => k !== undefined));
       }
       this.log.info(
         `Webhook push to ${withoutUserinfo(push.repoURLs[0])} ${push.revision}: refreshing ${refreshed.length} Application(s).`,
@@ -123,6 +115,26 @@ export class PushRefresher {
         },
       );
       this.onOutcome({ push, refreshed });
+    }
+  }
+
+  /**
+   * Sets the refresh annotation of one app unless a refresh is pending already (perhaps hard) or an
+   * earlier push of this batch asked for one.
+   * @returns the app's `namespace/name` when its refresh is asked for, undefined when the PATCH failed.
+   */
+  private async refreshOnce(app: AppRef, asked: Set<string>): Promise<string | undefined> {
+    const { namespace = '', name = '' } = app.metadata;
+    const key = `${namespace}/${name}`;
+    if (app.metadata.annotations?.[REFRESH_ANNOTATION] || asked.has(key)) return key;
+    asked.add(key);
+    try {
+      await this.target.refreshApp(namespace, name);
+      return key;
+    } catch (err) {
+      asked.delete(key);
+      this.log.warn('Webhook could not refresh an Application.', { app: key, error: (err as Error).message });
+      return undefined;
     }
   }
 }

@@ -176,6 +176,39 @@ describe('PushRefresher', () => {
     assert.deepEqual(forgotten[0], ['git@github.com:org/repo.git', 'https://github.com/org/repo']);
   });
 
+  it('refreshes the apps of a monorepo push at most 10 at a time, and reports a failed PATCH', async () => {
+    const many: AppRef[] = Array.from({ length: 25 }, (_, i) => ({
+      metadata: { namespace: 'argocd', name: `app-${i}` },
+      spec: { source: { repoURL: 'https://github.com/org/repo', targetRevision: 'main' } },
+    }));
+    let inFlight = 0;
+    let peak = 0;
+    const patched: string[] = [];
+    const outcomes: string[][] = [];
+    const r = new PushRefresher(
+      {
+        listApps: () => Promise.resolve(many),
+        refreshApp: async (_ns, name) => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          await new Promise((res) => setTimeout(res, 5));
+          inFlight--;
+          if (name === 'app-3') throw new Error('conflict');
+          patched.push(name);
+        },
+        forgetRevisions: () => undefined,
+      },
+      silentLogger(),
+      (o) => outcomes.push(o.refreshed),
+    );
+    r.add(push);
+    await r.idle();
+    assert.equal(patched.length, 24);
+    assert.ok(peak <= 10 && peak > 1, `peak ${peak}`);
+    assert.equal(outcomes[0].length, 24);
+    assert.ok(!outcomes[0].includes('argocd/app-3'));
+  });
+
   it('a failed LIST is logged, not thrown, and the next push is handled', async () => {
     let fail = true;
     const patched: string[] = [];
