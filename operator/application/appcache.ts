@@ -53,7 +53,10 @@ function key(namespace: string, name: string): string {
 }
 
 /**
- * The app a reconcile works on: the cached one, else one GET.
+ * The app a reconcile works on: the cached one, else one GET. An app being deleted is always read with a
+ * GET: its finalizers are removed by the deletion steps (deletion.ts), and a reconcile that acted on a
+ * cached copy still listing a removed finalizer would repeat a step already done (delete the objects a
+ * PostDelete hook has just created).
  * @returns undefined when it does not exist.
  */
 export async function loadApp(
@@ -61,7 +64,9 @@ export async function loadApp(
   namespace: string,
   name: string,
 ): Promise<App | undefined> {
-  return ctx.apps?.get(namespace, name) ?? (await getApp(ctx.client, namespace, name));
+  const cached = ctx.apps?.get(namespace, name);
+  if (cached && !cached.metadata.deletionTimestamp) return cached;
+  return getApp(ctx.client, namespace, name);
 }
 
 /** Another app (an app-of-apps cycle's member): cached, else one GET. */
