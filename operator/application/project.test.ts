@@ -230,7 +230,13 @@ describe('a running operation whose source the project no longer permits', () =>
       hooks: [],
     };
     const { runOperation } = await import('./operation');
-    const out = await runOperation(ctx as unknown as ApplicationContext, theApp as never, 'app', cmp, undefined);
+    const out = await runOperation(
+      ctx as unknown as ApplicationContext,
+      theApp as never,
+      'app',
+      cmp,
+      undefined,
+    );
     assert.equal(out.state.phase, 'Failed');
     assert.equal(
       out.state.message,
