@@ -840,6 +840,9 @@ async function main(): Promise<void> {
         heapUsedMiB: round(heap, 1),
         idleSeconds: SCALE.idleS,
         idleDriftMiB: round(after.rss - (samples[0] ?? after.rss), 1),
+        // flat means a narrow band over the whole idle wait (samples every 5 s), not just equal ends
+        idleMinMiB: samples.length ? Math.min(...samples) : after.rss,
+        idleMaxMiB: samples.length ? Math.max(...samples) : after.rss,
         perThousandAppsMiB: round(((after.rss - idle0.rss) / totalApps) * 1000, 1),
       });
     }
