@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ManagedResource } from './resource';
 import { currentStep, resultOf, stepSync } from './engine';
 import { KubeObject } from '../kube/object';
+import { KubeApiError } from '../kube/client';
 import { planSync, SyncTask, wavesOf } from './plan';
 import { ResourceResult, SyncDeps } from './sync';
 
@@ -157,5 +158,68 @@ describe('a wave that applied an Application on an app-of-apps cycle (healthyApp
     assert.equal(step.state, 'Done');
     assert.equal(applied.length, 1);
     assert.match(applied[0], /applications\/guestbook/);
+  });
+});
+
+describe('BeforeHookCreation: the previous run of a hook is deleted without parking the worker', () => {
+  const job = { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true };
+  const previous = (deleting: boolean): KubeObject => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: 'migrate',
+      namespace: 'ns',
+      annotations: { 'capstan.dev/sync-operation': 'old-op' },
+      ...(deleting ? { deletionTimestamp: '2026-11-29T00:00:00Z' } : {}),
+    },
+  });
+  /** A cluster whose `migrate` Job is `live` (undefined: gone); records every write. */
+  const deps = (cluster: { live?: KubeObject }, writes: string[]): SyncDeps => ({
+    client: {
+      request: async (method: string, path: string) => {
+        if (method === 'GET' && path.endsWith('/jobs/migrate')) {
+          if (cluster.live) return cluster.live;
+          throw new KubeApiError(404, 'NotFound', 'jobs "migrate" not found');
+        }
+        if (method === 'DELETE' || method === 'PATCH') {
+          writes.push(method);
+          // The created Job runs (no status yet).
+          if (method === 'PATCH') cluster.live = { ...previous(false), metadata: { name: 'migrate' } };
+          return cluster.live ?? {};
+        }
+        return assert.fail(`unexpected ${method} ${path}`);
+      },
+    } as unknown as SyncDeps['client'],
+    discovery: { resourceFor: async () => job } as unknown as SyncDeps['discovery'],
+    log: { info() {}, warn() {}, error() {}, debug() {} } as unknown as SyncDeps['log'],
+  });
+  const tasks = () => {
+    const h = hook('migrate', 'PreSync');
+    h.group = 'batch';
+    h.target = { ...h.target!, apiVersion: 'batch/v1', metadata: { ...h.target!.metadata, namespace: 'ns' } };
+    return planSync([], [{ resource: h, types: ['PreSync'] }]);
+  };
+
+  test('delete, return Running; then wait on a later step; then create once it is gone', async () => {
+    const writes: string[] = [];
+    const cluster: { live?: KubeObject } = { live: previous(false) };
+    const opts = { prune: true, operationId: 'new-op' };
+    const first = await stepSync(deps(cluster, writes), tasks(), { results: [] }, opts);
+    assert.equal(first.state, 'Running');
+    assert.deepEqual(writes, ['DELETE'], 'the previous run is deleted, nothing created yet');
+    assert.deepEqual(first.state === 'Running' && first.results, [], 'no line: the hook is not created');
+
+    cluster.live = previous(true);
+    const second = await stepSync(deps(cluster, writes), tasks(), { results: [] }, opts);
+    assert.equal(second.state, 'Running', 'the old run is still there: still waiting');
+    assert.deepEqual(writes, ['DELETE'], 'no second delete, no create while it is being deleted');
+
+    cluster.live = undefined;
+    const third = await stepSync(deps(cluster, writes), tasks(), { results: [] }, opts);
+    assert.equal(third.state, 'Running', 'the new hook runs');
+    assert.deepEqual(writes, ['DELETE', 'PATCH'], 'created by server-side apply once the old one is gone');
+    const lines = third.state === 'Running' ? third.results : [];
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0].hookPhase, 'Running');
   });
 });

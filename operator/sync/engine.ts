@@ -271,13 +271,18 @@ async function runMissing(
           : startHook(deps, t, opts.operationId),
     );
     let thrown: PromiseRejectedResult | undefined;
+    let pending = false;
     settled.forEach((s, i) => {
-      if (s.status === 'fulfilled') results.push({ ...s.value, syncPhase: todo[i].phase });
-      else thrown ??= s;
+      if (s.status === 'rejected') thrown ??= s;
+      else if (s.value) results.push({ ...s.value, syncPhase: todo[i].phase });
+      else pending = true;
     });
     if (thrown) throw thrown.reason;
     // Record a created hook at once: a process that dies now must not create it a second time.
     if (todo.some((t) => t.action === 'hook')) await opts.onProgress?.(results).catch(() => undefined);
+    // A hook waits for its previous run to be deleted (BeforeHookCreation): later batches wait with it,
+    // and the wave check sees the hook without a line as still waited for.
+    if (pending) break;
   }
   const failed = wave.map((t) => resultOf(t, results)).find((r) => r?.status === 'SyncFailed');
   if (failed && !failing)
@@ -307,10 +312,17 @@ async function mapBounded<T, R>(
 }
 
 /**
- * Creates a hook (deleting the previous one first under BeforeHookCreation), stamped with the
- * operation id; adopts a live hook that already carries this operation's id.
+ * Creates a hook, stamped with the operation id; adopts a live hook that already carries this
+ * operation's id. Under BeforeHookCreation a previous run of the hook is deleted first (foreground, so
+ * that its Pods go with it) and the hook is created by a later step once that object is gone: the
+ * worker never waits for the deletion (the wave timeout bounds a deletion that never ends).
+ * @returns the hook's result line, or undefined while the previous run is being deleted.
  */
-async function startHook(deps: SyncDeps, t: SyncTask, operationId: string): Promise<ResourceResult> {
+async function startHook(
+  deps: SyncDeps,
+  t: SyncTask,
+  operationId: string,
+): Promise<ResourceResult | undefined> {
   const target = t.resource.target as KubeObject;
   const obj: KubeObject = {
     ...target,
@@ -328,8 +340,10 @@ async function startHook(deps: SyncDeps, t: SyncTask, operationId: string): Prom
       if (live?.metadata.annotations?.[HOOK_OPERATION_ANNOTATION] === operationId) {
         return hookLine(t, 'Synced', `${obj.kind.toLowerCase()}/${obj.metadata.name} adopted`, 'Running');
       }
-      if (live && policies.includes('BeforeHookCreation'))
-        await deleteAndWait(deps, t.resource, obj.metadata.name);
+      if (live && policies.includes('BeforeHookCreation')) {
+        if (!live.metadata.deletionTimestamp) await deletePrevious(deps, t.resource, obj.metadata.name);
+        return undefined;
+      }
       await serverSideApply(deps.client, rt, obj);
     } else {
       const created = await deps.client.request<KubeObject>(
@@ -358,21 +372,13 @@ function hookLine(
   return { ...resultLine(t.resource, status, message), hookType: t.hookType, hookPhase };
 }
 
-async function deleteAndWait(deps: SyncDeps, r: ManagedResource, name: string): Promise<void> {
+/** Deletes the previous run of a hook in the foreground (a Job with its Pods); gone already is fine. */
+async function deletePrevious(deps: SyncDeps, r: ManagedResource, name: string): Promise<void> {
   try {
     await deleteObject(deps.client, r.rt!, r.namespace || undefined, name, 'Foreground');
   } catch (err) {
-    if (isNotFound(err)) return;
-    throw err;
+    if (!isNotFound(err)) throw err;
   }
-  // Foreground deletion of a hook (a Job and its Pod) takes a moment; this wait is bounded and short,
-  // unlike waiting for health, and a new hook must not be created while the old one still exists.
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (!(await readLive(deps, r, name))) return;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  throw new SyncFailure(`hook ${name} was not deleted within 60 s`);
 }
 
 async function readLive(deps: SyncDeps, r: ManagedResource, name: string): Promise<KubeObject | undefined> {
@@ -410,6 +416,9 @@ async function checkWave(
 /** True when the task is finished; throws SyncFailure when it failed. */
 async function checkTask(deps: SyncDeps, t: SyncTask, results: ResourceResult[]): Promise<boolean> {
   const line = resultOf(t, results);
+  // A hook without a line is not created yet (its previous run is still being deleted): what is live
+  // under its name is that previous run, never this operation's hook.
+  if (t.action === 'hook' && !line) return false;
   if (t.action === 'hook' && line && line.hookPhase !== 'Running') {
     if (line.hookPhase === 'Failed')
       throw new SyncFailure(`${t.phase} hook ${t.resource.kind}/${line.name} failed`);
