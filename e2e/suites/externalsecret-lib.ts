@@ -254,3 +254,12 @@ export async function eventReasons(ns: string, name: string): Promise<string[]> 
   }>('GET', `/api/v1/namespaces/${ns}/events`, { query: { fieldSelector: `involvedObject.name=${name}` } });
   return list.items.map((e) => e.reason ?? '');
 }
+
+/**
+ * Waits until an Event with `reason` is recorded about the object `ns/name`. Events are recorded beside
+ * the status write, after the Secret (or the push) they report, so a test that has just seen the
+ * Secret waits for its event instead of reading the list once.
+ */
+export async function waitForEvent(ns: string, name: string, reason: string, what: string): Promise<void> {
+  await waitFor(async () => (await eventReasons(ns, name)).includes(reason), { timeoutMs: 20_000, what });
+}

@@ -11,7 +11,7 @@ import {
   createExternalSecret,
   createSecretStore,
   esPath,
-  eventReasons,
+  waitForEvent,
   mergePatch,
   read,
   readyOf,
@@ -67,7 +67,7 @@ describe('ExternalSecret with the fake provider', () => {
     await assertSecretValues(ns, 'db', { user: 'app', password: 's3cret', api: 'k-1' });
 
     await assertManagedByOwner(ns, 'db', es.metadata.uid);
-    assert.ok((await eventReasons(ns, 'db')).includes('Created'), 'a Created event on the ExternalSecret');
+    await waitForEvent(ns, 'db', 'Created', 'a Created event on the ExternalSecret');
 
     // the store's data changes: the next periodic refresh (2 s + jitter) writes the new value
     await mergePatch(storePath(ns, 'fake'), {
@@ -89,7 +89,7 @@ describe('ExternalSecret with the fake provider', () => {
       'the refreshed value',
       30_000,
     );
-    assert.ok((await eventReasons(ns, 'db')).includes('Updated'), 'an Updated event on the ExternalSecret');
+    await waitForEvent(ns, 'db', 'Updated', 'an Updated event on the ExternalSecret');
     assert.equal(readyOf(await read(esPath(ns, 'db')))?.status, 'True');
   });
 

@@ -19,7 +19,7 @@ import {
   createSecret,
   createSecretStore,
   esPath,
-  eventReasons,
+  waitForEvent,
   mergePatch,
   read,
   readyOf,
@@ -81,7 +81,7 @@ describe('PushSecret', () => {
       'my-first-parameter',
     ]);
     assert.equal(readyOf(ps)?.message, 'PushSecret synced successfully');
-    assert.ok((await eventReasons(ns, 'pushsecret-example')).includes('Synced'), 'a Synced event, as ESO');
+    await waitForEvent(ns, 'pushsecret-example', 'Synced', 'a Synced event, as ESO');
     const withFinalizer = await read<PsObject>(psPath(ns, 'pushsecret-example'));
     assert.ok(withFinalizer?.metadata.finalizers?.includes('pushsecret.externalsecrets.io/finalizer'));
 
@@ -370,7 +370,7 @@ describe('PushSecret', () => {
     });
     const ps = await waitForReady(psPath(ns, 'nosource'), 'False', 'Errored');
     assert.match(readyOf(ps)?.message ?? '', /Secret "missing" not found/);
-    assert.ok((await eventReasons(ns, 'nosource')).includes('Errored'), 'an Errored event, as ESO');
+    await waitForEvent(ns, 'nosource', 'Errored', 'an Errored event, as ESO');
     // one of ESO's generator kinds that capstan does not implement: accepted by the API, named in Ready
     await createPushSecret(ns, 'sshkey', {
       secretStoreRefs: [{ name: 'fake' }],
