@@ -8,12 +8,17 @@
  * test) the reconcile GETs it, as before.
  */
 import { olderVersion } from '../sync/recent';
-import { App, getApp } from './api';
+import { App, getApp, REFRESH_ANNOTATION } from './api';
 import { ApplicationContext } from './context';
 
 /** The Applications last seen, by `namespace/name`. */
 export class AppCache {
   private readonly apps = new Map<string, App>();
+  /** When each pending refresh request (the refresh annotation) was first seen, epoch ms, by key. */
+  private readonly refreshes = new Map<string, number>();
+
+  /** @param now - clock in epoch ms (tests). */
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** Records an app from a watch event or a write's answer, unless a newer version is held. */
   observe(app: App | undefined): void {
@@ -29,11 +34,23 @@ export class AppCache {
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const { managedFields, ...metadata } = app.metadata;
     this.apps.set(k, { ...app, metadata });
+    if (!app.metadata.annotations?.[REFRESH_ANNOTATION]) this.refreshes.delete(k);
+    else if (!this.refreshes.has(k)) this.refreshes.set(k, this.now());
+  }
+
+  /**
+   * When the app's pending refresh request was first seen (epoch ms): the request was written before
+   * then, so a repository listing started since answers it (sources/revisioncache.ts). Undefined when
+   * no request is pending in the cache.
+   */
+  refreshSeenAt(namespace: string, name: string): number | undefined {
+    return this.refreshes.get(key(namespace, name));
   }
 
   /** Forgets a deleted app. */
   delete(namespace: string, name: string): void {
     this.apps.delete(key(namespace, name));
+    this.refreshes.delete(key(namespace, name));
   }
 
   /** A copy of the cached app (a reconcile changes its copy as it writes), or undefined. */

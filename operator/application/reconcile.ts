@@ -70,18 +70,23 @@ export async function reconcileApplication(
  * Takes an explicit refresh request before the work, so that a status saying "refreshed" never shows next
  * to a pending refresh annotation (and a refresh asked during this run is not lost: it re-queues). A
  * refresh, a new manual sync or a retry at the newest commit reads the repositories' current commits, not
- * the shared answers of this refresh interval (revisions.ts).
+ * the shared answers of this refresh interval (sources/revisioncache.ts).
  * @returns true for a hard refresh.
  */
 async function takeRefresh(ctx: ApplicationContext, app: App): Promise<boolean> {
   const refresh = app.metadata.annotations?.[REFRESH_ANNOTATION];
+  // A listing started after the request was first seen answers it (shared by refreshes asked together).
+  const since = refresh ? ctx.apps?.refreshSeenAt(app.metadata.namespace, app.metadata.name) : undefined;
   if (refresh)
     wrote(
       ctx,
       await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } }),
     );
   if (refresh || (app.operation && !runningOperation(app)) || retriesAtNewest(app)) {
-    ctx.revisions?.forget(appSources(app).map((s) => s.repoURL));
+    ctx.revisions?.forget(
+      appSources(app).map((s) => s.repoURL),
+      since,
+    );
   }
   return refresh === 'hard';
 }

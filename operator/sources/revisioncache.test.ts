@@ -55,3 +55,21 @@ test('forget (an explicit refresh) makes the next comparison list again; failure
   fail = false;
   assert.equal(await cache.resolve(flaky, 'git://h/b', 'main'), 'ok');
 });
+
+test('forget since a time keeps listings started after it: refreshes asked together share one', async () => {
+  let now = 1000;
+  const cache = new RevisionCache(120_000, () => now);
+  const r = countingResolver();
+  await cache.resolve(r.resolve, 'git://h/a', 'main'); // started at 1000
+  now = 2000; // refresh requests of many apps are seen from here on
+  cache.forget(['git://h/a'], 1500);
+  assert.equal(await cache.resolve(r.resolve, 'git://h/a', 'main'), 'sha-2', 'started before: listed again');
+  now = 2500;
+  // Every other app refreshed since 1500: the listing started at 2000 sees what they asked for.
+  for (let i = 0; i < 20; i++) cache.forget(['git://h/a'], 1500 + i);
+  assert.equal(await cache.resolve(r.resolve, 'git://h/a', 'main'), 'sha-2');
+  assert.equal(r.listings(), 2);
+  // A request seen after that listing started needs a new one.
+  cache.forget(['git://h/a'], 2100);
+  assert.equal(await cache.resolve(r.resolve, 'git://h/a', 'main'), 'sha-3');
+});

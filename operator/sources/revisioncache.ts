@@ -8,7 +8,9 @@
  * cached `ls-remote` references): a new commit is seen at the latest one interval after it was pushed
  * plus the app's own refresh. An explicit refresh (the refresh annotation) or a manual sync forgets
  * the cached answers of the app's repositories first ({@link RevisionCache.forget}), so that a push
- * followed by a refresh is applied at once. Failures are never cached.
+ * followed by a refresh is applied at once; only answers whose listing started before the request was
+ * first seen are forgotten, so refreshes asked together (a webhook push, a refresh of every app) share
+ * one listing. Failures are never cached.
  *
  * Part of the git source (git.ts's `resolveRevision` answers through it; `GitRepoCacheOptions.revisionCacheMs`
  * sets the interval, the operator passes `--refresh-interval`).
@@ -25,6 +27,8 @@ export type ResolveRevision = (
 
 interface Entry {
   sha: Promise<string>;
+  /** When the listing started (epoch ms): it sees every commit pushed before then. */
+  startedAt: number;
   /** When the answer arrived (epoch ms); undefined while the listing runs. */
   at?: number;
 }
@@ -57,7 +61,7 @@ export class RevisionCache {
     const key = `${repoURL}\0${targetRevision ?? ''}\0${credentialsFingerprint(creds)}`;
     const hit = this.entries.get(key);
     if (hit && (hit.at === undefined || this.now() - hit.at < this.ttlMs)) return hit.sha;
-    const entry: Entry = { sha: resolve(repoURL, targetRevision, creds) };
+    const entry: Entry = { sha: resolve(repoURL, targetRevision, creds), startedAt: this.now() };
     this.entries.set(key, entry);
     entry.sha.then(
       () => {
@@ -71,12 +75,17 @@ export class RevisionCache {
     return entry.sha;
   }
 
-  /** Forgets the answers for these repositories (an explicit refresh or a manual sync of an app). */
-  forget(repoURLs: Iterable<string>): void {
+  /**
+   * Forgets the answers for these repositories (an explicit refresh or a manual sync of an app) whose
+   * listing started before `since`: a listing that started later, done or still running, already sees
+   * every commit pushed before the request and is kept, so that many refreshes asked at about the same
+   * time (a webhook push, `argocd app get --refresh` over many apps) share one listing.
+   * @param since - when the request was made or first seen, in epoch ms (default: now).
+   */
+  forget(repoURLs: Iterable<string>, since: number = this.now()): void {
     const urls = new Set(repoURLs);
     for (const [key, entry] of this.entries) {
-      // A listing still running is kept: its answer is at most as old as this request.
-      if (entry.at !== undefined && urls.has(key.slice(0, key.indexOf('\0')))) this.entries.delete(key);
+      if (entry.startedAt < since && urls.has(key.slice(0, key.indexOf('\0')))) this.entries.delete(key);
     }
   }
 }
