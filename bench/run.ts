@@ -243,6 +243,8 @@ function appsSynced(kube: KubeClient, selector: string, n: number, timeoutMs: nu
   });
   const polled = until(
     async () => {
+      // The watch answered first: stop listing (this loop would otherwise run on into later scenarios).
+      if (ac.signal.aborted) return true;
       const apps = await listApps(kube, selector);
       return apps.length === n && apps.every(done);
     },

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LeaderElector } from '../../operator/runtime/leader';
 import { silentLogger } from '../../operator/log';
+import { waitFor } from '../harness/wait';
 import { createNamespace, getObject, kube, uniqueName } from './lib';
 
 test('a second replica takes over the Lease only after the leader stops renewing', async () => {
@@ -18,9 +19,18 @@ test('a second replica takes over the Lease only after the leader stops renewing
   await first.acquire(() => (firstLost = true));
   let secondLeads = false;
   const waiting = second.acquire().then(() => (secondLeads = true));
-  await new Promise((r) => setTimeout(r, 3000));
+  // Wait for a renewal made more than a lease duration after the second started: without renewals the
+  // second would have taken the Lease by then.
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/capstan-leader`;
+  const mustRenewAfter = Date.now() + opts.leaseDurationMs + 500;
+  await waitFor(
+    async () =>
+      Date.parse(((await getObject(leasePath))?.spec as { renewTime?: string })?.renewTime ?? '') >
+        mustRenewAfter || undefined,
+    { timeoutMs: 20_000, what: 'the leader renewing past a lease duration' },
+  );
   assert.equal(secondLeads, false, 'the second replica waits while the leader renews');
-  const lease = await getObject(`/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/capstan-leader`);
+  const lease = await getObject(leasePath);
   assert.equal((lease?.spec as { holderIdentity: string }).holderIdentity, 'first');
   const stoppedAt = Date.now();
   first.stop();

@@ -154,6 +154,11 @@ async function patch(
   }
 }
 
+/** Ready False with reason Errored and `message` (as ESO's markAsFailed): a push or a spec that failed. */
+function errored(message: string): Omit<Condition, 'lastTransitionTime'> {
+  return { type: CONDITION_READY, status: 'False', reason: PsReason.Errored, message };
+}
+
 /**
  * The merge patch that turns `old` into `next`: a merge patch merges maps, so stores and entries that
  * are gone are sent as null.
@@ -398,17 +403,7 @@ async function finalize(ctx: PushContext, ps: PushSecret): Promise<ReconcileResu
     if (out.error) {
       // as ESO's "Failed to Delete Secrets from Provider": said in Ready; the queue retries and the
       // finalizer stays until every value is gone
-      await writeStatus(
-        ctx,
-        ps,
-        {},
-        {
-          type: CONDITION_READY,
-          status: 'False',
-          reason: PsReason.Errored,
-          message: out.error.slice(0, 1000),
-        },
-      );
+      await writeStatus(ctx, ps, {}, errored(out.error.slice(0, 1000)));
       throw new Error(out.error);
     }
   }
@@ -521,17 +516,7 @@ export async function reconcilePushSecret(
   if (ps.metadata.deletionTimestamp) return finalize(ctx, ps);
   const problems = pushSecretProblems(ps);
   if (problems.length) {
-    await writeStatus(
-      ctx,
-      ps,
-      {},
-      {
-        type: CONDITION_READY,
-        status: 'False',
-        reason: PsReason.Errored,
-        message: `${MSG_INVALID_SPEC}: ${problems.join('; ')}`.slice(0, 1000),
-      },
-    );
+    await writeStatus(ctx, ps, {}, errored(`${MSG_INVALID_SPEC}: ${problems.join('; ')}`.slice(0, 1000)));
     return {};
   }
   await setFinalizer(ctx, ps, ps.spec.deletionPolicy === 'Delete');
@@ -549,12 +534,7 @@ export async function reconcilePushSecret(
     sources = await Promise.all(read.secrets.map((src) => applyTemplate(ctx.client, ps, src)));
   } catch (err) {
     const e = asSyncError(err, MSG_PUSH);
-    await writeStatus(
-      ctx,
-      ps,
-      {},
-      { type: CONDITION_READY, status: 'False', reason: PsReason.Errored, message: e.message },
-    );
+    await writeStatus(ctx, ps, {}, errored(e.message));
     ctx.log.warn('PushSecret source could not be read; nothing pushed or deleted.', {
       ...id,
       reason: e.message,
@@ -563,17 +543,7 @@ export async function reconcilePushSecret(
   }
   const { synced, errors } = await pushAll(ctx, ps, sources, previous);
   if (errors.length) {
-    await writeStatus(
-      ctx,
-      ps,
-      { syncedPushSecrets: synced },
-      {
-        type: CONDITION_READY,
-        status: 'False',
-        reason: PsReason.Errored,
-        message: errors.join('; ').slice(0, 1000),
-      },
-    );
+    await writeStatus(ctx, ps, { syncedPushSecrets: synced }, errored(errors.join('; ').slice(0, 1000)));
     ctx.log.warn('PushSecret push failed for some stores.', { ...id, reason: errors.join('; ') });
     return retryAfter(ps, true);
   }
