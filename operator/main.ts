@@ -20,6 +20,7 @@ import { startPushSecretOperator } from './pushsecret';
 import { registry } from './runtime/metrics';
 import { LeaderElector } from './runtime/leader';
 import { setJqTimeout } from './diff/jqworker';
+import { flushEvents } from './kube/events';
 
 interface Stoppable {
   stop(): void;
@@ -212,10 +213,13 @@ async function main(): Promise<void> {
     // capstan"): fence shut, in-flight writes drained (5 s at most), Lease released. Bounded: the
     // chart's grace period is 30 s.
     const exitTimer = setTimeout(() => process.exit(0), 12_000);
-    void (elector?.release(() => client.drainWrites(5_000)) ?? Promise.resolve(false)).finally(() => {
-      clearTimeout(exitTimer);
-      setTimeout(() => process.exit(0), 200);
-    });
+    // Queued Kubernetes Events go out first (3 s at most), before a leader's write fence closes.
+    void flushEvents(3_000)
+      .then(() => elector?.release(() => client.drainWrites(5_000)) ?? false)
+      .finally(() => {
+        clearTimeout(exitTimer);
+        setTimeout(() => process.exit(0), 200);
+      });
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

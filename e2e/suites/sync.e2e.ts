@@ -22,6 +22,7 @@ import {
   uniqueName,
   waitForApp,
 } from './lib';
+import { waitFor } from '../harness/wait';
 
 describe('sync', () => {
   let git: GitServer;
@@ -87,14 +88,22 @@ describe('sync', () => {
     assert.ok(await getObject(core(ns, 'configmaps', 'child-config')));
     assert.equal(app.status?.history?.length, 1);
     assert.equal(app.status?.history?.[0].revision, sha);
-    const events = await kube().request<{
-      items: Array<{ reason: string; type: string; involvedObject: { name: string } }>;
-    }>('GET', `/api/v1/namespaces/${ns}/events`);
-    const reasons = events.items
-      .filter((e) => e.involvedObject.name === 'manual')
-      .map((e) => `${e.type}/${e.reason}`);
-    assert.ok(reasons.includes('Normal/OperationStarted'), `events: ${reasons.join(', ')}`);
-    assert.ok(reasons.includes('Normal/OperationCompleted'), `events: ${reasons.join(', ')}`);
+    // Events are sent in the background after the status write (kube/events.ts): wait for them.
+    const reasonsOf = async () => {
+      const events = await kube().request<{
+        items: Array<{ reason: string; type: string; involvedObject: { name: string } }>;
+      }>('GET', `/api/v1/namespaces/${ns}/events`);
+      return events.items
+        .filter((e) => e.involvedObject.name === 'manual')
+        .map((e) => `${e.type}/${e.reason}`);
+    };
+    await waitFor(
+      async () => {
+        const r = await reasonsOf();
+        return r.includes('Normal/OperationStarted') && r.includes('Normal/OperationCompleted') && r;
+      },
+      { timeoutMs: 15_000, what: 'the OperationStarted and OperationCompleted events' },
+    );
     const after = await getApp(ns, 'manual');
     assert.equal((after as unknown as { operation?: unknown }).operation, undefined, 'operation cleared');
   });

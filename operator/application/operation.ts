@@ -365,7 +365,10 @@ function countSync(app: App, state: OperationState): void {
   });
 }
 
-/** Records the events of an operation step (after the status write), best effort. */
+/**
+ * Records the events of an operation step (after the status write), best effort: they are queued and
+ * sent in the background (kube/events.ts), so the worker does not wait for them.
+ */
 export async function recordOperationEvents(
   ctx: ApplicationContext,
   app: App,
