@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ApplicationStatus } from '../../generated/application';
 import { App } from './api';
 import { ApplicationContext } from './context';
-import { mergePatchIsNoop, writeStatus } from './status';
+import { changedFields, mergePatchIsNoop, writeStatus } from './status';
 
 const NOW = '2026-11-29T12:00:00.000Z';
 const MINUTE_AGO = '2026-11-29T11:59:00.000Z';
@@ -100,4 +100,32 @@ test('mergePatchIsNoop follows RFC 7386: nested objects merge, arrays replace, n
   assert.ok(mergePatchIsNoop({}, { gone: null }));
   assert.ok(!mergePatchIsNoop({ gone: 1 }, { gone: null }));
   assert.ok(!mergePatchIsNoop(undefined, { a: 1 }));
+});
+
+test('the status patch carries only what changed: a refresh that changes nothing sends reconciledAt alone', async () => {
+  const { ctx, requests } = recordingCtx();
+  await writeStatus(ctx, app(MINUTE_AGO, { 'argocd.argoproj.io/refresh': 'normal' }), SAME, [], NOW);
+  assert.deepEqual(requests[0].body, { status: { reconciledAt: NOW } });
+  await writeStatus(
+    ctx,
+    app(MINUTE_AGO),
+    {
+      ...SAME,
+      sync: { status: 'OutOfSync', revision: 'abc' },
+      health: { status: 'Healthy' },
+    } as ApplicationStatus,
+    [],
+    NOW,
+  );
+  assert.deepEqual(requests[1].body, { status: { sync: { status: 'OutOfSync' }, reconciledAt: NOW } });
+});
+
+test('changedFields: applying the smaller patch gives what the whole patch gives (RFC 7386)', () => {
+  const live = { a: { b: 1, c: [1, 2] }, d: 'x', e: { f: 1 } };
+  const patch = { a: { b: 1, c: [1, 3] }, d: 'x', e: null, g: { h: 2 }, gone: null };
+  assert.deepEqual(changedFields(live, patch), { a: { c: [1, 3] }, e: null, g: { h: 2 } });
+  assert.equal(changedFields(live, { a: { b: 1 }, d: 'x' }), undefined);
+  assert.deepEqual(changedFields(undefined, { a: 1 }), { a: 1 });
+  // a nested object replacing a scalar is sent whole
+  assert.deepEqual(changedFields({ a: 1 }, { a: { b: 1 } }), { a: { b: 1 } });
 });

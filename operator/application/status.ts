@@ -100,6 +100,13 @@ export const RECONCILED_AT_HEARTBEAT_INTERVALS = 5;
  * as read at the start: the caller sees `reconciledAt` move, as in Argo CD) or when `reconciledAt` is
  * {@link RECONCILED_AT_HEARTBEAT_INTERVALS} refresh intervals old. Argo CD writes `reconciledAt` on every
  * refresh; capstan does better on API writes and says so in the README.
+ *
+ * The patch carries only the fields that differ from `app.status` ({@link changedFields}): an explicit
+ * refresh that changes nothing sends `reconciledAt` alone instead of the resources list, health and sync
+ * again. Argo CD's persistAppStatus also sends a merge patch of the difference from the app it read.
+ * Sound because capstan is the one writer of status and `app` is at least as new as its last write (the
+ * app cache keeps what each write answered and ignores older watch events, appcache.ts); a field someone
+ * else changed meanwhile keeps their value until capstan's value for it changes.
  * @param app - the app as read at the start of this reconcile, its status kept current by earlier writes.
  * @param now - RFC 3339 time of this reconcile.
  */
@@ -115,7 +122,25 @@ export async function writeStatus(
     conditions: mergeConditions(app.status?.conditions as AppCondition[] | undefined, conditions, now),
   };
   if (!statusWriteNeeded(app, next, now, ctx.settings.refreshIntervalMs)) return;
-  wrote(ctx, await patchAppStatus(ctx.client, app, { ...next, reconciledAt: now }));
+  const changed = changedFields(app.status, JSON.parse(JSON.stringify(next)) as unknown) ?? {};
+  wrote(ctx, await patchAppStatus(ctx.client, app, { ...(changed as object), reconciledAt: now }));
+}
+
+/**
+ * The part of the JSON merge patch `patch` (RFC 7386) that changes `live`: keys whose value would stay as
+ * it is are left out, at any depth of nested objects; a changed array or scalar is kept whole (a merge
+ * patch replaces arrays). Applying the result to `live` gives the same object as applying `patch`.
+ * @returns undefined when `patch` changes nothing.
+ */
+export function changedFields(live: unknown, patch: unknown): unknown {
+  if (mergePatchIsNoop(live, patch)) return undefined;
+  if (!isObject(patch) || !isObject(live)) return patch;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    const c = changedFields(live[k], v);
+    if (c !== undefined) out[k] = c;
+  }
+  return out;
 }
 
 /**
