@@ -13,11 +13,15 @@
  * before writing (sync/sync.ts). Once applied it carries the label and the cache holds it.
  *
  * The diff is a server-side dry-run of the desired object compared with the live one (diff/normalize.ts),
- * skipped when the live object is what capstan's own apply of this very object stored (sync/applied.ts)
- * and cached by desired hash and live resourceVersion, so a no-op refresh costs no dry-run.
+ * skipped when the live object is what capstan's own apply of this very object stored: recorded at the
+ * apply (sync/applied.ts), or read from the object's managedFields (capstan's `Apply` entry owns exactly
+ * the desired object's fields, with the desired values: kube/appliedconfig.ts), which survives a restart
+ * (issue 10 P8). Otherwise it is cached by desired hash and live resourceVersion, so a no-op refresh costs
+ * no dry-run.
  */
 import { createHash } from 'node:crypto';
-import { serverSideApply } from '../kube/apply';
+import { FIELD_MANAGER, serverSideApply } from '../kube/apply';
+import { appliedDigest, desiredDigestOf } from '../kube/appliedconfig';
 import { ResourceType } from '../kube/discovery';
 import { KubeObject } from '../kube/object';
 import { LiveCache } from '../kube/livecache';
@@ -64,6 +68,9 @@ export async function diffOne(
   if (!live) return { status: 'OutOfSync', message: MSG_NOT_MANAGED };
   // Live is what capstan's own apply of this very object stored: in sync, no dry-run (sync/applied.ts).
   if (appliedStates.matches(target, live)) return { status: 'Synced' };
+  // Live holds exactly what an apply of this object by capstan stored, read from the object itself: in
+  // sync, no dry-run, after a restart too (kube/appliedconfig.ts).
+  if (appliedDigest(live, FIELD_MANAGER) === desiredDigestOf(target)) return { status: 'Synced' };
   const rules = rulesFor(ignore, target);
   const key = `${live.metadata.uid}|${live.metadata.resourceVersion}|${hashObject(target)}|${rules.length ? hashObject(rules) : ''}`;
   let same = dryRunCache.get(key);

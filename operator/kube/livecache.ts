@@ -8,6 +8,7 @@
  * types are not watched at all (an Application of a scoped install may not render them).
  */
 import { FIELD_MANAGER } from './apply';
+import { rememberAppliedDigest } from './appliedconfig';
 import { KubeClient } from './client';
 import { ResourceType } from './discovery';
 import { IndexKey, Informer, InformerHandler } from './informer';
@@ -26,7 +27,8 @@ export interface LiveCacheOptions {
  * reader needs it: diff normalizes `managedFields` away on both sides, health reads `status`, and
  * `ignoreDifferences[].managedFieldsManagers` reads the entries of the other managers it names
  * (kube-controller-manager, an HPA, kubectl), which are kept. Naming capstan's own manager there
- * (which would ignore every field capstan applies) therefore ignores nothing.
+ * (which would ignore every field capstan applies) therefore ignores nothing. What the comparison needs
+ * of capstan's entry is kept as a digest beside the object (appliedconfig.ts).
  */
 export function liveProjection(obj: KubeObject): KubeObject {
   const entries = obj.metadata.managedFields;
@@ -36,7 +38,10 @@ export function liveProjection(obj: KubeObject): KubeObject {
   const metadata = { ...obj.metadata };
   if (kept.length) metadata.managedFields = kept;
   else delete metadata.managedFields;
-  return { ...obj, metadata };
+  const projected = { ...obj, metadata };
+  // What capstan's apply stored, as a digest: the comparison needs no dry-run when git still says that.
+  rememberAppliedDigest(projected, obj, FIELD_MANAGER);
+  return projected;
 }
 
 /** A cache of live managed objects across resource types. */
