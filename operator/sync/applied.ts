@@ -9,7 +9,10 @@
  * that stored one: same uid and resourceVersion. Any later write (another manager, a controller's
  * status update) moves the resourceVersion and the comparison dry-runs as before. Recorded only when
  * the desired object was applied as rendered (not rewritten for `RespectIgnoreDifferences`, not
- * replaced with `Replace=true`). Memory only, bounded; a restart dry-runs again.
+ * replaced with `Replace=true`). Memory only, bounded. After a restart the comparison reads the same
+ * fact from the live object's managedFields instead (kube/appliedconfig.ts: capstan's `Apply` entry owns
+ * exactly the desired fields, with the desired values), which needs no record; this record still covers
+ * what that cannot see, such as a value the server normalised on apply ("1000m" stored as "1").
  *
  * A kind whose API server bumps `metadata.generation` on every change outside metadata and status (a
  * Deployment, a CRD's custom resources) also stays in sync through writes to its status alone (a
