@@ -18,6 +18,7 @@ import { createContext, startExternalSecretOperators } from './externalsecret';
 import { startClusterExternalSecretOperator } from './clusterexternalsecret';
 import { startPushSecretOperator } from './pushsecret';
 import { registry } from './runtime/metrics';
+import type { GitWebhook } from './webhook';
 import { LeaderElector } from './runtime/leader';
 import { setJqTimeout } from './diff/jqworker';
 import { flushEvents } from './kube/events';
@@ -75,12 +76,14 @@ async function main(): Promise<void> {
   // Ready as soon as this replica is up: a standby waiting for the Lease is ready too, or a rolling
   // update would wait for a new pod that cannot lead before the old one is gone.
   const server = serveHealth(config, log, () => true);
-  // The git webhook (webhook/) serves on every replica, a standby too: it only sets refresh annotations,
-  // which the leader acts on. Its ls-remote forget reaches the Application operator once that runs here.
+  // The git webhook (webhook/) serves on every replica, a standby too: it sets refresh annotations, which
+  // the leader acts on, until the Application operator runs here (useOperator below). Its ls-remote
+  // forget reaches the Application operator once that runs here.
   let forgetRevisions = (_repoURLs: string[]): void => undefined;
+  let webhook: GitWebhook | undefined;
   if (config.gitWebhookPort) {
     const { startGitWebhook } = await import('./webhook');
-    const webhook = await startGitWebhook(config, {
+    webhook = await startGitWebhook(config, {
       client: new KubeClient(client.kubeConfig),
       controllerNamespace: config.controllerNamespace,
       watchNamespaces: config.watchNamespaces,
@@ -173,6 +176,11 @@ async function main(): Promise<void> {
     );
     await op.start();
     stoppables.push(op);
+    // The leader's webhook refreshes in-process from here on: no annotation written, no watch of its own.
+    webhook?.useOperator({
+      apps: () => op.watchedApps(),
+      refresh: (namespace, name) => op.refreshApp(namespace, name),
+    });
   }
   // One context for the ExternalSecret family: the ExternalSecret and PushSecret operators share its
   // per-store rate limiter, so that reads and pushes of one store share the store's budget.

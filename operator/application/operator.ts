@@ -16,7 +16,7 @@ import { ReconcileResult } from '../runtime/workqueue';
 import { AppMetricSource, forgetApp, observeApp, startAppReconcile } from '../runtime/metrics';
 import { ApplicationContext } from './context';
 import { reconcileApplication } from './reconcile';
-import { AppCache } from './appcache';
+import { AppCache, type RefreshType } from './appcache';
 import type { App } from './api';
 import { TRACKING_ID_ANNOTATION, parseAppInstance, parseTrackingId, trackedBy } from '../sync/tracking';
 import { appNamespaces } from '../kube/scope';
@@ -55,6 +55,24 @@ export class ApplicationOperator extends QueuedOperator {
     await this.watchAndEnqueue('argoproj.io', 'v1alpha1', 'applications', 'Application', (e) =>
       this.relevant(e),
     );
+  }
+
+  /**
+   * Refreshes an app now, as its refresh annotation would but without writing it (the git webhook on
+   * the leader, webhook/index.ts): the request is recorded in the app cache (appcache.ts
+   * requestRefresh) and the app queued at once, even while it backs off after a failure (as an
+   * annotation event does). A no-op refresh then costs one status write (`reconciledAt`).
+   * @returns false when the app is not watched here (nothing done).
+   */
+  refreshApp(namespace: string, name: string, type: RefreshType = 'normal'): boolean {
+    if (!this.ctx.apps?.requestRefresh(namespace, name, type)) return false;
+    this.queue.add(`Application/${namespace}/${name}`);
+    return true;
+  }
+
+  /** The apps as the operator's watch last showed them (read-only), for the git webhook's match. */
+  watchedApps(): Iterable<Readonly<App>> {
+    return this.ctx.apps?.values() ?? [];
   }
 
   protected async reconcile(key: string): Promise<ReconcileResult> {

@@ -39,7 +39,7 @@ import { validateResource } from '../validation/validate';
 import { ReconcileResult } from '../runtime/workqueue';
 import { unsupportedSpecProblems } from './unsupported';
 import { Decision, decide, decisionConditions, requeueAfter } from './decision';
-import { loadApp, readApp, wrote } from './appcache';
+import { loadApp, readApp, refreshSince, refreshTaken, wrote } from './appcache';
 import {
   LOG_COMPARISON_FAILED,
   LOG_INVALID_SPEC,
@@ -70,18 +70,29 @@ export async function reconcileApplication(
  * Takes an explicit refresh request before the work, so that a status saying "refreshed" never shows next
  * to a pending refresh annotation (and a refresh asked during this run is not lost: it re-queues). A
  * refresh, a new manual sync or a retry at the newest commit reads the repositories' current commits, not
- * the shared answers of this refresh interval (sources/revisioncache.ts).
+ * the shared answers of this refresh interval (sources/revisioncache.ts). A request made in this process
+ * (the git webhook on the leader, appcache.ts requestRefresh) counts as the annotation: it shows on this
+ * reconcile's copy of the app as the annotation it stands for (never written), so that status records
+ * `reconciledAt` for it (status.ts) as for the annotation.
  * @returns true for a hard refresh.
  */
 async function takeRefresh(ctx: ApplicationContext, app: App): Promise<boolean> {
-  const refresh = app.metadata.annotations?.[REFRESH_ANNOTATION];
+  const { namespace, name } = app.metadata;
+  const annotated = app.metadata.annotations?.[REFRESH_ANNOTATION];
+  const asked = ctx.apps?.takeRefreshRequest(namespace, name);
   // A listing started after the request was first seen answers it (shared by refreshes asked together).
-  const since = refresh ? ctx.apps?.refreshSeenAt(app.metadata.namespace, app.metadata.name) : undefined;
-  if (refresh)
+  const since = refreshSince(
+    annotated ? (ctx.apps?.refreshSeenAt(namespace, name) ?? null) : undefined,
+    asked,
+  );
+  if (annotated)
     wrote(
       ctx,
       await patchApp(ctx.client, app, { metadata: { annotations: { [REFRESH_ANNOTATION]: null } } }),
     );
+  const refresh = refreshTaken(annotated, asked);
+  if (asked && refresh)
+    app.metadata.annotations = { ...app.metadata.annotations, [REFRESH_ANNOTATION]: refresh };
   if (refresh || (app.operation && !runningOperation(app)) || retriesAtNewest(app)) {
     ctx.revisions?.forget(
       appSources(app).map((s) => s.repoURL),

@@ -35,8 +35,9 @@ export function appProjection(obj: KubeObject): KubeObject {
 
 /** Informers of the Applications of the watched namespaces (one over all namespaces when cluster-wide). */
 export class AppIndex {
-  private readonly informers: Informer[];
+  private informers: Informer[];
   private listed = 0;
+  private stopped = false;
 
   /** @param namespaces - the namespaces whose Applications capstan reconciles; undefined: all. */
   constructor(client: KubeClient, namespaces: string[] | undefined, log: Logger) {
@@ -59,7 +60,7 @@ export class AppIndex {
   }
 
   private async startOne(informer: Informer): Promise<void> {
-    for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+    for (let delay = 1000; !this.stopped; delay = Math.min(delay * 2, 30_000)) {
       try {
         await informer.start();
         this.listed++;
@@ -72,11 +73,14 @@ export class AppIndex {
 
   /** Every mirrored app, or undefined until every informer has listed once. */
   apps(): AppRef[] | undefined {
-    if (this.listed < this.informers.length) return undefined;
+    if (this.stopped || this.listed < this.informers.length) return undefined;
     return this.informers.flatMap((i) => i.list() as unknown as AppRef[]);
   }
 
+  /** Stops the watches and drops the mirrored apps (the leader's operator cache serves from then on). */
   stop(): void {
     for (const informer of this.informers) informer.stop();
+    this.informers = [];
+    this.stopped = true;
   }
 }

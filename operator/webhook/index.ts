@@ -11,18 +11,22 @@
  *                      `argocd.argoproj.io/refresh: normal` on each app that match.ts selects (repository,
  *                      revision, manifest-generate-paths)
  *     -> the Application operator refreshes those apps as after any refresh annotation.
+ * On the leader, once the Application operator runs ({@link GitWebhook.useOperator}), the apps come from
+ * the operator's cache (the webhook's informer stops) and each refresh is asked in-process: no
+ * annotation is written or removed.
  */
 import type http from 'node:http';
 import { KubeClient } from '../kube/client';
 import { appNamespaces } from '../kube/scope';
 import type { Logger } from '../log';
 import { AppIndex } from './appindex';
-import { PushRefresher, kubeRefreshTarget } from './refresh';
+import { PushRefresher, kubeRefreshTarget, localRefreshTarget, type LocalApps } from './refresh';
 import { WebhookSecretSource } from './secrets';
 import { WEBHOOK_PATH, startWebhookServer } from './server';
 import type { WebhookConfig } from './options';
 
 export type { WebhookConfig } from './options';
+export type { LocalApps } from './refresh';
 
 /** What {@link startGitWebhook} needs from the process. */
 export interface GitWebhookDeps {
@@ -39,6 +43,11 @@ export interface GitWebhookDeps {
 export interface GitWebhook {
   server: http.Server;
   refresher: PushRefresher;
+  /**
+   * Refreshes through the Application operator of this process from now on (called on the leader once
+   * it runs): its cache replaces the webhook's informer, and a refresh is asked in-process.
+   */
+  useOperator(local: LocalApps): void;
   stop(): void;
 }
 
@@ -64,6 +73,11 @@ export async function startGitWebhook(config: WebhookConfig, deps: GitWebhookDep
   return {
     server,
     refresher,
+    useOperator(local) {
+      refresher.retarget(localRefreshTarget(local, deps.forgetRevisions));
+      index.stop();
+      deps.log.info('The git webhook refreshes Applications in-process (this replica leads).');
+    },
     stop: () => {
       index.stop();
       server.close();

@@ -11,7 +11,10 @@
  * {@link MAX_PENDING} pushes wait; beyond that the request is refused (503) and the provider retries.
  * The annotation is written through its own client without the leader's write fence, like a user's
  * request: a standby replica that receives a push refreshes the apps through the API and the leader does
- * the work.
+ * the work. On the leader, once its Application operator runs, the refresh is asked in-process instead
+ * ({@link localRefreshTarget}): same semantics, no annotation written or removed, and the apps are
+ * matched from the operator's own cache (no watch of the webhook's own). capstan does better than
+ * Argo CD here, whose webhook handler always patches the annotation.
  */
 import { KubeClient } from '../kube/client';
 import type { Logger } from '../log';
@@ -54,7 +57,7 @@ export class PushRefresher {
   private running?: Promise<void>;
 
   constructor(
-    private readonly target: RefreshTarget,
+    private target: RefreshTarget,
     private readonly log: Logger,
     private readonly onOutcome: (o: PushOutcome) => void = () => undefined,
   ) {}
@@ -71,6 +74,11 @@ export class PushRefresher {
       .then(() => this.drain())
       .finally(() => (this.running = undefined));
     return true;
+  }
+
+  /** Handles the next pushes through `target` (the leader's Application operator once it runs). */
+  retarget(target: RefreshTarget): void {
+    this.target = target;
   }
 
   /** Resolves when every queued push was handled (tests, shutdown). */
@@ -172,6 +180,36 @@ export function kubeRefreshTarget(
           contentType: 'application/merge-patch+json',
         },
       );
+    },
+    forgetRevisions: forget,
+  };
+}
+
+/** The Application operator of this process (on the leader), as the webhook uses it. */
+export interface LocalApps {
+  /** The apps as the operator's watch last showed them (read-only). */
+  apps(): Iterable<AppRef>;
+  /**
+   * Asks for a `normal` refresh of one app, as the refresh annotation would, without writing it.
+   * @returns false when the app is not watched here.
+   */
+  refresh(namespace: string, name: string): boolean;
+}
+
+/**
+ * A {@link RefreshTarget} inside the process: the apps from the Application operator's cache, each
+ * refresh asked in-process (application/operator.ts refreshApp). A no-op refresh of an app then costs
+ * its one status write (`reconciledAt`) instead of the annotation's write, its removal and the status
+ * write.
+ * @param forget - the Application operator's revision cache `forget`.
+ */
+export function localRefreshTarget(local: LocalApps, forget: (repoURLs: string[]) => void): RefreshTarget {
+  return {
+    listApps: () => Promise.resolve([...local.apps()]),
+    refreshApp(namespace, name) {
+      if (!local.refresh(namespace, name))
+        return Promise.reject(new Error('the Application is not watched (deleted meanwhile?)'));
+      return Promise.resolve();
     },
     forgetRevisions: forget,
   };
