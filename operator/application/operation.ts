@@ -28,6 +28,7 @@ import { SyncRequest } from './autosync';
 import { Comparison, ManagedResource, compareApp } from './compare';
 import { ApplicationContext } from './context';
 import { wrote } from './appcache';
+import { changedFields } from './status';
 import { ProjectPermissionError } from './project';
 import { SourcesError } from './sources';
 import { ImpersonationError, writerFor } from './impersonation';
@@ -112,9 +113,10 @@ export function operationFields(app: App, step: OperationStep | undefined): Reco
 
 /** Writes an operation state alone (the progress of created hooks, which must survive a crash). */
 async function writeOperationState(ctx: ApplicationContext, app: App, state: OperationState): Promise<void> {
-  await patchAppStatus(ctx.client, app, {
-    operationState: operationStatePatch(app.status?.operationState, state),
-  });
+  // Only what changed (status.ts changedFields): the operation and its start are not sent again.
+  const patch = { operationState: operationStatePatch(app.status?.operationState, state) };
+  const changed = changedFields(app.status, JSON.parse(JSON.stringify(patch)) as unknown);
+  if (changed) await patchAppStatus(ctx.client, app, changed as Record<string, unknown>);
   // Later writes of this reconcile read the app's status: keep it current.
   app.status = { ...app.status, operationState: state };
 }
