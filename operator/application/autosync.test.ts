@@ -70,6 +70,11 @@ test('a new revision syncs; the same revision again only with self-heal', () => 
     cmp('OutOfSync'),
   );
   assert.equal((heal as { selfHeal?: boolean }).selfHeal, true, 'first heal at once');
+  assert.deepEqual(
+    (heal as { resources?: unknown }).resources,
+    [{ kind: 'ConfigMap', name: 'c', namespace: 'n' }],
+    'as Argo CD, a self-heal syncs only what is not Synced',
+  );
   const wait = automatedSyncDecision(
     app({ automated: { selfHeal: true } }, finished('Succeeded', 500)),
     cmp('OutOfSync'),
@@ -146,4 +151,33 @@ test('sync windows hold automated syncs, manual ones unless manualSync, and runn
   );
   assert.equal(syncWindowHold([{ ...deny, applications: ['other'] }], a, { manual: false, now }), undefined);
   assert.equal(syncWindowHold(undefined, a, { manual: false, now }), undefined);
+});
+
+test('a self-heal selects the resources that are not Synced (missing, differing, to prune), never the Synced', () => {
+  const base = cmp('OutOfSync');
+  const res = (name: string, status: 'Synced' | 'OutOfSync', extra: object = {}) => ({
+    ...base.resources[0],
+    name,
+    status,
+    ...extra,
+  });
+  const heal = automatedSyncDecision(app({ automated: { selfHeal: true } }, finished('Succeeded', 10)), {
+    ...base,
+    resources: [
+      res('in-sync', 'Synced'),
+      res('drifted', 'OutOfSync'),
+      res('gone-from-git', 'OutOfSync', { requiresPruning: true, target: undefined }),
+      { ...res('role', 'OutOfSync'), group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', namespace: '' },
+    ],
+  });
+  assert.deepEqual((heal as { resources?: unknown }).resources, [
+    { kind: 'ConfigMap', name: 'drifted', namespace: 'n' },
+    { kind: 'ConfigMap', name: 'gone-from-git', namespace: 'n' },
+    { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'role' },
+  ]);
+  const sync = automatedSyncDecision(
+    app({ automated: { selfHeal: true } }, finished('Succeeded', 10, 'r1')),
+    base,
+  );
+  assert.equal((sync as { resources?: unknown }).resources, undefined, 'a new revision syncs everything');
 });

@@ -3,7 +3,8 @@
  * - only when the app is OutOfSync;
  * - a revision (and source) already synced successfully is synced again only with self-heal, after
  *   Argo CD's self-heal backoff since the last sync (2 s, x3, at most 5 min; the first drift after a
- *   quiet period is healed at once);
+ *   quiet period is healed at once); as Argo CD, a self-heal syncs only the resources that are not
+ *   Synced (a selective sync, without hooks);
  * - after a failed attempt at the same revision, again per `syncPolicy.retry` (capstan's default for
  *   automated syncs: 5 retries, 5 s, x2, at most 3 min; `limit < 0` is unlimited), then a SyncError
  *   condition says it gave up until a new commit or a manual sync;
@@ -119,7 +120,7 @@ export function automatedSyncDecision(
     if (!automated.selfHeal) return undefined;
     const wait = backoffStep(SELF_HEAL_BACKOFF, selfHealAttempts - 1) - (now - finishedAt);
     if (selfHealAttempts > 0 && wait > 0) return { waitMs: wait };
-    return { ...base(automated.prune), selfHeal: true };
+    return { ...base(automated.prune), selfHeal: true, resources: outOfSync(cmp) };
   }
   const targets = cmp.resources.filter((r) => r.target).length;
   const prunes = cmp.resources.filter((r) => r.requiresPruning).length;
@@ -160,6 +161,22 @@ function lastSyncedSameTarget(app: App, cmp: Comparison): boolean {
   return app.spec.sources?.length
     ? isDeepStrictEqual(last.revisions, cmp.revisions) && isDeepStrictEqual(last.sources, app.spec.sources)
     : last.revision === cmp.revisions[0] && isDeepStrictEqual(last.source, app.spec.source);
+}
+
+/**
+ * The resources a self-heal syncs: those not Synced, as Argo CD's `autoSync` fills `operation.sync.resources`
+ * for a self-heal (a selective sync: the objects in sync are not applied again, and no hook runs). The
+ * namespace is named too, so that a drifted object does not select its namesakes in other namespaces.
+ */
+export function outOfSync(cmp: Comparison): NonNullable<SyncRequest['resources']> {
+  return cmp.resources
+    .filter((r) => r.status !== 'Synced')
+    .map((r) => ({
+      ...(r.group ? { group: r.group } : {}),
+      kind: r.kind,
+      name: r.name,
+      ...(r.namespace ? { namespace: r.namespace } : {}),
+    }));
 }
 
 function base(prune: boolean | undefined): SyncRequest {

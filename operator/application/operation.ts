@@ -185,8 +185,10 @@ async function startOperation(
             ...(app.spec.sources?.length ? { revisions: cmp.revisions } : { revision: cmp.revisions[0] }),
             prune: req.prune,
             syncOptions: app.spec.syncPolicy?.syncOptions,
-            // As Argo CD, a self-heal operation records which attempt in a row it is.
+            // As Argo CD, a self-heal operation records which attempt in a row it is, and the resources
+            // it heals (a selective sync of what is not Synced, kept by every later step).
             ...(req.autoHealAttemptsCount ? { autoHealAttemptsCount: req.autoHealAttemptsCount } : {}),
+            ...(req.resources?.length ? { resources: req.resources } : {}),
           },
           initiatedBy: req.initiatedBy,
         };
@@ -276,8 +278,34 @@ async function stepOnce(
     { ...ctx, client: writer },
     planFor(app, target, req),
     { results, failure },
-    { ...engineOptions(app, instance, state, req, progress), healthyApps: cmp.healthyApps },
+    {
+      ...withoutExistingNamespace(app, target, req, engineOptions(app, instance, state, req, progress)),
+      healthyApps: cmp.healthyApps,
+    },
   );
+}
+
+/** The engine's options without the namespace apply when {@link namespaceExists}. */
+function withoutExistingNamespace(
+  app: App,
+  target: Comparison,
+  req: SyncRequest,
+  options: EngineOptions,
+): EngineOptions {
+  return namespaceExists(app, target, req) ? { ...options, createNamespace: undefined } : options;
+}
+
+/**
+ * True when a selective sync (a self-heal) needs no `CreateNamespace=true` apply: every object it selects
+ * exists, so their namespace does, and no managedNamespaceMetadata asks for labels or annotations on it.
+ * As gitops-engine, which adds the namespace task only when the namespace is missing or its managed metadata
+ * differs; a full sync still applies it (one request, and it restores that metadata).
+ */
+export function namespaceExists(app: App, target: Comparison, req: SyncRequest): boolean {
+  if (!req.resources?.length || app.spec.syncPolicy?.managedNamespaceMetadata) return false;
+  const dest = app.spec.destination.namespace;
+  const chosen = selected(target.resources, req.resources);
+  return chosen.length > 0 && chosen.every((r) => r.live && r.namespace === dest);
 }
 
 /**

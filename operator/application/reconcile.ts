@@ -7,7 +7,7 @@
  *   nothing in the cluster changes, retried with backoff) -> observe (warnings, orphans, app-of-apps
  *   cycle) -> decide (decision.ts: ONE discriminated Decision) -> operate (operation.ts: start and/or one
  *   engine step) -> assess again when the operation wrote (no new render) -> status (ONE write, only
- *   when something changed) -> events -> requeue.
+ *   when something changed) and events, as the reconcile's tail (no worker held) -> requeue.
  *
  * A cold sync of an app whose plan is one wave without hooks therefore starts, applies, finishes and
  * writes status once in one reconcile (issue 10 §2).
@@ -130,9 +130,11 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
   // rendered again; live objects include the sync's own writes, sync/recent.ts).
   const after = step ? await afterOperation(ctx, app, instance, cmp) : cmp;
   after.healthyApps = cmp.healthyApps;
-  // The events go out beside the status write (best effort, never failing the reconcile): one round trip
-  // less per sync on the worker's path.
-  await Promise.all([
+  // The events go out beside the status write (best effort, never failing the reconcile). Both report
+  // what this reconcile did and need no worker: they are the reconcile's tail (runtime/workqueue.ts), so
+  // a worker that applied a revert takes the next app while they run (100 drifts at once are reverted
+  // sooner); the app is not reconciled again before they end, and a failed status write is retried.
+  const tail = Promise.all([
     writeStatus(
       ctx,
       app,
@@ -142,7 +144,8 @@ async function reconcileLive(ctx: ApplicationContext, app: App, hard: boolean): 
     ),
     recordOperationEvents(ctx, app, step),
   ]);
-  return { requeueAfterMs: requeueAfter(app, decision, step, refreshDelay(ctx)) };
+  tail.catch(() => undefined); // awaited by the work queue, which retries the reconcile on a rejection
+  return { requeueAfterMs: requeueAfter(app, decision, step, refreshDelay(ctx)), tail };
 }
 
 /**

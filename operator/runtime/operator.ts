@@ -215,12 +215,18 @@ export abstract class QueuedOperator {
     return this.watchClient;
   }
 
+  /** Runs one reconcile, timed until its tail (see {@link ReconcileResult.tail}) settles too. */
   private async timed(key: string): Promise<ReconcileResult | void> {
     const end = reconcileDuration.startTimer({ operator: this.options.name });
+    let result: ReconcileResult | void = undefined;
     try {
-      return await this.reconcile(key);
+      result = await this.reconcile(key);
+      return result;
     } finally {
-      end();
+      if (result?.tail) {
+        const stop = (): void => void end();
+        void result.tail.then(stop, stop);
+      } else end();
     }
   }
 }

@@ -218,3 +218,81 @@ test('added while running: add reruns right after a failed run, addUnlessBacking
   await q.idle();
   q.stop();
 });
+
+/** A promise and its resolve/reject, to settle a tail by hand. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+test('a tail frees the worker for the next key, and its key stays running until it settles', async () => {
+  const tail = deferred();
+  const runs: string[] = [];
+  const q = new KeyedWorkQueue(
+    async (k) => {
+      runs.push(k);
+      return k === 'a' && runs.filter((r) => r === 'a').length === 1 ? { tail: tail.promise } : {};
+    },
+    { concurrency: 1 },
+  );
+  q.add('a');
+  q.add('b');
+  await sleep(10);
+  assert.deepEqual(runs, ['a', 'b'], 'b ran on the only worker while the tail of a was pending');
+  q.add('a'); // while its tail runs: marked dirty, not run twice at once
+  await sleep(10);
+  assert.deepEqual(runs, ['a', 'b']);
+  assert.equal(q.length, 1, 'a still counts as running');
+  tail.resolve();
+  await q.idle();
+  assert.deepEqual(runs, ['a', 'b', 'a'], 'the dirty key ran again after its tail');
+});
+
+test('a rejected tail is a failed reconcile: retried with backoff', async () => {
+  let runs = 0;
+  const errors: number[] = [];
+  const q = new KeyedWorkQueue(
+    async () => {
+      runs++;
+      return runs === 1 ? { tail: Promise.reject(new Error('status write failed')) } : {};
+    },
+    { baseDelayMs: 30, jitter: 0, onError: (_k, _e, ms) => errors.push(ms) },
+  );
+  q.add('k');
+  await sleep(10);
+  assert.deepEqual(errors, [30]);
+  assert.equal(q.failureCount('k'), 1);
+  await sleep(50);
+  await q.idle();
+  assert.equal(runs, 2, 'retried after its backoff');
+  assert.equal(q.failureCount('k'), 0);
+});
+
+test('at most `concurrency` tails run without a worker; past that the worker waits for its own', async () => {
+  const tails = [deferred(), deferred(), deferred()];
+  const started: string[] = [];
+  const q = new KeyedWorkQueue(
+    async (k) => {
+      started.push(k);
+      const i = Number(k.slice(1));
+      return i < tails.length ? { tail: tails[i].promise } : {};
+    },
+    { concurrency: 1 },
+  );
+  for (let i = 0; i < 4; i++) q.add(`k${i}`);
+  await sleep(10);
+  // k0's tail runs without the worker; k1's cannot (one tail at most): k1 holds the worker.
+  assert.deepEqual(started, ['k0', 'k1']);
+  tails[1].resolve();
+  await sleep(10);
+  assert.deepEqual(started, ['k0', 'k1', 'k2']);
+  tails[0].resolve();
+  tails[2].resolve();
+  await q.idle();
+  assert.deepEqual(started, ['k0', 'k1', 'k2', 'k3']);
+});

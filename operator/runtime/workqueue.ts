@@ -13,7 +13,9 @@
  * - a reconcile that handled its failure itself (wrote a condition) returns `{ failed }` for the same
  *   backoff, optionally capped lower for that key (an ExternalSecret never waits longer than its refresh
  *   interval) or at its cap at once (`permanent`);
- * - a reconcile may return `{ requeueAfterMs }` to be run again later (the periodic refresh).
+ * - a reconcile may return `{ requeueAfterMs }` to be run again later (the periodic refresh);
+ * - a reconcile may return a `tail`, writes that report what it did: its worker takes the next key while
+ *   the tail runs (at most `concurrency` tails at once), the key still counting as running.
  *
  * This queue is the one place that owns per-key retry pacing: operators return or throw, they keep no
  * failure counts of their own. Two ways to queue a key now:
@@ -47,6 +49,14 @@ export interface ReconcileResult {
    * `requeueAfterMs` as well, the earlier of the two wins.
    */
   failed?: FailureBackoff;
+  /**
+   * The rest of this reconcile, which needs no worker: writes that report what it did (an Application's
+   * status write and events after its sync applied). The worker takes the next key at once, while the key
+   * counts as running until the tail settles (an add marks it dirty, it never runs twice at once); a
+   * rejected tail is a failed reconcile (retried with backoff), and `requeueAfterMs` and the dirty rerun
+   * wait for it. At most `concurrency` tails run at once; past that the worker waits for its own.
+   */
+  tail?: Promise<unknown>;
 }
 
 /** How a handled failure backs off (see {@link ReconcileResult.failed}). */
@@ -113,6 +123,10 @@ export class KeyedWorkQueue {
   private readonly pending: string[] = [];
   private readonly queued = new Set<string>();
   private readonly running = new Set<string>();
+  /** Keys holding a worker (running keys whose tail, if any, has not released it). */
+  private workers = 0;
+  /** Tails running without a worker. */
+  private tails = 0;
   private readonly failures = new Map<string, number>();
   /** Keys backing off after a failure -> when their retry is due (ms since the epoch). */
   private readonly backoffUntil = new Map<string, number>();
@@ -263,10 +277,11 @@ export class KeyedWorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running.size < this.concurrency && this.pending.length > 0) {
+    while (!this.stopped && this.workers < this.concurrency && this.pending.length > 0) {
       const key = this.pending.shift() as string;
       this.queued.delete(key);
       this.running.add(key);
+      this.workers++;
       this.started(key);
       void this.run(key);
     }
@@ -286,8 +301,10 @@ export class KeyedWorkQueue {
     const end =
       this.opts.name === undefined ? undefined : workqueueWorkDuration.startTimer({ name: this.opts.name });
     let failed = false;
+    let worker = true;
     try {
       const result = await this.reconcile(key);
+      worker = await this.finishTail(result?.tail);
       if (result?.failed) {
         failed = true;
         this.backOff(key, result.failed);
@@ -303,12 +320,35 @@ export class KeyedWorkQueue {
     } finally {
       end?.();
       this.running.delete(key);
+      if (worker) this.workers--;
       const how = this.dirtyHow.get(key);
       this.dirtyHow.delete(key);
       if (how === 'now' || (how === 'gated' && !failed)) this.add(key);
       else if (how === 'gated') this.addedAt.delete(key); // waits for its retry, counted again then
       this.pump();
     }
+  }
+
+  /**
+   * Waits for a reconcile's tail, handing its worker to the next key meanwhile unless `concurrency` tails
+   * already run that way. Rejects as the tail does.
+   * @returns whether the key still holds its worker.
+   */
+  private async finishTail(tail: Promise<unknown> | undefined): Promise<boolean> {
+    if (!tail) return true;
+    if (this.tails >= this.concurrency) {
+      await tail;
+      return true;
+    }
+    this.workers--;
+    this.tails++;
+    this.pump();
+    try {
+      await tail;
+    } finally {
+      this.tails--;
+    }
+    return false;
   }
 
   /** Records a failure of `key` and sets its retry timer; returns the delay in ms. */
