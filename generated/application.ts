@@ -424,9 +424,13 @@ export interface ResourceResult {
    */
   message?: string;
   /**
-   * For hooks, the phase of the hook: Running, Succeeded, Failed, Error or Terminating.
+   * For hooks, the phase of the hook: Running, Succeeded, Failed, Error or Terminating. For other resources (capstan), Running while the apply is a pending step: a CustomResourceDefinition not yet Established, or a Replace=true,Force=true object whose deletion has not ended; absent once done.
    */
   hookPhase?: OperationPhase;
+  /**
+   * capstan: the start of a pending step (hookPhase Running on a resource that is not a hook); its timeout is measured from it, also after a restart.
+   */
+  startedAt?: string;
   /**
    * For hooks, the hook type: PreSync, Sync, PostSync, SyncFail, PostDelete or Skip.
    */

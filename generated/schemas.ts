@@ -3391,8 +3391,14 @@ export const schemas = {
                         hookPhase: {
                           type: 'string',
                           description:
-                            'For hooks, the phase of the hook: Running, Succeeded, Failed, Error or Terminating.',
+                            'For hooks, the phase of the hook: Running, Succeeded, Failed, Error or Terminating. For other resources (capstan), Running while the apply is a pending step: a CustomResourceDefinition not yet Established, or a Replace=true,Force=true object whose deletion has not ended; absent once done.',
                           enum: ['Running', 'Terminating', 'Failed', 'Error', 'Succeeded'],
+                        },
+                        startedAt: {
+                          type: 'string',
+                          format: 'date-time',
+                          description:
+                            'capstan: the start of a pending step (hookPhase Running on a resource that is not a hook); its timeout is measured from it, also after a restart.',
                         },
                         hookType: {
                           type: 'string',

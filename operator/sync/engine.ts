@@ -9,8 +9,10 @@
  * - the plan (phases PreSync, Sync, PostSync; waves, lowest first) is recomputed from the operation's
  *   revision at every step; a task is done when it has a result line;
  * - the current step is the last wave with any result line (earlier waves were complete when the
- *   machine moved past them); its tasks without a line run, then the wave is checked once: every
- *   applied object healthy (only when a later wave depends on it) and every hook completed;
+ *   machine moved past them); its tasks without a line run, its pending applies (steps.ts: a CRD until
+ *   Established, a `Replace=true,Force=true` object until its deletion has ended) are checked once, then
+ *   the wave is checked once: every applied object healthy (only when a later wave depends on it), every
+ *   pending apply done and every hook completed;
  * - a failed apply, a failed hook, a Degraded resource while a later wave waits, or a wave that
  *   waits longer than the wave timeout fails the sync: no later wave runs, the SyncFail hooks run
  *   (and are waited for, as Argo CD), and the operation ends Failed with the first failure's message;
@@ -37,12 +39,14 @@ import { ManagedResource } from './resource';
 import { hookDeletePolicies } from './hooks';
 import { SyncPhase, SyncTask, refusedByProject, wavesOf } from './plan';
 import { batchesOf } from './waves';
+import { isPending } from './steps';
 import {
   ResourceResult,
   SyncDeps,
   SyncOptions,
   SyncOutcome,
   applyOne,
+  advancePending,
   ensureNamespace,
   pruneOne,
   resultLine,
@@ -244,7 +248,9 @@ export const WAVE_CONCURRENCY = 10;
 
 /**
  * Runs the tasks of a wave that have no result line yet, batch by batch ({@link batchesOf}), up to
- * {@link WAVE_CONCURRENCY} tasks of a batch at a time; throws SyncFailure when one failed. Result lines
+ * {@link WAVE_CONCURRENCY} tasks of a batch at a time, then checks the batch's pending applies once
+ * ({@link advancePending}); throws SyncFailure when one failed. A batch with a hook not created yet or a
+ * pending apply keeps the later batches waiting (a custom resource waits for its CRD). Result lines
  * are recorded in plan order. A transient failure of one task is thrown only after the other tasks of
  * its batch ended and their lines were recorded (they never run twice).
  */
@@ -263,23 +269,12 @@ async function runMissing(
       if (done && t.action === 'hook' && !t.resource.name) t.resource.name = done.name;
       if (!done) todo.push(t);
     }
-    const settled = await mapBounded(todo, WAVE_CONCURRENCY, (t) =>
-      t.action === 'apply'
-        ? applyOne(deps, t.resource, opts)
-        : t.action === 'prune'
-          ? pruneOne(deps, t.resource, opts)
-          : startHook(deps, t, opts.operationId),
-    );
-    let thrown: PromiseRejectedResult | undefined;
-    let pending = false;
-    settled.forEach((s, i) => {
-      if (s.status === 'rejected') thrown ??= s;
-      else if (s.value) results.push({ ...s.value, syncPhase: todo[i].phase });
-      else pending = true;
-    });
-    if (thrown) throw thrown.reason;
+    const now = (opts.now ?? Date.now)();
+    const settled = await mapBounded(todo, WAVE_CONCURRENCY, (t) => runTask(deps, t, opts, now));
+    let pending = record(settled, todo, results);
     // Record a created hook at once: a process that dies now must not create it a second time.
     if (todo.some((t) => t.action === 'hook')) await opts.onProgress?.(results).catch(() => undefined);
+    if (await advanceBatch(deps, batch, results, opts, now)) pending = true;
     // A hook waits for its previous run to be deleted (BeforeHookCreation): later batches wait with it,
     // and the wave check sees the hook without a line as still waited for.
     if (pending) break;
@@ -287,6 +282,65 @@ async function runMissing(
   const failed = wave.map((t) => resultOf(t, results)).find((r) => r?.status === 'SyncFailed');
   if (failed && !failing)
     throw new SyncFailure(`one or more objects failed to apply, reason: ${failed.message}`);
+}
+
+/**
+ * Records the lines of tasks that ran, in plan order; throws the first rejection after recording the rest.
+ * @returns true when a task has no line yet (a hook waiting for its previous run to be deleted).
+ */
+function record(
+  settled: PromiseSettledResult<ResourceResult | undefined>[],
+  todo: SyncTask[],
+  results: ResourceResult[],
+): boolean {
+  let thrown: PromiseRejectedResult | undefined;
+  let pending = false;
+  settled.forEach((s, i) => {
+    if (s.status === 'rejected') thrown ??= s;
+    else if (s.value) results.push({ ...s.value, syncPhase: todo[i].phase });
+    else pending = true;
+  });
+  if (thrown) throw thrown.reason;
+  return pending;
+}
+
+/** Runs one task; undefined while a hook waits for its previous run to be deleted. */
+function runTask(
+  deps: SyncDeps,
+  t: SyncTask,
+  opts: EngineOptions,
+  now: number,
+): Promise<ResourceResult | undefined> {
+  if (t.action === 'apply') return applyOne(deps, t.resource, opts, now);
+  if (t.action === 'prune') return pruneOne(deps, t.resource, opts);
+  return startHook(deps, t, opts.operationId);
+}
+
+/**
+ * Checks each pending apply of a batch once (those just written too: a deletion without finalizers has
+ * often ended already) and replaces its line with the answer. A transient failure is thrown after the
+ * other checks' lines were recorded.
+ * @returns true when an apply of the batch is still pending.
+ */
+async function advanceBatch(
+  deps: SyncDeps,
+  batch: SyncTask[],
+  results: ResourceResult[],
+  opts: EngineOptions,
+  now: number,
+): Promise<boolean> {
+  const due = batch.filter((t) => t.action === 'apply' && isPending(resultOf(t, results)));
+  if (!due.length) return false;
+  const settled = await mapBounded(due, WAVE_CONCURRENCY, (t) =>
+    advancePending(deps, t.resource, resultOf(t, results)!, opts, now),
+  );
+  let thrown: PromiseRejectedResult | undefined;
+  settled.forEach((s, i) => {
+    if (s.status === 'rejected') thrown ??= s;
+    else results[results.indexOf(resultOf(due[i], results)!)] = { ...s.value, syncPhase: due[i].phase };
+  });
+  if (thrown) throw thrown.reason;
+  return due.some((t) => isPending(resultOf(t, results)));
 }
 
 /** Runs `fn` on every item, at most `limit` at a time; settles like Promise.allSettled, in item order. */
@@ -405,6 +459,11 @@ async function checkWave(
 ): Promise<SyncTask[]> {
   const waiting: SyncTask[] = [];
   for (const t of wave) {
+    // Checked once already by runMissing in this step.
+    if (t.action === 'apply' && isPending(resultOf(t, results))) {
+      waiting.push(t);
+      continue;
+    }
     if (t.action === 'apply' && countedHealthy(t, healthyApps)) continue;
     if (t.action === 'hook' || (resourcesToo && t.action === 'apply')) {
       if (!(await checkTask(deps, t, results))) waiting.push(t);

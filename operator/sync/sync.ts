@@ -1,8 +1,10 @@
 /**
- * The operations of a sync on one object: apply with server-side apply (a CRD is waited for until
- * Established, so custom resources of a later task can use it), prune, and the namespace of
+ * The operations of a sync on one object: apply with server-side apply, prune, and the namespace of
  * `CreateNamespace=true`. Each yields one result line, as Argo CD's `syncResult.resources`. The engine
- * (engine.ts) runs them in the order of the plan (plan.ts).
+ * (engine.ts) runs them in the order of the plan (plan.ts). Two applies end in a pending step (steps.ts)
+ * that the engine checks once per reconcile with {@link advancePending}, never waiting in a worker: a CRD
+ * until it is Established (so that custom resources of a later task can use it), and
+ * `Replace=true,Force=true` until the deletion of the live object has ended (then it is created).
  */
 import { FIELD_MANAGER, deleteObject, serverSideApply } from '../kube/apply';
 import { appliedStates } from './applied';
@@ -15,6 +17,19 @@ import { KubeObject } from '../kube/object';
 import { Logger } from '../log';
 import { isTransient } from '../kube/errors';
 import { ManagedResource } from './resource';
+import {
+  DEFAULT_CRD_ESTABLISH_TIMEOUT_MS,
+  MSG_CRD_NOT_ESTABLISHED,
+  REPLACE_DELETE_TIMEOUT_MS,
+  deletingMessage,
+  established,
+  failedLine,
+  finishedLine,
+  objectRef,
+  pendingLine,
+  stageOf,
+  timedOut,
+} from './steps';
 
 /** Argo CD's result codes for one resource of a sync. */
 export type ResultCode = 'Synced' | 'SyncFailed' | 'Pruned' | 'PruneSkipped';
@@ -31,8 +46,13 @@ export interface ResourceResult {
   syncPhase: string;
   /** Hooks only: the hook type. */
   hookType?: string;
-  /** Hooks only: Running, Succeeded or Failed. */
+  /**
+   * Hooks: Running, Succeeded or Failed. Other lines: Running while the apply is a pending step
+   * (steps.ts: a CRD not Established yet, a `Replace=true,Force=true` deletion not ended); absent once done.
+   */
   hookPhase?: 'Running' | 'Succeeded' | 'Failed';
+  /** A pending step's start (RFC 3339): its timeout is measured from here, also after a restart. */
+  startedAt?: string;
 }
 
 /** What a sync produced. */
@@ -50,7 +70,10 @@ export interface SyncOptions {
   createNamespace?: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   /** Propagation of prune deletes (Argo CD's default: foreground). */
   prunePropagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
-  /** How long to wait for an applied CRD to become Established, in ms (default 60 s). */
+  /**
+   * How long an applied CRD may take to become Established, in ms (default 60 s), measured from the
+   * apply (the pending step's `startedAt`); then the CRD's line is SyncFailed.
+   */
   crdEstablishTimeoutMs?: number;
   /**
    * App-level sync options (`syncPolicy.syncOptions`, Argo CD): `ApplyOutOfSyncOnly=true`,
@@ -122,11 +145,19 @@ export async function ensureNamespace(
   }
 }
 
-/** Applies one desired object; a CRD is waited for until Established. */
+/**
+ * Applies one desired object.
+ * @param now - the time of the step in ms (the start of a pending step).
+ * @returns the result line; a pending one (steps.ts) for a CRD the API server has not Established yet and
+ *   for a `Replace=true,Force=true` object whose deletion was asked for (the engine advances it with
+ *   {@link advancePending}).
+ * @throws on transient API failures (no line: the task runs again).
+ */
 export async function applyOne(
   deps: SyncDeps,
   r: ManagedResource,
   opts: SyncOptions,
+  now = Date.now(),
 ): Promise<ResourceResult> {
   const target = r.target as KubeObject;
   let rt = r.rt;
@@ -138,16 +169,12 @@ export async function applyOne(
   }
   const options = optionsFor(r, opts);
   if (options.has('ApplyOutOfSyncOnly=true') && r.live && r.status === 'Synced') {
-    return resultLine(
-      r,
-      'Synced',
-      `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} unchanged`,
-    );
+    return resultLine(r, 'Synced', `${objectRef(r)} unchanged`);
   }
   const live = await liveForWrite(deps, rt, r, options);
   const shared = sharedRefusal(r, live, opts, options);
   if (shared) return shared;
-  let stored: KubeObject;
+  let stored: KubeObject | typeof DELETING;
   try {
     const desired = opts.prepare ? await opts.prepare(r) : target;
     if (options.has('Replace=true'))
@@ -159,22 +186,96 @@ export async function applyOne(
       // The comparison after the sync needs no dry-run of what was applied as rendered (applied.ts).
       if (desired === target) appliedStates.record(target, stored);
     }
-    recentWrites.stored(rt, stored);
   } catch (err) {
     // Transient failures are retried by the caller; the task keeps no result line until it ran.
     if (isTransient(err)) throw err;
     return resultLine(r, 'SyncFailed', (err as Error).message);
   }
-  if (target.kind === 'CustomResourceDefinition' && rt.group === 'apiextensions.k8s.io') {
-    const established = await waitEstablished(deps, rt, target, opts.crdEstablishTimeoutMs ?? 60_000);
-    if (!established)
-      return resultLine(r, 'SyncFailed', 'CustomResourceDefinition did not become Established in time');
+  if (stored === DELETING) {
+    recentWrites.deleted(rt, r.namespace || undefined, r.name);
+    return pendingLine(resultLine(r, 'Synced', ''), deletingMessage(r), now);
   }
-  return resultLine(
-    r,
-    'Synced',
-    `${target.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} ${verb(r, live, stored)}`,
+  recentWrites.stored(rt, stored);
+  return afterWrite(
+    deps,
+    rt,
+    resultLine(r, 'Synced', `${objectRef(r)} ${verb(r, live, stored)}`),
+    stored,
+    now,
   );
+}
+
+/**
+ * Checks a pending step once (one GET) and advances it: a CRD that is Established now is done (discovery
+ * forgets its group-versions); a `Replace=true,Force=true` object whose deletion has ended is created
+ * (and, a CRD, becomes a pending step of its own). A step past its timeout fails with today's message: a
+ * CRD with {@link MSG_CRD_NOT_ESTABLISHED}; a deletion that has not ended is created all the same, as
+ * the wait of `kubectl replace --force` gives up, and the API server's answer (409, the object still
+ * exists) is the line's message.
+ * @param line - the task's pending line ({@link isPending}).
+ * @param now - the time of the step in ms (timeouts are measured from the line's `startedAt`).
+ * @returns the line, still pending or finished (Synced or SyncFailed).
+ * @throws on transient API failures (the line stays as it was).
+ */
+export async function advancePending(
+  deps: SyncDeps,
+  r: ManagedResource,
+  line: ResourceResult,
+  opts: SyncOptions,
+  now = Date.now(),
+): Promise<ResourceResult> {
+  const target = r.target as KubeObject;
+  const rt = r.rt ?? (await deps.discovery.resourceFor(target.apiVersion, target.kind));
+  r.rt = rt;
+  if (stageOf(line) === 'establishing') {
+    const live = await readObject(deps, rt, target);
+    if (live && established(live)) {
+      forgetDiscovery(deps, live);
+      return finishedLine(line);
+    }
+    const timeout = opts.crdEstablishTimeoutMs ?? DEFAULT_CRD_ESTABLISH_TIMEOUT_MS;
+    return timedOut(line, timeout, now) ? failedLine(line, MSG_CRD_NOT_ESTABLISHED) : line;
+  }
+  if ((await readObject(deps, rt, target)) && !timedOut(line, REPLACE_DELETE_TIMEOUT_MS, now)) return line;
+  let stored: KubeObject;
+  try {
+    const desired = opts.prepare ? await opts.prepare(r) : target;
+    stored = await createObject(deps, rt, desired);
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    return failedLine(line, (err as Error).message);
+  }
+  recentWrites.stored(rt, stored);
+  return afterWrite(deps, rt, finishedLine(line, `${objectRef(r)} replaced`), stored, now);
+}
+
+/** True for the type of CustomResourceDefinitions. */
+function isCrd(rt: ResourceType): boolean {
+  return rt.kind === 'CustomResourceDefinition' && rt.group === 'apiextensions.k8s.io';
+}
+
+/**
+ * The line of a write that the API server accepted: done, or for a CRD whose answer does not show it
+ * Established yet (a new one), a pending step. An Established CRD's group-versions are forgotten by
+ * discovery, so that its custom resources in later tasks are found.
+ */
+function afterWrite(
+  deps: SyncDeps,
+  rt: ResourceType,
+  line: ResourceResult,
+  stored: KubeObject,
+  now: number,
+): ResourceResult {
+  if (!isCrd(rt)) return line;
+  if (!established(stored)) return pendingLine(line, line.message, now);
+  forgetDiscovery(deps, stored);
+  return line;
+}
+
+/** Makes discovery forget the group-versions a CRD serves (they are read again on next use). */
+function forgetDiscovery(deps: SyncDeps, crd: KubeObject): void {
+  const spec = crd.spec as { group?: string; versions?: Array<{ name: string }> } | undefined;
+  for (const v of spec?.versions ?? []) deps.discovery.invalidate(`${spec?.group}/${v.name}`);
 }
 
 /**
@@ -225,12 +326,17 @@ function adopted(stored: KubeObject): boolean {
   );
 }
 
+/** What {@link replaceObject} answers when it asked for a deletion: the create is a later step's. */
+const DELETING = Symbol('deleting');
+
 /**
  * `Replace=true` (Argo CD): create, or replace the whole object (PUT) instead of applying a patch;
- * with `Force=true` too, delete and recreate it (for immutable fields). An object the comparison did not
- * see (`live` undefined: not labelled as capstan's) may exist all the same: its create answers 409, and it
- * is then read and replaced.
- * @returns the object as stored.
+ * with `Force=true` too, delete it (foreground, so that dependents go first) to create it again (for
+ * immutable fields), as `kubectl replace --force`: the create waits for the deletion to end, as a pending
+ * step ({@link advancePending}), not here. An object the comparison did not see (`live` undefined: not
+ * labelled as capstan's) may exist all the same: its create answers 409, and it is then read and
+ * replaced (or deleted, with `Force=true`).
+ * @returns the object as stored, or DELETING when its deletion was asked for.
  */
 async function replaceObject(
   deps: SyncDeps,
@@ -238,24 +344,19 @@ async function replaceObject(
   obj: KubeObject,
   live: KubeObject | undefined,
   force: boolean,
-): Promise<KubeObject> {
+): Promise<KubeObject | typeof DELETING> {
   const { namespace, name } = obj.metadata;
   if (live && force) {
-    await deleteObject(deps.client, rt, namespace, name ?? '', 'Foreground');
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (!(await readObject(deps, rt, obj))) break;
-      await new Promise((res) => setTimeout(res, 250));
-    }
+    await deleteObject(deps.client, rt, namespace, name ?? '', 'Foreground').catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+    return DELETING;
   }
-  if (!live || force) {
+  if (!live) {
     try {
-      return await deps.client.request<KubeObject>('POST', resourcePath(rt, namespace), {
-        body: obj,
-        query: { fieldManager: FIELD_MANAGER },
-      });
+      return await createObject(deps, rt, obj);
     } catch (err) {
-      if (!isConflict(err) || live) throw err;
+      if (!isConflict(err)) throw err;
       const existing = await readObject(deps, rt, obj);
       if (!existing) throw err;
       if (force) return replaceObject(deps, rt, obj, existing, force);
@@ -265,6 +366,14 @@ async function replaceObject(
   const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: live.metadata.resourceVersion } };
   return deps.client.request<KubeObject>('PUT', resourcePath(rt, namespace, name), {
     body,
+    query: { fieldManager: FIELD_MANAGER },
+  });
+}
+
+/** One POST of `obj`, as capstan's field manager. */
+function createObject(deps: SyncDeps, rt: ResourceType, obj: KubeObject): Promise<KubeObject> {
+  return deps.client.request<KubeObject>('POST', resourcePath(rt, obj.metadata.namespace), {
+    body: obj,
     query: { fieldManager: FIELD_MANAGER },
   });
 }
@@ -284,27 +393,6 @@ async function readObject(
     if (isNotFound(err)) return undefined;
     throw err;
   }
-}
-
-/** Polls a CRD until its Established condition is True, then forgets discovery of its group-versions. */
-async function waitEstablished(
-  deps: SyncDeps,
-  rt: ResourceType,
-  crd: KubeObject,
-  timeoutMs: number,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const live = await deps.client.request<KubeObject>('GET', resourcePath(rt, undefined, crd.metadata.name));
-    const conds = (live.status as { conditions?: Array<{ type: string; status: string }> })?.conditions ?? [];
-    if (conds.some((c) => c.type === 'Established' && c.status === 'True')) {
-      const spec = live.spec as { group: string; versions: Array<{ name: string }> };
-      for (const v of spec.versions) deps.discovery.invalidate(`${spec.group}/${v.name}`);
-      return true;
-    }
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  return false;
 }
 
 /** Deletes one object no longer in git, or reports it PruneSkipped when pruning is off. */
@@ -328,5 +416,5 @@ export async function pruneOne(
     if (!isNotFound(err)) return resultLine(r, 'SyncFailed', (err as Error).message);
   }
   recentWrites.deleted(r.rt, r.namespace || undefined, r.name);
-  return resultLine(r, 'Pruned', `${r.kind.toLowerCase()}${r.group ? '.' + r.group : ''}/${r.name} pruned`);
+  return resultLine(r, 'Pruned', `${objectRef(r)} pruned`);
 }
