@@ -14,7 +14,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeClient } from '../operator/kube/client';
+import { KubeClient, isConflict } from '../operator/kube/client';
 import { ROOT } from '../e2e/operator';
 import { toolPath } from '../e2e/harness/tools';
 import type { GitRepo } from '../e2e/harness/gitserver';
@@ -553,8 +553,27 @@ async function p4Webhook(
   return { samples, appsListed: list.items.length };
 }
 
-/** P5: no-op refresh of every app (refresh annotation): time until every reconciledAt moved; writes made. */
-async function p5(env: BenchEnv, capstan: Capstan): Promise<void> {
+/** What one P5 variant measured. */
+interface RefreshRun {
+  /** From the first request to every reconciledAt moved, ms. */
+  ms: number;
+  /** capstan's requests during the variant (watches left out of the per-app figures). */
+  counts: ReturnType<typeof diffCounts>;
+  lsRemote: number;
+  n: number;
+}
+
+/**
+ * One P5 variant: lists the P1 apps, watches them from that list's version, runs `trigger` (which asks
+ * for the refresh of every one) and waits until every reconciledAt moved; counts capstan's requests and
+ * `ls-remote`s meanwhile (3 s more, for writes that follow the last reconciledAt).
+ */
+async function refreshEveryApp(
+  env: BenchEnv,
+  capstan: Capstan,
+  what: string,
+  trigger: (apps: AppLite[]) => Promise<void>,
+): Promise<RefreshRun> {
   const list = await env.kube.request<{ items: AppLite[]; metadata: { resourceVersion: string } }>(
     'GET',
     APP_API,
@@ -564,44 +583,123 @@ async function p5(env: BenchEnv, capstan: Capstan): Promise<void> {
   const before = new Map(apps.map((a) => [a.metadata.name, a.status?.reconciledAt]));
   const counts0 = capstan.counts();
   const ls0 = metricSum(await scrape(capstan.metricsPort), 'capstan_git_request_total', 'ls-remote');
-  // Watched, not listed each second (see appsUntil); the watch starts before the first annotation.
+  // Watched, not listed each second (see appsUntil); the watch starts before the first request.
   const moved = appsUntil(
     env.kube,
     'bench/batch',
     apps.length,
     (a) => a.status?.reconciledAt !== before.get(a.metadata.name),
-    'every reconciledAt moved',
+    `every reconciledAt moved (${what})`,
     30 * 60_000,
     // From the list's version: the watch cache may lag it, and an older reconciledAt would read as moved.
     list.metadata.resourceVersion,
   );
   const t0 = performance.now();
-  await pool(apps, CONCURRENCY, async (a) => {
-    await env.kube.request('PATCH', `${APP_API}/${a.metadata.name}`, {
-      body: { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } },
-      contentType: 'application/merge-patch+json',
-    });
-  });
-  const annotateMs = since(t0);
+  await trigger(apps);
   await moved;
   const ms = since(t0);
   await new Promise((r) => setTimeout(r, 3000));
-  const c = diffCounts(capstan.counts(), counts0);
+  const counts = diffCounts(capstan.counts(), counts0);
   const lsRemote =
     metricSum(await scrape(capstan.metricsPort), 'capstan_git_request_total', 'ls-remote') - ls0;
-  report('p5', `no-op refresh of ${apps.length} apps`, {
-    value: round(ms / 1000, 2),
+  return { ms, counts, lsRemote, n: apps.length };
+}
+
+/** API writes capstan made per app in a P5 variant (status, app metadata, objects). */
+function capstanWritesPerApp(r: RefreshRun): number {
+  const c = r.counts;
+  return (
+    ((c.categories.statusPatch ?? 0) + (c.categories.appPatch ?? 0) + c.writesToObjects) / Math.max(r.n, 1)
+  );
+}
+
+/** Creates `argocd-secret` with the bench's GitHub webhook secret unless P4 did. */
+async function ensureWebhookSecret(env: BenchEnv): Promise<void> {
+  try {
+    await env.kube.request('POST', `/api/v1/namespaces/${CONTROLLER_NS}/secrets`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'argocd-secret', namespace: CONTROLLER_NS },
+        stringData: { 'webhook.github.secret': WEBHOOK_SECRET },
+      },
+    });
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+}
+
+/**
+ * P5: no-op refresh of every P1 app, two ways: the refresh annotation (the bench PATCHes each app, as
+ * `argocd app get --refresh` would; capstan removes it and writes status) and the git webhook (one
+ * signed GitHub push of the shared repository's current commit, which every P1 app tracks; on the
+ * leader capstan refreshes in-process: one status write per app). Each: time until every reconciledAt
+ * moved, capstan's writes and requests per app, object writes (goal none), `ls-remote`s. `value` is
+ * the annotation variant (comparable with earlier runs); `webhook*` the webhook's.
+ */
+async function p5(env: BenchEnv, capstan: Capstan, repo: GitRepo, webhookPort: number): Promise<void> {
+  let annotateMs = 0;
+  const annotation = await refreshEveryApp(env, capstan, 'annotation', async (apps) => {
+    const t0 = performance.now();
+    await pool(apps, CONCURRENCY, async (a) => {
+      await env.kube.request('PATCH', `${APP_API}/${a.metadata.name}`, {
+        body: { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } },
+        contentType: 'application/merge-patch+json',
+      });
+    });
+    annotateMs = since(t0);
+  });
+
+  await ensureWebhookSecret(env);
+  const sha = await repo.headSha(); // no new commit: a no-op refresh
+  const name = new URL(repo.url).pathname.replace(/^\//, '').replace(/\.git$/, '');
+  const body = JSON.stringify({
+    ref: 'refs/heads/main',
+    after: sha,
+    repository: { html_url: `https://127.0.0.1/${name}`, default_branch: 'main' },
+    commits: [{ id: sha, added: [], modified: ['app/0.json'], removed: [] }],
+  });
+  let answeredMs = 0;
+  const webhook = await refreshEveryApp(env, capstan, 'webhook', async () => {
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${webhookPort}/api/webhook`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+    answeredMs = since(t0);
+  });
+
+  const n = annotation.n;
+  report('p5', `no-op refresh of ${n} apps`, {
+    value: round(annotation.ms / 1000, 2),
     baseline: round(annotateMs / 1000, 2),
-    ratio: round(ms / annotateMs, 2),
+    ratio: round(annotation.ms / annotateMs, 2),
     unit: 's',
-    n: apps.length,
+    n,
     reads:
-      'lower is better: time until every reconciledAt moved / time the bench took to annotate them (goal < 10 s at 10,000)',
-    objectWrites: c.writesToObjects,
-    statusWritesPerApp: round((c.categories.statusPatch ?? 0) / apps.length, 2),
-    requestsPerApp: round(requestsWithoutWatches(c) / apps.length, 2),
-    lsRemote,
-    categories: c.categories,
+      'lower is better: time until every reconciledAt moved / time the bench took to annotate them (goal < 10 s at 10,000); webhook*: one signed push of the shared repository instead',
+    objectWrites: annotation.counts.writesToObjects,
+    statusWritesPerApp: round((annotation.counts.categories.statusPatch ?? 0) / n, 2),
+    requestsPerApp: round(requestsWithoutWatches(annotation.counts) / n, 2),
+    // the bench's annotation PATCH, capstan's removal of it and its status write
+    writesPerApp: round(1 + capstanWritesPerApp(annotation), 2),
+    lsRemote: annotation.lsRemote,
+    categories: annotation.counts.categories,
+    webhookS: round(webhook.ms / 1000, 2),
+    webhookAnsweredMs: round(answeredMs, 1),
+    webhookN: webhook.n,
+    webhookObjectWrites: webhook.counts.writesToObjects,
+    webhookStatusWritesPerApp: round((webhook.counts.categories.statusPatch ?? 0) / webhook.n, 2),
+    webhookRequestsPerApp: round(requestsWithoutWatches(webhook.counts) / webhook.n, 2),
+    webhookWritesPerApp: round(capstanWritesPerApp(webhook), 2),
+    webhookLsRemote: webhook.lsRemote,
+    webhookCategories: webhook.counts.categories,
   });
 }
 
@@ -906,7 +1004,7 @@ async function main(): Promise<void> {
     await attempt('p4', () => p4(env, watch, repo, webhookPort));
     watch.stop();
     await attempt('p6', () => p6(env, repo));
-    await attempt('p5', () => p5(env, capstan!));
+    await attempt('p5', () => p5(env, capstan!, repo, webhookPort));
     await attempt('p7', () => p7(env, capstan!));
     const p5s = (results.p5 as Result | undefined)?.value;
     await attempt('p8', async () => {
