@@ -40,6 +40,8 @@ describe('pending step lines', () => {
     assert.ok(!isPending({ ...base, hookType: 'PreSync', hookPhase: 'Running' }));
     assert.ok(!isPending(base));
     assert.ok(!isPending(undefined));
+    // gitops-engine marks resource lines Running too; without capstan's start they are finished applies.
+    assert.ok(!isPending({ ...base, hookPhase: 'Running' }));
   });
 
   test('the stage is read from the message: deleting for a Force replace, else establishing', () => {

@@ -38,9 +38,13 @@ export function deletingMessage(r: Pick<ResourceResult, 'kind' | 'group' | 'name
   return `${objectRef(r)} deleted, waiting for the deletion to end before it is created again`;
 }
 
-/** True when the line is a pending step of an apply (not a hook, not finished). */
+/**
+ * True when the line is a pending step of an apply (not a hook, not finished). `startedAt` is required:
+ * gitops-engine also writes `hookPhase: Running` on resource lines (an operation Argo CD began), and those
+ * are finished applies, not capstan's waits.
+ */
 export function isPending(line: ResourceResult | undefined): line is ResourceResult & { startedAt: string } {
-  return !!line && !line.hookType && line.hookPhase === 'Running';
+  return !!line && !line.hookType && line.hookPhase === 'Running' && !!line.startedAt;
 }
 
 /** Which wait a pending line is. */
@@ -71,7 +75,7 @@ export function failedLine(line: ResourceResult, message: string): ResourceResul
 
 /**
  * True when the step has waited longer than `timeoutMs`. A line without a readable start (written by
- * hand) counts as started now's timeout ago: it fails rather than waiting forever.
+ * hand) counts as timed out: it fails rather than waiting forever.
  */
 export function timedOut(line: ResourceResult, timeoutMs: number, now: number): boolean {
   const started = Date.parse(line.startedAt ?? '');
