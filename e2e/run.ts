@@ -56,8 +56,9 @@ async function main(): Promise<number> {
       .readdirSync(path.join(ROOT, 'e2e', 'suites'))
       .filter((f) => f.endsWith('.e2e.ts'))
       .map((f) => path.join('e2e', 'suites', f));
-    const filter = process.env.E2E_FILTER;
-    const selected = filter ? suites.filter((s) => s.includes(filter)) : suites;
+    // E2E_FILTER: parts of suite file names, comma-separated (one control plane for several suites).
+    const filters = (process.env.E2E_FILTER ?? '').split(',').filter(Boolean);
+    const selected = filters.length ? suites.filter((s) => filters.some((f) => s.includes(f))) : suites;
     const code = await new Promise<number>((resolve) => {
       const child = spawn(
         process.execPath,
