@@ -3,7 +3,7 @@
  * `/api/webhook` (the chart's Service routes a push to any pod). On a private control plane with two
  * capstans, a signed GitHub push POSTed to the replica that waits for the Lease sets the refresh
  * annotation through the API (not fenced: it is a request, like a user's), and the leader applies the
- * commit.
+ * commit. The leader's own webhook refreshes in-process instead (webhook/refresh.ts localRefreshTarget).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,4 +96,8 @@ test('a push posted to the standby replica is applied by the leader', async () =
     standby.tail(200),
     /Webhook push to https:\/\/127\.0\.0\.1\/standby main: refreshing 1 Application/,
   );
+  // The leader's own webhook refreshes in-process (no annotation); the standby, which runs no
+  // Application operator, wrote the annotation that the leader acted on above. (Both replicas append
+  // to one log.)
+  assert.match(fs.readFileSync(env.logPath, 'utf8'), /The git webhook refreshes Applications in-process/);
 });

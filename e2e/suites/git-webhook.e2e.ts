@@ -6,7 +6,9 @@
  * commit would be seen only after the shared ls-remote answer expires (the run's refresh interval,
  * 120 s), far beyond these waits. A payload with a bad or missing signature is refused (401) and changes
  * nothing; a path-filtered app (`manifest-generate-paths`) is refreshed only by pushes that touch it;
- * a GitLab tag push with `webhook.gitlab.secret` as its token moves an app that tracks the tag.
+ * a GitLab tag push with `webhook.gitlab.secret` as its token moves an app that tracks the tag. The
+ * run's capstan leads (it runs the Application operator), so its webhook refreshes in-process: no app
+ * ever carries the refresh annotation.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +30,7 @@ import {
   syncedAt,
   uniqueName,
   waitForApp,
+  type AppObject,
   type FixtureApp,
 } from './lib';
 
@@ -115,13 +118,36 @@ describe('git webhook', () => {
     return app;
   }
 
-  test('a signed GitHub push applies the new commit at once', async () => {
+  test('a signed GitHub push applies the new commit at once, refreshed in-process (no annotation)', async () => {
     const { ns, repo } = await syncedApp('webhook');
-    const sha = await commitGreeting(repo, 'from-webhook');
-    const res = await postPush(githubPush(repo, sha), SECRET);
-    assert.equal(res.status, 200, await res.text());
-    await waitForApp(ns, 'app', syncedAt(sha), `Synced at the pushed ${sha}`, 30_000);
-    assert.equal(await greeting(ns), 'from-webhook');
+    // Every version of the app from now on: the leader's webhook refreshes it in-process, so none
+    // carries the refresh annotation (the standby's way, git-webhook-standby.e2e.ts).
+    const annotated: string[] = [];
+    const ac = new AbortController();
+    void kube()
+      .watch<AppObject>(
+        `/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications`,
+        {
+          fieldSelector: 'metadata.name=app',
+          resourceVersion: (await getApp(ns, 'app')).metadata.resourceVersion,
+        },
+        (ev) => {
+          const refresh = ev.object.metadata.annotations?.['argocd.argoproj.io/refresh'];
+          if (refresh) annotated.push(refresh);
+        },
+        ac.signal,
+      )
+      .catch(() => undefined);
+    try {
+      const sha = await commitGreeting(repo, 'from-webhook');
+      const res = await postPush(githubPush(repo, sha), SECRET);
+      assert.equal(res.status, 200, await res.text());
+      await waitForApp(ns, 'app', syncedAt(sha), `Synced at the pushed ${sha}`, 30_000);
+      assert.equal(await greeting(ns), 'from-webhook');
+    } finally {
+      ac.abort();
+    }
+    assert.deepEqual(annotated, [], 'no refresh annotation written on the leader');
   });
 
   test('a bad or missing signature is refused and changes nothing; a path-filtered app waits for its paths', async () => {
