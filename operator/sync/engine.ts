@@ -132,7 +132,9 @@ export async function stepSync(
   progress: SyncProgress,
   opts: EngineOptions,
 ): Promise<StepResult> {
-  const results = [...progress.results];
+  // Copies of the lines: a check updates a hook's line in place, and the caller's lines are the app's
+  // status as read (its status patch carries only what differs from them).
+  const results = progress.results.map((line) => ({ ...line }));
   // As gitops-engine, every task is checked against the app's project before any runs: a refused object
   // fails the sync before it writes anything (also in a later step, when the project was tightened).
   const refused = refusedByProject(tasks, results);

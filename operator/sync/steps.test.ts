@@ -403,3 +403,34 @@ describe('Replace=true,Force=true: delete, then create once the deletion has end
     assert.match(outcome?.resources[0].message ?? '', /already exists/);
   });
 });
+
+test('a step never changes the lines it was given (they are the app status as read; its patch is a diff)', async () => {
+  const c = new Cluster();
+  const JOB_PATH = '/apis/batch/v1/namespaces/ns/jobs/pre';
+  c.objects.set(JOB_PATH, {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'pre', namespace: 'ns' },
+    status: { conditions: [{ type: 'Complete', status: 'True' }], succeeded: 1 },
+  });
+  const hook = managed(
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'pre', namespace: 'ns' } },
+    'batch',
+    '0',
+  );
+  hook.target!.metadata.annotations = { 'argocd.argoproj.io/hook': 'PreSync' };
+  hook.rt = { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true };
+  const given: ResourceResult = {
+    ...resultLine(hook, 'Synced', 'job.batch/pre created'),
+    syncPhase: 'PreSync',
+    hookType: 'PreSync',
+    hookPhase: 'Running',
+  };
+  const before = JSON.stringify(given);
+  const tasks = planSync([], [{ resource: hook, types: ['PreSync'] }]);
+  const step = await stepSync(c.deps(), tasks, { results: [given] }, { prune: true, operationId: 'op9' });
+  assert.equal(step.state, 'Done');
+  const lines = step.state === 'Done' ? step.outcome.resources : [];
+  assert.equal(lines[0].hookPhase, 'Succeeded', 'the hook completed');
+  assert.equal(JSON.stringify(given), before, 'the given line is unchanged');
+});
