@@ -199,6 +199,9 @@ function appBody(
   };
 }
 
+/** Timeout of the bench's LISTs of every app (ms). */
+const LIST_TIMEOUT_MS = 5 * 60_000;
+
 interface AppLite {
   metadata: { name: string; annotations?: Record<string, string> };
   status?: {
@@ -210,8 +213,10 @@ interface AppLite {
 }
 
 async function listApps(kube: KubeClient, selector: string): Promise<AppLite[]> {
+  // 10,000 apps with their status are tens of MiB: more than the client's default 30 s on a busy machine.
   const list = await kube.request<{ items: AppLite[] }>('GET', APP_API, {
     query: { labelSelector: selector },
+    timeoutMs: LIST_TIMEOUT_MS,
   });
   return list.items;
 }
@@ -577,7 +582,7 @@ async function refreshEveryApp(
   const list = await env.kube.request<{ items: AppLite[]; metadata: { resourceVersion: string } }>(
     'GET',
     APP_API,
-    { query: { labelSelector: 'bench/batch' } },
+    { query: { labelSelector: 'bench/batch' }, timeoutMs: LIST_TIMEOUT_MS },
   );
   const apps = list.items;
   const before = new Map(apps.map((a) => [a.metadata.name, a.status?.reconciledAt]));
@@ -893,7 +898,7 @@ async function p8(
   const ms = since(t0);
   const mem = memoryMiB(next.proc.pid);
   const t1 = performance.now();
-  await env.kube.request('GET', APP_API);
+  await env.kube.request('GET', APP_API, { timeoutMs: LIST_TIMEOUT_MS });
   for (const p of [
     '/api/v1/configmaps',
     '/api/v1/serviceaccounts',
@@ -901,7 +906,7 @@ async function p8(
     '/apis/apps/v1/deployments',
     '/apis/rbac.authorization.k8s.io/v1/roles',
   ])
-    await env.kube.request('GET', p);
+    await env.kube.request('GET', p, { timeoutMs: LIST_TIMEOUT_MS });
   const listMs = since(t1);
   const baseline = listMs + (p5Seconds ?? 0) * 1000;
   report('p8', `cold start with ${apps} apps to the first full pass`, {
