@@ -280,9 +280,7 @@ function appsSynced(kube: KubeClient, selector: string, n: number, timeoutMs: nu
 
 // ---- a watch on every ConfigMap named `config` (P3, P4) ----
 
-/** `after`: match only once that mark is set; `mark`: set when this waiter matches (in the same event). */
-type Mark = { seen: boolean };
-type Waiter = { ns: string; value: string; resolve: (t: number) => void; after?: Mark; mark?: Mark };
+type Waiter = { ns: string; value: string; resolve: (t: number) => void };
 
 class ConfigWatch {
   private waiters: Waiter[] = [];
@@ -307,8 +305,7 @@ class ConfigWatch {
           const ns = ev.object.metadata.namespace;
           const a = ev.object.data?.a;
           this.waiters = this.waiters.filter((w) => {
-            if (w.ns !== ns || w.value !== a || (w.after && !w.after.seen)) return true;
-            if (w.mark) w.mark.seen = true;
+            if (w.ns !== ns || w.value !== a) return true;
             w.resolve(now);
             return false;
           });
@@ -318,12 +315,9 @@ class ConfigWatch {
       .catch(() => undefined);
   }
 
-  /**
-   * Resolves with the time (performance.now) the watch saw `data.a === value` in `ns`; with `after`, in an
-   * event after the one that set that mark (a drift and its revert may come in one chunk of the stream).
-   */
-  seen(ns: string, value: string, marks: { after?: Mark; mark?: Mark } = {}): Promise<number> {
-    return new Promise((resolve) => this.waiters.push({ ns, value, resolve, ...marks }));
+  /** Resolves with the time (performance.now) the watch saw `data.a === value` in `ns`. */
+  seen(ns: string, value: string): Promise<number> {
+    return new Promise((resolve) => this.waiters.push({ ns, value, resolve }));
   }
 
   stop(): void {
@@ -416,17 +410,14 @@ async function p3(env: BenchEnv, watch: ConfigWatch, n: number): Promise<void> {
   const drift = async (i: number, k: number): Promise<{ seen: number; reverted: number }> => {
     const ns = `b${n}-${i}`;
     const value = `drift-${k}`;
-    // The revert is waited for from before the PATCH: a fast revert can reach the bench's watch in the same
-    // chunk as the drift, before code after `await seen` would run (seen with 100 drifts at once).
-    const drifted: Mark = { seen: false };
-    const seen = watch.seen(ns, value, { mark: drifted });
-    const reverted = watch.seen(ns, '1', { after: drifted });
+    const seen = watch.seen(ns, value);
     const t0 = performance.now();
     await env.kube.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/config`, {
       body: { data: { a: value } },
       contentType: 'application/merge-patch+json',
     });
     const tSeen = await timeout(seen, 30_000, `watch sees ${value} in ${ns}`);
+    const reverted = watch.seen(ns, '1');
     const tBack = await timeout(reverted, 180_000, `capstan reverts ${ns}`);
     return { seen: tSeen - t0, reverted: tBack - t0 };
   };
@@ -773,6 +764,52 @@ async function p6(env: BenchEnv, repo: GitRepo): Promise<void> {
   );
 }
 
+/**
+ * Resolves once `m` Secrets named `es-*` exist in `ns`, as one watch sees them (by name: whatever labels the
+ * operator sets). A LIST every 15 s stays as a safety net, as in {@link appsUntil}.
+ */
+async function secretsCreated(kube: KubeClient, ns: string, m: number, timeoutMs: number): Promise<void> {
+  const path = `/api/v1/namespaces/${ns}/secrets`;
+  const names = (items: Array<{ metadata: { name: string } }>): string[] =>
+    items.map((s) => s.metadata.name).filter((n) => n.startsWith('es-'));
+  const list = await kube.request<{
+    items: Array<{ metadata: { name: string } }>;
+    metadata: { resourceVersion: string };
+  }>('GET', path, { timeoutMs: LIST_TIMEOUT_MS });
+  const seen = new Set(names(list.items));
+  const ac = new AbortController();
+  const watched = new Promise<void>((resolve) => {
+    if (seen.size >= m) resolve();
+    void kube
+      .watch<{ metadata: { name: string } }>(
+        path,
+        { resourceVersion: list.metadata.resourceVersion },
+        (ev) => {
+          for (const n of names([ev.object])) {
+            if (ev.type === 'DELETED') seen.delete(n);
+            else seen.add(n);
+          }
+          if (seen.size >= m) resolve();
+        },
+        ac.signal,
+      )
+      .catch(() => undefined);
+  });
+  const polled = until(
+    async () => {
+      if (ac.signal.aborted) return true;
+      const now = await kube.request<{ items: Array<{ metadata: { name: string } }> }>('GET', path, {
+        timeoutMs: LIST_TIMEOUT_MS,
+      });
+      return names(now.items).length >= m;
+    },
+    `${m} Secrets`,
+    timeoutMs,
+    15_000,
+  );
+  return Promise.race([watched, polled.then(() => undefined)]).finally(() => ac.abort());
+}
+
 /** P7: M ExternalSecrets on one `fake` store vs writing the Secrets directly. */
 async function p7(env: BenchEnv, capstan: Capstan): Promise<void> {
   const m = SCALE.p7;
@@ -819,6 +856,9 @@ async function p7(env: BenchEnv, capstan: Capstan): Promise<void> {
   };
   const m0 = await esMetrics();
   const before = capstan.counts();
+  // Watched from before the first ExternalSecret, not listed every 500 ms: a LIST of the namespace's
+  // Secrets is API-server work that grows with M and that the baseline never pays (as P1's apps).
+  const secretsSeen = secretsCreated(env.kube, 'es-bench', m, 30 * 60_000);
   const t1 = performance.now();
   await pool([...Array(m).keys()], CONCURRENCY, async (i) => {
     await env.kube.request('POST', `${ES}/namespaces/es-bench/externalsecrets`, {
@@ -835,35 +875,7 @@ async function p7(env: BenchEnv, capstan: Capstan): Promise<void> {
       },
     });
   });
-  await until(
-    async () => {
-      const list = await env.kube.request<{ items: unknown[] }>(
-        'GET',
-        '/api/v1/namespaces/es-bench/secrets',
-        {
-          query: { labelSelector: 'reconcile.external-secrets.io/managed=true' },
-        },
-      );
-      return list.items.length >= m;
-    },
-    `${m} Secrets`,
-    30 * 60_000,
-    500,
-  ).catch(async () => {
-    // Fallback when the managed label differs: count by name.
-    await until(
-      async () => {
-        const list = await env.kube.request<{ items: Array<{ metadata: { name: string } }> }>(
-          'GET',
-          '/api/v1/namespaces/es-bench/secrets',
-        );
-        return list.items.filter((s) => s.metadata.name.startsWith('es-')).length >= m;
-      },
-      `${m} Secrets by name`,
-      30 * 60_000,
-      500,
-    );
-  });
+  await secretsSeen;
   const ms = since(t1);
   await new Promise((r) => setTimeout(r, 3000));
   const c = diffCounts(capstan.counts(), before);
