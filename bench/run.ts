@@ -280,7 +280,9 @@ function appsSynced(kube: KubeClient, selector: string, n: number, timeoutMs: nu
 
 // ---- a watch on every ConfigMap named `config` (P3, P4) ----
 
-type Waiter = { ns: string; value: string; resolve: (t: number) => void };
+/** `after`: match only once that mark is set; `mark`: set when this waiter matches (in the same event). */
+type Mark = { seen: boolean };
+type Waiter = { ns: string; value: string; resolve: (t: number) => void; after?: Mark; mark?: Mark };
 
 class ConfigWatch {
   private waiters: Waiter[] = [];
@@ -305,7 +307,8 @@ class ConfigWatch {
           const ns = ev.object.metadata.namespace;
           const a = ev.object.data?.a;
           this.waiters = this.waiters.filter((w) => {
-            if (w.ns !== ns || w.value !== a) return true;
+            if (w.ns !== ns || w.value !== a || (w.after && !w.after.seen)) return true;
+            if (w.mark) w.mark.seen = true;
             w.resolve(now);
             return false;
           });
@@ -315,9 +318,12 @@ class ConfigWatch {
       .catch(() => undefined);
   }
 
-  /** Resolves with the time (performance.now) the watch saw `data.a === value` in `ns`. */
-  seen(ns: string, value: string): Promise<number> {
-    return new Promise((resolve) => this.waiters.push({ ns, value, resolve }));
+  /**
+   * Resolves with the time (performance.now) the watch saw `data.a === value` in `ns`; with `after`, in an
+   * event after the one that set that mark (a drift and its revert may come in one chunk of the stream).
+   */
+  seen(ns: string, value: string, marks: { after?: Mark; mark?: Mark } = {}): Promise<number> {
+    return new Promise((resolve) => this.waiters.push({ ns, value, resolve, ...marks }));
   }
 
   stop(): void {
@@ -410,14 +416,17 @@ async function p3(env: BenchEnv, watch: ConfigWatch, n: number): Promise<void> {
   const drift = async (i: number, k: number): Promise<{ seen: number; reverted: number }> => {
     const ns = `b${n}-${i}`;
     const value = `drift-${k}`;
-    const seen = watch.seen(ns, value);
+    // The revert is waited for from before the PATCH: a fast revert can reach the bench's watch in the same
+    // chunk as the drift, before code after `await seen` would run (seen with 100 drifts at once).
+    const drifted: Mark = { seen: false };
+    const seen = watch.seen(ns, value, { mark: drifted });
+    const reverted = watch.seen(ns, '1', { after: drifted });
     const t0 = performance.now();
     await env.kube.request('PATCH', `/api/v1/namespaces/${ns}/configmaps/config`, {
       body: { data: { a: value } },
       contentType: 'application/merge-patch+json',
     });
     const tSeen = await timeout(seen, 30_000, `watch sees ${value} in ${ns}`);
-    const reverted = watch.seen(ns, '1');
     const tBack = await timeout(reverted, 180_000, `capstan reverts ${ns}`);
     return { seen: tSeen - t0, reverted: tBack - t0 };
   };
