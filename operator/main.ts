@@ -14,7 +14,8 @@ import { AppProjectOperator } from './appproject/operator';
 import { ProjectStore } from './appproject/store';
 import { RepoCredentialStore } from './application/repocreds';
 import { MANAGED_SELECTOR } from './sync/tracking';
-import { createContext, startExternalSecretOperators } from './externalsecret';
+import { createContext, ExternalSecretOperator, startExternalSecretOperators } from './externalsecret';
+import type { EventTap } from './kube/eventtap';
 import { startClusterExternalSecretOperator } from './clusterexternalsecret';
 import { startPushSecretOperator } from './pushsecret';
 import { registry } from './runtime/metrics';
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
     watchNamespaces: config.watchNamespaces,
     allowGenericTargets: config.allowGenericTargets,
   });
+  let externalSecretTap: EventTap | undefined;
   if (config.controllers.includes('externalsecret')) {
     const ops = await startExternalSecretOperators(
       client,
@@ -199,10 +201,14 @@ async function main(): Promise<void> {
       esContext,
     );
     stoppables.push(...ops);
+    // the ClusterExternalSecret operator reads this watch instead of opening a second one
+    externalSecretTap = ops.find((op) => op instanceof ExternalSecretOperator)?.externalSecretTap;
   }
   // cluster-scoped: a scoped install (--watch-namespaces) does not run it, as ClusterSecretStores
   if (config.controllers.includes('clusterexternalsecret') && !config.watchNamespaces.length) {
-    stoppables.push(await startClusterExternalSecretOperator(client, log, config.concurrency));
+    stoppables.push(
+      await startClusterExternalSecretOperator(client, log, config.concurrency, externalSecretTap),
+    );
   }
   if (config.controllers.includes('pushsecret')) {
     stoppables.push(await startPushSecretOperator(esContext, config.concurrency));

@@ -17,6 +17,7 @@
  * ```
  */
 import type { KubeClient } from '../kube/client';
+import type { EventTap } from '../kube/eventtap';
 import type { Logger } from '../log';
 import { ClusterExternalSecretOperator } from './operator';
 
@@ -27,13 +28,21 @@ export { decide, targetNamespaces, desiredExternalSecret, controlledBy, external
 /**
  * Starts the ClusterExternalSecret operator; resolves once its watches are open.
  * @param concurrency - ClusterExternalSecrets reconciled at once.
+ * @param externalSecretTap - the ExternalSecret operator's watch, when it runs in this process (one
+ *   watch of every ExternalSecret instead of two); without it the operator opens its own.
  */
 export async function startClusterExternalSecretOperator(
   client: KubeClient,
   log: Logger,
   concurrency: number,
+  externalSecretTap?: EventTap,
 ): Promise<ClusterExternalSecretOperator> {
-  const op = new ClusterExternalSecretOperator({ client, log, now: Date.now }, log, concurrency);
+  const op = new ClusterExternalSecretOperator(
+    { client, log, now: Date.now },
+    log,
+    concurrency,
+    externalSecretTap,
+  );
   await op.start();
   return op;
 }

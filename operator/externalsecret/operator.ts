@@ -12,6 +12,7 @@
  *   their retry backoff.
  */
 import { ResourceEvent, ResourceEventType } from '../kube/resourceevent';
+import { EventTap } from '../kube/eventtap';
 import { Informer, metadataOnly, type InformerEventType } from '../kube/informer';
 import { isScoped, watchTargets } from '../kube/scope';
 import type { KubeObject } from '../kube/object';
@@ -38,6 +39,11 @@ import type { ExternalSecretObject, StoreKind } from './types';
 export class ExternalSecretOperator extends QueuedOperator {
   /** Which ExternalSecret events call for a reconcile: the shared filter (runtime/eventfilter.ts). */
   private readonly events = new EventFilter();
+  /**
+   * Every ExternalSecret event of this operator's watch, for other operators of the process (the
+   * ClusterExternalSecret operator), so that the API server sends each event once (kube/eventtap.ts).
+   */
+  readonly externalSecretTap = new EventTap();
   /** Store events that matter to their users: spec or Ready condition (the shared filter's `ready`). */
   private readonly storeEvents = new EventFilter(['generation', 'ready']);
   /** Managed Secrets: one informer, or one per watched namespace (`--watch-namespaces`). */
@@ -112,6 +118,9 @@ export class ExternalSecretOperator extends QueuedOperator {
   }
 
   private onExternalSecret(e: ResourceEvent): boolean {
+    this.externalSecretTap.emit(e, (err) =>
+      this.log.warn('A listener of the ExternalSecret watch failed.', { error: (err as Error).message }),
+    );
     const key = externalSecretKey(e.meta.namespace ?? '', e.meta.name);
     if (e.type === ResourceEventType.Deleted) {
       this.events.classify(e); // forgets it
