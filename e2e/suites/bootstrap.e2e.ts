@@ -497,8 +497,8 @@ describe('self-managed bootstrap: helm install once, then capstan manages itself
     const upgrade = await repo.commit('capstan: concurrency 8', (work) => {
       const valuesFile = path.join(work, 'helm-chart', 'values.yaml');
       const text = fs.readFileSync(valuesFile, 'utf8');
-      assert.match(text, /^concurrency: 10$/m);
-      fs.writeFileSync(valuesFile, text.replace(/^concurrency: 10$/m, 'concurrency: 8'));
+      assert.match(text, /^concurrency: 30$/m);
+      fs.writeFileSync(valuesFile, text.replace(/^concurrency: 30$/m, 'concurrency: 8'));
       fs.writeFileSync(
         path.join(work, 'helm-chart', 'templates', 'zz-upgrade-gate.yaml'),
         stringify({
