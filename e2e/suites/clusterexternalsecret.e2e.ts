@@ -311,6 +311,53 @@ describe('ClusterExternalSecret', () => {
     assert.ok(await read(esPath(d, 'hello-world-es')), 'the foreign ExternalSecret stays');
   });
 
+  test('an ExternalSecret it controls, edited or deleted by someone, is restored from the watch (not the 1h refresh)', async () => {
+    // capstan runs both operators: the ClusterExternalSecret operator hears of the edit through the
+    // ExternalSecret operator's watch (kube/eventtap.ts), so only that watch can bring it back in time
+    const ns = uniqueName('ces-repair');
+    await createNamespace(ns);
+    const store = uniqueName('ces-repair-store');
+    await createClusterSecretStore(store, {
+      provider: { fake: { data: [{ key: '/db', value: JSON.stringify({ username: 'app' }) }] } },
+    });
+    const name = uniqueName('ces-repair');
+    await kube().request('POST', cesPath(), {
+      body: {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ClusterExternalSecret',
+        metadata: { name },
+        spec: {
+          externalSecretName: 'repaired-es',
+          namespaces: [ns],
+          refreshTime: '1h',
+          externalSecretSpec: {
+            secretStoreRef: { name: store, kind: 'ClusterSecretStore' },
+            refreshInterval: '1h',
+            target: { name: 'repaired' },
+            data: [{ secretKey: 'user', remoteRef: { key: '/db', property: 'username' } }],
+          },
+        },
+      },
+    });
+    await waitForCes(name, (o) => ready(o) === 'True' && only([ns])(o), 'provisioned');
+    const target = (o: unknown) => ((o as EsObject).spec.target as { name?: string }).name;
+    await mergePatch(esPath(ns, 'repaired-es'), { spec: { target: { name: 'elsewhere' } } });
+    await waitForObject(
+      esPath(ns, 'repaired-es'),
+      (o) => target(o) === 'repaired',
+      'the edited spec restored',
+    );
+    const uid = (o: unknown) => (o as { metadata: { uid?: string } }).metadata.uid;
+    const before = uid(await read(esPath(ns, 'repaired-es')));
+    await remove(esPath(ns, 'repaired-es'));
+    await waitForObject(
+      esPath(ns, 'repaired-es'),
+      (o) => uid(o) !== before && target(o) === 'repaired',
+      'the deleted one recreated',
+    );
+    await remove(cesPath(name));
+  });
+
   test('an invalid spec is a Ready False condition and creates nothing', async () => {
     const ns = uniqueName('ces-bad');
     await createNamespace(ns);
