@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyedWorkQueue, backoffDelay, retryDelay } from './workqueue';
+import { KeyedWorkQueue, LATER_SHARE, backoffDelay, retryDelay } from './workqueue';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -295,4 +295,32 @@ test('at most `concurrency` tails run without a worker; past that the worker wai
   tails[2].resolve();
   await q.idle();
   assert.deepEqual(started, ['k0', 'k1', 'k2', 'k3']);
+});
+
+test("an event's key runs before keys its timers queued, which still get one start in LATER_SHARE", async () => {
+  const runs: string[] = [];
+  const gate = deferred();
+  const q = new KeyedWorkQueue(
+    async (k) => {
+      if (k === 'blocker') await gate.promise;
+      runs.push(k);
+    },
+    { concurrency: 1 },
+  );
+  q.add('blocker');
+  for (let i = 0; i < 3; i++) q.addAfter(`refresh${i}`, 1);
+  await sleep(20); // the three timers fired while the blocker runs
+  for (let i = 0; i < 2; i++) q.add(`drift${i}`);
+  q.add('refresh2'); // an event for a key its timer queued: it moves up with the events
+  gate.resolve();
+  await q.idle();
+  assert.deepEqual(runs, [
+    'blocker',
+    'drift0',
+    'drift1',
+    'refresh0', // the fourth start goes to a timer's key although events wait
+    'refresh2', // moved up by its event
+    'refresh1',
+  ]);
+  assert.equal(LATER_SHARE, 4);
 });

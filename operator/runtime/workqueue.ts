@@ -14,6 +14,9 @@
  *   backoff, optionally capped lower for that key (an ExternalSecret never waits longer than its refresh
  *   interval) or at its cap at once (`permanent`);
  * - a reconcile may return `{ requeueAfterMs }` to be run again later (the periodic refresh);
+ * - keys queued by an event run before keys queued by their timer (the periodic refresh, a retry), which
+ *   still get one start in {@link LATER_SHARE}: a drift is not queued behind a wave of periodic refreshes
+ *   (Argo CD keeps apart the queues of refreshes and operations for the same reason);
  * - a reconcile may return a `tail`, writes that report what it did: its worker takes the next key while
  *   the tail runs (at most `concurrency` tails at once), the key still counting as running.
  *
@@ -118,10 +121,19 @@ export function retryDelay(
   return Math.max(Math.min(q.baseDelayMs, cap), jittered);
 }
 
+/** A key queued by its timer runs at least once in this many starts while event keys wait. */
+export const LATER_SHARE = 4;
+
 /** A deduplicating, per-key serialised, bounded-concurrency work queue with backoff and delayed requeue. */
 export class KeyedWorkQueue {
+  /** Keys waiting, queued by an event (an add), in order. */
   private readonly pending: string[] = [];
-  private readonly queued = new Set<string>();
+  /** Keys waiting, queued by their timer (the periodic refresh, a retry), in order. */
+  private readonly later: string[] = [];
+  /** Every key waiting, and whether it waits in `later`. */
+  private readonly queued = new Map<string, boolean>();
+  /** Keys started since the last one taken from `later` (see {@link LATER_SHARE}). */
+  private sinceLater = 0;
   private readonly running = new Set<string>();
   /** Keys holding a worker (running keys whose tail, if any, has not released it). */
   private workers = 0;
@@ -161,6 +173,13 @@ export class KeyedWorkQueue {
    * timer for it is cancelled: the key runs now instead. Added while it runs, it runs again right after.
    */
   add(key: string): void {
+    this.enqueue(key, false);
+  }
+
+  /**
+   * Queues a key, in `later` when its timer queued it: an event's key waiting there moves to `pending`.
+   */
+  private enqueue(key: string, timed: boolean): void {
     if (this.stopped) return;
     this.cancelTimer(key);
     if (this.running.has(key)) {
@@ -168,10 +187,12 @@ export class KeyedWorkQueue {
       this.dirtyHow.set(key, 'now');
       return;
     }
-    if (this.queued.has(key)) return;
-    this.counted(key);
-    this.queued.add(key);
-    this.pending.push(key);
+    const waiting = this.queued.get(key);
+    if (waiting === false || (waiting === true && timed)) return;
+    if (waiting === true) this.later.splice(this.later.indexOf(key), 1);
+    else this.counted(key);
+    this.queued.set(key, timed);
+    (timed ? this.later : this.pending).push(key);
     this.pump();
   }
 
@@ -219,7 +240,7 @@ export class KeyedWorkQueue {
 
   /** Sets the depth gauge (keys waiting, not running). */
   private reportDepth(): void {
-    if (this.opts.name !== undefined) workqueueDepth.set({ name: this.opts.name }, this.pending.length);
+    if (this.opts.name !== undefined) workqueueDepth.set({ name: this.opts.name }, this.queued.size);
   }
 
   /**
@@ -235,7 +256,7 @@ export class KeyedWorkQueue {
     this.cancelTimer(key);
     const timer = setTimeout(() => {
       this.timers.delete(key);
-      this.add(key);
+      this.enqueue(key, true);
     }, delayMs);
     timer.unref();
     this.timers.set(key, { at, timer });
@@ -250,7 +271,7 @@ export class KeyedWorkQueue {
 
   /** Number of keys waiting or running (timers not counted). */
   get length(): number {
-    return this.pending.length + this.running.size;
+    return this.pending.length + this.later.length + this.running.size;
   }
 
   /** Resolves when nothing is queued or running (timers may still be set). */
@@ -264,6 +285,7 @@ export class KeyedWorkQueue {
     this.stopped = true;
     for (const key of [...this.timers.keys()]) this.cancelTimer(key);
     this.pending.length = 0;
+    this.later.length = 0;
     this.queued.clear();
     this.addedAt.clear();
     this.backoffUntil.clear();
@@ -277,8 +299,8 @@ export class KeyedWorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.workers < this.concurrency && this.pending.length > 0) {
-      const key = this.pending.shift() as string;
+    while (!this.stopped && this.workers < this.concurrency && this.queued.size > 0) {
+      const key = this.next();
       this.queued.delete(key);
       this.running.add(key);
       this.workers++;
@@ -287,6 +309,16 @@ export class KeyedWorkQueue {
     }
     this.reportDepth();
     if (this.length === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+  }
+
+  /**
+   * The next key to run: an event's before a timer's, but a timer's at least every {@link LATER_SHARE}
+   * starts, so that periodic refreshes and retries are never starved by a stream of events.
+   */
+  private next(): string {
+    const fromLater = this.later.length > 0 && (!this.pending.length || this.sinceLater >= LATER_SHARE - 1);
+    this.sinceLater = fromLater ? 0 : this.sinceLater + 1;
+    return (fromLater ? this.later : this.pending).shift() as string;
   }
 
   /** Observes how long a key waited, from its add to the start of its reconcile. */
