@@ -48,7 +48,11 @@ function extras(key: string, e: Entry): string {
       f('peakMiB', 'peak', ' MiB'),
       f('heapUsedMiB', 'heap', ' MiB'),
     );
-  if (key === 'p3') parts.push(f('manyP99', `${String(e.many ?? 100)} at once p99`, ' ms'));
+  if (key === 'p3')
+    parts.push(
+      f('manyP99', `${String(e.many ?? 100)} at once p99`, ' ms'),
+      f('requestsPerRevert', 'requests/revert'),
+    );
   if (key === 'p4')
     parts.push(
       f('p99', 'p99', ' ms'),
@@ -60,6 +64,8 @@ function extras(key: string, e: Entry): string {
       f('objectWrites', 'object writes'),
       f('statusWritesPerApp', 'status writes/app'),
       f('lsRemote', 'ls-remote'),
+      f('webhookS', 'one webhook push', ' s'),
+      f('webhookWritesPerApp', 'writes/app'),
     );
   if (key === 'p6') parts.push(f('cachedMs', 'cached', ' ms'));
   if (key === 'p7') parts.push(f('requestsPerExternalSecret', 'requests/ES'));
