@@ -46,7 +46,7 @@ const SCALE = {
   idleS: Number(process.env.BENCH_IDLE_S ?? (LARGE ? 600 : 60)),
   drift1: LARGE ? 20 : 10,
   driftMany: Math.min(100, (SIZES ?? [200])[0] / 2),
-  p4: LARGE ? 10 : 5,
+  p4: Number(process.env.BENCH_P4 ?? (LARGE ? 10 : 5)),
   p7: Number(process.env.BENCH_ES ?? (LARGE ? 10_000 : 1000)),
 };
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
