@@ -31,6 +31,7 @@ import {
   readyOf,
   secretPath,
   storePath,
+  waitForObject,
   waitForReady,
   waitForSecretValues,
   type SecretObj,
@@ -303,8 +304,16 @@ describe('ExternalSecret Go templates (ESO engine v2)', () => {
     });
     await createExternalSecret(ns, 'fail', spec('Fail'));
     await createExternalSecret(ns, 'keep', spec('Ignore'));
-    const failed = await waitForReady(esPath(ns, 'fail'), 'False', 'SecretSyncedError');
-    assert.match(readyOf(failed)?.message ?? '', /key "v" holds NUL bytes \(nullBytePolicy Fail\)/);
+    // Until the store is validated the ExternalSecret is Ready False for that reason too (as ESO): wait
+    // for the NUL-byte refusal itself.
+    const nul = /key "v" holds NUL bytes \(nullBytePolicy Fail\)/;
+    const failed = await waitForObject(
+      esPath(ns, 'fail'),
+      (o) => readyOf(o)?.status === 'False' && nul.test(readyOf(o)?.message ?? ''),
+      'Ready False for the NUL byte',
+      60_000,
+    );
+    assert.equal(readyOf(failed)?.reason, 'SecretSyncedError');
     assert.equal(await read(secretPath(ns, 'fail')), undefined, 'nothing written');
     await waitForReady(esPath(ns, 'keep'), 'True', 'SecretSynced');
     assert.deepEqual((await secretData(ns, 'keep')).data.v, withNul);
