@@ -172,9 +172,13 @@ export function waitForReady(
   reason?: string,
   timeoutMs = 60_000,
 ): Promise<EsObject> {
+  // An ExternalSecret reconciled before its new store was validated is Ready False for that alone (as
+  // ESO): a transient state, not the refusal a test waits for (it raced a NUL-byte test once).
+  const transient = (o: EsObject): boolean =>
+    status === 'False' && /is not ready \(not validated yet\)/.test(readyOf(o)?.message ?? '');
   return waitForObject(
     path,
-    (o) => readyOf(o)?.status === status && (!reason || readyOf(o)?.reason === reason),
+    (o) => readyOf(o)?.status === status && (!reason || readyOf(o)?.reason === reason) && !transient(o),
     `${path} Ready=${status}${reason ? ` (${reason})` : ''}`,
     timeoutMs,
   );
