@@ -486,6 +486,30 @@ async function p3(env: BenchEnv, capstan: Capstan, watch: ConfigWatch, n: number
 const WEBHOOK_SECRET = randomBytes(16).toString('hex');
 
 /**
+ * POSTs a GitHub push of `sha` to `main` of repository `repo` (one file `modified`), signed with
+ * {@link WEBHOOK_SECRET}, to capstan's `/api/webhook` on `port`.
+ * @throws Error when the webhook answers anything but 200.
+ */
+async function postGithubPush(port: number, repo: string, sha: string, modified: string): Promise<void> {
+  const body = JSON.stringify({
+    ref: 'refs/heads/main',
+    after: sha,
+    repository: { html_url: `https://127.0.0.1/${repo}`, default_branch: 'main' },
+    commits: [{ id: sha, added: [], modified: [modified], removed: [] }],
+  });
+  const res = await fetch(`http://127.0.0.1:${port}/api/webhook`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
+    },
+    body,
+  });
+  if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+}
+
+/**
  * P4: commit -> applied, via the refresh annotation (PATCH of the app), then via the git webhook (a
  * GitHub push payload signed with `webhook.github.secret`, POSTed to capstan's `/api/webhook`). The
  * webhook app has a repository of its own, as one team's repository would: a push to the bench's shared
@@ -554,24 +578,9 @@ async function p4Webhook(
     const sha = await repo.commit(`p4w ${k}`, (dir) =>
       fs.writeFileSync(path.join(dir, 'p4', 'cm.json'), JSON.stringify(p4ConfigMap(k))),
     );
-    const body = JSON.stringify({
-      ref: 'refs/heads/main',
-      after: sha,
-      repository: { html_url: 'https://127.0.0.1/bench-p4w', default_branch: 'main' },
-      commits: [{ id: sha, added: [], modified: ['p4/cm.json'], removed: [] }],
-    });
     const seen = watch.seen('p4w', String(k));
     const t0 = performance.now();
-    const res = await fetch(`http://127.0.0.1:${port}/api/webhook`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'push',
-        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
-      },
-      body,
-    });
-    if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+    await postGithubPush(port, 'bench-p4w', sha, 'p4/cm.json');
     samples.push((await timeout(seen, 60_000, `webhook commit ${k} applied`)) - t0);
   }
   const list = await env.kube.request<{ items: unknown[] }>('GET', '/apis/argoproj.io/v1alpha1/applications');
@@ -678,25 +687,10 @@ async function p5(env: BenchEnv, capstan: Capstan, repo: GitRepo, webhookPort: n
   await ensureWebhookSecret(env);
   const sha = await repo.headSha(); // no new commit: a no-op refresh
   const name = new URL(repo.url).pathname.replace(/^\//, '').replace(/\.git$/, '');
-  const body = JSON.stringify({
-    ref: 'refs/heads/main',
-    after: sha,
-    repository: { html_url: `https://127.0.0.1/${name}`, default_branch: 'main' },
-    commits: [{ id: sha, added: [], modified: ['app/0.json'], removed: [] }],
-  });
   let answeredMs = 0;
   const webhook = await refreshEveryApp(env, capstan, 'webhook', async () => {
     const t0 = performance.now();
-    const res = await fetch(`http://127.0.0.1:${webhookPort}/api/webhook`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'push',
-        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
-      },
-      body,
-    });
-    if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+    await postGithubPush(webhookPort, name, sha, 'app/0.json');
     answeredMs = since(t0);
   });
 
